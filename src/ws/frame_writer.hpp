@@ -1,0 +1,30 @@
+// Server-to-client frame encoding (RFC 6455 §5.2): unmasked, FIN=1. Pure functions.
+//
+// Because server frames are unmasked, the bytes of one event are identical for every
+// recipient: the hub encodes a frame once and shares it (see hub/).
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ws/opcode.hpp"
+
+namespace nudge::ws {
+
+inline constexpr std::size_t kMaxHeaderSize = 10;
+
+// Writes the header for a final, unmasked frame of `payload_size` bytes into `out` and
+// returns how many bytes it used (2, 4 or 10).
+std::size_t write_header(Opcode opcode, std::size_t payload_size,
+                         std::span<char, kMaxHeaderSize> out) noexcept;
+
+// Header followed by payload.
+[[nodiscard]] std::string encode_frame(Opcode opcode, std::string_view payload);
+
+// A close frame carrying `code` and a reason (truncated to fit 125 bytes, on a UTF-8
+// character boundary).
+[[nodiscard]] std::string encode_close(CloseCode code, std::string_view reason = {});
+
+}  // namespace nudge::ws
