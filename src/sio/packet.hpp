@@ -1,0 +1,56 @@
+// Socket.IO v5 packets, carried inside Engine.IO message packets. Pure codec.
+//
+// Wire form: <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>], the namespace
+// present only when it is not "/". The encoders return the whole Engine.IO message text
+// (leading '4') because that is what goes into a WebSocket frame.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+
+namespace nudge::sio {
+
+enum class PacketType : char {
+    kConnect = '0',
+    kDisconnect = '1',
+    kEvent = '2',
+    kAck = '3',
+    kConnectError = '4',
+    kBinaryEvent = '5',
+    kBinaryAck = '6',
+};
+
+struct Packet {
+    PacketType type;
+    std::uint32_t attachments = 0;    // binary packets only
+    std::string_view nsp = "/";
+    std::optional<std::uint64_t> ack_id;
+    std::string_view payload;         // raw JSON text, possibly empty; not validated here
+};
+
+enum class PacketError { kEmpty, kUnknownType, kBadAttachments, kBadAckId };
+
+[[nodiscard]] Result<Packet, PacketError> decode(std::string_view text);
+
+// Reserved event names that may not be emitted by applications (socket.io's RESERVED_EVENTS).
+[[nodiscard]] bool is_reserved_event(std::string_view name) noexcept;
+
+// `40{"sid":"…"}`
+[[nodiscard]] std::string encode_connect(std::string_view nsp, std::string_view sid);
+// `44[<nsp>,]{"message":…[,"data":<data_json>]}`; data_json must be valid JSON when given.
+[[nodiscard]] std::string encode_connect_error(std::string_view nsp, std::string_view message,
+                                               std::string_view data_json = {});
+// `42[<nsp>,]["<event>"[,<data_json>]]`; data_json must be valid JSON when non-empty.
+[[nodiscard]] std::string encode_event(std::string_view nsp, std::string_view event,
+                                       std::string_view data_json);
+// `43[<nsp>,]<id><args_json_array>`
+[[nodiscard]] std::string encode_ack(std::string_view nsp, std::uint64_t id,
+                                     std::string_view args_json_array);
+// `41[<nsp>,]`
+[[nodiscard]] std::string encode_disconnect(std::string_view nsp);
+
+}  // namespace nudge::sio
