@@ -1,0 +1,70 @@
+# nudge — the commands the README promises. Run `make help` for the list.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+NUDGED := build/nudged
+ARGS ?=
+
+.PHONY: help setup build run test unit integration client-test asan asan-test tsan tsan-test \
+        lint format bench clean
+
+help:
+	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
+	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
+	@echo "make build     release build; the hub binary is build/nudged"
+	@echo "make lint      clang-tidy over src/"
+	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
+	@echo "make bench     benchmarks (see bench/)"
+
+# Debian packages only (fast no-op when present); `make test` also installs npm packages.
+setup:
+	@scripts/setup
+
+build:
+	@scripts/setup --deb
+	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
+	cmake --build build -j$(JOBS)
+
+run: build
+	$(NUDGED) --dev $(ARGS)
+
+test: setup build
+	$(MAKE) unit integration client-test asan-test
+
+unit: build
+	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
+
+integration: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 tests/integration/
+
+client-test:
+	npm test -w clients/react-query
+
+asan:
+	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
+	cmake --build build-asan -j$(JOBS)
+
+# One sanitizer build in `make test`: ASan+UBSan over the unit and integration suites.
+asan-test: asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 300
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_SANITIZED=1 \
+	  node --test --test-concurrency=1 tests/integration/
+
+tsan:
+	@[ -f build-tsan/build.ninja ] || cmake --preset tsan >/dev/null
+	cmake --build build-tsan -j$(JOBS)
+
+tsan-test: tsan
+	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) --timeout 300
+	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
+	  node --test --test-concurrency=1 tests/integration/
+
+lint: build
+	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$'
+
+format:
+	find src tests bench tools fuzz -name '*.[ch]pp' | xargs clang-format-14 -i
+
+clean:
+	rm -rf build build-debug build-asan build-tsan build-fuzz

@@ -1,0 +1,157 @@
+#include "api/publish_request.hpp"
+
+#include <fmt/format.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include "sio/packet.hpp"
+
+namespace nudge::api {
+
+namespace json = boost::json;
+
+std::string error_body(const ApiError& error) {
+    json::object inner;
+    inner["code"] = error.code;
+    inner["message"] = error.message;
+    json::object outer;
+    outer["error"] = std::move(inner);
+    return json::serialize(outer);
+}
+
+namespace {
+
+ApiError bad(std::string code, std::string message) {
+    return ApiError{400, std::move(code), std::move(message)};
+}
+
+std::string_view view(const json::string& s) { return {s.data(), s.size()}; }
+
+Result<std::string, ApiError> name_field(const json::value& value, const std::string& where,
+                                         const PublishLimits& limits) {
+    if (!value.is_string() || value.get_string().empty()) {
+        return fail(bad("invalid_field", where + ": must be a non-empty string"));
+    }
+    if (value.get_string().size() > limits.max_name_bytes) {
+        return fail(bad("invalid_field",
+                        fmt::format("{}: longer than {} bytes", where, limits.max_name_bytes)));
+    }
+    return std::string(view(value.get_string()));
+}
+
+Result<std::vector<std::string>, ApiError> room_list(const json::value& value,
+                                                     const std::string& where,
+                                                     const PublishLimits& limits) {
+    if (!value.is_array()) return fail(bad("invalid_field", where + ": must be an array of strings"));
+    const json::array& array = value.get_array();
+    if (array.size() > limits.max_rooms) {
+        return fail(bad("invalid_field", fmt::format("{}: more than {} rooms", where, limits.max_rooms)));
+    }
+    std::vector<std::string> rooms;
+    rooms.reserve(array.size());
+    for (std::size_t i = 0; i < array.size(); ++i) {
+        auto room = name_field(array[i], fmt::format("{}[{}]", where, i), limits);
+        if (!room) return fail(std::move(room.error()));
+        rooms.push_back(std::move(*room));
+    }
+    return rooms;
+}
+
+Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::string& prefix,
+                                      const PublishLimits& limits) {
+    auto field = [&](std::string_view name) { return prefix + std::string(name); };
+    if (!value.is_object()) {
+        return fail(bad("invalid_body", (prefix.empty() ? std::string("body") : prefix.substr(0, prefix.size() - 1)) +
+                                            ": must be a JSON object"));
+    }
+    const json::object& object = value.get_object();
+    for (const auto& entry : object) {
+        const std::string_view key(entry.key().data(), entry.key().size());
+        if (key != "room" && key != "rooms" && key != "event" && key != "data" && key != "except") {
+            return fail(bad("unknown_field", fmt::format("{}: unknown field", field(key))));
+        }
+    }
+
+    hub::Emit emit;
+    const json::value* event = object.if_contains("event");
+    if (event == nullptr) return fail(bad("missing_field", field("event") + ": required"));
+    auto name = name_field(*event, field("event"), limits);
+    if (!name) return fail(std::move(name.error()));
+    if (sio::is_reserved_event(*name)) {
+        return fail(bad("reserved_event",
+                        fmt::format("{}: \"{}\" is reserved by Socket.IO", field("event"), *name)));
+    }
+    emit.event = std::move(*name);
+
+    const json::value* room = object.if_contains("room");
+    const json::value* rooms = object.if_contains("rooms");
+    if (room != nullptr && rooms != nullptr) {
+        return fail(bad("invalid_field", field("room") + ": give either room or rooms, not both"));
+    }
+    if (room != nullptr) {
+        auto r = name_field(*room, field("room"), limits);
+        if (!r) return fail(std::move(r.error()));
+        emit.rooms.push_back(std::move(*r));
+    } else if (rooms != nullptr) {
+        auto list = room_list(*rooms, field("rooms"), limits);
+        if (!list) return fail(std::move(list.error()));
+        if (list->empty()) return fail(bad("invalid_field", field("rooms") + ": must not be empty"));
+        emit.rooms = std::move(*list);
+    } else {
+        return fail(bad("missing_field", field("room") + ": required (room or rooms)"));
+    }
+
+    if (const json::value* except = object.if_contains("except")) {
+        auto list = room_list(*except, field("except"), limits);
+        if (!list) return fail(std::move(list.error()));
+        emit.except = std::move(*list);
+    }
+    if (emit.rooms.size() + emit.except.size() > limits.max_rooms) {
+        return fail(bad("invalid_field",
+                        fmt::format("{}: more than {} rooms in rooms and except together",
+                                    field("rooms"), limits.max_rooms)));
+    }
+    if (const json::value* data = object.if_contains("data")) {
+        emit.data_json = json::serialize(*data);
+    }
+    return emit;
+}
+
+}  // namespace
+
+Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body, const PublishLimits& limits) {
+    std::error_code ec;
+    json::value root = json::parse(json::string_view(body.data(), body.size()), ec);
+    if (ec) return fail(bad("invalid_json", "body: not valid JSON (" + ec.message() + ")"));
+    if (!root.is_object()) return fail(bad("invalid_body", "body: must be a JSON object"));
+
+    hub::EmitBatch batch;
+    if (const json::value* events = root.get_object().if_contains("events")) {
+        if (root.get_object().size() != 1) {
+            return fail(bad("invalid_body", "body: a batch has only the field \"events\""));
+        }
+        if (!events->is_array() || events->get_array().empty()) {
+            return fail(bad("invalid_field", "events: must be a non-empty array"));
+        }
+        const json::array& array = events->get_array();
+        if (array.size() > limits.max_events) {
+            return fail(bad("too_many_events",
+                            fmt::format("events: more than {} in one batch", limits.max_events)));
+        }
+        batch.reserve(array.size());
+        for (std::size_t i = 0; i < array.size(); ++i) {
+            auto emit = parse_one(array[i], fmt::format("events[{}].", i), limits);
+            if (!emit) return fail(std::move(emit.error()));
+            batch.push_back(std::move(*emit));
+        }
+        return batch;
+    }
+    auto emit = parse_one(root, "", limits);
+    if (!emit) return fail(std::move(emit.error()));
+    batch.push_back(std::move(*emit));
+    return batch;
+}
+
+}  // namespace nudge::api

@@ -1,0 +1,37 @@
+// Parsing and validation of POST /api/v1/emit bodies. Pure; thread-safe.
+//
+// Accepted forms:
+//   {"room": "user_1", "event": "balance_updated", "data": {...}, "except": [...]}
+//   {"rooms": ["a", "b"], "event": "...", ...}
+//   {"events": [ <either form above>, ... ]}
+// Unknown fields are rejected (a typo such as "romm" must not silently drop an event).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "common/result.hpp"
+#include "hub/emit.hpp"
+
+namespace nudge::api {
+
+struct ApiError {
+    int status;
+    std::string code;     // stable snake_case, e.g. "invalid_json", "reserved_event"
+    std::string message;  // names the offending field
+};
+
+// {"error":{"code":"…","message":"…"}}
+[[nodiscard]] std::string error_body(const ApiError& error);
+
+struct PublishLimits {
+    std::size_t max_events = 1000;       // per batch
+    std::size_t max_rooms = 1000;        // per event (rooms + except)
+    std::size_t max_name_bytes = 256;    // event and room names
+};
+
+[[nodiscard]] Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body,
+                                                             const PublishLimits& limits);
+
+}  // namespace nudge::api

@@ -1,0 +1,131 @@
+// nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
+// until SIGTERM/SIGINT, then close every client with an Engine.IO close and exit within 5 s.
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <iostream>
+#include <thread>
+
+#include "api/router.hpp"
+#include "auth/jwt_verifier.hpp"
+#include "broker/local_broker.hpp"
+#include "config/config.hpp"
+#include "metrics/metrics.hpp"
+#include "net/server.hpp"
+
+namespace {
+
+using namespace nudge;
+
+void setup_logging(const config::Log& log) {
+    auto logger = spdlog::stdout_color_mt("nudged");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::from_str(log.level));
+    if (log.json) {
+        spdlog::set_pattern(
+            R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"message":"%v"})");
+    } else {
+        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+    }
+    spdlog::flush_on(spdlog::level::info);
+}
+
+// Sockets are file descriptors: lift the soft limit to the hard one.
+void raise_fd_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+    getrlimit(RLIMIT_NOFILE, &limit);
+    spdlog::info("file descriptor limit={}", limit.rlim_cur);
+}
+
+void label_metrics() {
+    auto& registry = metrics::registry();
+    for (int i = 0; i <= static_cast<int>(auth::AuthError::kBadRoomsClaim); ++i) {
+        registry.auth_failures.labels[static_cast<std::size_t>(i)] =
+            auth::reason(static_cast<auth::AuthError>(i));
+    }
+    for (int i = 0; i <= static_cast<int>(session::CloseReason::kServerShutdown); ++i) {
+        registry.disconnects.labels[static_cast<std::size_t>(i)] =
+            session::to_string(static_cast<session::CloseReason>(i));
+    }
+    registry.api_requests.labels = {"200", "202", "400", "401", "404", "405", "413", "other"};
+}
+
+void print_dev_banner(const config::Config& config, const std::string& url) {
+    std::cout << "\n  nudged development mode — never use these values in production\n"
+              << "    hub:        " << url << "\n"
+              << "    JWT secret: " << config.jwt.secret << "\n"
+              << "    API key:    " << config.api.api_key << "\n"
+              << "  mint a token: node tools/nudge.mjs token --secret '" << config.jwt.secret
+              << "' --sub 123\n"
+              << "  emit:         node tools/nudge.mjs emit --url " << url << " --api-key '"
+              << config.api.api_key << "' --room user_123 balance_updated '{\"x\":1}'\n\n"
+              << std::flush;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto parsed = config::parse(argc, argv);
+    if (!parsed.config) return parsed.exit_code;
+    config::Config& config = *parsed.config;
+    setup_logging(config.log);
+    label_metrics();
+    raise_fd_limit();
+
+    auto verifier = auth::JwtVerifier::create(config.jwt);
+    if (!verifier) {
+        spdlog::critical("invalid JWT configuration: {}", verifier.error());
+        return 2;
+    }
+
+    net::ServerContext context;
+    context.session = session::Context{config.session, &*verifier};
+    context.limits = config.limits;
+    net::Server server(context, config.listen.threads);
+    broker::LocalBroker broker(server.hub());
+    const api::Router router(config.api, broker, [&context] {
+        return !context.shutting_down.load(std::memory_order_relaxed);
+    });
+    context.router = &router;
+
+    boost::asio::ip::tcp::endpoint endpoint;
+    try {
+        endpoint = server.listen(config.listen.host, config.listen.port);
+    } catch (const std::exception& e) {
+        spdlog::critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, e.what());
+        return 1;
+    }
+    const std::string url = fmt::format("http://{}:{}", endpoint.address().to_string(), endpoint.port());
+    spdlog::info("listening on {} threads={} broker=local", url, server.hub().shard_count());
+    if (config.dev) print_dev_banner(config, url);
+
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code ec, int signal) {
+        if (ec) return;
+        spdlog::info("signal {} received: closing clients and stopping", signal);
+        // Whatever happens below, the process is gone within 5 s.
+        std::thread([] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(4500));
+            spdlog::error("shutdown took too long; exiting");
+            std::_Exit(1);
+        }).detach();
+        server.shutdown();
+    });
+    std::thread signal_thread([&] { signals_io.run(); });
+
+    server.run();
+    signals_io.stop();
+    signal_thread.join();
+    spdlog::info("stopped");
+    return 0;
+}

@@ -1,0 +1,19 @@
+// Broker: where published events go between the publish API and the hub's fan-out.
+//
+// The local broker hands a batch straight to this process's hub. A Redis broker (a later
+// issue) publishes the batch to Redis and delivers what it receives from Redis to the hub,
+// so every node of a cluster fans out every event; per-room history for connection-state
+// recovery also belongs at this seam. publish() is thread-safe and never blocks on clients.
+#pragma once
+
+#include "hub/emit.hpp"
+
+namespace nudge::broker {
+
+class Broker {
+public:
+    virtual ~Broker() = default;
+    virtual void publish(hub::SharedBatch batch) = 0;
+};
+
+}  // namespace nudge::broker

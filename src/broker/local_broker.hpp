@@ -1,0 +1,19 @@
+// LocalBroker: the embedded default — events published on this node reach this node's
+// clients, with no external service. Thread-safe; owns nothing but a reference to the hub.
+#pragma once
+
+#include "broker/broker.hpp"
+#include "hub/hub.hpp"
+
+namespace nudge::broker {
+
+class LocalBroker final : public Broker {
+public:
+    explicit LocalBroker(hub::Hub& hub) : hub_(hub) {}
+    void publish(hub::SharedBatch batch) override { hub_.deliver(std::move(batch)); }
+
+private:
+    hub::Hub& hub_;
+};
+
+}  // namespace nudge::broker

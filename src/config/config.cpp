@@ -1,0 +1,123 @@
+#include "config/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+namespace nudge::config {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw CLI::ValidationError("--jwt-public-key", "cannot read " + path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+}  // namespace
+
+ParseOutcome parse(int argc, const char* const* argv) {
+    Config config;
+    CLI::App app{
+        "nudged: a Socket.IO-compatible hub that tells browsers when to refetch.\n"
+        "Clients connect with socket.io-client and a JWT; backends publish with POST /api/v1/emit.\n"
+        "Every flag can also be set as NUDGE_<FLAG> (e.g. NUDGE_API_KEY) or in a TOML --config file.",
+        "nudged"};
+    app.set_config("--config", "", "TOML file with settings named like the long flags (port = 8080)");
+    app.set_version_flag("--version", "nudged 0.1.0");
+
+    std::string public_key_file;
+    std::string issuer;
+    std::string audience;
+    unsigned ping_interval_ms = 25000;
+    unsigned ping_timeout_ms = 20000;
+    unsigned connect_timeout_ms = 45000;
+    unsigned http_idle_timeout_s = 30;
+
+    auto* listen = app.add_option_group("listen");
+    listen->add_option("--host", config.listen.host, "address to listen on")
+        ->envname("NUDGE_HOST")->capture_default_str();
+    listen->add_option("--port", config.listen.port, "port to listen on (0: any free port)")
+        ->envname("NUDGE_PORT")->capture_default_str();
+    listen->add_option("--threads", config.listen.threads, "worker threads (0: one per core)")
+        ->envname("NUDGE_THREADS")->capture_default_str();
+
+    auto* auth = app.add_option_group("auth");
+    auth->add_option("--jwt-secret", config.jwt.secret, "HS256 secret for client tokens")
+        ->envname("NUDGE_JWT_SECRET");
+    auth->add_option("--jwt-public-key", public_key_file, "PEM public key file (RS256 or ES256)")
+        ->envname("NUDGE_JWT_PUBLIC_KEY");
+    auth->add_option("--jwt-issuer", issuer, "required iss claim")->envname("NUDGE_JWT_ISSUER");
+    auth->add_option("--jwt-audience", audience, "required aud claim")->envname("NUDGE_JWT_AUDIENCE");
+    auth->add_option("--jwt-user-claim", config.jwt.user_claim, "claim holding the user id")
+        ->envname("NUDGE_JWT_USER_CLAIM")->capture_default_str();
+    auth->add_option("--user-room", config.session.user_room,
+                     "room every user joins; {id} is the user id")
+        ->envname("NUDGE_USER_ROOM")->capture_default_str();
+
+    auto* api = app.add_option_group("api");
+    api->add_option("--api-key", config.api.api_key, "key backends send as 'Authorization: Bearer <key>'")
+        ->envname("NUDGE_API_KEY");
+    api->add_option("--max-body", config.api.max_body, "largest publish body in bytes")
+        ->envname("NUDGE_MAX_BODY")->capture_default_str()->check(CLI::Range(64, 64 * 1024 * 1024));
+    api->add_option("--max-batch", config.api.limits.max_events, "most events in one publish batch")
+        ->envname("NUDGE_MAX_BATCH")->capture_default_str()->check(CLI::Range(1, 100000));
+
+    auto* engine = app.add_option_group("engine.io");
+    engine->add_option("--ping-interval", ping_interval_ms, "ms between server pings")
+        ->envname("NUDGE_PING_INTERVAL")->capture_default_str()->check(CLI::Range(100, 3600000));
+    engine->add_option("--ping-timeout", ping_timeout_ms, "ms a client has to answer a ping")
+        ->envname("NUDGE_PING_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
+    engine->add_option("--connect-timeout", connect_timeout_ms, "ms a client has to send CONNECT")
+        ->envname("NUDGE_CONNECT_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
+    engine->add_option("--max-payload", config.session.max_payload, "largest client message in bytes")
+        ->envname("NUDGE_MAX_PAYLOAD")->capture_default_str()->check(CLI::Range(1024, 100000000));
+    engine->add_option("--max-send-queue", config.limits.max_send_queue_bytes,
+                       "bytes queued to one client before it is dropped as a slow consumer")
+        ->envname("NUDGE_MAX_SEND_QUEUE")->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+    engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
+        ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
+
+    auto* log = app.add_option_group("log");
+    log->add_option("--log-level", config.log.level, "trace, debug, info, warn, error")
+        ->envname("NUDGE_LOG_LEVEL")->capture_default_str()
+        ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+    log->add_flag("--log-json", config.log.json, "log one JSON object per line")->envname("NUDGE_LOG_JSON");
+    app.add_flag("--dev", config.dev,
+                 "development mode: default JWT secret and API key (printed), never for production")
+        ->envname("NUDGE_DEV");
+
+    try {
+        app.parse(argc, argv);
+        if (!public_key_file.empty()) config.jwt.public_key_pem = read_file(public_key_file);
+        if (config.dev) {
+            if (config.jwt.secret.empty() && config.jwt.public_key_pem.empty()) {
+                config.jwt.secret = kDevSecret;
+            }
+            if (config.api.api_key.empty()) config.api.api_key = kDevApiKey;
+        }
+        if (config.jwt.secret.empty() == config.jwt.public_key_pem.empty()) {
+            throw CLI::ValidationError(
+                "auth", "set exactly one of --jwt-secret or --jwt-public-key (or --dev for local development)");
+        }
+        if (config.api.api_key.empty()) {
+            throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
+        }
+    } catch (const CLI::ParseError& e) {
+        return ParseOutcome{std::nullopt, app.exit(e) == 0 ? 0 : 2};
+    }
+    if (!issuer.empty()) config.jwt.issuer = issuer;
+    if (!audience.empty()) config.jwt.audience = audience;
+    config.session.ping_interval = std::chrono::milliseconds(ping_interval_ms);
+    config.session.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
+    config.session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
+    config.limits.http_idle_timeout = std::chrono::seconds(http_idle_timeout_s);
+    return ParseOutcome{std::move(config), 0};
+}
+
+}  // namespace nudge::config

@@ -1,0 +1,49 @@
+// Config: every setting of nudged, one sub-struct per module with its defaults, filled from
+// (highest precedence first) command-line flags, a TOML file given with --config, and NUDGE_*
+// environment variables. Each module receives only its own part (see app/main.cpp).
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "api/router.hpp"
+#include "auth/jwt_verifier.hpp"
+#include "net/server_context.hpp"
+#include "session/protocol.hpp"
+
+namespace nudge::config {
+
+struct Listen {
+    std::string host = "127.0.0.1";
+    unsigned short port = 8080;
+    unsigned threads = 0;  // 0: one per core
+};
+
+struct Log {
+    std::string level = "info";
+    bool json = false;
+};
+
+struct Config {
+    Listen listen;
+    auth::JwtConfig jwt;
+    session::Config session;
+    api::Config api;
+    net::Limits limits;
+    Log log;
+    bool dev = false;  // development defaults for the secret and API key, printed at start
+};
+
+struct ParseOutcome {
+    std::optional<Config> config;  // empty when the process should exit now
+    int exit_code = 0;             // 0 for --help/--version, 2 for usage/config errors
+};
+
+// Parses flags, environment and config file, loads --jwt-public-key, applies --dev defaults
+// and checks the result (a JWT key and an API key are required). Prints help and errors.
+[[nodiscard]] ParseOutcome parse(int argc, const char* const* argv);
+
+inline constexpr std::string_view kDevSecret = "nudge-dev-secret-do-not-use-in-production";
+inline constexpr std::string_view kDevApiKey = "nudge-dev-api-key";
+
+}  // namespace nudge::config

@@ -1,0 +1,45 @@
+#include "hub/hub.hpp"
+
+#include "metrics/metrics.hpp"
+#include "sio/packet.hpp"
+#include "ws/frame_writer.hpp"
+
+namespace nudge::hub {
+
+Hub::Hub(std::vector<ShardHooks> hooks) {
+    shards_.reserve(hooks.size());
+    for (auto& h : hooks) shards_.push_back(std::make_unique<Shard>(Shard{std::move(h), {}}));
+}
+
+std::string Hub::encode(const Emit& emit) {
+    return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
+}
+
+void Hub::deliver(SharedBatch batch) {
+    if (!batch || batch->empty()) return;
+    auto frames = std::make_shared<EncodedBatch>();
+    frames->reserve(batch->size());
+    for (const Emit& emit : *batch) frames->push_back(encode(emit));
+    std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
+    for (auto& shard : shards_) {
+        shard->hooks.post([shard = shard.get(), batch, shared_frames] {
+            deliver_on_shard(*shard, *batch, *shared_frames);
+        });
+    }
+}
+
+void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames) {
+    std::size_t delivered = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const Emit& emit = batch[i];
+        Frame frame;  // made on first recipient: shards with nobody in the rooms copy nothing
+        delivered += shard.rooms.for_each_recipient(emit.rooms, emit.except, [&](Subscriber& s) {
+            if (!frame) frame = std::make_shared<const std::string>(frames[i]);
+            s.deliver(frame);
+        });
+    }
+    metrics::registry().deliveries.add(static_cast<std::int64_t>(delivered));
+    if (shard.hooks.end_of_batch) shard.hooks.end_of_batch();
+}
+
+}  // namespace nudge::hub

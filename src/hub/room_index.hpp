@@ -1,0 +1,84 @@
+// RoomIndex: room name → subscribers, for one shard (one worker thread). Not thread-safe by
+// design: each worker owns its shard and other threads reach it only by posting work.
+//
+// Rooms are vectors of raw subscriber pointers: iteration (the fan-out hot path) is a linear
+// scan of contiguous memory. Leave is a linear find + swap-remove, cheap for per-user rooms and
+// acceptable for big broadcast rooms (one scan per disconnect). Empty rooms are erased so
+// their memory goes with their last member.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "hub/subscriber.hpp"
+
+namespace nudge::hub {
+
+class RoomIndex {
+public:
+    // Joining a room twice is a no-op.
+    void join(std::string_view room, Subscriber* subscriber);
+    void leave(std::string_view room, Subscriber* subscriber);
+
+    // Calls fn(Subscriber&) once for every subscriber in any of `rooms` and in none of
+    // `except`, even when it is in several of the rooms. Returns the number of calls.
+    // fn must not join or leave rooms.
+    template <class Fn>
+    std::size_t for_each_recipient(std::span<const std::string> rooms,
+                                   std::span<const std::string> except, Fn&& fn);
+
+    [[nodiscard]] std::size_t room_count() const noexcept { return rooms_.size(); }
+    [[nodiscard]] std::size_t member_count(std::string_view room) const;
+
+private:
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    using Members = std::vector<Subscriber*>;
+
+    const Members* find(std::string_view room) const;
+
+    std::unordered_map<std::string, Members, Hash, std::equal_to<>> rooms_;
+    std::uint64_t epoch_ = 0;  // bumped per delivery; compared with Subscriber::delivery_mark
+};
+
+template <class Fn>
+std::size_t RoomIndex::for_each_recipient(std::span<const std::string> rooms,
+                                          std::span<const std::string> except, Fn&& fn) {
+    // Fast path: the common emit targets exactly one room with no exclusions; members of one
+    // room are distinct, so no marking is needed.
+    if (rooms.size() == 1 && except.empty()) {
+        const Members* members = find(rooms.front());
+        if (members == nullptr) return 0;
+        for (Subscriber* s : *members) fn(*s);
+        return members->size();
+    }
+    const std::uint64_t mark = ++epoch_;
+    for (const auto& room : except) {
+        if (const Members* members = find(room)) {
+            for (Subscriber* s : *members) s->delivery_mark = mark;
+        }
+    }
+    std::size_t delivered = 0;
+    for (const auto& room : rooms) {
+        const Members* members = find(room);
+        if (members == nullptr) continue;
+        for (Subscriber* s : *members) {
+            if (s->delivery_mark == mark) continue;
+            s->delivery_mark = mark;
+            fn(*s);
+            ++delivered;
+        }
+    }
+    return delivered;
+}
+
+}  // namespace nudge::hub

@@ -1,0 +1,45 @@
+// HttpConnection: an accepted TCP connection until it is either a WebSocket (handed to a new
+// WsConnection) or done. Serves the HTTP API with keep-alive through api::Router, answers
+// Engine.IO handshake errors, enforces the header and body limits (431/413) and an idle
+// deadline. Beast does the HTTP/1.1 parsing.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <memory>
+#include <optional>
+
+namespace nudge::net {
+
+class Worker;
+
+class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+public:
+    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker);
+    void start();
+
+private:
+    using Request = boost::beast::http::request<boost::beast::http::string_body>;
+    using Response = boost::beast::http::response<boost::beast::http::string_body>;
+
+    void read_request();
+    void on_request();
+    void handle_engine_io(const Request& request);
+    void send(Response response, bool close_after);
+    void linger();
+    void linger_read();
+    [[nodiscard]] Response make_response(unsigned status, std::string body,
+                                         std::string_view content_type) const;
+    [[nodiscard]] Response error(unsigned status, std::string code, std::string message) const;
+
+    boost::beast::tcp_stream stream_;
+    Worker& worker_;
+    boost::beast::flat_buffer buffer_;
+    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+};
+
+}  // namespace nudge::net

@@ -1,0 +1,38 @@
+// Server: the worker threads (one per core by default), the hub whose shards they own, and
+// start/stop. listen() binds every worker's acceptor to one address and port (port 0 picks a
+// free one, shared by all workers); run() blocks until shutdown() has stopped every worker.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hub/hub.hpp"
+#include "net/server_context.hpp"
+
+namespace nudge::net {
+
+class Worker;
+
+class Server {
+public:
+    Server(ServerContext& context, std::size_t threads);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    [[nodiscard]] hub::Hub& hub() noexcept { return *hub_; }
+    boost::asio::ip::tcp::endpoint listen(const std::string& host, unsigned short port);
+    void run();
+    // Thread-safe, idempotent.
+    void shutdown();
+
+private:
+    ServerContext& context_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::unique_ptr<hub::Hub> hub_;
+};
+
+}  // namespace nudge::net

@@ -1,0 +1,115 @@
+// Protocol: one client's Engine.IO v4 + Socket.IO v5 state machine, without any I/O.
+//
+// The connection (net/) feeds it complete WebSocket messages and a periodic tick; it answers
+// with Effects: packets to send, rooms to join or leave, and whether to close and why. This
+// keeps every protocol decision unit-testable without sockets or timers.
+//
+// Lifecycle: open (Engine.IO open packet sent) → awaiting CONNECT → connected to "/" →
+// closed. Only the main namespace exists; other namespaces get CONNECT_ERROR "Invalid
+// namespace". Client-sent events are never relayed (sockets notify, the API publishes);
+// an event carrying an ack id is acknowledged so client code awaiting it never hangs.
+//
+// Heartbeat (Engine.IO v4 is server-initiated): a ping every ping_interval; a pong must
+// arrive within ping_timeout or the session closes. The tick granularity is the caller's
+// sweep period (1 s), which the client's own timeout (interval + timeout) easily absorbs.
+//
+// Not thread-safe: owned by one connection on one worker thread.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "auth/jwt_verifier.hpp"
+
+namespace nudge::session {
+
+struct Config {
+    std::chrono::milliseconds ping_interval{25000};
+    std::chrono::milliseconds ping_timeout{20000};
+    std::chrono::milliseconds connect_timeout{45000};  // Socket.IO's default
+    std::uint32_t max_payload = 1000000;
+    std::string user_room = "user_{id}";  // "{id}" is replaced by the user id claim
+    std::uint32_t max_auth_failures = 3;  // CONNECT attempts refused before the hub hangs up
+};
+
+enum class CloseReason {
+    kClientClose,       // Engine.IO close packet or WebSocket close from the client
+    kTransportError,    // socket error or EOF
+    kPingTimeout,       // no pong within ping_timeout
+    kConnectTimeout,    // no Socket.IO CONNECT within connect_timeout
+    kProtocolError,     // undecodable or out-of-order packet
+    kAuthFailures,      // too many refused CONNECT attempts on one connection
+    kPayloadTooLarge,   // message over max_payload
+    kSlowConsumer,      // send queue over its bound
+    kServerShutdown,    // SIGTERM/SIGINT
+};
+
+// Stable snake_case name, used in logs and as the metric label.
+[[nodiscard]] std::string_view to_string(CloseReason reason) noexcept;
+
+// Everything the per-client code needs that is shared by all clients of a worker.
+struct Context {
+    Config config;
+    const auth::JwtVerifier* verifier = nullptr;
+};
+
+// What the caller must do after an input. Reused across calls: clear() between inputs.
+struct Effects {
+    std::vector<std::string> send;        // Engine.IO packets, each one WebSocket text frame
+    std::vector<std::string> join;        // rooms to join (after an accepted CONNECT)
+    bool leave_all = false;               // the client left "/": leave every room
+    std::optional<CloseReason> close;     // close the connection after sending `send`
+    std::optional<auth::AuthError> auth_failure;  // a refused CONNECT, for metrics/logs
+    std::optional<std::string> user_id;   // set when a CONNECT is accepted
+
+    void clear() {
+        send.clear();
+        join.clear();
+        leave_all = false;
+        close.reset();
+        auth_failure.reset();
+        user_id.reset();
+    }
+};
+
+class Protocol {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    Protocol(const Context& context, Clock::time_point now);
+
+    // The Engine.IO open packet, the first thing the server sends.
+    [[nodiscard]] std::string open_packet() const;
+
+    void on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
+                 Effects& out);
+    void on_binary(std::string_view data, Effects& out);
+    // Heartbeat and connect timeout; call about once a second.
+    void on_tick(Clock::time_point now, Effects& out);
+
+    [[nodiscard]] bool connected() const noexcept { return connected_; }
+    [[nodiscard]] std::string_view sid() const noexcept { return {sid_.data(), sid_.size()}; }
+
+private:
+    void on_socketio(std::string_view text, std::chrono::system_clock::time_point wall_now,
+                     Effects& out);
+    void on_connect(std::string_view nsp, std::string_view payload,
+                    std::chrono::system_clock::time_point wall_now, Effects& out);
+
+    const Context* context_;
+    std::array<char, 20> sid_{};  // inline, no heap: idle memory matters
+    Clock::time_point next_ping_;
+    Clock::time_point pong_deadline_;  // meaningful while awaiting_pong_
+    Clock::time_point connect_deadline_;
+    std::uint32_t pending_attachments_ = 0;
+    std::uint8_t auth_failures_ = 0;
+    bool awaiting_pong_ = false;
+    bool connected_ = false;
+};
+
+}  // namespace nudge::session

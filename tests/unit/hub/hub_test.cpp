@@ -1,0 +1,75 @@
+#include "hub/hub.hpp"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <string>
+#include <vector>
+
+namespace nudge::hub {
+namespace {
+
+struct Recorder : Subscriber {
+    void deliver(const Frame& frame) override { frames.push_back(frame); }
+    std::vector<Frame> frames;
+};
+
+// Two shards whose "threads" are task queues the test drains by hand.
+struct Fixture {
+    std::deque<Hub::Task> queues[2];
+    int batches_ended[2] = {0, 0};
+    Hub hub{{Hub::ShardHooks{[this](Hub::Task t) { queues[0].push_back(std::move(t)); },
+                             [this] { ++batches_ended[0]; }},
+             Hub::ShardHooks{[this](Hub::Task t) { queues[1].push_back(std::move(t)); },
+                             [this] { ++batches_ended[1]; }}}};
+    void drain() {
+        for (auto& q : queues) {
+            while (!q.empty()) {
+                auto task = std::move(q.front());
+                q.pop_front();
+                task();
+            }
+        }
+    }
+};
+
+TEST(Hub, EncodesAWebSocketTextFrameOfTheSocketIoEvent) {
+    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})"});
+    const std::string payload = R"(42["balance_updated",{"x":1}])";
+    ASSERT_EQ(frame.size(), 2 + payload.size());
+    EXPECT_EQ(static_cast<unsigned char>(frame[0]), 0x81);  // FIN + text
+    EXPECT_EQ(static_cast<unsigned char>(frame[1]), payload.size());  // unmasked, short length
+    EXPECT_EQ(frame.substr(2), payload);
+}
+
+TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
+    Fixture f;
+    Recorder a, b, c;
+    f.hub.rooms(0).join("all", &a);
+    f.hub.rooms(0).join("all", &b);
+    f.hub.rooms(1).join("all", &c);
+    f.hub.rooms(1).join("user_9", &c);
+    f.hub.deliver(std::make_shared<const EmitBatch>(
+        EmitBatch{Emit{{"all"}, {}, "e1", ""}, Emit{{"user_9"}, {}, "e2", "1"}}));
+    EXPECT_TRUE(a.frames.empty());  // nothing runs until the shard's thread does
+    f.drain();
+    ASSERT_EQ(a.frames.size(), 1U);
+    ASSERT_EQ(b.frames.size(), 1U);
+    ASSERT_EQ(c.frames.size(), 2U);
+    EXPECT_EQ(a.frames[0].get(), b.frames[0].get());  // one buffer for the shard
+    EXPECT_NE(a.frames[0].get(), c.frames[0].get());  // each shard has its own copy
+    EXPECT_EQ(*a.frames[0], *c.frames[0]);
+    EXPECT_EQ(c.frames[1]->substr(2), R"(42["e2",1])");
+    EXPECT_EQ(f.batches_ended[0], 1);
+    EXPECT_EQ(f.batches_ended[1], 1);
+}
+
+TEST(Hub, EmptyBatchPostsNothing) {
+    Fixture f;
+    f.hub.deliver(std::make_shared<const EmitBatch>());
+    EXPECT_TRUE(f.queues[0].empty());
+    EXPECT_TRUE(f.queues[1].empty());
+}
+
+}  // namespace
+}  // namespace nudge::hub

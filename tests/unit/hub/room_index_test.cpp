@@ -1,0 +1,86 @@
+#include "hub/room_index.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+namespace nudge::hub {
+namespace {
+
+struct Recorder : Subscriber {
+    explicit Recorder(int id_in) : id(id_in) {}
+    void deliver(const Frame& frame) override { got.push_back(*frame); }
+    int id;
+    std::vector<std::string> got;
+};
+
+std::vector<int> recipients(RoomIndex& index, std::vector<std::string> rooms,
+                            std::vector<std::string> except = {}) {
+    std::vector<int> ids;
+    const std::size_t n = index.for_each_recipient(
+        rooms, except, [&](Subscriber& s) { ids.push_back(static_cast<Recorder&>(s).id); });
+    EXPECT_EQ(n, ids.size());
+    std::sort(ids.begin(), ids.end());
+    return ids;
+}
+
+TEST(RoomIndex, DeliversOnlyToMembersOfTheRoom) {
+    RoomIndex index;
+    Recorder a(1), b(2), c(3);
+    index.join("user_1", &a);
+    index.join("user_2", &b);
+    index.join("all", &a);
+    index.join("all", &b);
+    index.join("all", &c);
+    EXPECT_EQ(recipients(index, {"user_1"}), std::vector<int>({1}));
+    EXPECT_EQ(recipients(index, {"user_2"}), std::vector<int>({2}));
+    EXPECT_EQ(recipients(index, {"all"}), std::vector<int>({1, 2, 3}));
+    EXPECT_EQ(recipients(index, {"nobody"}), std::vector<int>{});
+}
+
+TEST(RoomIndex, DeduplicatesAcrossRoomsAndHonoursExcept) {
+    RoomIndex index;
+    Recorder a(1), b(2), c(3);
+    for (auto* s : {&a, &b, &c}) index.join("all", s);
+    index.join("user_1", &a);
+    index.join("admins", &a);
+    index.join("admins", &c);
+    EXPECT_EQ(recipients(index, {"all", "user_1", "admins"}), std::vector<int>({1, 2, 3}));
+    EXPECT_EQ(recipients(index, {"all"}, {"admins"}), std::vector<int>({2}));
+    EXPECT_EQ(recipients(index, {"user_1"}, {"user_1"}), std::vector<int>{});
+    // The marks of one delivery do not leak into the next.
+    EXPECT_EQ(recipients(index, {"all"}, {}), std::vector<int>({1, 2, 3}));
+}
+
+TEST(RoomIndex, JoinTwiceIsOnceAndLeaveErasesEmptyRooms) {
+    RoomIndex index;
+    Recorder a(1), b(2);
+    index.join("r", &a);
+    index.join("r", &a);
+    index.join("r", &b);
+    EXPECT_EQ(index.member_count("r"), 2U);
+    index.leave("r", &a);
+    EXPECT_EQ(recipients(index, {"r"}), std::vector<int>({2}));
+    index.leave("r", &a);  // not a member any more: no-op
+    index.leave("nope", &a);
+    index.leave("r", &b);
+    EXPECT_EQ(index.room_count(), 0U);
+    EXPECT_EQ(index.member_count("r"), 0U);
+}
+
+TEST(RoomIndex, LargeRoomSurvivesChurn) {
+    RoomIndex index;
+    std::vector<Recorder> subs;
+    subs.reserve(5000);
+    for (int i = 0; i < 5000; ++i) subs.emplace_back(i);
+    for (auto& s : subs) index.join("all", &s);
+    for (int i = 0; i < 5000; i += 2) index.leave("all", &subs[static_cast<std::size_t>(i)]);
+    const auto ids = recipients(index, {"all"});
+    ASSERT_EQ(ids.size(), 2500U);
+    for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], static_cast<int>(2 * i + 1));
+}
+
+}  // namespace
+}  // namespace nudge::hub
