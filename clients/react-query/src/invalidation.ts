@@ -1,0 +1,229 @@
+// The invalidation engine: turns events into `queryClient.invalidateQueries` calls.
+//
+// Contract: framework-free and socket-free (the callers feed it events), never throws to its
+// caller (errors go to `onError`), and reads its options object at each use, so the React
+// layer may update them in place. One engine serves one QueryClient.
+//
+// Three rules keep refetch storms down without ever losing an update:
+// 1. Coalescing. Keys from events that arrive close together are merged (by hashed key and by
+//    prefix) and invalidated once. The first event after a quiet period waits at most
+//    `coalesceMs`; inside a continuous stream the batch is debounced by `coalesceMs` but never
+//    held longer than `maxWaitMs`.
+// 2. Refetch after settle. TanStack Query v5 either cancels and restarts a running fetch
+//    (`cancelRefetch: true`, which thrashes under a stream of events) or, during a first load or
+//    with `cancelRefetch: false`, joins it, and the success of that fetch clears the
+//    invalidation even though the response may predate the event (TanStack/query#8530, #7963).
+//    So a query that is fetching when its event is flushed is left alone and invalidated once
+//    more when that fetch settles.
+// 3. Hidden tabs only mark queries stale (`refetchType: 'none'`); focus refetching catches up.
+import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
+import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
+import type {
+  ErrorHandler,
+  EventEntry,
+  EventMap,
+  KeyList,
+  QueryKeyLike,
+  RegisteredEvents,
+} from './types.js'
+
+export interface InvalidationOptions<E extends object = RegisteredEvents> {
+  readonly queryClient: QueryClient
+  readonly events: EventMap<E>
+  /** Coalescing window in ms (default 50); `0` invalidates at once. */
+  readonly coalesceMs?: number
+  /** Longest a continuous stream of events may hold back a batch, in ms (default 1000). */
+  readonly maxWaitMs?: number
+  /** Server event that asks for a full resync (default `'nudge:resync'`). */
+  readonly resyncEvent?: string
+  /** Default: `document.visibilityState === 'hidden'` where there is a document. */
+  readonly isHidden?: () => boolean
+  /** Default: `console.error`. */
+  readonly onError?: ErrorHandler
+}
+
+/** @internal */
+export interface Invalidation {
+  event(name: string, data: unknown): void
+  /** Invalidates every key the event map can produce. */
+  resync(): void
+  dispose(): void
+}
+
+interface Pending {
+  readonly key: QueryKeyLike
+  readonly hash: string
+  readonly exact: boolean
+  readonly mask: number
+}
+
+type AnyQuery = Query<unknown, Error, unknown, readonly unknown[]>
+
+export const reporter =
+  (o: { readonly onError?: ErrorHandler }) =>
+  (error: unknown): void => {
+    try {
+      ;(o.onError ?? console.error)(error)
+    } catch {
+      // An onError that throws must not break the socket's emitter either.
+    }
+  }
+
+const documentHidden = (): boolean =>
+  typeof document !== 'undefined' && document.visibilityState === 'hidden'
+
+/** @internal */
+export const createInvalidation = (o: InvalidationOptions<object>): Invalidation => {
+  const pending = new Map<string, Pending>()
+  /** Queries that were fetching when their event was flushed, by query hash. */
+  const deferred = new Map<string, { query: AnyQuery; mask: number }>()
+  /** Top-level prefixes returned by function entries, per event, for resync. */
+  const produced = new Map<string, Map<string, QueryKeyLike>>()
+  /** Event sequence number, and the number current when each query's fetch started. */
+  let seq = 0
+  const started = new WeakMap<AnyQuery, number>()
+  const report = reporter(o)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let deadline = 0
+  let cap = 0
+  let lastAt = -Infinity
+  let unsubscribe: (() => void) | undefined
+
+  const entries = (): Record<string, EventEntry<never> | undefined> => o.events
+  const hidden = (): boolean => (o.isHidden ?? documentHidden)()
+
+  const invalidate = (
+    filters: { queryKey?: QueryKeyLike; exact?: boolean; predicate: (q: AnyQuery) => boolean },
+    mask: number,
+  ): void => {
+    o.queryClient
+      .invalidateQueries(
+        { ...filters, refetchType: REFETCH_NAMES[hidden() ? 0 : mask] ?? 'active' },
+        { cancelRefetch: false },
+      )
+      .catch(report)
+  }
+
+  const onCache = (event: QueryCacheNotifyEvent): void => {
+    const { query } = event
+    if (event.type === 'updated' && event.action.type === 'fetch') started.set(query, seq)
+    const wait = deferred.get(query.queryHash)
+    if (!wait || wait.query !== query) return
+    const settled = event.type === 'updated' && query.state.fetchStatus === 'idle'
+    if (!settled && event.type !== 'removed') return
+    deferred.delete(query.queryHash)
+    // Leave the cache's notification (we are inside its dispatch) before fetching again.
+    if (settled) setTimeout(() => invalidate({ predicate: (q) => q === query }, wait.mask), 0)
+  }
+
+  const flush = (): void => {
+    clearTimeout(timer)
+    timer = undefined
+    const batch = [...pending.values()].sort((a, b) => a.key.length - b.key.length)
+    pending.clear()
+    const kept: Pending[] = []
+    for (const p of batch) {
+      // A non-exact key covers every longer key it prefixes, when it refetches at least as much.
+      const covered = kept.some(
+        (k) =>
+          !k.exact &&
+          (k.mask & p.mask) === p.mask &&
+          hashKey(p.key.slice(0, k.key.length)) === k.hash,
+      )
+      if (!covered) kept.push(p)
+    }
+    const cache = o.queryClient.getQueryCache()
+    for (const { key, exact, mask } of kept) {
+      try {
+        for (const query of cache.findAll({ queryKey: key, exact, fetchStatus: 'fetching' })) {
+          // A fetch that started after the batch's last event already answers it.
+          if ((started.get(query) ?? -1) >= seq) continue
+          const wait = deferred.get(query.queryHash)
+          deferred.set(query.queryHash, { query, mask: mask | (wait?.mask ?? 0) })
+        }
+        invalidate(
+          { queryKey: key, exact, predicate: (q) => q.state.fetchStatus !== 'fetching' },
+          mask,
+        )
+      } catch (error) {
+        report(error)
+      }
+    }
+  }
+
+  const schedule = (): void => {
+    seq++
+    unsubscribe ??= o.queryClient.getQueryCache().subscribe(onCache)
+    const now = Date.now()
+    const window = o.coalesceMs ?? 50
+    if (window <= 0) return flush()
+    // A batch opened after a quiet period is flushed `window` after its first event; one opened
+    // inside a stream (the previous event was less than `window` ago) is debounced up to maxWait.
+    if (!timer) cap = now + (now - lastAt < window ? Math.max(o.maxWaitMs ?? 1000, window) : window)
+    lastAt = now
+    const due = Math.min(now + window, cap)
+    if (timer && due === deadline) return
+    clearTimeout(timer)
+    deadline = due
+    timer = setTimeout(flush, due - now)
+  }
+
+  const add = (spec: Parameters<typeof toKey>[0], exact: boolean, mask: number): void => {
+    const key = toKey(spec)
+    const hash = hashKey(key)
+    const prev = pending.get(hash)
+    pending.set(hash, {
+      key,
+      hash,
+      exact: exact && (prev?.exact ?? true),
+      mask: mask | (prev?.mask ?? 0),
+    })
+  }
+
+  const resync = (): void => {
+    for (const [name, raw] of Object.entries(entries())) {
+      if (!raw) continue
+      const e = normalize(raw)
+      const keys: KeyList =
+        e.resync ?? (typeof e.keys === 'function' ? [...(produced.get(name)?.values() ?? [])] : e.keys)
+      for (const spec of keys) add(spec, false, e.mask)
+    }
+    if (pending.size) schedule()
+  }
+
+  const event = (name: string, data: unknown): void => {
+    try {
+      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync()
+      const events = entries()
+      const raw = Object.hasOwn(events, name) ? events[name] : undefined
+      if (!raw) return
+      const e: Entry = normalize(raw)
+      const keys = typeof e.keys === 'function' ? e.keys(data) : e.keys
+      if (typeof e.keys === 'function' && !e.resync) {
+        const seen = produced.get(name) ?? new Map<string, QueryKeyLike>()
+        produced.set(name, seen)
+        for (const spec of keys) {
+          const top = toKey(spec).slice(0, 1)
+          seen.set(hashKey(top), top)
+        }
+      }
+      for (const spec of keys) add(spec, e.exact, e.mask)
+      schedule()
+    } catch (error) {
+      report(error)
+    }
+  }
+
+  return {
+    event,
+    resync,
+    dispose: () => {
+      clearTimeout(timer)
+      timer = undefined
+      unsubscribe?.()
+      unsubscribe = undefined
+      pending.clear()
+      deferred.clear()
+    },
+  }
+}

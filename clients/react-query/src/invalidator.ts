@@ -1,0 +1,36 @@
+// createInvalidator: the seed's `useSocketConnection` listener loop, without React.
+//
+// Contract: attaches to a socket the caller owns and connects; returns a disposer that removes
+// exactly the listeners it added. Never throws into the socket's emitter.
+import { createInvalidation, type InvalidationOptions } from './invalidation.js'
+import type { RegisteredEvents, SocketLike } from './types.js'
+
+export interface InvalidatorOptions<E extends object = RegisteredEvents>
+  extends InvalidationOptions<E> {
+  readonly socket: SocketLike
+}
+
+/**
+ * Wires socket events to `queryClient.invalidateQueries` through the event map, with coalescing,
+ * refetch-after-settle and hidden-tab handling, and resyncs every mapped key after a reconnect
+ * that the server did not recover (`socket.recovered !== true`).
+ */
+export const createInvalidator = <E extends object = RegisteredEvents>(
+  options: InvalidatorOptions<E>,
+): (() => void) => {
+  const { socket } = options
+  const engine = createInvalidation(options)
+  let connectedBefore = socket.connected
+  const onAny = (name: string, data?: unknown): void => engine.event(name, data)
+  const onConnect = (): void => {
+    if (connectedBefore && socket.recovered !== true) engine.resync()
+    connectedBefore = true
+  }
+  socket.onAny(onAny)
+  socket.on('connect', onConnect)
+  return () => {
+    socket.offAny(onAny)
+    socket.off('connect', onConnect)
+    engine.dispose()
+  }
+}

@@ -1,0 +1,375 @@
+// createNudge: one connection to the hub for one QueryClient — socket lifecycle, auth, status,
+// event listeners and sharing one socket among the tabs of a browser.
+//
+// Contract:
+// - Construction has no side effects and touches no browser global, so it is SSR-safe and may
+//   run twice under StrictMode. `start()` (an effect) attaches to the page and returns `stop`.
+// - Opening is deferred by a task and closing on `stop` too, so start/stop/start in one task
+//   (StrictMode's double effects, Fast Refresh) opens one socket, never two.
+// - Errors go to `onError` (default `console.error`); nothing is thrown into the socket's or
+//   the channel's emitter.
+// - With `shareAcrossTabs` (default) and both Web Locks and BroadcastChannel present, the tab
+//   holding the lock `nudge:<url>` owns the socket and relays every event and its status to the
+//   other tabs, which invalidate their own caches. Otherwise each tab has its own socket.
+import { createInvalidation, type InvalidationOptions, reporter } from './invalidation.js'
+import { elect } from './tabs.js'
+import type {
+  ChannelLike,
+  ConnectionState,
+  EventName,
+  GetToken,
+  LockManagerLike,
+  NudgeStatus,
+  RegisteredEvents,
+  SocketFactory,
+  SocketFactoryOptions,
+  SocketLike,
+} from './types.js'
+
+export interface NudgeOptions<E extends object = RegisteredEvents> extends InvalidationOptions<E> {
+  readonly url: string
+  /** Called on every (re)connect, so a refreshed token is always used. */
+  readonly getToken: GetToken
+  /** socket.io-client's `io` (the React provider passes it by default). */
+  readonly io: SocketFactory
+  /** Passed to `io`; nudge sets `autoConnect: false` and `auth`. */
+  readonly socketOptions?: SocketFactoryOptions
+  /** One socket per browser instead of per tab, where supported (default `true`). */
+  readonly shareAcrossTabs?: boolean
+  /** The hub refused the token (CONNECT_ERROR `unauthorized`); nudge retries with backoff. */
+  readonly onAuthError?: (error: Error) => void
+  /** Another tab logged out; this one has disconnected and waits for `setEnabled(true)`. */
+  readonly onLogout?: () => void
+  /** Backoff after a refused connect: from `minMs` (1000) doubling up to `maxMs` (30000). */
+  readonly backoff?: { readonly minMs?: number; readonly maxMs?: number }
+  /** Web Locks; default `navigator.locks`. `null` disables sharing. */
+  readonly locks?: LockManagerLike | null
+  /** BroadcastChannel factory; default `new BroadcastChannel(name)`. `null` disables sharing. */
+  readonly channel?: ((name: string) => ChannelLike) | null
+}
+
+export interface NudgeClient<E extends object = RegisteredEvents> {
+  /** Attaches to the page and connects when enabled; returns its own cleanup. */
+  start(): () => void
+  /** `true` when a token is available; going `false` disconnects and tells the other tabs. */
+  setEnabled(enabled: boolean): void
+  getStatus(): NudgeStatus
+  /** For `useSyncExternalStore`: returns its own cleanup. */
+  subscribe(listener: () => void): () => void
+  /** Listens to one event (in every tab); returns its own cleanup. */
+  on<K extends EventName<E>>(name: K, handler: (data: E[K]) => void): () => void
+  /** Invalidates every key the event map can produce. */
+  resync(): void
+}
+
+type Message =
+  | { t: 'event'; name: string; data: unknown }
+  | { t: 'status'; state: ConnectionState; error: string | undefined }
+  | { t: 'resync' }
+  | { t: 'logout' }
+  | { t: 'hello' }
+
+const IDLE: NudgeStatus = { state: 'idle', error: null, lastEventAt: null, role: 'solo' }
+
+class Nudge<E extends object> implements NudgeClient<E> {
+  #o: NudgeOptions<E>
+  #engine
+  #report
+  #status = IDLE
+  #listeners = new Set<() => void>()
+  #handlers = new Map<string, Set<(data: never) => void>>()
+  #mounts = 0
+  #enabled = false
+  #suspended = false
+  #running = false
+  #scheduled: ReturnType<typeof setTimeout> | undefined
+  #socket: SocketLike | undefined
+  #unlisten: (() => void) | undefined
+  #retryTimer: ReturnType<typeof setTimeout> | undefined
+  #attempt = 0
+  #channel: ChannelLike | undefined
+  #stepDown: (() => void) | undefined
+  #connectedBefore = false
+  /** Events may have been missed (takeover, back/forward cache): resync at the next chance. */
+  #stale = false
+  #sawLeader = false
+
+  constructor(options: NudgeOptions<E>) {
+    this.#o = options
+    this.#engine = createInvalidation(options)
+    this.#report = reporter(options)
+  }
+
+  start(): () => void {
+    this.#mounts++
+    const onHide = (): void => {
+      this.#suspended = true
+      this.#reconcile()
+    }
+    const onShow = (event: PageTransitionEvent): void => {
+      if (!event.persisted) return
+      this.#suspended = false
+      this.#stale = true
+      this.#reconcile()
+    }
+    const win = typeof window !== 'undefined' ? window : undefined
+    win?.addEventListener('pagehide', onHide)
+    win?.addEventListener('pageshow', onShow)
+    this.#schedule()
+    return () => {
+      win?.removeEventListener('pagehide', onHide)
+      win?.removeEventListener('pageshow', onShow)
+      this.#mounts--
+      this.#schedule()
+    }
+  }
+
+  setEnabled(enabled: boolean): void {
+    if (enabled === this.#enabled) return
+    this.#enabled = enabled
+    if (enabled) return this.#schedule()
+    this.#post({ t: 'logout' })
+    this.#connectedBefore = false
+    this.#reconcile()
+  }
+
+  getStatus = (): NudgeStatus => this.#status
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  on<K extends EventName<E>>(name: K, handler: (data: E[K]) => void): () => void {
+    const set = this.#handlers.get(name) ?? new Set()
+    this.#handlers.set(name, set)
+    set.add(handler)
+    return () => set.delete(handler)
+  }
+
+  resync(): void {
+    this.#engine.resync()
+    this.#post({ t: 'resync' })
+  }
+
+  #set(patch: Partial<NudgeStatus>): void {
+    const prev = this.#status
+    const next = { ...prev, ...patch }
+    if (
+      next.state === prev.state &&
+      next.error === prev.error &&
+      next.lastEventAt === prev.lastEventAt &&
+      next.role === prev.role
+    )
+      return
+    this.#status = next
+    if (next.role === 'leader' && (next.state !== prev.state || next.error !== prev.error))
+      this.#post({ t: 'status', state: next.state, error: next.error?.message })
+    for (const listener of [...this.#listeners]) listener()
+  }
+
+  #post(message: Message): void {
+    try {
+      this.#channel?.postMessage(message)
+    } catch (error) {
+      this.#report(error)
+    }
+  }
+
+  #schedule(): void {
+    clearTimeout(this.#scheduled)
+    this.#scheduled = setTimeout(() => this.#reconcile(), 0)
+  }
+
+  /** Brings the connection in line with mounts, the token and page visibility. */
+  #reconcile(): void {
+    clearTimeout(this.#scheduled)
+    const want = this.#mounts > 0 && this.#enabled && !this.#suspended
+    if (want === this.#running) return
+    this.#running = want
+    if (!want) {
+      this.#stepDown?.()
+      this.#stepDown = undefined
+      this.#closeSocket()
+      this.#channel?.close()
+      this.#channel = undefined
+      this.#engine.dispose()
+      return this.#set({ state: 'idle', error: null })
+    }
+    const o = this.#o
+    const hasWindow = typeof window !== 'undefined'
+    const locks =
+      o.locks === undefined && hasWindow
+        ? (navigator as { locks?: LockManagerLike }).locks
+        : o.locks
+    const channel =
+      o.channel === undefined && hasWindow && typeof BroadcastChannel !== 'undefined'
+        ? (name: string) => new BroadcastChannel(name)
+        : o.channel
+    const name = `nudge:${o.url}`
+    if (channel) {
+      const opened = (this.#channel = channel(name))
+      opened.onmessage = (event) => this.#receive(event.data as Message)
+    }
+    if (o.shareAcrossTabs !== false && locks && this.#channel) {
+      this.#set({ role: 'follower', state: 'connecting', error: null })
+      this.#post({ t: 'hello' })
+      this.#stepDown = elect(locks, name, () => {
+        if (this.#sawLeader) this.#stale = true
+        this.#set({ role: 'leader' })
+        this.#openSocket()
+        return () => this.#closeSocket()
+      })
+    } else {
+      this.#set({ role: 'solo' })
+      this.#openSocket()
+    }
+  }
+
+  #receive(message: Message): void {
+    const follower = this.#status.role === 'follower'
+    if (message.t === 'logout') {
+      this.#enabled = false
+      this.#connectedBefore = false
+      this.#reconcile()
+      try {
+        this.#o.onLogout?.()
+      } catch (error) {
+        this.#report(error)
+      }
+    } else if (message.t === 'hello') {
+      if (this.#status.role === 'leader') this.#announce()
+    } else if (follower) {
+      this.#sawLeader = true
+      if (this.#stale) {
+        this.#stale = false
+        this.#engine.resync()
+      }
+      if (message.t === 'event') this.#deliver(message.name, message.data)
+      else if (message.t === 'resync') this.#engine.resync()
+      else
+        this.#set({
+          state: message.state,
+          error: message.error === undefined ? null : new Error(message.error),
+        })
+    }
+  }
+
+  #announce(): void {
+    const { state, error } = this.#status
+    this.#post({ t: 'status', state, error: error?.message })
+  }
+
+  #deliver(name: string, data: unknown): void {
+    this.#set({ lastEventAt: Date.now() })
+    this.#engine.event(name, data)
+    for (const handler of [...(this.#handlers.get(name) ?? [])]) {
+      try {
+        ;(handler as (data: unknown) => void)(data)
+      } catch (error) {
+        this.#report(error)
+      }
+    }
+  }
+
+  #openSocket(): void {
+    const o = this.#o
+    const socket: SocketLike = o.io(o.url, {
+      ...o.socketOptions,
+      autoConnect: false,
+      // A function, so socket.io-client asks for the token again on every (re)connect.
+      auth: (send: (data: object) => void) => {
+        Promise.resolve()
+          .then(o.getToken)
+          .then((token) => {
+            if (socket !== this.#socket) return
+            if (token != null) return send({ token })
+            this.#set({ state: 'unauthorized', error: new Error('no token') })
+            this.#retry(socket)
+          })
+          .catch((error: unknown) => {
+            if (socket !== this.#socket) return
+            this.#report(error)
+            this.#retry(socket)
+          })
+      },
+    })
+    const onConnect = (): void => {
+      this.#attempt = 0
+      const resync = (this.#connectedBefore && socket.recovered !== true) || this.#stale
+      this.#connectedBefore = true
+      this.#stale = false
+      this.#set({ state: 'connected', error: null })
+      if (resync) this.resync()
+    }
+    const onConnectError = (error: Error): void => {
+      // `active` stays true while the manager retries a transport error by itself; a refusal
+      // by the hub (CONNECT_ERROR) deactivates the socket and leaves retrying to us.
+      if (socket.active) return this.#set({ error })
+      const unauthorized = error.message === 'unauthorized'
+      this.#set({ state: unauthorized ? 'unauthorized' : 'disconnected', error })
+      try {
+        if (unauthorized && o.onAuthError) o.onAuthError(error)
+        else this.#report(error)
+      } catch (thrown) {
+        this.#report(thrown)
+      }
+      this.#retry(socket)
+    }
+    const onDisconnect = (reason: string): void => {
+      if (reason === 'io client disconnect') return
+      this.#set({ state: 'reconnecting' })
+      // The hub hung up on purpose (e.g. an expired token): socket.io-client will not retry.
+      if (reason === 'io server disconnect') this.#retry(socket)
+    }
+    const onFailed = (): void => this.#set({ state: 'disconnected' })
+    const onAny = (name: string, ...args: unknown[]): void => {
+      // An ack callback cannot cross to other tabs; events carry their data first.
+      const data = typeof args[0] === 'function' ? undefined : args[0]
+      this.#deliver(name, data)
+      this.#post({ t: 'event', name, data })
+    }
+    socket.on('connect', onConnect)
+    socket.on('connect_error', onConnectError)
+    socket.on('disconnect', onDisconnect)
+    socket.io?.on('reconnect_failed', onFailed)
+    socket.onAny(onAny)
+    this.#unlisten = () => {
+      socket.off('connect', onConnect)
+      socket.off('connect_error', onConnectError)
+      socket.off('disconnect', onDisconnect)
+      socket.io?.off('reconnect_failed', onFailed)
+      socket.offAny(onAny)
+    }
+    this.#socket = socket
+    this.#set({ state: this.#connectedBefore ? 'reconnecting' : 'connecting' })
+    socket.connect()
+  }
+
+  #retry(socket: SocketLike): void {
+    socket.disconnect()
+    const { minMs = 1000, maxMs = 30_000 } = this.#o.backoff ?? {}
+    const delay = Math.min(maxMs, minMs * 2 ** this.#attempt++)
+    clearTimeout(this.#retryTimer)
+    this.#retryTimer = setTimeout(
+      () => {
+        if (socket === this.#socket) socket.connect()
+      },
+      delay / 2 + (Math.random() * delay) / 2,
+    )
+  }
+
+  #closeSocket(): void {
+    clearTimeout(this.#retryTimer)
+    this.#unlisten?.()
+    this.#unlisten = undefined
+    this.#socket?.disconnect()
+    this.#socket = undefined
+    this.#attempt = 0
+  }
+}
+
+/** Creates a connection manager; see `NudgeOptions`. Side-effect free until `start()`. */
+export const createNudge = <E extends object = RegisteredEvents>(
+  options: NudgeOptions<E>,
+): NudgeClient<E> => new Nudge(options)

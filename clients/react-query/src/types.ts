@@ -1,0 +1,121 @@
+// Public types of @nudge/react-query. Type-only: this module emits no JavaScript.
+//
+// An event map says, for each socket event name, which React Query keys it invalidates.
+// The data type of each event comes from `Register` (declaration merging, as TanStack Query's
+// own `Register` does) or from an explicit type argument, so the map is typed end to end:
+// event name → data type → keys.
+import type { ManagerOptions, SocketOptions } from 'socket.io-client'
+
+/** A query key or key prefix, as TanStack Query understands it. */
+export type QueryKeyLike = readonly unknown[]
+
+/** A string means the prefix `[string]` (the seed's form); an array is a full key or prefix. */
+export type KeySpec = string | QueryKeyLike
+
+export type KeyList = readonly KeySpec[]
+
+/** Which matching queries are refetched after being marked stale; `'none'` only marks them. */
+export type RefetchType = 'active' | 'inactive' | 'all' | 'none'
+
+export interface EventOptions {
+  /** Match only the exact keys, not everything below them (default `false`). */
+  readonly exact?: boolean
+  /** Default `'active'`, as in `invalidateQueries`. */
+  readonly refetchType?: RefetchType
+  /**
+   * Keys to invalidate when the client resyncs after a gap. Static key lists resync their own
+   * keys; a function cannot be enumerated, so without this it resyncs the top-level prefixes
+   * of the keys it has returned so far.
+   */
+  readonly resync?: KeyList
+}
+
+/** How one event maps to keys: a list, a function of the event's data, or either with options. */
+export type EventEntry<TData> =
+  | KeyList
+  | ((data: TData) => KeyList)
+  | (EventOptions & { readonly keys: KeyList | ((data: TData) => KeyList) })
+
+/**
+ * Augment this interface to type every event once for the whole app:
+ * `declare module '@nudge/react-query' { interface Register { events: MyEvents } }`
+ * where `MyEvents` maps event names to the type of their data.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface Register {}
+
+/** Event names → data types: the registered ones, or any name with `unknown` data. */
+export type RegisteredEvents = Register extends { events: infer E extends object }
+  ? E
+  : Record<string, unknown>
+
+export type EventName<E extends object = RegisteredEvents> = keyof E & string
+
+/** The event map: every key optional, so events used only by `useNudgeEvent` need no entry. */
+export type EventMap<E extends object = RegisteredEvents> = {
+  readonly [K in EventName<E>]?: EventEntry<E[K]>
+}
+
+/** The subset of socket.io-client's `Socket` that nudge uses (so tests can pass a fake). */
+export interface SocketLike {
+  readonly connected: boolean
+  readonly active: boolean
+  readonly recovered: boolean
+  on(event: string, listener: (...args: never[]) => void): unknown
+  off(event: string, listener: (...args: never[]) => void): unknown
+  onAny(listener: (event: string, ...args: unknown[]) => void): unknown
+  offAny(listener: (event: string, ...args: unknown[]) => void): unknown
+  connect(): unknown
+  disconnect(): unknown
+  readonly io?: {
+    on(event: 'reconnect_failed', listener: () => void): unknown
+    off(event: 'reconnect_failed', listener: () => void): unknown
+  }
+}
+
+export type SocketFactoryOptions = Partial<ManagerOptions & SocketOptions>
+
+/** socket.io-client's `io`, or a stand-in with the same shape. */
+export type SocketFactory = (url: string, options: SocketFactoryOptions) => SocketLike
+
+export type Token = string | null | undefined
+
+/** Called on every (re)connect; `null`/`undefined` means "logged out". */
+export type GetToken = () => Token | Promise<Token>
+
+export type ConnectionState =
+  | 'idle'
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'unauthorized'
+
+/** `solo`: this tab holds its own socket; `leader`/`follower`: one socket shared by all tabs. */
+export type TabRole = 'solo' | 'leader' | 'follower'
+
+export interface NudgeStatus {
+  readonly state: ConnectionState
+  readonly error: Error | null
+  /** `Date.now()` when the last event reached this tab. */
+  readonly lastEventAt: number | null
+  readonly role: TabRole
+}
+
+export type ErrorHandler = (error: unknown) => void
+
+/** Web Locks as nudge uses it (`navigator.locks`). */
+export interface LockManagerLike {
+  request(
+    name: string,
+    options: { signal?: AbortSignal },
+    callback: (lock: unknown) => Promise<void>,
+  ): Promise<unknown>
+}
+
+/** A `BroadcastChannel` as nudge uses it. */
+export interface ChannelLike {
+  onmessage: ((event: MessageEvent) => void) | null
+  postMessage(message: unknown): void
+  close(): void
+}

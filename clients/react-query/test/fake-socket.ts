@@ -1,0 +1,130 @@
+// A fake of the part of socket.io-client's Socket that nudge uses, driven by the test as if it
+// were the server. Listener errors propagate like in the real emitter, so a test fails if nudge
+// ever throws into it.
+import type { SocketFactoryOptions, SocketLike } from '../src/types.js'
+
+type Listener = (...args: never[]) => void
+type AnyListener = (event: string, ...args: unknown[]) => void
+
+class Emitter {
+  readonly listeners = new Map<string, Set<Listener>>()
+  on(event: string, listener: Listener): this {
+    const set = this.listeners.get(event) ?? new Set()
+    this.listeners.set(event, set)
+    set.add(listener)
+    return this
+  }
+  off(event: string, listener: Listener): this {
+    this.listeners.get(event)?.delete(listener)
+    return this
+  }
+  emit(event: string, ...args: unknown[]): void {
+    for (const listener of [...(this.listeners.get(event) ?? [])]) {
+      ;(listener as (...a: unknown[]) => void)(...args)
+    }
+  }
+  count(): number {
+    let n = 0
+    for (const set of this.listeners.values()) n += set.size
+    return n
+  }
+}
+
+export class FakeSocket extends Emitter implements SocketLike {
+  connected = false
+  active = false
+  recovered = false
+  connectCalls = 0
+  disconnectCalls = 0
+  /** CONNECT payloads, one per handshake, as produced by the `auth` option. */
+  readonly sentAuth: unknown[] = []
+  readonly io = new Emitter()
+  readonly #any = new Set<AnyListener>()
+
+  constructor(
+    readonly url: string,
+    readonly options: SocketFactoryOptions,
+  ) {
+    super()
+  }
+
+  onAny(listener: AnyListener): this {
+    this.#any.add(listener)
+    return this
+  }
+  offAny(listener: AnyListener): this {
+    this.#any.delete(listener)
+    return this
+  }
+  listenerCount(): number {
+    return this.count() + this.#any.size + this.io.count()
+  }
+
+  connect(): this {
+    this.connectCalls++
+    if (this.connected) return this
+    this.active = true
+    this.handshake()
+    return this
+  }
+  disconnect(): this {
+    this.disconnectCalls++
+    const was = this.connected
+    this.connected = false
+    this.active = false
+    if (was) this.emit('disconnect', 'io client disconnect')
+    return this
+  }
+
+  /** The transport opened: socket.io-client asks `auth` for the CONNECT payload. */
+  handshake(): void {
+    const auth = this.options.auth
+    if (typeof auth === 'function') auth((data: object) => this.sentAuth.push(data))
+    else this.sentAuth.push(auth)
+  }
+
+  // ---- the server's side ----
+  accept({ recovered = false } = {}): void {
+    this.connected = true
+    this.recovered = recovered
+    this.emit('connect')
+  }
+  /** CONNECT_ERROR: socket.io-client destroys the socket and does not retry by itself. */
+  refuse(message: string, data?: unknown): void {
+    this.active = false
+    this.emit('connect_error', Object.assign(new Error(message), { data }))
+  }
+  /** A transport error while connecting: the manager retries by itself. */
+  transportError(): void {
+    this.emit('connect_error', new Error('websocket error'))
+  }
+  /** The connection drops; the manager will reconnect (call `handshake()` then `accept()`). */
+  drop(): void {
+    this.connected = false
+    this.emit('disconnect', 'transport close')
+  }
+  serverDisconnect(): void {
+    this.connected = false
+    this.active = false
+    this.emit('disconnect', 'io server disconnect')
+  }
+  event(name: string, ...args: unknown[]): void {
+    for (const listener of [...this.#any]) listener(name, ...args)
+    this.emit(name, ...args)
+  }
+}
+
+export const fakeIo = (): {
+  io: (url: string, options: SocketFactoryOptions) => FakeSocket
+  sockets: FakeSocket[]
+} => {
+  const sockets: FakeSocket[] = []
+  return {
+    sockets,
+    io: (url, options) => {
+      const socket = new FakeSocket(url, options)
+      sockets.push(socket)
+      return socket
+    },
+  }
+}
