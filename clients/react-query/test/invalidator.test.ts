@@ -26,7 +26,9 @@ let onError: ReturnType<typeof vi.fn<(error: unknown) => void>>
 const attach = (events: EventMap<Events>, options: { coalesceMs?: number; maxWaitMs?: number; isHidden?: () => boolean } = {}): (() => void) =>
   createInvalidator<Events>({ queryClient: client, socket, events, onError, ...options })
 
-const tick = (ms: number): Promise<void> => vi.advanceTimersByTimeAsync(ms)
+const tick = async (ms: number): Promise<void> => {
+  await vi.advanceTimersByTimeAsync(ms)
+}
 
 beforeEach(() => {
   vi.useFakeTimers()
