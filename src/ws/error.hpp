@@ -16,7 +16,7 @@ enum class Error {
     kFragmentedControlFrame,  // control frame with FIN=0 (§5.5)
     kUnexpectedContinuation,  // continuation frame with no message in progress (§5.4)
     kExpectedContinuation,    // new text/binary frame inside a fragmented message (§5.4)
-    kBadLength,               // 64-bit length with the top bit set, or non-minimal encoding
+    kBadLength,               // 64-bit length with the top bit set (non-minimal ones pass)
     kMessageTooBig,           // message larger than the configured maximum
     kInvalidUtf8,             // text message or close reason not UTF-8 (§8.1)
     kBadClosePayload,         // 1-byte close payload or an invalid close code (§5.5.1, §7.4)

@@ -10,8 +10,10 @@
 // completes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -57,15 +59,58 @@ private:
         Message message;
         std::size_t consumed;
     };
+    // Where the joined payload of the data message in progress lives.
+    enum class Storage : std::uint8_t {
+        kNone,    // no payload byte seen yet
+        kBuffer,  // contiguous in the caller's buffer at joined_ (valid during one feed() only)
+        kOwned,   // in partial_message_
+    };
+    // RFC 6455 §5.2: 2 bytes, up to 8 of extended length, 4 of masking key.
+    static constexpr std::size_t kMaxFrameHeader = 14;
+    static constexpr std::size_t kMaxControlPayload = 125;
+
     // Parses from the front of `data`: either consumes bytes without producing a message
     // (partial frame buffered, or a non-final fragment absorbed) or produces exactly one.
     [[nodiscard]] Result<Step, Error> step(std::span<char> data);
+    [[nodiscard]] Result<Step, Error> start_frame(std::span<char> data);
+    [[nodiscard]] Result<Step, Error> take_payload(std::span<char> data, std::size_t consumed);
+    [[nodiscard]] Result<Step, Error> finish_frame(std::span<char> payload, bool in_buffer,
+                                                   std::size_t consumed);
+    struct Header {
+        std::size_t size;          // 0: more bytes needed
+        std::size_t payload_size;  // valid when size != 0
+    };
+    // Parses and checks the header at the front of `bytes`.
+    [[nodiscard]] Result<Header, Error> parse_header(std::span<const char> bytes) const;
+    // Moves a message joined inside the caller's buffer into partial_message_.
+    void own_message();
+    // Called by feed() after each on_message: frees the storage of a delivered message and,
+    // when parsing stopped early, takes the message in progress out of the caller's buffer.
+    void after_message(bool stopped);
 
     std::size_t max_message_size_;
-    std::string partial_frame_;    // bytes of a frame split across feed() calls
-    std::string partial_message_;  // joined payloads of a fragmented data message
+    std::optional<Error> error_;  // sticky: once failed, every feed() fails the same way
+
+    // The frame in progress.
+    std::array<char, kMaxFrameHeader> header_{};  // header bytes split across feed() calls
+    std::uint8_t header_size_ = 0;
+    bool in_payload_ = false;  // header parsed, payload bytes outstanding
+    bool frame_fin_ = false;
+    Opcode frame_opcode_ = Opcode::kContinuation;
+    std::array<unsigned char, 4> mask_{};
+    std::size_t frame_size_ = 0;
+    std::size_t frame_received_ = 0;                  // payload bytes seen (spanning feeds)
+    std::array<char, kMaxControlPayload> control_{};  // control payload spanning feeds
+
+    // The data message in progress (text or binary, possibly fragmented).
+    std::string partial_message_;  // joined payloads of a message spanning feed() calls
+    char* joined_ = nullptr;
+    std::size_t joined_size_ = 0;
+    std::size_t message_size_ = 0;  // declared bytes so far, checked against the maximum
     Opcode message_opcode_ = Opcode::kContinuation;  // opcode of the message in progress
+    Storage storage_ = Storage::kNone;
     bool in_message_ = false;
+    bool release_after_delivery_ = false;  // the delivered message lives in partial_message_
 };
 
 template <class OnMessage>
@@ -74,7 +119,11 @@ Result<void, Error> FrameParser::feed(std::span<char> data, OnMessage&& on_messa
         auto step_result = step(data);
         if (!step_result) return fail(step_result.error());
         data = data.subspan(step_result->consumed);
-        if (step_result->have_message && !on_message(step_result->message)) return {};
+        if (step_result->have_message) {
+            const bool go_on = on_message(step_result->message);
+            after_message(!go_on);
+            if (!go_on) return {};
+        }
     }
     return {};
 }
