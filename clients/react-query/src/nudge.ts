@@ -215,10 +215,17 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#set({ role: 'follower', state: 'connecting', error: null })
       this.#post({ t: 'hello' })
       this.#stepDown = elect(locks, name, () => {
-        if (this.#sawLeader) this.#stale = true
-        this.#set({ role: 'leader' })
-        this.#openSocket()
-        return () => this.#closeSocket()
+        // Wait one task: a leader that logged out posted `logout` before releasing the lock,
+        // and that message should win over opening a socket it would close at once.
+        const opening = setTimeout(() => {
+          if (this.#sawLeader) this.#stale = true
+          this.#set({ role: 'leader' })
+          this.#openSocket()
+        }, 0)
+        return () => {
+          clearTimeout(opening)
+          this.#closeSocket()
+        }
       })
     } else {
       this.#set({ role: 'solo' })

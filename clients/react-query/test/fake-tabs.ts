@@ -70,6 +70,8 @@ export class FakeLocks implements LockManagerLike {
 export class ChannelHub {
   readonly #open = new Set<FakeChannel>()
   readonly sent: unknown[] = []
+  readonly #queue: Array<{ to: FakeChannel; data: unknown }> = []
+  #flushing = false
 
   channel = (name: string): FakeChannel => {
     const channel = new FakeChannel(name, this)
@@ -86,10 +88,16 @@ export class ChannelHub {
     this.sent.push(message)
     const data = structuredClone(message)
     for (const to of this.#open) {
-      if (to === from || to.name !== from.name) continue
-      // Delivered as a task, like the real thing.
+      if (to !== from && to.name === from.name) this.#queue.push({ to, data })
+    }
+    // Delivered as a later task, in the order posted, like the real thing.
+    if (!this.#flushing) {
+      this.#flushing = true
       setTimeout(() => {
-        if (this.#open.has(to)) to.onmessage?.({ data } as MessageEvent)
+        this.#flushing = false
+        for (const { to, data: d } of this.#queue.splice(0)) {
+          if (this.#open.has(to)) to.onmessage?.({ data: d } as MessageEvent)
+        }
       }, 0)
     }
   }
