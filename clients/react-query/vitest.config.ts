@@ -9,7 +9,7 @@ export default defineConfig({
           name: 'core',
           environment: 'node',
           include: ['test/**/*.test.ts'],
-          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetest.json' },
         },
       },
       { test: { name: 'react', environment: 'jsdom', include: ['test/**/*.test.tsx'] } },

@@ -29,7 +29,8 @@ import type {
 
 export interface InvalidationOptions<E extends object = RegisteredEvents> {
   readonly queryClient: QueryClient
-  readonly events: EventMap<E>
+  /** `E` comes from `Register` or an explicit type argument, never inferred from the map. */
+  readonly events: EventMap<NoInfer<E>>
   /** Coalescing window in ms (default 50); `0` invalidates at once. */
   readonly coalesceMs?: number
   /** Longest a continuous stream of events may hold back a batch, in ms (default 1000). */

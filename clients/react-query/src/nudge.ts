@@ -339,13 +339,13 @@ class Nudge<E extends object> implements NudgeClient<E> {
     socket.on('connect', onConnect)
     socket.on('connect_error', onConnectError)
     socket.on('disconnect', onDisconnect)
-    socket.io?.on('reconnect_failed', onFailed)
+    socket.io.on('reconnect_failed', onFailed)
     socket.onAny(onAny)
     this.#unlisten = () => {
       socket.off('connect', onConnect)
       socket.off('connect_error', onConnectError)
       socket.off('disconnect', onDisconnect)
-      socket.io?.off('reconnect_failed', onFailed)
+      socket.io.off('reconnect_failed', onFailed)
       socket.offAny(onAny)
     }
     this.#socket = socket

@@ -4,7 +4,7 @@
 // The data type of each event comes from `Register` (declaration merging, as TanStack Query's
 // own `Register` does) or from an explicit type argument, so the map is typed end to end:
 // event name → data type → keys.
-import type { ManagerOptions, SocketOptions } from 'socket.io-client'
+import type { ManagerOptions, Socket, SocketOptions } from 'socket.io-client'
 
 /** A query key or key prefix, as TanStack Query understands it. */
 export type QueryKeyLike = readonly unknown[]
@@ -56,22 +56,11 @@ export type EventMap<E extends object = RegisteredEvents> = {
   readonly [K in EventName<E>]?: EventEntry<E[K]>
 }
 
-/** The subset of socket.io-client's `Socket` that nudge uses (so tests can pass a fake). */
-export interface SocketLike {
-  readonly connected: boolean
-  readonly active: boolean
-  readonly recovered: boolean
-  on(event: string, listener: (...args: never[]) => void): unknown
-  off(event: string, listener: (...args: never[]) => void): unknown
-  onAny(listener: (event: string, ...args: unknown[]) => void): unknown
-  offAny(listener: (event: string, ...args: unknown[]) => void): unknown
-  connect(): unknown
-  disconnect(): unknown
-  readonly io?: {
-    on(event: 'reconnect_failed', listener: () => void): unknown
-    off(event: 'reconnect_failed', listener: () => void): unknown
-  }
-}
+/** The part of socket.io-client's `Socket` that nudge uses (tests pass a fake of it). */
+export type SocketLike = Pick<
+  Socket,
+  'connected' | 'active' | 'recovered' | 'on' | 'off' | 'onAny' | 'offAny' | 'connect' | 'disconnect' | 'io'
+>
 
 export type SocketFactoryOptions = Partial<ManagerOptions & SocketOptions>
 

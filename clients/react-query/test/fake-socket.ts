@@ -1,7 +1,7 @@
 // A fake of the part of socket.io-client's Socket that nudge uses, driven by the test as if it
 // were the server. Listener errors propagate like in the real emitter, so a test fails if nudge
 // ever throws into it.
-import type { SocketFactoryOptions, SocketLike } from '../src/types.js'
+import type { SocketFactory, SocketFactoryOptions, SocketLike } from '../src/types.js'
 
 type Listener = (...args: never[]) => void
 type AnyListener = (event: string, ...args: unknown[]) => void
@@ -30,7 +30,7 @@ class Emitter {
   }
 }
 
-export class FakeSocket extends Emitter implements SocketLike {
+export class FakeSocket extends Emitter {
   connected = false
   active = false
   recovered = false
@@ -46,6 +46,11 @@ export class FakeSocket extends Emitter implements SocketLike {
     readonly options: SocketFactoryOptions,
   ) {
     super()
+  }
+
+  /** This fake where the library expects a socket.io-client Socket. */
+  get typed(): SocketLike {
+    return this as unknown as SocketLike
   }
 
   onAny(listener: AnyListener): this {
@@ -114,17 +119,14 @@ export class FakeSocket extends Emitter implements SocketLike {
   }
 }
 
-export const fakeIo = (): {
-  io: (url: string, options: SocketFactoryOptions) => FakeSocket
-  sockets: FakeSocket[]
-} => {
+export const fakeIo = (): { io: SocketFactory; sockets: FakeSocket[] } => {
   const sockets: FakeSocket[] = []
   return {
     sockets,
     io: (url, options) => {
       const socket = new FakeSocket(url, options)
       sockets.push(socket)
-      return socket
+      return socket.typed
     },
   }
 }

@@ -24,7 +24,7 @@ let socket: FakeSocket
 let onError: ReturnType<typeof vi.fn<(error: unknown) => void>>
 
 const attach = (events: EventMap<Events>, options: { coalesceMs?: number; maxWaitMs?: number; isHidden?: () => boolean } = {}): (() => void) =>
-  createInvalidator<Events>({ queryClient: client, socket, events, onError, ...options })
+  createInvalidator<Events>({ queryClient: client, socket: socket.typed, events, onError, ...options })
 
 const tick = async (ms: number): Promise<void> => {
   await vi.advanceTimersByTimeAsync(ms)
