@@ -5,7 +5,11 @@ import type { EventMap, RegisteredEvents } from '../src/index.js'
 import { NudgeProvider, useNudgeEvent } from '../src/react.js'
 
 interface AppEvents {
+  balance_updated: undefined
   loan_status_changed: { loanId: number }
+  loan_closed: { loanId: number }
+  profile_updated: undefined
+  audit_logged: { day: string }
   toast: { text: string; level: 'info' | 'error' }
 }
 
@@ -18,10 +22,17 @@ declare module '../src/index.js' {
 test('Register types the map, the provider and useNudgeEvent', () => {
   expectTypeOf<RegisteredEvents>().toEqualTypeOf<AppEvents>()
 
-  const events: EventMap = { loan_status_changed: (d) => [['loans', d.loanId]] }
+  // The README's map.
+  const events = {
+    balance_updated: ['balance'],
+    loan_status_changed: (d) => [['loans', d.loanId], 'loan-summary'],
+    loan_closed: [['loans', { status: 'open' }]],
+    profile_updated: { keys: ['profile'], exact: true, refetchType: 'all' },
+    audit_logged: { keys: (d) => [['audit', d.day]], resync: ['audit'] },
+  } satisfies EventMap
   NudgeProvider({ url: 'http://hub', getToken: null, events })
   // @ts-expect-error not a registered event
-  NudgeProvider({ url: 'http://hub', getToken: null, events: { balance_updated: ['balance'] } })
+  NudgeProvider({ url: 'http://hub', getToken: null, events: { balance_changed: ['balance'] } })
 
   useNudgeEvent('toast', (d) => {
     expectTypeOf(d).toEqualTypeOf<{ text: string; level: 'info' | 'error' }>()
