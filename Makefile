@@ -34,7 +34,7 @@ unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
 
 integration: build
-	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 tests/integration/
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 client-test:
 	npm test -w clients/react-query
@@ -49,7 +49,7 @@ asan-test: asan
 	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 300
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_SANITIZED=1 \
-	  node --test --test-concurrency=1 tests/integration/
+	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 tsan:
 	@[ -f build-tsan/build.ninja ] || cmake --preset tsan >/dev/null
@@ -58,7 +58,7 @@ tsan:
 tsan-test: tsan
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) --timeout 300
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
-	  node --test --test-concurrency=1 tests/integration/
+	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 lint: build
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$'

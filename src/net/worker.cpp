@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <sys/socket.h>
@@ -15,7 +17,19 @@ namespace nudge::net {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
-Worker::Worker(std::size_t index, ServerContext& context) : index_(index), context_(context) {}
+namespace {
+
+// A quarter of the shortest heartbeat timing, at most 1 s: pings go out at most that late,
+// well inside the client's own pingInterval + pingTimeout allowance.
+std::chrono::milliseconds sweep_period_for(const session::Config& config) {
+    const auto shortest = std::min(config.ping_interval, config.ping_timeout);
+    return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+}  // namespace
+
+Worker::Worker(std::size_t index, ServerContext& context)
+    : index_(index), context_(context), sweep_period_(sweep_period_for(context.session.config)) {}
 
 Worker::~Worker() = default;
 
@@ -87,7 +101,7 @@ void Worker::sweep() {
     for (std::size_t i = connections_.size(); i-- > 0;) {
         if (i < connections_.size()) connections_[i]->tick(now);
     }
-    sweep_timer_.expires_after(std::chrono::seconds(1));
+    sweep_timer_.expires_after(sweep_period_);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping_) sweep();
     });

@@ -2,7 +2,7 @@
 // (SO_REUSEPORT: the kernel spreads new connections over the workers), the WebSocket
 // connections accepted there, its shard of the room index (through the hub), the shared read
 // buffer, the list of connections to flush after a fan-out batch, and the 1 s sweep that
-// drives every connection's heartbeat. Nothing here is locked: other threads only post().
+// drives every connection's heartbeat (every second, sooner for short ping settings). Nothing here is locked: other threads only post().
 #pragma once
 
 #include <array>
@@ -54,6 +54,7 @@ private:
 
     std::size_t index_;
     ServerContext& context_;
+    std::chrono::milliseconds sweep_period_;
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_{io_};
     boost::asio::steady_timer sweep_timer_{io_};

@@ -1,0 +1,140 @@
+// Test harness: starts the real nudged binary on a free port and talks to it like users do.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+import { mintToken } from '../../../tools/nudge.mjs';
+
+export { mintToken };
+export const SECRET = 'integration-secret';
+export const API_KEY = 'integration-api-key';
+export const NUDGED_BIN =
+  process.env.NUDGED_BIN ?? fileURLToPath(new URL('../../../build/nudged', import.meta.url));
+// Sanitizer builds are several times slower: waits scale with this.
+export const SLOW = process.env.NUDGE_SANITIZED ? 4 : 1;
+
+export async function freePort() {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address();
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+// Starts nudged; resolves once it prints its listening line. `stop()` sends SIGTERM and
+// resolves with the exit code and the time it took.
+export async function startHub({ port = 0, args = [], env = {} } = {}) {
+  const child = spawn(
+    NUDGED_BIN,
+    ['--host', '127.0.0.1', '--port', String(port), '--jwt-secret', SECRET, '--api-key', API_KEY,
+      '--log-level', 'info', ...args],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = await new Promise((resolve, reject) => {
+    const onData = (chunk) => {
+      output += chunk;
+      const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+      if (match) resolve(match[1]);
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (chunk) => { output += chunk; });
+    exited.then(({ code }) => reject(new Error(`nudged exited (${code}) before listening:\n${output}`)));
+  });
+  child.stdout.on('data', (chunk) => { output += chunk; });
+  return {
+    url,
+    port: Number(new URL(url).port),
+    child,
+    exited,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode !== null || child.signalCode !== null) return exited;
+      const started = Date.now();
+      child.kill(signal);
+      const result = await exited;
+      return { ...result, ms: Date.now() - started };
+    },
+  };
+}
+
+export function token(sub, extra = {}) {
+  return mintToken({ secret: SECRET, sub, ...extra });
+}
+
+// The seed's exact client options (useSocketConnection in the seed document).
+export function seedClient(url, authToken) {
+  return io(url, {
+    auth: { token: authToken },
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionAttempts: 10,
+    reconnectionDelay: 1000,
+  });
+}
+
+export function connected(socket) {
+  return new Promise((resolve, reject) => {
+    if (socket.connected) return resolve(socket);
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', reject);
+  });
+}
+
+export function connectError(socket) {
+  return new Promise((resolve, reject) => {
+    socket.once('connect', () => reject(new Error('connected but expected a connect_error')));
+    socket.once('connect_error', resolve);
+  });
+}
+
+export async function emit(hub, body, { apiKey = API_KEY, raw = false, headers = {} } = {}) {
+  const response = await fetch(`${hub.url}/api/v1/emit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}`, ...headers },
+    body: raw ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: response.status, json, text };
+}
+
+export async function metrics(hub) {
+  const text = await (await fetch(`${hub.url}/metrics`)).text();
+  const values = {};
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const [name, value] = line.split(' ');
+    values[name] = Number(value);
+  }
+  return values;
+}
+
+export function nextEvent(socket, event, timeoutMs = 2000 * SLOW) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${event} within ${timeoutMs} ms`)), timeoutMs);
+    socket.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Polls `check` until it returns truthy or the deadline passes.
+export async function eventually(check, { timeoutMs = 5000 * SLOW, intervalMs = 50 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await check();
+    if (last) return last;
+    await sleep(intervalMs);
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+}
