@@ -5,7 +5,7 @@ NUDGED := build/nudged
 ARGS ?=
 
 .PHONY: help setup build run test unit integration client-test asan asan-test tsan tsan-test \
-        lint format bench clean
+        lint format bench bench-smoke clean
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
@@ -59,6 +59,14 @@ tsan-test: tsan
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) --timeout 300
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+
+# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run).
+bench:
+	bench/run
+
+# The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
+bench-smoke: build
+	bench/run --smoke
 
 lint: build
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$'
