@@ -7,7 +7,7 @@
 namespace nudge::api {
 namespace {
 
-struct RecordingBroker : broker::Broker {
+struct RecordingBroker final : broker::Broker {
     void publish(hub::SharedBatch batch) override { batches.push_back(std::move(batch)); }
     std::vector<hub::SharedBatch> batches;
 };

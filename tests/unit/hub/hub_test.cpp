@@ -9,7 +9,7 @@
 namespace nudge::hub {
 namespace {
 
-struct Recorder : Subscriber {
+struct Recorder final : Subscriber {
     void deliver(const Frame& frame) override { frames.push_back(frame); }
     std::vector<Frame> frames;
 };

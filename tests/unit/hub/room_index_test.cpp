@@ -9,7 +9,7 @@
 namespace nudge::hub {
 namespace {
 
-struct Recorder : Subscriber {
+struct Recorder final : Subscriber {
     explicit Recorder(int id_in) : id(id_in) {}
     void deliver(const Frame& frame) override { got.push_back(*frame); }
     int id;

@@ -24,8 +24,14 @@ std::string hs256(std::string_view payload_json) {
     return signing_input + "." + base64url_encode(std::string_view(reinterpret_cast<char*>(mac), size));
 }
 
+auth::JwtVerifier make_verifier() {
+    auth::JwtConfig config;
+    config.secret = kSecret;
+    return *auth::JwtVerifier::create(config);
+}
+
 struct ProtocolTest : ::testing::Test {
-    auth::JwtVerifier verifier = *auth::JwtVerifier::create(auth::JwtConfig{std::string(kSecret)});
+    auth::JwtVerifier verifier = make_verifier();
     Context context{Config{}, &verifier};
     Protocol::Clock::time_point t0 = Protocol::Clock::now();
     Protocol protocol{context, t0};
