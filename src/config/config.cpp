@@ -30,6 +30,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
         "nudged"};
     app.set_config("--config", "", "TOML file with settings named like the long flags (port = 8080)");
     app.set_version_flag("--version", "nudged 0.1.0");
+    // A flag given twice takes the last value, so wrappers can append overrides.
+    app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
     std::string public_key_file;
     std::string issuer;

@@ -190,14 +190,22 @@ void WsConnection::enqueue(hub::Frame frame) {
 
 void WsConnection::deliver(const hub::Frame& frame) {
     if (closed_ || close_pending_) return;
-    if (queued_bytes_ + frame->size() > worker_.context().limits.max_send_queue_bytes) {
+    const std::size_t limit = worker_.context().limits.max_send_queue_bytes;
+    if (queued_bytes_ + frame->size() > limit) {
+        // Before calling the client slow, hand what is queued to the kernel: a big batch can
+        // pass the bound for a client that reads perfectly well. flush() never closes
+        // synchronously here (a write error is deferred like the slow-consumer close).
+        flush();
+    }
+    if (closed_ || close_pending_) return;
+    if (queued_bytes_ + frame->size() > limit) {
         // Cannot close here: the hub is iterating a room this connection is in.
         close_pending_ = true;
+        metrics::registry().slow_consumer_drops.add(1);
+        spdlog::warn("slow consumer disconnected queued_bytes={} limit={}", queued_bytes_, limit);
         asio::post(worker_.io(), [self = shared_from_this()] {
-            metrics::registry().slow_consumer_drops.add(1);
-            spdlog::warn("slow consumer disconnected queued_bytes={} limit={}",
-                         self->queued_bytes_, self->worker_.context().limits.max_send_queue_bytes);
             // Its backlog is dropped: the close frame goes first.
+            self->close_pending_ = false;
             self->queue_.clear();
             self->queue_head_ = self->head_offset_ = self->queued_bytes_ = 0;
             self->write_close_frame(ws::CloseCode::kPolicyViolation, "slow consumer");
@@ -214,7 +222,7 @@ void WsConnection::deliver(const hub::Frame& frame) {
 
 void WsConnection::flush() {
     flush_scheduled_ = false;
-    if (closed_ || waiting_writable_) return;
+    if (closed_ || close_pending_ || waiting_writable_) return;
     while (queue_head_ < queue_.size()) {
         std::array<asio::const_buffer, kMaxGather> buffers;
         std::size_t count = 0;
@@ -241,8 +249,11 @@ void WsConnection::flush() {
             return;
         }
         if (ec) {
-            auto self = shared_from_this();
-            close(CloseReason::kTransportError);
+            // Deferred: flush() can run inside a fan-out that is iterating our rooms.
+            close_pending_ = true;
+            asio::post(worker_.io(), [self = shared_from_this()] {
+                self->close(CloseReason::kTransportError);
+            });
             return;
         }
         metrics::registry().bytes_sent.add(static_cast<std::int64_t>(written));

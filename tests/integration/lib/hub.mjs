@@ -39,13 +39,12 @@ export async function startHub({ port = 0, args = [], env = {} } = {}) {
     const onData = (chunk) => {
       output += chunk;
       const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
-      if (match) resolve(match[1]);
+      if (match) resolve(match[1]);  // keeps collecting: output() shows the whole log
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', (chunk) => { output += chunk; });
     exited.then(({ code }) => reject(new Error(`nudged exited (${code}) before listening:\n${output}`)));
   });
-  child.stdout.on('data', (chunk) => { output += chunk; });
   return {
     url,
     port: Number(new URL(url).port),
