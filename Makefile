@@ -3,6 +3,9 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc)
 NUDGED := build/nudged
 ARGS ?=
+# ccache hits across clones and build directories (paths are hashed relative to here).
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run test unit integration client-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke clean

@@ -21,7 +21,7 @@ namespace nudge::api {
 
 struct Config {
     std::string api_key;
-    std::size_t max_body = 1024 * 1024;
+    std::size_t max_body = std::size_t{1024} * 1024;
     PublishLimits limits;
 };
 

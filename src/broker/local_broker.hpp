@@ -10,7 +10,7 @@ namespace nudge::broker {
 class LocalBroker final : public Broker {
 public:
     explicit LocalBroker(hub::Hub& hub) : hub_(hub) {}
-    void publish(hub::SharedBatch batch) override { hub_.deliver(std::move(batch)); }
+    void publish(hub::SharedBatch batch) override { hub_.deliver(batch); }
 
 private:
     hub::Hub& hub_;

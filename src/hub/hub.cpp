@@ -15,7 +15,7 @@ std::string Hub::encode(const Emit& emit) {
     return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
 }
 
-void Hub::deliver(SharedBatch batch) {
+void Hub::deliver(const SharedBatch& batch) {
     if (!batch || batch->empty()) return;
     auto frames = std::make_shared<EncodedBatch>();
     frames->reserve(batch->size());

@@ -37,7 +37,7 @@ public:
     [[nodiscard]] RoomIndex& rooms(std::size_t shard) { return shards_[shard]->rooms; }
 
     // Thread-safe.
-    void deliver(SharedBatch batch);
+    void deliver(const SharedBatch& batch);
 
     // Encodes one event as it goes on the wire: a WebSocket text frame carrying the
     // Engine.IO message `42["event",data]`.

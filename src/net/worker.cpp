@@ -91,7 +91,7 @@ void Worker::remove(WsConnection& connection) {
 void Worker::flush_pending() {
     // flush() never destroys a connection synchronously (closing defers the release), so
     // the raw pointers stay valid for the whole loop.
-    for (std::size_t i = 0; i < flush_list_.size(); ++i) flush_list_[i]->flush();
+    for (WsConnection* connection : flush_list_) connection->flush();
     flush_list_.clear();
 }
 

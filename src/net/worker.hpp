@@ -40,7 +40,7 @@ public:
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
     [[nodiscard]] ServerContext& context() noexcept { return context_; }
     [[nodiscard]] hub::RoomIndex& rooms();
-    [[nodiscard]] std::array<char, 64 * 1024>& read_buffer() noexcept { return read_buffer_; }
+    [[nodiscard]] std::array<char, std::size_t{64} * 1024>& read_buffer() noexcept { return read_buffer_; }
 
     void add(std::shared_ptr<WsConnection> connection);
     void remove(WsConnection& connection);
@@ -62,7 +62,7 @@ private:
     std::vector<std::shared_ptr<WsConnection>> connections_;
     std::vector<WsConnection*> flush_list_;
     session::Effects effects_;  // scratch, reused for every protocol input on this thread
-    std::array<char, 64 * 1024> read_buffer_{};
+    std::array<char, std::size_t{64} * 1024> read_buffer_{};
     bool stopping_ = false;
 };
 

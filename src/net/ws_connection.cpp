@@ -28,7 +28,7 @@ ws::CloseCode close_code_for(CloseReason reason) {
         case CloseReason::kServerShutdown: return ws::CloseCode::kGoingAway;
         case CloseReason::kProtocolError: return ws::CloseCode::kProtocolError;
         case CloseReason::kPayloadTooLarge: return ws::CloseCode::kMessageTooBig;
-        case CloseReason::kSlowConsumer: return ws::CloseCode::kPolicyViolation;
+        case CloseReason::kSlowConsumer:
         case CloseReason::kAuthFailures: return ws::CloseCode::kPolicyViolation;
         default: return ws::CloseCode::kNormal;
     }
