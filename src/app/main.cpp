@@ -1,6 +1,5 @@
 // nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
 // until SIGTERM/SIGINT, then close every client with an Engine.IO close and exit within 5 s.
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -12,6 +11,7 @@
 #include <thread>
 
 #include "api/router.hpp"
+#include "app/logging.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "broker/local_broker.hpp"
 #include "config/config.hpp"
@@ -21,19 +21,6 @@
 namespace {
 
 using namespace nudge;
-
-void setup_logging(const config::Log& log) {
-    auto logger = spdlog::stdout_color_mt("nudged");
-    spdlog::set_default_logger(logger);
-    spdlog::set_level(spdlog::level::from_str(log.level));
-    if (log.json) {
-        spdlog::set_pattern(
-            R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"message":"%v"})");
-    } else {
-        spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-    }
-    spdlog::flush_on(spdlog::level::info);
-}
 
 // Sockets are file descriptors: lift the soft limit to the hard one.
 void raise_fd_limit() {
@@ -60,7 +47,7 @@ void label_metrics() {
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
-    std::cout << "\n  nudged development mode — never use these values in production\n"
+    std::cerr << "\n  nudged development mode — never use these values in production\n"
               << "    hub:        " << url << "\n"
               << "    JWT secret: " << config.jwt.secret << "\n"
               << "    API key:    " << config.api.api_key << "\n"
@@ -77,7 +64,7 @@ int main(int argc, char** argv) {
     auto parsed = config::parse(argc, argv);
     if (!parsed.config) return parsed.exit_code;
     config::Config& config = *parsed.config;
-    setup_logging(config.log);
+    app::setup_logging(config.log);
     label_metrics();
     raise_fd_limit();
 

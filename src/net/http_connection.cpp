@@ -102,6 +102,7 @@ void HttpConnection::on_request() {
     const api::Request api_request{request.method_string(), target,
                                    request[http::field::authorization], request.body()};
     api::Response result = worker_.context().router->handle(api_request);
+    spdlog::debug("http {} {} status={}", request.method_string(), path_of(target), result.status);
     Response response = make_response(result.status, std::move(result.body), result.content_type);
     if (!result.allow.empty()) response.set(http::field::allow, result.allow);
     if (request.method() == http::verb::head) response.body().clear();

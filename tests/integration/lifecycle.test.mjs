@@ -1,6 +1,7 @@
 // Shutdown, restart under load, and slow consumers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import {
   startHub, seedClient, token, connected, emit, metrics, eventually, freePort, nextEvent, SLOW,
@@ -116,4 +117,23 @@ test('a client sending frames the protocol forbids is closed; the hub serves on'
   } finally {
     await hub.stop();
   }
+});
+
+test('--log-json writes one valid JSON object per line, even for messages with quotes', async () => {
+  const hub = await startHub({ args: ['--log-json', '--log-level', 'debug'] });
+  // The debug access log repeats the request path, here one with a quote and a backslash.
+  const raw = connect(hub.port, '127.0.0.1');
+  raw.write('GET /a"b\\c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  raw.on('data', () => {});
+  await new Promise((resolve) => raw.on('close', resolve));
+  await hub.stop();
+  const lines = hub.output().split('\n').filter(Boolean);
+  assert.ok(lines.length >= 3, hub.output());
+  for (const line of lines) {
+    const record = JSON.parse(line);
+    assert.equal(typeof record.message, 'string');
+    assert.ok(['trace', 'debug', 'info', 'warning', 'error', 'critical'].includes(record.level), line);
+  }
+  assert.ok(lines.some((l) => JSON.parse(l).message.includes('listening on http://')));
+  assert.ok(lines.some((l) => JSON.parse(l).message.includes('/a"b\\c status=404')), hub.output());
 });
