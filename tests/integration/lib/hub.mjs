@@ -25,12 +25,13 @@ export async function freePort() {
 }
 
 // Starts nudged; resolves once it prints its listening line. `stop()` sends SIGTERM and
-// resolves with the exit code and the time it took.
-export async function startHub({ port = 0, args = [], env = {} } = {}) {
+// resolves with the exit code and the time it took. With `keys: false` the caller configures
+// the JWT key and API key itself (flags, file or environment).
+export async function startHub({ port = 0, args = [], env = {}, keys = true } = {}) {
+  const keyArgs = keys ? ['--jwt-secret', SECRET, '--api-key', API_KEY] : [];
   const child = spawn(
     NUDGED_BIN,
-    ['--host', '127.0.0.1', '--port', String(port), '--jwt-secret', SECRET, '--api-key', API_KEY,
-      '--log-level', 'info', ...args],
+    ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info', ...args],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
