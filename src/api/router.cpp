@@ -82,7 +82,13 @@ Response Router::publish(const Request& request) const {
                               batch.error().message);
     }
     const std::size_t accepted = batch->size();
-    broker_.publish(std::make_shared<const hub::EmitBatch>(std::move(*batch)));
+    if (broker_.publish(std::make_shared<const hub::EmitBatch>(std::move(*batch))) ==
+        broker::PublishResult::kOverloaded) {
+        Response busy = error_response(503, "overloaded",
+                                       "the hub is behind on deliveries; retry shortly");
+        busy.retry_after = "1";
+        return busy;
+    }
     metrics::registry().emits.add(static_cast<std::int64_t>(accepted));
     return {202, fmt::format(R"({{"accepted":{}}})", accepted)};
 }

@@ -2,7 +2,8 @@
 // every status and error body is unit-tested without sockets. net/ does the HTTP parsing,
 // the body limit (413) and keep-alive; the Engine.IO path (/socket.io/) never reaches here.
 //
-//   POST /api/v1/emit   publish (Authorization: Bearer <api key>) → 202 {"accepted": N}
+//   POST /api/v1/emit   publish (Authorization: Bearer <api key>) → 202 {"accepted": N},
+//                       503 "overloaded" (Retry-After: 1) when fan-out is behind
 //   GET  /healthz       200 while serving, 503 while shutting down
 //   GET  /metrics       Prometheus text
 //
@@ -40,7 +41,8 @@ struct Response {
     unsigned status;
     std::string body;
     std::string_view content_type;
-    std::string_view allow;  // for 405
+    std::string_view allow;        // for 405
+    std::string_view retry_after;  // for 503
 };
 
 // Constant-time check of "Bearer <key>" (the comparison time does not depend on where the

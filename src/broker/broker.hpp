@@ -10,10 +10,15 @@
 
 namespace nudge::broker {
 
+enum class PublishResult {
+    kAccepted,
+    kOverloaded,  // not taken; the publisher should retry later (HTTP 503)
+};
+
 class Broker {
 public:
     virtual ~Broker() = default;
-    virtual void publish(hub::SharedBatch batch) = 0;
+    [[nodiscard]] virtual PublishResult publish(hub::SharedBatch batch) = 0;
 };
 
 }  // namespace nudge::broker

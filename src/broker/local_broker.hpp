@@ -10,7 +10,9 @@ namespace nudge::broker {
 class LocalBroker final : public Broker {
 public:
     explicit LocalBroker(hub::Hub& hub) : hub_(hub) {}
-    void publish(hub::SharedBatch batch) override { hub_.deliver(batch); }
+    PublishResult publish(hub::SharedBatch batch) override {
+        return hub_.deliver(batch) ? PublishResult::kAccepted : PublishResult::kOverloaded;
+    }
 
 private:
     hub::Hub& hub_;

@@ -82,6 +82,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-send-queue", config.limits.max_send_queue_bytes,
                        "bytes queued to one client before it is dropped as a slow consumer")
         ->envname("NUDGE_MAX_SEND_QUEUE")->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+    engine->add_option("--max-pending-batches", config.limits.max_pending_batches,
+                       "publish batches waiting for fan-out before the API answers 503")
+        ->envname("NUDGE_MAX_PENDING_BATCHES")->capture_default_str()->check(CLI::Range(1, 1 << 24));
     engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 

@@ -6,7 +6,7 @@
 
 namespace nudge::hub {
 
-Hub::Hub(std::vector<ShardHooks> hooks) {
+Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending) : max_pending_(max_pending) {
     shards_.reserve(hooks.size());
     for (auto& h : hooks) shards_.push_back(std::make_unique<Shard>(Shard{std::move(h), {}}));
 }
@@ -15,17 +15,22 @@ std::string Hub::encode(const Emit& emit) {
     return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
 }
 
-void Hub::deliver(const SharedBatch& batch) {
-    if (!batch || batch->empty()) return;
+bool Hub::deliver(const SharedBatch& batch) {
+    if (!batch || batch->empty()) return true;
+    // A soft bound: concurrent publishers may overshoot it by a few batches, never more.
+    if (pending_.load(std::memory_order_relaxed) + shards_.size() > max_pending_) return false;
+    pending_.fetch_add(shards_.size(), std::memory_order_relaxed);
     auto frames = std::make_shared<EncodedBatch>();
     frames->reserve(batch->size());
     for (const Emit& emit : *batch) frames->push_back(encode(emit));
     std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
     for (auto& shard : shards_) {
-        shard->hooks.post([shard = shard.get(), batch, shared_frames] {
+        shard->hooks.post([this, shard = shard.get(), batch, shared_frames] {
             deliver_on_shard(*shard, *batch, *shared_frames);
+            pending_.fetch_sub(1, std::memory_order_relaxed);
         });
     }
+    return true;
 }
 
 void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames) {

@@ -11,6 +11,7 @@
 // hook in there without touching the shards.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -30,14 +31,20 @@ public:
         std::function<void()> end_of_batch;  // on the shard's thread, after a batch
     };
 
-    explicit Hub(std::vector<ShardHooks> hooks);
+    // At most `max_pending` shard tasks (a batch posted to one shard) may wait at once; past
+    // that, deliver() refuses new batches so a publisher that outruns fan-out is pushed back
+    // (HTTP 503) instead of growing the workers' queues without bound.
+    explicit Hub(std::vector<ShardHooks> hooks, std::size_t max_pending = 65536);
 
     [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
     // Only from the shard's own thread.
     [[nodiscard]] RoomIndex& rooms(std::size_t shard) { return shards_[shard]->rooms; }
 
-    // Thread-safe.
-    void deliver(const SharedBatch& batch);
+    // Thread-safe. False when the hub is overloaded and the batch was not taken.
+    [[nodiscard]] bool deliver(const SharedBatch& batch);
+    [[nodiscard]] std::size_t pending() const noexcept {
+        return pending_.load(std::memory_order_relaxed);
+    }
 
     // Encodes one event as it goes on the wire: a WebSocket text frame carrying the
     // Engine.IO message `42["event",data]`.
@@ -53,6 +60,8 @@ private:
     static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
 
     std::vector<std::unique_ptr<Shard>> shards_;
+    std::size_t max_pending_;
+    std::atomic<std::size_t> pending_{0};
 };
 
 }  // namespace nudge::hub

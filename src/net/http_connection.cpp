@@ -105,6 +105,7 @@ void HttpConnection::on_request() {
     spdlog::debug("http {} {} status={}", request.method_string(), path_of(target), result.status);
     Response response = make_response(result.status, std::move(result.body), result.content_type);
     if (!result.allow.empty()) response.set(http::field::allow, result.allow);
+    if (!result.retry_after.empty()) response.set(http::field::retry_after, result.retry_after);
     if (request.method() == http::verb::head) response.body().clear();
     response.keep_alive(request.keep_alive());
     send(std::move(response), !request.keep_alive());

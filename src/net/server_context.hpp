@@ -16,6 +16,7 @@ struct Limits {
     std::size_t max_send_queue_bytes = std::size_t{1024} * 1024;  // per client; past it: slow consumer
     std::size_t max_header_bytes = std::size_t{16} * 1024;
     std::chrono::seconds http_idle_timeout{30};      // keep-alive / handshake deadline
+    std::size_t max_pending_batches = 65536;         // publish batches queued to workers (503 past it)
 };
 
 struct ServerContext {

@@ -8,8 +8,13 @@ namespace nudge::api {
 namespace {
 
 struct RecordingBroker final : broker::Broker {
-    void publish(hub::SharedBatch batch) override { batches.push_back(std::move(batch)); }
+    broker::PublishResult publish(hub::SharedBatch batch) override {
+        if (overloaded) return broker::PublishResult::kOverloaded;
+        batches.push_back(std::move(batch));
+        return broker::PublishResult::kAccepted;
+    }
     std::vector<hub::SharedBatch> batches;
+    bool overloaded = false;
 };
 
 struct RouterTest : ::testing::Test {
@@ -44,6 +49,14 @@ TEST_F(RouterTest, PublishNeedsTheApiKey) {
     }
     EXPECT_EQ(call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})", "bearer k3y").status, 202U);
     EXPECT_TRUE(broker.batches.size() == 1);
+}
+
+TEST_F(RouterTest, AnOverloadedHubAnswers503WithRetryAfter) {
+    broker.overloaded = true;
+    const auto r = call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})");
+    EXPECT_EQ(r.status, 503U);
+    EXPECT_EQ(r.retry_after, "1");
+    EXPECT_NE(r.body.find(R"("code":"overloaded")"), std::string::npos);
 }
 
 TEST_F(RouterTest, BadBodiesAre400WithJsonErrors) {

@@ -49,8 +49,8 @@ TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
     f.hub.rooms(0).join("all", &b);
     f.hub.rooms(1).join("all", &c);
     f.hub.rooms(1).join("user_9", &c);
-    f.hub.deliver(std::make_shared<const EmitBatch>(
-        EmitBatch{Emit{{"all"}, {}, "e1", ""}, Emit{{"user_9"}, {}, "e2", "1"}}));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(
+        EmitBatch{Emit{{"all"}, {}, "e1", ""}, Emit{{"user_9"}, {}, "e2", "1"}})));
     EXPECT_TRUE(a.frames.empty());  // nothing runs until the shard's thread does
     f.drain();
     ASSERT_EQ(a.frames.size(), 1U);
@@ -64,9 +64,28 @@ TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
     EXPECT_EQ(f.batches_ended[1], 1);
 }
 
+TEST(Hub, RefusesBatchesPastThePendingBoundUntilShardsCatchUp) {
+    std::deque<Hub::Task> queue;
+    Hub hub({Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}},
+             Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}}},
+            /*max_pending=*/4);
+    auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", ""}});
+    EXPECT_TRUE(hub.deliver(batch));
+    EXPECT_TRUE(hub.deliver(batch));
+    EXPECT_EQ(hub.pending(), 4U);
+    EXPECT_FALSE(hub.deliver(batch));  // would make 6 > 4
+    EXPECT_EQ(queue.size(), 4U);
+    queue.front()();
+    queue.pop_front();
+    queue.front()();
+    queue.pop_front();
+    EXPECT_EQ(hub.pending(), 2U);
+    EXPECT_TRUE(hub.deliver(batch));
+}
+
 TEST(Hub, EmptyBatchPostsNothing) {
     Fixture f;
-    f.hub.deliver(std::make_shared<const EmitBatch>());
+    EXPECT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>()));
     EXPECT_TRUE(f.queues[0].empty());
     EXPECT_TRUE(f.queues[1].empty());
 }
