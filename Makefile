@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run test unit integration client-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke clean
+        lint format bench bench-smoke fuzz clean
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
@@ -16,6 +16,7 @@ help:
 	@echo "make build     release build; the hub binary is build/nudged"
 	@echo "make lint      clang-tidy over src/"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
+	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
 	@echo "make bench     benchmarks (see bench/)"
 
 # Debian packages only (fast no-op when present); `make test` also installs npm packages.
@@ -70,6 +71,18 @@ bench:
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke: build
 	bench/run --smoke
+
+# libFuzzer targets (clang): each runs FUZZ_SECONDS from its checked-in corpus.
+FUZZ_SECONDS ?= 30
+fuzz:
+	@[ -f build-fuzz/build.ninja ] || cmake --preset fuzz >/dev/null
+	cmake --build build-fuzz -j$(JOBS)
+	@for f in build-fuzz/fuzz/*_fuzz; do \
+	  name=$$(basename $$f _fuzz); work=$$(mktemp -d); \
+	  echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $$work fuzz/corpus/$$name 2>&1 | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY' ; \
+	  status=$${PIPESTATUS[0]}; rm -rf $$work; [ $$status -eq 0 ] || exit $$status; \
+	done
 
 lint: build
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$'
