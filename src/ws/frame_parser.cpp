@@ -68,6 +68,7 @@ Result<FrameParser::Step, Error> FrameParser::step(std::span<char> data) {
         // The parser is dead; keep no memory around until its owner destroys it.
         error_ = result.error();
         std::string().swap(partial_message_);
+        control_.reset();
         release_after_delivery_ = false;
         joined_ = nullptr;
         storage_ = Storage::kNone;
@@ -191,7 +192,8 @@ Result<FrameParser::Step, Error> FrameParser::take_payload(std::span<char> data,
     const auto chunk = data.first(size);
     unmask(chunk, mask_, frame_received_);
     if (is_control(frame_opcode_)) {
-        std::copy_n(chunk.data(), chunk.size(), control_.data() + frame_received_);
+        if (!control_) control_ = std::make_unique<std::array<char, kMaxControlPayload>>();
+        std::copy_n(chunk.data(), chunk.size(), control_->data() + frame_received_);
     } else {
         own_message();
         partial_message_.append(chunk.data(), chunk.size());
@@ -202,7 +204,7 @@ Result<FrameParser::Step, Error> FrameParser::take_payload(std::span<char> data,
 
     in_payload_ = false;
     if (is_control(frame_opcode_)) {
-        return finish_frame(std::span<char>(control_.data(), frame_size_), false, consumed);
+        return finish_frame(std::span<char>(control_->data(), frame_size_), false, consumed);
     }
     return finish_frame({}, false, consumed);
 }
@@ -271,6 +273,9 @@ void FrameParser::after_message(bool stopped) {
         std::string().swap(partial_message_);
         release_after_delivery_ = false;
     }
+    // A delivered control payload that had spanned feeds is done with (a frame still in
+    // progress keeps control_: it is only ever allocated by the frame being received).
+    if (control_ && !in_payload_) control_.reset();
     if (stopped && storage_ == Storage::kBuffer) own_message();
 }
 

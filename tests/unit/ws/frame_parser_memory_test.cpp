@@ -136,11 +136,35 @@ TEST(FrameParserMemory, FragmentedMessageSpanningFeedsIsReleasedWhenComplete) {
     EXPECT_EQ(samples[1].owned, 0u);
 }
 
-TEST(FrameParserMemory, ControlFrameSpanningFeedsNeedsNoHeap) {
+TEST(FrameParserMemory, ControlFrameSpanningFeedsIsReleasedWhenDelivered) {
+    // Header bytes stay inline; payload bytes of a split control frame go to a buffer made on
+    // demand (an idle connection does not carry 125 bytes for this rare case) and freed on
+    // delivery.
     const std::string input = masked_frame(kFin | op(Opcode::kPing), std::string(125, 'p'));
     const auto samples = feed_and_measure(input, {1, 10, 100});
-    for (const Sample& sample : samples) EXPECT_EQ(sample.owned, 0u);
+    ASSERT_EQ(samples.size(), 4u);
+    EXPECT_EQ(samples[0].owned, 0u);
+    EXPECT_GT(samples[1].owned, 0u);
+    EXPECT_LE(samples[1].owned, 160u);
+    EXPECT_FALSE(samples[2].idle);
     EXPECT_TRUE(samples.back().idle);
+    EXPECT_EQ(samples.back().owned, 0u);
+}
+
+TEST(FrameParserMemory, ErrorInASplitCloseFrameReleasesItsBuffer) {
+    // A close frame whose code is invalid (1005 must never be sent), split across two feeds.
+    const std::string input = masked_frame(kFin | op(Opcode::kClose), std::string("\x03\xed", 2) + "bye");
+    std::vector<char> one(input.begin(), input.begin() + 8);
+    std::vector<char> two(input.begin() + 8, input.end());
+    FrameParser parser(kMax);
+    auto ignore = [](const Message&) { return true; };
+    const std::size_t baseline = g_live_bytes;
+    ASSERT_TRUE(parser.feed(one, ignore));
+    EXPECT_GT(g_live_bytes - baseline, 0u);
+    auto result = parser.feed(two, ignore);
+    ASSERT_FALSE(result.has_value());
+    EXPECT_EQ(result.error(), Error::kBadClosePayload);
+    EXPECT_EQ(g_live_bytes - baseline, 0u);
 }
 
 TEST(FrameParserMemory, ErrorReleasesTheMessageInProgress) {
