@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
@@ -19,6 +20,21 @@ namespace asio = boost::asio;
 using session::CloseReason;
 
 namespace {
+
+// Plain operator new/delete, exact size. Asio sends handlers with the default allocator
+// (std::allocator included) through its per-thread recycling cache, which reuses whatever
+// block the last completed operation released; bound to the long-lived read wait, that is a
+// handshake's ~600-byte HTTP read state held for the connection's whole life.
+template <class T>
+struct ExactAllocator {
+    using value_type = T;
+    ExactAllocator() = default;
+    template <class U>
+    explicit ExactAllocator(const ExactAllocator<U>& /*other*/) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
+    friend bool operator==(const ExactAllocator&, const ExactAllocator&) { return true; }
+};
 
 // A gathered write takes at most this many frames; the loop continues with the rest.
 constexpr std::size_t kMaxGather = 64;
@@ -79,15 +95,17 @@ void WsConnection::start(std::string_view accept_key, std::string_view early_byt
 }
 
 void WsConnection::wait_readable() {
+    // This wait is what an idle client holds for its whole life: exact-size allocation.
     socket_.async_wait(asio::ip::tcp::socket::wait_read,
-                       [self = shared_from_this()](boost::system::error_code ec) {
-                           if (self->closed_) return;
-                           if (ec) {
-                               self->close(CloseReason::kTransportError);
-                               return;
-                           }
-                           self->on_readable();
-                       });
+                       asio::bind_allocator(ExactAllocator<void>(),
+                                            [self = shared_from_this()](boost::system::error_code ec) {
+                                                if (self->closed_) return;
+                                                if (ec) {
+                                                    self->close(CloseReason::kTransportError);
+                                                    return;
+                                                }
+                                                self->on_readable();
+                                            }));
 }
 
 void WsConnection::on_readable() {
