@@ -7,7 +7,7 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run test unit integration client-test asan asan-test tsan tsan-test \
+.PHONY: help setup build run test unit integration client-build client-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean
 
 help:
@@ -37,7 +37,11 @@ test: setup build
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
 
-integration: build
+# The client library's dist/ (ESM + .d.ts, with its size budget check) for the suites using it.
+client-build:
+	npm run build -w clients/react-query
+
+integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 client-test:
@@ -48,7 +52,7 @@ asan:
 	cmake --build build-asan -j$(JOBS)
 
 # One sanitizer build in `make test`: ASan+UBSan over the unit and integration suites.
-asan-test: asan
+asan-test: asan client-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 300
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
