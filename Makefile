@@ -7,7 +7,7 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run test unit integration client-build client-test asan asan-test tsan tsan-test \
+.PHONY: help setup build run test unit integration client-build client-test browser-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean
 
 help:
@@ -32,7 +32,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test asan-test
+	$(MAKE) unit integration client-test browser-test asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -46,6 +46,10 @@ integration: build client-build
 
 client-test:
 	npm test -w clients/react-query
+
+# The client library in Debian's Chromium (playwright-core) against the real hub.
+browser-test: build client-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
 
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
@@ -63,7 +67,7 @@ tsan:
 	@[ -f build-tsan/build.ninja ] || cmake --preset tsan >/dev/null
 	cmake --build build-tsan -j$(JOBS)
 
-tsan-test: tsan
+tsan-test: tsan client-build
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) --timeout 300
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/

@@ -1,0 +1,135 @@
+// @nudge/react-query in Debian's Chromium (playwright-core), against the real hub: a Vite +
+// React page shows REST data, a hub event updates it without polling or reload, two tabs share
+// one socket, and the other tab takes over when the leader closes.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, extname, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+import { chromium } from 'playwright-core';
+import { startHub, token, emit, metrics, eventually } from '../integration/lib/hub.mjs';
+
+const appDir = fileURLToPath(new URL('./app/', import.meta.url));
+const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
+const balances = new Map();
+const requests = new Map(); // user → data requests served
+let hub;
+let server;
+let browser;
+let base;
+
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
+
+before(async () => {
+  await build({ root: appDir, configFile: join(appDir, 'vite.config.mjs'), build: { outDir, emptyOutDir: true } });
+  hub = await startHub();
+  server = createServer((req, res) => {
+    const url = new URL(req.url, 'http://x');
+    const user = url.searchParams.get('user');
+    if (url.pathname === '/api/token') {
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify({ token: token(user) }));
+    }
+    if (url.pathname === '/api/balance') {
+      requests.set(user, (requests.get(user) ?? 0) + 1);
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify({ balance: balances.get(user) ?? 100 }));
+    }
+    const file = normalize(join(outDir, url.pathname === '/' ? 'index.html' : url.pathname));
+    if (!file.startsWith(outDir) || !existsSync(file)) {
+      res.statusCode = 404;
+      return res.end();
+    }
+    res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
+    return res.end(readFileSync(file));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+  await hub?.stop();
+  rmSync(outDir, { recursive: true, force: true });
+});
+
+const pageUrl = (user) => `${base}/?user=${user}&hub=${encodeURIComponent(hub.url)}`;
+const text = (page, selector) => page.locator(selector).textContent();
+
+async function open(context, user) {
+  const page = await context.newPage();
+  await page.goto(pageUrl(user));
+  await page.locator('#status', { hasText: 'connected' }).waitFor();
+  return page;
+}
+
+test('an event makes the page show new data, without polling and without reload', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await open(context, 'b1');
+    await page.locator('#balance', { hasText: '100' }).waitFor();
+    assert.equal(requests.get('b1'), 1);
+    let navigations = 0;
+    page.on('framenavigated', () => { navigations += 1; });
+
+    balances.set('b1', 260);
+    await new Promise((r) => setTimeout(r, 1000)); // a poller would have refetched by now
+    assert.equal(requests.get('b1'), 1, 'no request before the event');
+    assert.equal(await text(page, '#balance'), '100');
+
+    await emit(hub, { room: 'user_b1', event: 'balance_updated' });
+    await page.locator('#balance', { hasText: '260' }).waitFor({ timeout: 5000 });
+    assert.equal(requests.get('b1'), 2, 'one refetch for one event');
+    assert.equal(navigations, 0, 'no reload');
+  } finally {
+    await context.close();
+  }
+});
+
+test('two tabs of one user share one socket; closing the leader, the other takes over', async () => {
+  const context = await browser.newContext();
+  try {
+    const connectionsBefore = (await metrics(hub)).nudge_connections;
+    const first = await open(context, 'b2');
+    const second = await open(context, 'b2');
+    const roles = [await text(first, '#role'), await text(second, '#role')].sort();
+    assert.deepEqual(roles, ['follower', 'leader']);
+    await eventually(async () => (await metrics(hub)).nudge_connections === connectionsBefore + 1);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.equal((await metrics(hub)).nudge_connections, connectionsBefore + 1, 'one socket for two tabs');
+
+    balances.set('b2', 310);
+    await emit(hub, { room: 'user_b2', event: 'balance_updated' });
+    await first.locator('#balance', { hasText: '310' }).waitFor({ timeout: 5000 });
+    await second.locator('#balance', { hasText: '310' }).waitFor({ timeout: 5000 });
+
+    const leader = (await text(first, '#role')) === 'leader' ? first : second;
+    const follower = leader === first ? second : first;
+    const closedAt = Date.now();
+    await leader.close();
+    await follower.locator('#role', { hasText: 'leader' }).waitFor({ timeout: 5000 });
+    await follower.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 5000 });
+    const takeoverMs = Date.now() - closedAt;
+    console.log(`# takeover: the follower tab was the connected leader ${takeoverMs} ms after the leader closed`);
+    assert.ok(takeoverMs < 3000, `takeover took ${takeoverMs} ms`);
+
+    balances.set('b2', 420);
+    await emit(hub, { room: 'user_b2', event: 'balance_updated' });
+    await follower.locator('#balance', { hasText: '420' }).waitFor({ timeout: 5000 });
+    await eventually(async () => (await metrics(hub)).nudge_connections === connectionsBefore + 1);
+  } finally {
+    await context.close();
+  }
+});
