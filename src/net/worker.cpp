@@ -68,6 +68,10 @@ void Worker::accept() {
             });
             return;
         }
+        // Small request/response exchanges: without TCP_NODELAY, Nagle plus the peer's
+        // delayed ACK adds milliseconds to every keep-alive publish.
+        boost::system::error_code option_ec;
+        socket.set_option(tcp::no_delay(true), option_ec);
         std::make_shared<HttpConnection>(std::move(socket), *this)->start();
         accept();
     });
