@@ -1,0 +1,434 @@
+// nudge-loadgen: many Socket.IO clients over raw Engine.IO v4 WebSocket, and a publisher.
+//
+//   nudge-loadgen clients --url http://127.0.0.1:8080 --secret S --count 10000 [--first 0]
+//                 [--sources 127.0.0.1-127.0.0.20] [--expect-events N] [--timeout 60]
+//       connects `count` clients (sub = first+i, rooms ["all"]), answers pings, counts events,
+//       records emit→receive latency from the event's {"t": <CLOCK_MONOTONIC ns>} and prints one
+//       JSON report when every client got `expect-events` events, on SIGINT/SIGTERM, or at the
+//       timeout.
+//   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
+//                 [--room all | --users M]
+//       POSTs N events over one keep-alive connection, B per request, at R events/s (0: as
+//       fast as possible), to "all" or to random user_<i> with i < M; prints a JSON report.
+//
+// One thread, one io_context: the hub is what is measured, and the report includes this
+// process's own CPU time so a saturated load generator is visible.
+#include <fmt/format.h>
+#include <openssl/hmac.h>
+#include <sys/resource.h>
+
+#include <CLI/CLI.hpp>
+#include <array>
+#include <boost/asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "bench/loadgen/histogram.hpp"
+#include "common/base64.hpp"
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+std::int64_t now_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+double cpu_seconds() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+           static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+void raise_fd_limit() {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+        limit.rlim_cur = limit.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &limit);
+    }
+}
+
+struct Url {
+    std::string host;
+    std::string port;
+};
+
+Url parse_url(const std::string& url) {
+    std::string_view rest = url;
+    if (rest.starts_with("http://")) rest.remove_prefix(7);
+    const auto colon = rest.find(':');
+    if (colon == std::string_view::npos) return {std::string(rest), "80"};
+    return {std::string(rest.substr(0, colon)), std::string(rest.substr(colon + 1))};
+}
+
+std::string mint_token(const std::string& secret, const std::string& sub) {
+    using nudge::base64url_encode;
+    const std::string input = base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                              base64url_encode(fmt::format(R"({{"sub":"{}","rooms":["all"]}})", sub));
+    unsigned char mac[32];
+    unsigned int size = 0;
+    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+         reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac, &size);
+    return input + "." + base64url_encode(std::string_view(reinterpret_cast<char*>(mac), size));
+}
+
+// A masked client text frame (RFC 6455 §5.3); the mask need not be unpredictable here.
+std::string client_frame(std::string_view payload) {
+    std::string frame;
+    frame.push_back(static_cast<char>(0x81));
+    if (payload.size() < 126) {
+        frame.push_back(static_cast<char>(0x80 | payload.size()));
+    } else {
+        frame.push_back(static_cast<char>(0x80 | 126));
+        frame.push_back(static_cast<char>((payload.size() >> 8) & 0xff));
+        frame.push_back(static_cast<char>(payload.size() & 0xff));
+    }
+    const std::array<char, 4> mask = {0x12, 0x34, 0x56, 0x78};
+    frame.append(mask.data(), mask.size());
+    for (std::size_t i = 0; i < payload.size(); ++i) frame.push_back(static_cast<char>(payload[i] ^ mask[i % 4]));
+    return frame;
+}
+
+struct Stats {
+    std::uint64_t connected = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t refused = 0;
+    std::uint64_t events = 0;
+    std::uint64_t clients_done = 0;
+    nudge::bench::LatencyHistogram latency_us;
+    std::int64_t first_connect_ns = 0;
+    std::int64_t all_connected_ns = 0;
+    std::int64_t last_event_ns = 0;
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+public:
+    Client(asio::io_context& io, Stats& stats, std::string token, std::uint64_t expect_events)
+        : socket_(io), stats_(stats), token_(std::move(token)), expect_(expect_events) {}
+
+    void start(const tcp::endpoint& target, const asio::ip::address& source, const std::string& host) {
+        boost::system::error_code ec;
+        socket_.open(tcp::v4(), ec);
+        socket_.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!source.is_unspecified()) socket_.bind(tcp::endpoint(source, 0), ec);
+        if (ec) return fail();
+        request_ = fmt::format(
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\n"
+            "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n",
+            host);
+        socket_.async_connect(target, [self = shared_from_this()](boost::system::error_code connect_ec) {
+            if (connect_ec) return self->fail();
+            asio::async_write(self->socket_, asio::buffer(self->request_),
+                              [self](boost::system::error_code write_ec, std::size_t) {
+                                  if (write_ec) return self->fail();
+                                  self->read();
+                              });
+        });
+    }
+
+private:
+    void fail() {
+        if (!done_) ++stats_.failed;
+        done_ = true;
+    }
+
+    void read() {
+        const std::size_t old = buffer_.size();
+        buffer_.resize(old + 4096);
+        socket_.async_read_some(asio::buffer(buffer_.data() + old, 4096),
+                                [self = shared_from_this(), old](boost::system::error_code ec, std::size_t n) {
+                                    self->buffer_.resize(old + n);
+                                    if (ec) return self->fail();
+                                    self->parse();
+                                    if (!self->closed_) self->read();
+                                });
+    }
+
+    void parse() {
+        std::size_t pos = 0;
+        if (!upgraded_) {
+            const auto end = buffer_.find("\r\n\r\n");
+            if (end == std::string::npos) return;
+            if (!buffer_.starts_with("HTTP/1.1 101")) {
+                closed_ = true;
+                return fail();
+            }
+            upgraded_ = true;
+            pos = end + 4;
+        }
+        // Server frames: unmasked, FIN set (the hub never fragments).
+        while (buffer_.size() - pos >= 2) {
+            const auto opcode = static_cast<unsigned char>(buffer_[pos]) & 0x0f;
+            std::size_t length = static_cast<unsigned char>(buffer_[pos + 1]) & 0x7f;
+            std::size_t header = 2;
+            if (length == 126) {
+                if (buffer_.size() - pos < 4) break;
+                length = (static_cast<std::size_t>(static_cast<unsigned char>(buffer_[pos + 2])) << 8) |
+                         static_cast<unsigned char>(buffer_[pos + 3]);
+                header = 4;
+            } else if (length == 127) {
+                if (buffer_.size() - pos < 10) break;
+                length = 0;
+                for (int i = 0; i < 8; ++i) length = (length << 8) | static_cast<unsigned char>(buffer_[pos + 2 + static_cast<std::size_t>(i)]);
+                header = 10;
+            }
+            if (buffer_.size() - pos < header + length) break;
+            const std::string_view payload(buffer_.data() + pos + header, length);
+            pos += header + length;
+            if (opcode == 0x8) {  // close
+                closed_ = true;
+                return fail();
+            }
+            if (opcode == 0x1) on_packet(payload);
+        }
+        buffer_.erase(0, pos);
+    }
+
+    void on_packet(std::string_view packet) {
+        if (packet.starts_with("0")) {  // Engine.IO open
+            send("40" + fmt::format(R"({{"token":"{}"}})", token_));
+        } else if (packet == "2") {
+            send("3");
+        } else if (packet.starts_with("40")) {
+            const std::int64_t now = now_ns();
+            if (stats_.first_connect_ns == 0) stats_.first_connect_ns = now;
+            ++stats_.connected;
+            stats_.all_connected_ns = now;
+        } else if (packet.starts_with("44")) {
+            ++stats_.refused;
+            closed_ = true;
+            fail();
+        } else if (packet.starts_with("42")) {
+            ++stats_.events;
+            const std::int64_t now = now_ns();
+            stats_.last_event_ns = now;
+            const auto t = packet.find(R"("t":)");
+            if (t != std::string_view::npos) {
+                const std::int64_t sent = std::strtoll(packet.data() + t + 4, nullptr, 10);
+                stats_.latency_us.record((now - sent) / 1000);
+            }
+            if (++received_ == expect_) ++stats_.clients_done;
+        }
+    }
+
+    void send(const std::string& text) {
+        auto frame = std::make_shared<std::string>(client_frame(text));
+        asio::async_write(socket_, asio::buffer(*frame),
+                          [self = shared_from_this(), frame](boost::system::error_code ec, std::size_t) {
+                              if (ec) self->fail();
+                          });
+    }
+
+    tcp::socket socket_;
+    Stats& stats_;
+    std::string token_;
+    std::string request_;
+    std::string buffer_;
+    std::uint64_t expect_;
+    std::uint64_t received_ = 0;
+    bool upgraded_ = false;
+    bool closed_ = false;
+    bool done_ = false;
+};
+
+std::vector<asio::ip::address> parse_sources(const std::string& spec) {
+    // "127.0.0.1-127.0.0.20" or a single address; empty: let the kernel choose.
+    std::vector<asio::ip::address> out;
+    if (spec.empty()) return out;
+    const auto dash = spec.find('-');
+    const auto first = asio::ip::make_address_v4(spec.substr(0, dash));
+    const auto last = dash == std::string::npos ? first : asio::ip::make_address_v4(spec.substr(dash + 1));
+    for (auto a = first.to_uint(); a <= last.to_uint(); ++a) out.emplace_back(asio::ip::address_v4(a));
+    return out;
+}
+
+int run_clients(const std::string& url, const std::string& secret, std::uint64_t count, std::uint64_t first,
+                const std::string& sources, std::uint64_t expect_events, double timeout_s) {
+    asio::io_context io(1);
+    const Url u = parse_url(url);
+    tcp::resolver resolver(io);
+    const tcp::endpoint target = *resolver.resolve(u.host, u.port).begin();
+    const auto source_list = parse_sources(sources);
+    Stats stats;
+    const double cpu0 = cpu_seconds();
+    const std::int64_t start = now_ns();
+
+    // Connect in waves so the listen backlog is never the bottleneck being measured.
+    std::uint64_t started = 0;
+    asio::steady_timer pacer(io);
+    std::function<void()> launch = [&] {
+        for (int i = 0; i < 500 && started < count; ++i, ++started) {
+            const auto source = source_list.empty() ? asio::ip::address() : source_list[started % source_list.size()];
+            std::make_shared<Client>(io, stats, mint_token(secret, std::to_string(first + started)), expect_events)
+                ->start(target, source, u.host + ":" + u.port);
+        }
+        if (started < count) {
+            pacer.expires_after(std::chrono::milliseconds(1));
+            pacer.async_wait([&](boost::system::error_code) { launch(); });
+        }
+    };
+    launch();
+
+    bool stop = false;
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](boost::system::error_code, int) { stop = true; });
+    // Ready line for scripts: all connected (or given up) before any event is published.
+    bool announced = false;
+    asio::steady_timer ticker(io);
+    std::function<void()> tick = [&] {
+        const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
+        const bool settled = stats.connected + stats.failed + stats.refused >= count;
+        if (settled && !announced) {
+            announced = true;
+            std::cout << fmt::format(R"({{"ready":true,"connected":{}}})", stats.connected) << std::endl;
+        }
+        const bool all_received = expect_events > 0 && stats.clients_done >= stats.connected && settled;
+        if (stop || all_received || elapsed > timeout_s) {
+            io.stop();
+            return;
+        }
+        ticker.expires_after(std::chrono::milliseconds(5));
+        ticker.async_wait([&](boost::system::error_code) { tick(); });
+    };
+    tick();
+    io.run();
+
+    const auto ms = [&](std::int64_t t) { return t == 0 ? 0.0 : static_cast<double>(t - start) / 1e6; };
+    std::cout << fmt::format(
+                     R"({{"clients":{},"connected":{},"failed":{},"refused":{},"connect_ms":{:.1f},)"
+                     R"("events":{},"clients_complete":{},"last_event_ms":{:.1f},)"
+                     R"("latency_us":{{"p50":{},"p99":{},"p999":{},"max":{}}},"cpu_s":{:.3f}}})",
+                     count, stats.connected, stats.failed, stats.refused, ms(stats.all_connected_ns),
+                     stats.events, stats.clients_done, ms(stats.last_event_ns),
+                     stats.latency_us.quantile(0.5), stats.latency_us.quantile(0.99),
+                     stats.latency_us.quantile(0.999), stats.latency_us.max(), cpu_seconds() - cpu0)
+              << std::endl;
+    return stats.connected == count ? 0 : 1;
+}
+
+int run_publish(const std::string& url, const std::string& api_key, std::uint64_t events, std::uint64_t batch,
+                double rate, const std::string& room, std::uint64_t users) {
+    asio::io_context io(1);
+    const Url u = parse_url(url);
+    tcp::resolver resolver(io);
+    tcp::socket socket(io);
+    asio::connect(socket, resolver.resolve(u.host, u.port));
+    socket.set_option(tcp::no_delay(true));
+    std::mt19937_64 rng(42);
+    const double cpu0 = cpu_seconds();
+    const std::int64_t start = now_ns();
+    std::uint64_t sent = 0;
+    std::uint64_t accepted = 0;
+    std::uint64_t requests = 0;
+    std::uint64_t errors = 0;
+    std::string response;
+    while (sent < events) {
+        const std::uint64_t n = std::min<std::uint64_t>(batch, events - sent);
+        if (rate > 0) {  // fixed rate: wait until this batch is due
+            const auto due = start + static_cast<std::int64_t>(static_cast<double>(sent) / rate * 1e9);
+            while (now_ns() < due) std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+        std::string body = n == 1 ? std::string() : std::string(R"({"events":[)");
+        for (std::uint64_t i = 0; i < n; ++i) {
+            const std::string target = room.empty() ? fmt::format("user_{}", rng() % users) : room;
+            if (i > 0) body.push_back(',');
+            body += fmt::format(R"({{"room":"{}","event":"bench","data":{{"t":{}}}}})", target, now_ns());
+        }
+        if (n != 1) body += "]}";
+        const std::string request = fmt::format(
+            "POST /api/v1/emit HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n"
+            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
+            u.host, api_key, body.size(), body);
+        asio::write(socket, asio::buffer(request));
+        ++requests;
+        // Read exactly one response (status line + Content-Length body).
+        for (;;) {
+            const auto end = response.find("\r\n\r\n");
+            if (end != std::string::npos) {
+                const auto cl = response.find("Content-Length: ");
+                const std::size_t length = cl == std::string::npos ? 0 : std::stoul(response.substr(cl + 16));
+                if (response.size() >= end + 4 + length) {
+                    if (response.starts_with("HTTP/1.1 202")) {
+                        accepted += n;
+                    } else {
+                        ++errors;
+                    }
+                    response.erase(0, end + 4 + length);
+                    break;
+                }
+            }
+            std::array<char, 4096> chunk{};
+            const std::size_t got = socket.read_some(asio::buffer(chunk));
+            response.append(chunk.data(), got);
+        }
+        sent += n;
+    }
+    const double seconds = static_cast<double>(now_ns() - start) / 1e9;
+    std::cout << fmt::format(R"({{"events":{},"accepted":{},"requests":{},"errors":{},"seconds":{:.3f},)"
+                             R"("events_per_s":{:.0f},"cpu_s":{:.3f}}})",
+                             sent, accepted, requests, errors, seconds, static_cast<double>(sent) / seconds,
+                             cpu_seconds() - cpu0)
+              << std::endl;
+    return errors == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    raise_fd_limit();
+    CLI::App app{"nudge-loadgen: Socket.IO clients and a publisher for benchmarking nudged"};
+    app.require_subcommand(1);
+    std::string url = "http://127.0.0.1:8080";
+    std::string secret;
+    std::string api_key;
+    std::string sources;
+    std::string room;
+    std::uint64_t count = 100;
+    std::uint64_t first = 0;
+    std::uint64_t expect = 0;
+    std::uint64_t events = 100;
+    std::uint64_t batch = 1;
+    std::uint64_t users = 1;
+    double rate = 0;
+    double timeout = 60;
+
+    auto* clients = app.add_subcommand("clients", "connect clients and count events");
+    clients->add_option("--url", url);
+    clients->add_option("--secret", secret, "HS256 secret of the hub")->required();
+    clients->add_option("--count", count);
+    clients->add_option("--first", first, "user id of the first client");
+    clients->add_option("--sources", sources, "source addresses, e.g. 127.0.0.1-127.0.0.20");
+    clients->add_option("--expect-events", expect, "stop when every client has this many events");
+    clients->add_option("--timeout", timeout, "seconds");
+
+    auto* publish = app.add_subcommand("publish", "publish events through the HTTP API");
+    publish->add_option("--url", url);
+    publish->add_option("--api-key", api_key)->required();
+    publish->add_option("--events", events);
+    publish->add_option("--batch", batch)->check(CLI::Range(1, 100000));
+    publish->add_option("--rate", rate, "events per second, 0 = as fast as possible");
+    publish->add_option("--room", room, "target room (default: random user_<i>)");
+    publish->add_option("--users", users, "number of user rooms to pick from")->check(CLI::Range(1, 100000000));
+    CLI11_PARSE(app, argc, argv);
+
+    try {
+        if (*clients) return run_clients(url, secret, count, first, sources, expect, timeout);
+        return run_publish(url, api_key, events, batch, rate, room, users);
+    } catch (const std::exception& e) {
+        std::cerr << "nudge-loadgen: " << e.what() << "\n";
+        return 2;
+    }
+}
