@@ -32,7 +32,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test browser-test asan-test
+	$(MAKE) unit integration client-test browser-test bench-smoke asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -77,7 +77,7 @@ bench:
 	bench/run
 
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
-bench-smoke: build
+bench-smoke:
 	bench/run --smoke
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS from its checked-in corpus.

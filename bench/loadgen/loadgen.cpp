@@ -4,8 +4,9 @@
 //                 [--sources 127.0.0.1-127.0.0.20] [--expect-events N] [--timeout 60]
 //       connects `count` clients (sub = first+i, rooms ["all"]), answers pings, counts events,
 //       records emit→receive latency from the event's {"t": <CLOCK_MONOTONIC ns>} and prints one
-//       JSON report when every client got `expect-events` events, on SIGINT/SIGTERM, or at the
-//       timeout.
+//       JSON report when every client got `expect-events` events (or all together
+//       `expect-total`), on SIGINT/SIGTERM, or at the timeout. Times are CLOCK_MONOTONIC ns, so
+//       another process on the machine can compare them with its own.
 //   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
 //                 [--room all | --users M]
 //       POSTs N events over one keep-alive connection, B per request, at R events/s (0: as
@@ -256,7 +257,8 @@ std::vector<asio::ip::address> parse_sources(const std::string& spec) {
 }
 
 int run_clients(const std::string& url, const std::string& secret, std::uint64_t count, std::uint64_t first,
-                const std::string& sources, std::uint64_t expect_events, double timeout_s) {
+                const std::string& sources, std::uint64_t expect_events, std::uint64_t expect_total,
+                double timeout_s) {
     asio::io_context io(1);
     const Url u = parse_url(url);
     tcp::resolver resolver(io);
@@ -295,7 +297,8 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
             announced = true;
             std::cout << fmt::format(R"({{"ready":true,"connected":{}}})", stats.connected) << std::endl;
         }
-        const bool all_received = expect_events > 0 && stats.clients_done >= stats.connected && settled;
+        const bool all_received = (expect_events > 0 && stats.clients_done >= stats.connected && settled) ||
+                                  (expect_total > 0 && stats.events >= expect_total);
         if (stop || all_received || elapsed > timeout_s) {
             io.stop();
             return;
@@ -310,11 +313,13 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
     std::cout << fmt::format(
                      R"({{"clients":{},"connected":{},"failed":{},"refused":{},"connect_ms":{:.1f},)"
                      R"("events":{},"clients_complete":{},"last_event_ms":{:.1f},)"
-                     R"("latency_us":{{"p50":{},"p99":{},"p999":{},"max":{}}},"cpu_s":{:.3f}}})",
+                     R"("latency_us":{{"p50":{},"p99":{},"p999":{},"max":{}}},"cpu_s":{:.3f},)"
+                     R"("start_ns":{},"last_event_ns":{}}})",
                      count, stats.connected, stats.failed, stats.refused, ms(stats.all_connected_ns),
                      stats.events, stats.clients_done, ms(stats.last_event_ns),
                      stats.latency_us.quantile(0.5), stats.latency_us.quantile(0.99),
-                     stats.latency_us.quantile(0.999), stats.latency_us.max(), cpu_seconds() - cpu0)
+                     stats.latency_us.quantile(0.999), stats.latency_us.max(), cpu_seconds() - cpu0, start,
+                     stats.last_event_ns)
               << std::endl;
     return stats.connected == count ? 0 : 1;
 }
@@ -399,6 +404,7 @@ int main(int argc, char** argv) {
     std::uint64_t count = 100;
     std::uint64_t first = 0;
     std::uint64_t expect = 0;
+    std::uint64_t expect_total = 0;
     std::uint64_t events = 100;
     std::uint64_t batch = 1;
     std::uint64_t users = 1;
@@ -412,6 +418,7 @@ int main(int argc, char** argv) {
     clients->add_option("--first", first, "user id of the first client");
     clients->add_option("--sources", sources, "source addresses, e.g. 127.0.0.1-127.0.0.20");
     clients->add_option("--expect-events", expect, "stop when every client has this many events");
+    clients->add_option("--expect-total", expect_total, "stop when all clients together have this many");
     clients->add_option("--timeout", timeout, "seconds");
 
     auto* publish = app.add_subcommand("publish", "publish events through the HTTP API");
@@ -425,7 +432,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        if (*clients) return run_clients(url, secret, count, first, sources, expect, timeout);
+        if (*clients) return run_clients(url, secret, count, first, sources, expect, expect_total, timeout);
         return run_publish(url, api_key, events, batch, rate, room, users);
     } catch (const std::exception& e) {
         std::cerr << "nudge-loadgen: " << e.what() << "\n";
