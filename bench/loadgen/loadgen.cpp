@@ -19,8 +19,10 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <array>
 #include <boost/asio.hpp>
+#include <cctype>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -363,8 +365,12 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
         for (;;) {
             const auto end = response.find("\r\n\r\n");
             if (end != std::string::npos) {
-                const auto cl = response.find("Content-Length: ");
-                const std::size_t length = cl == std::string::npos ? 0 : std::stoul(response.substr(cl + 16));
+                // Header names are case-insensitive (Node sends "content-length").
+                std::string head = response.substr(0, end);
+                std::transform(head.begin(), head.end(), head.begin(),
+                               [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+                const auto cl = head.find("content-length:");
+                const std::size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 15));
                 if (response.size() >= end + 4 + length) {
                     if (response.starts_with("HTTP/1.1 202")) {
                         accepted += n;
@@ -383,9 +389,9 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
     }
     const double seconds = static_cast<double>(now_ns() - start) / 1e9;
     std::cout << fmt::format(R"({{"events":{},"accepted":{},"requests":{},"errors":{},"seconds":{:.3f},)"
-                             R"("events_per_s":{:.0f},"cpu_s":{:.3f}}})",
+                             R"("events_per_s":{:.0f},"cpu_s":{:.3f},"start_ns":{}}})",
                              sent, accepted, requests, errors, seconds, static_cast<double>(sent) / seconds,
-                             cpu_seconds() - cpu0)
+                             cpu_seconds() - cpu0, start)
               << std::endl;
     return errors == 0 ? 0 : 1;
 }

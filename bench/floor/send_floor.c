@@ -1,0 +1,109 @@
+/* send_floor: the physical limit of fan-out on this machine.
+ *
+ *   send_floor N ROUNDS BYTES
+ *
+ * Opens N loopback TCP connections (the receiving ends live in a forked child that drains
+ * them, so each process stays under its descriptor limit), then ROUNDS times sends one
+ * BYTES-byte message on every connection with one send() each — exactly what a hub must do
+ * at least once per delivery. Prints JSON: CPU µs per send() (user+system of the sender) and
+ * the wall time of one round (time until the last connection has been written).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static double cpu_us(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+static double wall_us(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
+}
+
+static void die(const char *what) {
+    perror(what);
+    exit(1);
+}
+
+int main(int argc, char **argv) {
+    if (argc != 4) {
+        fprintf(stderr, "usage: send_floor N ROUNDS BYTES\n");
+        return 2;
+    }
+    const int n = atoi(argv[1]), rounds = atoi(argv[2]), bytes = atoi(argv[3]);
+    struct rlimit lim;
+    getrlimit(RLIMIT_NOFILE, &lim);
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    if (bind(listener, (struct sockaddr *)&addr, sizeof addr) || listen(listener, 4096)) die("listen");
+    socklen_t len = sizeof addr;
+    getsockname(listener, (struct sockaddr *)&addr, &len);
+
+    pid_t child = fork();
+    if (child == 0) { /* receiver: connect N, then read until every peer closes */
+        struct pollfd *fds = calloc((size_t)n, sizeof *fds);
+        for (int i = 0; i < n; i++) {
+            fds[i].fd = socket(AF_INET, SOCK_STREAM, 0);
+            if (connect(fds[i].fd, (struct sockaddr *)&addr, sizeof addr)) die("connect");
+            fds[i].events = POLLIN;
+        }
+        char buf[65536];
+        int open_count = n;
+        while (open_count > 0 && poll(fds, (nfds_t)n, 10000) > 0) {
+            for (int i = 0; i < n; i++) {
+                if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+                if (read(fds[i].fd, buf, sizeof buf) <= 0) {
+                    close(fds[i].fd);
+                    fds[i].fd = -1;
+                    open_count--;
+                }
+            }
+        }
+        _exit(0);
+    }
+
+    int *conns = malloc(sizeof(int) * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        conns[i] = accept(listener, NULL, NULL);
+        if (conns[i] < 0) die("accept");
+        int one = 1;
+        setsockopt(conns[i], IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    }
+    char *message = malloc((size_t)bytes);
+    memset(message, 'x', (size_t)bytes);
+    double total_wall = 0;
+    const double cpu0 = cpu_us();
+    for (int r = 0; r < rounds; r++) {
+        const double t0 = wall_us();
+        for (int i = 0; i < n; i++) {
+            if (send(conns[i], message, (size_t)bytes, MSG_NOSIGNAL) != bytes) die("send");
+        }
+        total_wall += wall_us() - t0;
+        usleep(20000); /* let the receiver drain between rounds */
+    }
+    const double cpu = cpu_us() - cpu0;
+    for (int i = 0; i < n; i++) close(conns[i]);
+    waitpid(child, NULL, 0);
+    printf("{\"connections\":%d,\"rounds\":%d,\"bytes\":%d,\"cpu_us_per_send\":%.3f,\"round_ms\":%.3f}\n", n, rounds,
+           bytes, cpu / ((double)n * rounds), total_wall / rounds / 1000.0);
+    return 0;
+}
