@@ -1,0 +1,213 @@
+// Google Benchmark suite for the hub's hot paths: what one emit or one connect costs before the
+// kernel gets involved. `make bench` runs it (bench/run) and copies the table into RESULTS.md.
+#include <benchmark/benchmark.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <array>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/publish_request.hpp"
+#include "auth/jwt_verifier.hpp"
+#include "common/base64.hpp"
+#include "hub/room_index.hpp"
+#include "sio/packet.hpp"
+#include "ws/frame_writer.hpp"
+
+namespace {
+
+using namespace nudge;
+
+constexpr std::string_view kEventData = R"({"accountId":42,"timestamp":1764057600123})";
+
+// The frame the hub builds once per emit: Socket.IO EVENT inside an Engine.IO message.
+void BM_EncodeEvent(benchmark::State& state) {
+    for (auto _ : state) {
+        std::string packet = sio::encode_event("/", "balance_updated", kEventData);
+        benchmark::DoNotOptimize(packet);
+    }
+}
+BENCHMARK(BM_EncodeEvent);
+
+// Packet encode + WebSocket framing: the complete shared frame of one emit.
+void BM_EncodeEventFrame(benchmark::State& state) {
+    for (auto _ : state) {
+        std::string frame =
+            ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", "balance_updated", kEventData));
+        benchmark::DoNotOptimize(frame);
+    }
+}
+BENCHMARK(BM_EncodeEventFrame);
+
+// Header only, as the connection writes it in front of queued payloads.
+void BM_WriteFrameHeader(benchmark::State& state) {
+    std::array<char, ws::kMaxHeaderSize> header{};
+    const auto size = static_cast<std::size_t>(state.range(0));
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(ws::write_header(ws::Opcode::kText, size, header));
+        benchmark::ClobberMemory();
+    }
+}
+BENCHMARK(BM_WriteFrameHeader)->Arg(60)->Arg(1000)->Arg(70000);
+
+void BM_ParsePublishSingle(benchmark::State& state) {
+    const std::string body =
+        R"({"room":"user_123","event":"balance_updated","data":{"accountId":42}})";
+    const api::PublishLimits limits;
+    for (auto _ : state) {
+        auto batch = api::parse_publish(body, limits);
+        benchmark::DoNotOptimize(batch);
+    }
+}
+BENCHMARK(BM_ParsePublishSingle);
+
+void BM_ParsePublishBatch100(benchmark::State& state) {
+    std::string body = R"({"events":[)";
+    for (int i = 0; i < 100; ++i) {
+        if (i > 0) body += ',';
+        body += R"({"room":"user_)" + std::to_string(i) + R"(","event":"balance_updated","data":{"i":)" +
+                std::to_string(i) + "}}";
+    }
+    body += "]}";
+    const api::PublishLimits limits;
+    for (auto _ : state) {
+        auto batch = api::parse_publish(body, limits);
+        benchmark::DoNotOptimize(batch);
+    }
+    state.SetItemsProcessed(state.iterations() * 100);
+}
+BENCHMARK(BM_ParsePublishBatch100);
+
+// --- JWT verification, once per connect -------------------------------------------------------
+
+std::string b64url(std::string_view bytes) { return nudge::base64url_encode(bytes); }
+
+std::string signing_input(std::string_view alg) {
+    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch() + std::chrono::hours(1))
+                         .count();
+    return b64url(R"({"alg":")" + std::string(alg) + R"(","typ":"JWT"})") + '.' +
+           b64url(R"({"sub":"123","rooms":["all"],"exp":)" + std::to_string(exp) + "}");
+}
+
+std::string sign(EVP_PKEY* key, std::string_view input) {
+    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+    std::size_t size = 0;
+    const auto* data = reinterpret_cast<const unsigned char*>(input.data());
+    if (EVP_DigestSignInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr, key, nullptr) != 1 ||
+        EVP_DigestSign(ctx.get(), nullptr, &size, data, input.size()) != 1) {
+        return {};
+    }
+    std::string signature(size, '\0');
+    if (EVP_DigestSign(ctx.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, data,
+                       input.size()) != 1) {
+        return {};
+    }
+    signature.resize(size);
+    return signature;
+}
+
+void run_verify(benchmark::State& state, auth::JwtConfig config, const std::string& token) {
+    auto verifier = auth::JwtVerifier::create(std::move(config));
+    if (!verifier) {
+        state.SkipWithError(verifier.error().c_str());
+        return;
+    }
+    const auto now = std::chrono::system_clock::now();
+    if (!verifier->verify(token, now)) {
+        state.SkipWithError("token did not verify");
+        return;
+    }
+    for (auto _ : state) {
+        auto identity = verifier->verify(token, now);
+        benchmark::DoNotOptimize(identity);
+    }
+}
+
+void BM_JwtVerifyHS256(benchmark::State& state) {
+    const std::string secret = "benchmark-secret";
+    const std::string input = signing_input("HS256");
+    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
+    std::size_t mac_size = 0;
+    EVP_Q_mac(nullptr, "HMAC", nullptr, "SHA256", nullptr, secret.data(), secret.size(),
+              reinterpret_cast<const unsigned char*>(input.data()), input.size(), mac.data(),
+              mac.size(), &mac_size);
+    const std::string token =
+        input + '.' + b64url({reinterpret_cast<const char*>(mac.data()), mac_size});
+    auth::JwtConfig config;
+    config.secret = secret;
+    run_verify(state, std::move(config), token);
+}
+BENCHMARK(BM_JwtVerifyHS256);
+
+void BM_JwtVerifyRS256(benchmark::State& state) {
+    std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+        EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", std::size_t{2048}), &EVP_PKEY_free);
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), &BIO_free);
+    PEM_write_bio_PUBKEY(bio.get(), key.get());
+    char* pem = nullptr;
+    const long pem_size = BIO_get_mem_data(bio.get(), &pem);
+    const std::string input = signing_input("RS256");
+    const std::string token = input + '.' + b64url(sign(key.get(), input));
+    auth::JwtConfig config;
+    config.public_key_pem = std::string(pem, static_cast<std::size_t>(pem_size));
+    run_verify(state, std::move(config), token);
+}
+BENCHMARK(BM_JwtVerifyRS256);
+
+// --- Room lookup and recipient iteration, per emit --------------------------------------------
+
+class CountingSubscriber final : public hub::Subscriber {
+public:
+    void deliver(const hub::Frame& /*frame*/) override { ++delivered; }
+    std::size_t delivered = 0;
+};
+
+// A shard with `range(0)` users, each in user_<i> and in "all".
+struct Shard {
+    explicit Shard(std::size_t users) : subscribers(users) {
+        for (std::size_t i = 0; i < users; ++i) {
+            index.join("user_" + std::to_string(i), &subscribers[i]);
+            index.join("all", &subscribers[i]);
+        }
+    }
+    std::vector<CountingSubscriber> subscribers;
+    hub::RoomIndex index;
+};
+
+void BM_RoomLookupUser(benchmark::State& state) {
+    const auto users = static_cast<std::size_t>(state.range(0));
+    Shard shard(users);
+    std::vector<std::vector<std::string>> targets;
+    for (std::size_t i = 0; i < 1024; ++i) targets.push_back({"user_" + std::to_string((i * 7919) % users)});
+    const hub::Frame frame = std::make_shared<const std::string>("x");
+    std::size_t i = 0;
+    for (auto _ : state) {
+        const auto& rooms = targets[i++ & 1023];
+        benchmark::DoNotOptimize(
+            shard.index.for_each_recipient(rooms, {}, [&](hub::Subscriber& s) { s.deliver(frame); }));
+    }
+}
+BENCHMARK(BM_RoomLookupUser)->Arg(1000)->Arg(10000)->Arg(100000);
+
+// Iterating a broadcast room with one exclusion: per-recipient cost of the fan-out loop.
+void BM_RoomBroadcastExcept(benchmark::State& state) {
+    const auto users = static_cast<std::size_t>(state.range(0));
+    Shard shard(users);
+    const std::vector<std::string> rooms{"all"};
+    const std::vector<std::string> except{"user_0"};
+    const hub::Frame frame = std::make_shared<const std::string>("x");
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(
+            shard.index.for_each_recipient(rooms, except, [&](hub::Subscriber& s) { s.deliver(frame); }));
+    }
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(users - 1));
+}
+BENCHMARK(BM_RoomBroadcastExcept)->Arg(10000);
+
+}  // namespace
+
+BENCHMARK_MAIN();
