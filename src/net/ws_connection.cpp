@@ -250,8 +250,11 @@ void WsConnection::flush() {
             buffers[count++] = asio::buffer(bytes.data() + offset, bytes.size() - offset);
         }
         boost::system::error_code ec;
+        // One buffer (the common fan-out case) goes out with send(); a sequence needs sendmsg(),
+        // whose iovec import costs the kernel a little more per delivery.
         const std::size_t written =
-            socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
+            count == 1 ? socket_.write_some(buffers[0], ec)
+                       : socket_.write_some(std::span<const asio::const_buffer>(buffers.data(), count), ec);
         if (ec == asio::error::would_block || ec == asio::error::try_again) {
             waiting_writable_ = true;
             socket_.async_wait(asio::ip::tcp::socket::wait_write,
