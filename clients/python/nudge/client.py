@@ -1,0 +1,339 @@
+"""``Nudge``: the emitter that publishes events to a nudge hub's HTTP API.
+
+One ``Nudge`` per hub and process is enough: it is thread-safe and keeps its
+connections alive between calls. Each call blocks until the hub has accepted
+the events (``202``) or raises a ``NudgeError`` naming the cause.
+
+Delivery is at least once: a request that failed on the network or with a 5xx
+is sent again (with exponential backoff, honouring ``Retry-After``), so an event
+can reach browsers twice in rare cases. For invalidation events that is
+harmless; refetching twice costs one extra request. 4xx answers are never
+retried: the same request would be refused again.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import socket
+import time
+from collections.abc import Iterable, Mapping
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from .errors import (NudgeAuthError, NudgeConnectionError, NudgeError, NudgeHTTPError,
+                     NudgeRequestError, NudgeServerError, NudgeTimeoutError,
+                     NudgeValidationError)
+from .transport import Response, Transport
+
+__all__ = ["Nudge", "DEFAULT_URL", "validate_event_name"]
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+EMIT_PATH = "/api/v1/emit"
+USER_AGENT = "nudge-python/0.1"
+# The hub's own defaults (--max-batch, --max-body); raise them here if the hub's are raised.
+DEFAULT_MAX_BATCH = 1000
+DEFAULT_MAX_BODY = 1 << 20
+# A Retry-After longer than this is treated as this (a misconfigured proxy must not park us).
+MAX_RETRY_AFTER = 60.0
+_EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except"})
+
+# Indirection so tests can observe the backoff without waiting for it.
+_sleep = time.sleep
+
+
+def validate_event_name(event: object) -> str:
+    """Returns ``event`` if it is a non-empty string, else raises NudgeValidationError."""
+    if not isinstance(event, str):
+        raise NudgeValidationError(
+            f"event name must be a str, got {type(event).__name__}: {event!r}")
+    if not event:
+        raise NudgeValidationError("event name must not be empty")
+    return event
+
+
+def _names(value: object, what: str) -> list[str]:
+    """A room name or an iterable of them, as a non-empty list of non-empty strings."""
+    if isinstance(value, str):
+        value = [value]
+    elif isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
+        raise NudgeValidationError(
+            f"{what} must be a str or a list of str, got {type(value).__name__}")
+    names = list(value)
+    if not names:
+        raise NudgeValidationError(f"{what} must not be empty")
+    for name in names:
+        if not isinstance(name, str) or not name:
+            raise NudgeValidationError(f"{what} must hold non-empty strings, got {name!r}")
+    return names
+
+
+def _event_body(rooms: object, event: object, data: Any, except_: object) -> dict[str, Any]:
+    body: dict[str, Any] = {"event": validate_event_name(event)}
+    room_list = _names(rooms, "rooms")
+    if len(room_list) == 1:
+        body["room"] = room_list[0]
+    else:
+        body["rooms"] = room_list
+    if except_ is not None:
+        body["except"] = _names(except_, "except_")
+    if data is not None:
+        body["data"] = data
+    return body
+
+
+def _retry_after(response: Response) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date), if any."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+class Nudge:
+    """Publishes events to a nudge hub (``POST /api/v1/emit``).
+
+    ``url`` and ``api_key`` default to the environment variables ``NUDGE_URL``
+    (else ``http://127.0.0.1:8080``) and ``NUDGE_API_KEY``. ``timeout`` bounds
+    each attempt (connect, send, answer) in seconds. A failed attempt is
+    retried up to ``retries`` times, after ``backoff * 2**n`` seconds (capped at
+    ``max_backoff``, with jitter, and never sooner than the hub's Retry-After).
+    ``max_batch`` and ``max_body`` must not exceed the hub's ``--max-batch`` and
+    ``--max-body``; ``emit_many`` splits its events to fit both. ``user_room`` is
+    the hub's ``--user-room`` template (also ``NUDGE_USER_ROOM``); ``emit_event``
+    fills in the user id. ``json_encoder`` is a ``json.JSONEncoder`` subclass
+    for data that the standard one cannot encode.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        api_key: str | None = None,
+        *,
+        timeout: float = 5.0,
+        retries: int = 3,
+        backoff: float = 0.25,
+        max_backoff: float = 5.0,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        max_body: int = DEFAULT_MAX_BODY,
+        user_room: str | None = None,
+        json_encoder: type[json.JSONEncoder] | None = None,
+    ) -> None:
+        self.url = (url or os.environ.get("NUDGE_URL") or DEFAULT_URL).rstrip("/")
+        api_key = api_key if api_key is not None else os.environ.get("NUDGE_API_KEY")
+        if not api_key:
+            raise NudgeValidationError(
+                "no API key: pass api_key=... or set NUDGE_API_KEY (the hub's --api-key)")
+        if not timeout or timeout <= 0:
+            raise NudgeValidationError(f"timeout must be > 0 seconds, got {timeout!r}")
+        if retries < 0 or backoff < 0 or max_backoff < 0:
+            raise NudgeValidationError("retries, backoff and max_backoff must be >= 0")
+        if max_batch < 1 or max_body < 64:
+            raise NudgeValidationError("max_batch must be >= 1 and max_body >= 64")
+        self.user_room = user_room or os.environ.get("NUDGE_USER_ROOM") or "user_{id}"
+        if "{id}" not in self.user_room:
+            raise NudgeValidationError(
+                f"user_room must contain {{id}}, got {self.user_room!r}")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_batch = max_batch
+        self.max_body = max_body
+        self._encoder = json_encoder
+        self._headers = {
+            "Authorization": f"Bearer {api_key}",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        }
+        self._transport = Transport(self.url, timeout)
+
+    def __repr__(self) -> str:
+        return f"Nudge(url={self.url!r})"  # never the API key
+
+    def __enter__(self) -> Nudge:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Closes idle connections. The client stays usable (it reconnects)."""
+        self._transport.close()
+
+    def room_for(self, user_id: object) -> str:
+        """The room every socket of ``user_id`` is in (``user_<id>`` by default)."""
+        if user_id is None or user_id == "":
+            raise NudgeValidationError("user_id must not be empty")
+        return self.user_room.replace("{id}", str(user_id))
+
+    def emit(self, rooms: str | Iterable[str], event: str, data: Any = None,
+             except_: str | Iterable[str] | None = None) -> int:
+        """Sends ``event`` (with ``data`` as the handler's argument) to every socket
+        in ``rooms`` except those in the rooms ``except_``. Returns the number of
+        events the hub accepted (1)."""
+        return self._post(self._encode_emit(rooms, event, data, except_))
+
+    def emit_event(self, user_id: object, event: str, metadata: Any = None) -> int:
+        """The seed's ``emit_event``: ``event`` to every socket of ``user_id``, with
+        ``metadata or {}`` as the argument."""
+        return self.emit(self.room_for(user_id), event, metadata or {})
+
+    def emit_many(self, events: Iterable[Mapping[str, Any]]) -> int:
+        """Sends events given as the hub's JSON objects (``{"room"|"rooms", "event",
+        "data", "except"}``) in as few requests as the batch and body limits
+        allow, in order. Returns how many the hub accepted.
+
+        On a failure, the error's ``accepted`` says how many events (the first
+        ones) had been accepted before it; the rest were not sent.
+        """
+        encoded = [self._encode(self._batch_item(i, event)) for i, event in enumerate(events)]
+        accepted = 0
+        for chunk in self._chunks(encoded):
+            try:
+                accepted += self._post(b'{"events":[' + b",".join(chunk) + b"]}")
+            except NudgeError as error:
+                error.accepted = accepted
+                raise
+        return accepted
+
+    @staticmethod
+    def _batch_item(index: int, event: object) -> dict[str, Any]:
+        if not isinstance(event, Mapping):
+            raise NudgeValidationError(
+                f"events[{index}] must be a dict, got {type(event).__name__}")
+        unknown = sorted(set(event) - _EVENT_KEYS)
+        if unknown:
+            raise NudgeValidationError(
+                f"events[{index}]: unknown key(s) {unknown}; use room/rooms, event, data, except")
+        if ("room" in event) == ("rooms" in event):
+            raise NudgeValidationError(f"events[{index}]: give exactly one of room or rooms")
+        try:
+            return _event_body(event.get("room", event.get("rooms")), event.get("event"),
+                               event.get("data"), event.get("except"))
+        except NudgeValidationError as error:
+            raise NudgeValidationError(f"events[{index}]: {error}") from None
+
+    def _chunks(self, encoded: list[bytes]) -> Iterable[list[bytes]]:
+        envelope = len(b'{"events":[]}')
+        chunk: list[bytes] = []
+        size = envelope
+        for item in encoded:
+            # An event too big on its own still goes alone: the hub's 413 then names the limit.
+            if chunk and (len(chunk) == self.max_batch or size + 1 + len(item) > self.max_body):
+                yield chunk
+                chunk, size = [], envelope
+            size += len(item) + (1 if chunk else 0)
+            chunk.append(item)
+        if chunk:
+            yield chunk
+
+    def _encode_emit(self, rooms: object, event: object, data: Any, except_: object) -> bytes:
+        """Validates and encodes one event now; ``_post`` can send it later."""
+        return self._encode(_event_body(rooms, event, data, except_))
+
+    def _encode(self, body: dict[str, Any]) -> bytes:
+        try:
+            text = json.dumps(body, cls=self._encoder, ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":"))
+        except (TypeError, ValueError) as error:
+            raise NudgeValidationError(
+                f"data of event {body['event']!r} cannot be sent as JSON: {error}") from error
+        return text.encode("utf-8")
+
+    def _post(self, body: bytes) -> int:
+        """One request, retried on network errors and 5xx; returns ``accepted``."""
+        attempt = 0
+        while True:
+            attempt += 1
+            retry_after = None
+            try:
+                response = self._transport.post(EMIT_PATH, body, self._headers)
+            except socket.timeout:
+                failure: NudgeError = NudgeTimeoutError(
+                    f"the hub at {self.url} did not answer within {self.timeout} s",
+                    url=self.url)
+            except (OSError, http.client.HTTPException) as error:
+                failure = NudgeConnectionError(
+                    f"cannot reach the hub at {self.url}: {_describe(error)}", url=self.url)
+            else:
+                if 200 <= response.status < 300:
+                    return self._accepted(response, attempt)
+                failure = self._http_error(response)
+                if not isinstance(failure, NudgeServerError):
+                    failure.attempts = attempt
+                    raise failure
+                retry_after = _retry_after(response)
+            if attempt > self.retries:
+                failure.attempts = attempt
+                if attempt > 1:
+                    failure.args = (f"{failure.args[0]} (gave up after {attempt} attempts)",)
+                raise failure
+            _sleep(self._delay(attempt, retry_after))
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        delay *= random.uniform(0.5, 1.0)  # jitter: many emitters must not retry in lockstep
+        return max(delay, retry_after or 0.0)
+
+    def _accepted(self, response: Response, attempt: int) -> int:
+        try:
+            accepted = json.loads(response.body)["accepted"]
+            if isinstance(accepted, int):
+                return accepted
+        except (ValueError, TypeError, KeyError):
+            pass
+        raise NudgeError(
+            f"the server at {self.url} answered {response.status} but not like a nudge hub "
+            f"({_snippet(response.body)!r}); is NUDGE_URL the hub's address?",
+            url=self.url, attempts=attempt)
+
+    def _http_error(self, response: Response) -> NudgeHTTPError:
+        status = response.status
+        code, message = _hub_error(response)
+        label = f"{status} {code}" if code else str(status)
+        kwargs = {"status": status, "code": code, "message": message, "url": self.url}
+        if status == 401:
+            return NudgeAuthError(
+                f"the hub at {self.url} refused the API key ({label}): {message}", **kwargs)
+        if status >= 500:
+            return NudgeServerError(f"the hub at {self.url} failed ({label}): {message}", **kwargs)
+        hint = {
+            404: f"; is {self.url} the hub's address?",
+            413: "; the hub's --max-body is smaller than this client's max_body",
+        }.get(status, "")
+        return NudgeRequestError(
+            f"the hub at {self.url} rejected the request ({label}): {message}{hint}", **kwargs)
+
+
+def _hub_error(response: Response) -> tuple[str | None, str]:
+    """The hub's ``{"error": {"code", "message"}}``, or the raw answer if it is not that."""
+    try:
+        error = json.loads(response.body)["error"]
+        if isinstance(error.get("code"), str) and isinstance(error.get("message"), str):
+            return error["code"], error["message"]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        pass
+    return None, _snippet(response.body) or "(empty answer)"
+
+
+def _snippet(body: bytes, limit: int = 200) -> str:
+    return body[:limit].decode("utf-8", "replace").strip()
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, http.client.RemoteDisconnected):
+        return "the connection closed without an answer"
+    if isinstance(error, socket.gaierror):
+        return f"unknown host ({error.strerror})"
+    text = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return text or type(error).__name__
