@@ -1,5 +1,7 @@
 #include "hub/hub.hpp"
 
+#include <algorithm>
+
 #include "metrics/metrics.hpp"
 #include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
@@ -17,15 +19,26 @@ std::string Hub::encode(const Emit& emit) {
 
 bool Hub::deliver(const SharedBatch& batch) {
     if (!batch || batch->empty()) return true;
+    // Only the shards that may have a recipient get the batch: a per-user event wakes one
+    // worker, not all of them.
+    std::vector<Shard*> targets;
+    for (auto& shard : shards_) {
+        const bool any = std::any_of(batch->begin(), batch->end(), [&](const Emit& emit) {
+            return std::any_of(emit.rooms.begin(), emit.rooms.end(),
+                               [&](const std::string& room) { return shard->rooms.may_have(room); });
+        });
+        if (any) targets.push_back(shard.get());
+    }
+    if (targets.empty()) return true;
     // A soft bound: concurrent publishers may overshoot it by a few batches, never more.
-    if (pending_.load(std::memory_order_relaxed) + shards_.size() > max_pending_) return false;
-    pending_.fetch_add(shards_.size(), std::memory_order_relaxed);
+    if (pending_.load(std::memory_order_relaxed) + targets.size() > max_pending_) return false;
+    pending_.fetch_add(targets.size(), std::memory_order_relaxed);
     auto frames = std::make_shared<EncodedBatch>();
     frames->reserve(batch->size());
     for (const Emit& emit : *batch) frames->push_back(encode(emit));
     std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
-    for (auto& shard : shards_) {
-        shard->hooks.post([this, shard = shard.get(), batch, shared_frames] {
+    for (Shard* shard : targets) {
+        shard->hooks.post([this, shard, batch, shared_frames] {
             deliver_on_shard(*shard, *batch, *shared_frames);
             pending_.fetch_sub(1, std::memory_order_relaxed);
         });

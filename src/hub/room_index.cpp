@@ -6,7 +6,10 @@ namespace nudge::hub {
 
 void RoomIndex::join(std::string_view room, Subscriber* subscriber) {
     auto it = rooms_.find(room);
-    if (it == rooms_.end()) it = rooms_.emplace(std::string(room), Members{}).first;
+    if (it == rooms_.end()) {
+        it = rooms_.emplace(std::string(room), Members{}).first;
+        presence_[bucket(room)].fetch_add(1, std::memory_order_release);
+    }
     Members& members = it->second;
     if (std::find(members.begin(), members.end(), subscriber) == members.end()) {
         members.push_back(subscriber);
@@ -23,6 +26,7 @@ void RoomIndex::leave(std::string_view room, Subscriber* subscriber) {
     members.pop_back();
     if (members.empty()) {
         rooms_.erase(it);
+        presence_[bucket(room)].fetch_sub(1, std::memory_order_release);
     } else if (members.capacity() > 64 && members.size() < members.capacity() / 4) {
         members.shrink_to_fit();  // a big room that emptied out gives its memory back
     }

@@ -5,10 +5,17 @@
 // scan of contiguous memory. Leave is a linear find + swap-remove, cheap for per-user rooms and
 // acceptable for big broadcast rooms (one scan per disconnect). Empty rooms are erased so
 // their memory goes with their last member.
+//
+// Presence: may_have() tells any thread, without locking, whether this shard might have a
+// room — a counting filter over hashed room names, written only by the owning thread. The
+// hub uses it to post a targeted emit only to the shards that can have recipients, instead of
+// waking every worker for every per-user event.
 #pragma once
+#include <atomic>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +40,11 @@ public:
                                    std::span<const std::string> except, Fn&& fn);
 
     [[nodiscard]] std::size_t room_count() const noexcept { return rooms_.size(); }
+    // Thread-safe. False means no member of `room` is on this shard; true means there may be
+    // (another room can share the bucket). A join that happened before the call is seen.
+    [[nodiscard]] bool may_have(std::string_view room) const noexcept {
+        return presence_[bucket(room)].load(std::memory_order_acquire) != 0;
+    }
     [[nodiscard]] std::size_t member_count(std::string_view room) const;
 
 private:
@@ -45,8 +57,15 @@ private:
     using Members = std::vector<Subscriber*>;
 
     const Members* find(std::string_view room) const;
+    static constexpr std::size_t kPresenceBuckets = std::size_t{1} << 16;  // 256 KiB per shard
+    static std::size_t bucket(std::string_view room) noexcept {
+        return Hash{}(room) & (kPresenceBuckets - 1);
+    }
 
     std::unordered_map<std::string, Members, Hash, std::equal_to<>> rooms_;
+    // Rooms of this shard per hash bucket; written by the owning thread only.
+    std::unique_ptr<std::atomic<std::uint32_t>[]> presence_ =
+        std::make_unique<std::atomic<std::uint32_t>[]>(kPresenceBuckets);
     std::uint64_t epoch_ = 0;  // bumped per delivery; compared with Subscriber::delivery_mark
 };
 

@@ -69,6 +69,9 @@ TEST(Hub, RefusesBatchesPastThePendingBoundUntilShardsCatchUp) {
     Hub hub({Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}},
              Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}}},
             /*max_pending=*/4);
+    Recorder a, b;
+    hub.rooms(0).join("r", &a);
+    hub.rooms(1).join("r", &b);
     auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", ""}});
     EXPECT_TRUE(hub.deliver(batch));
     EXPECT_TRUE(hub.deliver(batch));
@@ -81,6 +84,29 @@ TEST(Hub, RefusesBatchesPastThePendingBoundUntilShardsCatchUp) {
     queue.pop_front();
     EXPECT_EQ(hub.pending(), 2U);
     EXPECT_TRUE(hub.deliver(batch));
+}
+
+TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
+    Fixture f;
+    Recorder a, c;
+    f.hub.rooms(0).join("user_1", &a);
+    f.hub.rooms(1).join("user_2", &c);
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", ""}})));
+    EXPECT_EQ(f.queues[0].size(), 1U);
+    EXPECT_TRUE(f.queues[1].empty());  // shard 1 has no user_1: not woken
+    EXPECT_EQ(f.hub.pending(), 1U);
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", ""}})));
+    EXPECT_EQ(f.hub.pending(), 1U);  // no shard has the room: nothing posted
+    f.drain();
+    EXPECT_EQ(a.frames.size(), 1U);
+    EXPECT_TRUE(c.frames.empty());
+    EXPECT_EQ(f.batches_ended[1], 0);
+    // After the last member leaves, the shard is skipped again; a join makes it a target.
+    f.hub.rooms(1).leave("user_2", &c);
+    f.hub.rooms(0).join("user_2", &a);
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_2"}, {}, "e", ""}})));
+    EXPECT_EQ(f.queues[0].size(), 1U);
+    EXPECT_TRUE(f.queues[1].empty());
 }
 
 TEST(Hub, EmptyBatchPostsNothing) {

@@ -70,6 +70,21 @@ TEST(RoomIndex, JoinTwiceIsOnceAndLeaveErasesEmptyRooms) {
     EXPECT_EQ(index.member_count("r"), 0U);
 }
 
+TEST(RoomIndex, PresenceFollowsTheRoomsLifetime) {
+    RoomIndex index;
+    Recorder a(1), b(2);
+    EXPECT_FALSE(index.may_have("r"));
+    index.join("r", &a);
+    index.join("r", &b);
+    index.join("r", &b);  // a second join of the same member counts nothing
+    EXPECT_TRUE(index.may_have("r"));
+    index.leave("r", &a);
+    EXPECT_TRUE(index.may_have("r"));  // b is still there
+    index.leave("r", &b);
+    index.leave("r", &b);
+    EXPECT_FALSE(index.may_have("r"));
+}
+
 TEST(RoomIndex, LargeRoomSurvivesChurn) {
     RoomIndex index;
     std::vector<Recorder> subs;
