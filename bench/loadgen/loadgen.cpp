@@ -8,12 +8,13 @@
 //       `expect-total`), on SIGINT/SIGTERM, or at the timeout. Times are CLOCK_MONOTONIC ns, so
 //       another process on the machine can compare them with its own.
 //   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
-//                 [--room all | --users M]
-//       POSTs N events over one keep-alive connection, B per request, at R events/s (0: as
-//       fast as possible), to "all" or to random user_<i> with i < M; prints a JSON report.
+//                 [--room all | --users M] [--connections C]
+//       POSTs N events over C keep-alive connections (one thread each, requests in series on
+//       each), B per request, at R events/s in total (0: as fast as possible), to "all" or to
+//       random user_<i> with i < M; prints a JSON report.
 //
-// One thread, one io_context: the hub is what is measured, and the report includes this
-// process's own CPU time so a saturated load generator is visible.
+// The clients run on one thread, one io_context: the hub is what is measured, and every report
+// includes this process's own CPU time so a saturated load generator is visible.
 #include <fmt/format.h>
 #include <openssl/hmac.h>
 #include <sys/resource.h>
@@ -326,26 +327,30 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
     return stats.connected == count ? 0 : 1;
 }
 
-int run_publish(const std::string& url, const std::string& api_key, std::uint64_t events, std::uint64_t batch,
-                double rate, const std::string& room, std::uint64_t users) {
-    asio::io_context io(1);
-    const Url u = parse_url(url);
-    tcp::resolver resolver(io);
-    tcp::socket socket(io);
-    asio::connect(socket, resolver.resolve(u.host, u.port));
-    socket.set_option(tcp::no_delay(true));
-    std::mt19937_64 rng(42);
-    const double cpu0 = cpu_seconds();
-    const std::int64_t start = now_ns();
+struct PublishCounts {
     std::uint64_t sent = 0;
     std::uint64_t accepted = 0;
     std::uint64_t requests = 0;
     std::uint64_t errors = 0;
+};
+
+// One keep-alive connection publishing `events` serially (request, then its response), `batch`
+// per request, at `rate` events/s from `start` (0: as fast as the round trips allow).
+PublishCounts publish_serially(const Url& u, const std::string& api_key, std::uint64_t events,
+                               std::uint64_t batch, double rate, const std::string& room, std::uint64_t users,
+                               std::uint64_t seed, std::int64_t start) {
+    asio::io_context io(1);
+    tcp::resolver resolver(io);
+    tcp::socket socket(io);
+    asio::connect(socket, resolver.resolve(u.host, u.port));
+    socket.set_option(tcp::no_delay(true));
+    std::mt19937_64 rng(seed);
+    PublishCounts counts;
     std::string response;
-    while (sent < events) {
-        const std::uint64_t n = std::min<std::uint64_t>(batch, events - sent);
+    while (counts.sent < events) {
+        const std::uint64_t n = std::min<std::uint64_t>(batch, events - counts.sent);
         if (rate > 0) {  // fixed rate: wait until this batch is due
-            const auto due = start + static_cast<std::int64_t>(static_cast<double>(sent) / rate * 1e9);
+            const auto due = start + static_cast<std::int64_t>(static_cast<double>(counts.sent) / rate * 1e9);
             while (now_ns() < due) std::this_thread::sleep_for(std::chrono::microseconds(50));
         }
         std::string body = n == 1 ? std::string() : std::string(R"({"events":[)");
@@ -360,7 +365,7 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
             "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{}",
             u.host, api_key, body.size(), body);
         asio::write(socket, asio::buffer(request));
-        ++requests;
+        ++counts.requests;
         // Read exactly one response (status line + Content-Length body).
         for (;;) {
             const auto end = response.find("\r\n\r\n");
@@ -373,9 +378,9 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
                 const std::size_t length = cl == std::string::npos ? 0 : std::stoul(head.substr(cl + 15));
                 if (response.size() >= end + 4 + length) {
                     if (response.starts_with("HTTP/1.1 202")) {
-                        accepted += n;
+                        counts.accepted += n;
                     } else {
-                        ++errors;
+                        ++counts.errors;
                     }
                     response.erase(0, end + 4 + length);
                     break;
@@ -385,15 +390,43 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
             const std::size_t got = socket.read_some(asio::buffer(chunk));
             response.append(chunk.data(), got);
         }
-        sent += n;
+        counts.sent += n;
+    }
+    return counts;
+}
+
+// `connections` publishers in parallel (one thread and one keep-alive connection each, as a
+// backend's worker pool would), sharing the events and the rate.
+int run_publish(const std::string& url, const std::string& api_key, std::uint64_t events, std::uint64_t batch,
+                double rate, const std::string& room, std::uint64_t users, std::uint64_t connections) {
+    const Url u = parse_url(url);
+    const double cpu0 = cpu_seconds();
+    const std::int64_t start = now_ns();
+    std::vector<PublishCounts> counts(connections);
+    {
+        std::vector<std::jthread> threads;
+        for (std::uint64_t c = 0; c < connections; ++c) {
+            const std::uint64_t share = events / connections + (c < events % connections ? 1 : 0);
+            threads.emplace_back([&, c, share] {
+                counts[c] = publish_serially(u, api_key, share, batch, rate / static_cast<double>(connections),
+                                             room, users, 42 + c, start);
+            });
+        }
+    }
+    PublishCounts total;
+    for (const auto& c : counts) {
+        total.sent += c.sent;
+        total.accepted += c.accepted;
+        total.requests += c.requests;
+        total.errors += c.errors;
     }
     const double seconds = static_cast<double>(now_ns() - start) / 1e9;
-    std::cout << fmt::format(R"({{"events":{},"accepted":{},"requests":{},"errors":{},"seconds":{:.3f},)"
-                             R"("events_per_s":{:.0f},"cpu_s":{:.3f},"start_ns":{}}})",
-                             sent, accepted, requests, errors, seconds, static_cast<double>(sent) / seconds,
-                             cpu_seconds() - cpu0, start)
+    std::cout << fmt::format(R"({{"events":{},"accepted":{},"requests":{},"errors":{},"connections":{},)"
+                             R"("seconds":{:.3f},"events_per_s":{:.0f},"cpu_s":{:.3f},"start_ns":{}}})",
+                             total.sent, total.accepted, total.requests, total.errors, connections, seconds,
+                             static_cast<double>(total.sent) / seconds, cpu_seconds() - cpu0, start)
               << std::endl;
-    return errors == 0 ? 0 : 1;
+    return total.errors == 0 ? 0 : 1;
 }
 
 }  // namespace
@@ -414,6 +447,7 @@ int main(int argc, char** argv) {
     std::uint64_t events = 100;
     std::uint64_t batch = 1;
     std::uint64_t users = 1;
+    std::uint64_t connections = 1;
     double rate = 0;
     double timeout = 60;
 
@@ -435,11 +469,12 @@ int main(int argc, char** argv) {
     publish->add_option("--rate", rate, "events per second, 0 = as fast as possible");
     publish->add_option("--room", room, "target room (default: random user_<i>)");
     publish->add_option("--users", users, "number of user rooms to pick from")->check(CLI::Range(1, 100000000));
+    publish->add_option("--connections", connections, "parallel keep-alive publishers")->check(CLI::Range(1, 256));
     CLI11_PARSE(app, argc, argv);
 
     try {
         if (*clients) return run_clients(url, secret, count, first, sources, expect, expect_total, timeout);
-        return run_publish(url, api_key, events, batch, rate, room, users);
+        return run_publish(url, api_key, events, batch, rate, room, users, connections);
     } catch (const std::exception& e) {
         std::cerr << "nudge-loadgen: " << e.what() << "\n";
         return 2;
