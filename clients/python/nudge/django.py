@@ -1,0 +1,103 @@
+"""Emit from Django once the database transaction commits.
+
+    from nudge.django import emit_event
+
+    with transaction.atomic():
+        account.save()
+        emit_event(account.user_id, "balance_updated")   # sent after COMMIT
+
+The event goes out through ``transaction.on_commit``: a rolled-back transaction
+sends nothing, and browsers never refetch before the new rows are visible.
+Outside an atomic block (autocommit) it is sent at once. Arguments are checked
+and the data encoded at the call, so mistakes raise in the code that made them.
+
+Settings (each falls back to the environment variable of the same name):
+``NUDGE_URL``, ``NUDGE_API_KEY``, ``NUDGE_USER_ROOM``; and ``NUDGE_TIMEOUT``,
+``NUDGE_RETRIES``, ``NUDGE_BACKOFF`` (settings only).
+
+A send that still fails after the retries happens after the commit, when
+the data is saved and raising can no longer undo anything. By default it is
+logged on the ``nudge`` logger at ERROR with the cause, and the request goes on
+(other on_commit callbacks still run). With ``NUDGE_RAISE_ERRORS = True`` the
+``NudgeError`` propagates instead: out of the ``atomic`` block's exit, or out of
+``emit_event`` itself in autocommit; in Django < 4.2 that also skips the
+on_commit callbacks registered after it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import transaction
+
+from .client import Nudge
+from .errors import NudgeError
+
+__all__ = ["emit", "emit_event", "get_client"]
+
+logger = logging.getLogger("nudge")
+
+_client: Nudge | None = None
+_client_key: tuple[Any, ...] | None = None
+_client_lock = threading.Lock()
+
+
+def _setting(name: str, env: bool = True) -> Any:
+    value = getattr(settings, name, None)
+    if value is None and env:
+        value = os.environ.get(name)
+    return value
+
+
+def get_client() -> Nudge:
+    """The client for the current settings (rebuilt when they change, e.g. in tests)."""
+    global _client, _client_key
+    options = {
+        "timeout": _setting("NUDGE_TIMEOUT", env=False),
+        "retries": _setting("NUDGE_RETRIES", env=False),
+        "backoff": _setting("NUDGE_BACKOFF", env=False),
+    }
+    options = {name: value for name, value in options.items() if value is not None}
+    key = (_setting("NUDGE_URL"), _setting("NUDGE_API_KEY"), _setting("NUDGE_USER_ROOM"),
+           tuple(sorted(options.items())))
+    with _client_lock:
+        if _client is None or key != _client_key:
+            previous = _client
+            _client = Nudge(key[0], key[1], user_room=key[2], json_encoder=DjangoJSONEncoder,
+                            **options)
+            _client_key = key
+            if previous is not None:
+                previous.close()
+        return _client
+
+
+def emit_event(user_id: object, event: str, metadata: Any = None,
+               using: str | None = None) -> None:
+    """The seed's ``emit_event`` (``event`` to the room of ``user_id``, with
+    ``metadata or {}``), sent when the transaction on database ``using`` commits."""
+    client = get_client()
+    emit(client.room_for(user_id), event, metadata or {}, using=using)
+
+
+def emit(rooms: str | Iterable[str], event: str, data: Any = None,
+         except_: str | Iterable[str] | None = None, using: str | None = None) -> None:
+    """``Nudge.emit``, sent when the transaction on database ``using`` commits."""
+    client = get_client()
+    body = client._encode_emit(rooms, event, data, except_)
+
+    def send() -> None:
+        try:
+            client._post(body)
+        except NudgeError as error:
+            if _setting("NUDGE_RAISE_ERRORS", env=False):
+                raise
+            logger.error("nudge: event %r to %s was not delivered after commit: %s",
+                         event, rooms, error)
+
+    transaction.on_commit(send, using=using)
