@@ -258,13 +258,15 @@ class Nudge:
             retry_after = None
             try:
                 response = self._transport.post(EMIT_PATH, body, self._headers)
-            except socket.timeout:
+            except socket.timeout as error:
                 failure: NudgeError = NudgeTimeoutError(
                     f"the hub at {self.url} did not answer within {self.timeout} s",
                     url=self.url)
+                failure.__cause__ = error
             except (OSError, http.client.HTTPException) as error:
                 failure = NudgeConnectionError(
                     f"cannot reach the hub at {self.url}: {_describe(error)}", url=self.url)
+                failure.__cause__ = error
             else:
                 if 200 <= response.status < 300:
                     return self._accepted(response, attempt)

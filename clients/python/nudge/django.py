@@ -20,8 +20,8 @@ the data is saved and raising can no longer undo anything. By default it is
 logged on the ``nudge`` logger at ERROR with the cause, and the request goes on
 (other on_commit callbacks still run). With ``NUDGE_RAISE_ERRORS = True`` the
 ``NudgeError`` propagates instead: out of the ``atomic`` block's exit, or out of
-``emit_event`` itself in autocommit; in Django < 4.2 that also skips the
-on_commit callbacks registered after it.
+``emit_event`` itself in autocommit; Django then skips the on_commit
+callbacks registered after it.
 """
 
 from __future__ import annotations

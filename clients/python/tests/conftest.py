@@ -96,6 +96,8 @@ class Listener:
     """A socket.io-client (tests/listener.mjs) connected as ``user_id``; collects events."""
 
     def __init__(self, url: str, user_id: str) -> None:
+        if not (REPO / "node_modules" / "socket.io-client").is_dir():
+            pytest.fail("socket.io-client is not installed: run `scripts/setup --npm` (npm ci)")
         self.user_id = user_id
         self.process = subprocess.Popen(
             [NODE, str(LISTENER), "--url", url, "--secret", SECRET, "--sub", user_id],

@@ -17,6 +17,7 @@ def test_hub_down_names_the_url_after_the_retries(dead_url, sleeps):
     assert f"cannot reach the hub at {dead_url}" in text
     assert "refused" in text.lower() and "gave up after 3 attempts" in text
     assert (caught.value.url, caught.value.attempts, len(sleeps)) == (dead_url, 3, 2)
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
 
 
 def test_wrong_api_key_is_an_auth_error_and_not_retried(hub, sleeps):
