@@ -7,7 +7,7 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run test unit integration client-build client-test browser-test asan asan-test tsan tsan-test \
+.PHONY: help setup build run test unit integration client-build client-test browser-test python-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean
 
 help:
@@ -32,7 +32,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test browser-test bench-smoke asan-test
+	$(MAKE) unit integration client-test python-test browser-test bench-smoke asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -46,6 +46,10 @@ integration: build client-build
 
 client-test:
 	npm test -w clients/react-query
+
+# The Python emitter (clients/python) against the real hub and real socket.io-clients.
+python-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) /usr/bin/python3 -m pytest -q -p no:cacheprovider clients/python/tests
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
