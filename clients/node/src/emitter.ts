@@ -1,0 +1,337 @@
+// createEmitter: publishes events to a nudge hub (POST /api/v1/emit) from a Node backend.
+//
+// Contract:
+// - Every call validates its arguments first (nothing is sent on `invalid_argument`), then
+//   resolves with the number of events the hub accepted or rejects with a NudgeError.
+// - Network errors, timeouts and 5xx are retried up to `retries` times with exponential backoff
+//   and jitter, never sooner than the hub's Retry-After; 4xx never are (the same request would
+//   be refused again). Delivery is therefore at least once: an event can, rarely, arrive twice,
+//   which for an invalidation costs one extra refetch.
+// - `onError`, when given, sees every failure; the returned promise still rejects, but an
+//   un-awaited call (the seed's fire-and-forget `io.to(room).emit(...)`) no longer becomes an
+//   unhandled rejection.
+// - One emitter per hub and process: it keeps its HTTP connections alive between calls.
+import { batches, type EmitItem, encode, eventBody, itemBody, type Rooms } from './body.js'
+import { NudgeError, type NudgeErrorCode } from './errors.js'
+import { createTransport, type Response, TimeoutError } from './transport.js'
+
+export interface EmitterOptions {
+  /** The hub's base URL, a path prefix is kept (`http://proxy/nudge`). Default `NUDGE_URL`, else `http://127.0.0.1:8080`. */
+  readonly url?: string
+  /** The hub's `--api-key`. Default `NUDGE_API_KEY`. */
+  readonly apiKey?: string
+  /** Per attempt: connect, send and answer (default 5000). */
+  readonly timeoutMs?: number
+  /** Further attempts after a retryable failure (default 3). */
+  readonly retries?: number
+  /** Wait `minMs * 2^n` (jittered, capped at `maxMs`) between attempts (default 250 … 5000). */
+  readonly backoff?: { readonly minMs?: number; readonly maxMs?: number }
+  /** The hub's `--max-batch` and `--max-body`: `emitMany` splits its events to fit both. */
+  readonly maxBatch?: number
+  readonly maxBody?: number
+  /** The hub's `--user-room` template, used by `emitEvent` (default `NUDGE_USER_ROOM` or `user_{id}`). */
+  readonly userRoom?: string
+  /** Sees every failed call, e.g. to log it. */
+  readonly onError?: (error: NudgeError) => void
+}
+
+export interface EmitOptions {
+  /** Sockets in these rooms do not receive the event. */
+  readonly except?: Rooms
+}
+
+/** Socket.IO's `io.to(room)` chain; `emit` returns a Promise, unlike Socket.IO's boolean. */
+export interface BroadcastOperator {
+  to(room: Rooms): BroadcastOperator
+  in(room: Rooms): BroadcastOperator
+  except(room: Rooms): BroadcastOperator
+  /** Sends `event` with `data` as the handler's one argument; resolves when the hub accepted it. */
+  emit(event: string, data?: unknown): Promise<number>
+}
+
+export interface Emitter {
+  readonly url: string
+  /** `event` to every socket in `rooms`, except those in `options.except`. */
+  emit(rooms: Rooms, event: string, data?: unknown, options?: EmitOptions): Promise<number>
+  /** The seed's `emit_event`: `event` to every socket of `userId`, with `metadata ?? {}`. */
+  emitEvent(userId: string | number, event: string, metadata?: unknown): Promise<number>
+  /** Many events in as few requests as the hub's limits allow, in order. */
+  emitMany(events: Iterable<EmitItem>): Promise<number>
+  /** The room every socket of `userId` is in (`user_<id>` by default). */
+  roomFor(userId: string | number): string
+  to(room: Rooms): BroadcastOperator
+  in(room: Rooms): BroadcastOperator
+  except(room: Rooms): BroadcastOperator
+  /** Closes idle connections; the emitter stays usable. */
+  close(): void
+}
+
+const EMIT_PATH = '/api/v1/emit'
+const USER_AGENT = 'nudge-node/0.1'
+// A Retry-After longer than this is treated as this: a misconfigured proxy must not park us.
+const MAX_RETRY_AFTER_MS = 60_000
+
+const invalid = (message: string): NudgeError =>
+  new NudgeError(message, { code: 'invalid_argument' })
+
+function positive(value: number | undefined, fallback: number, what: string, min = 0): number {
+  const result = value ?? fallback
+  if (!Number.isFinite(result) || result < min)
+    throw invalid(`${what} must be a number >= ${min}, got ${String(value)}`)
+  return result
+}
+
+function parseUrl(url: string): URL {
+  let parsed: URL
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw invalid(`hub URL must look like http://host:port, got "${url}"`)
+  }
+  if (
+    (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') ||
+    parsed.search ||
+    parsed.hash
+  ) {
+    throw invalid(`hub URL must be http(s)://host:port[/prefix], got "${url}"`)
+  }
+  return parsed
+}
+
+export function createEmitter(options: EmitterOptions = {}): Emitter {
+  const env = process.env
+  const base = parseUrl(options.url ?? env['NUDGE_URL'] ?? 'http://127.0.0.1:8080')
+  const url = base.href.replace(/\/+$/, '')
+  const apiKey = options.apiKey ?? env['NUDGE_API_KEY']
+  if (!apiKey) throw invalid("no API key: pass apiKey or set NUDGE_API_KEY (the hub's --api-key)")
+  const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 1)
+  const retries = Math.floor(positive(options.retries, 3, 'retries'))
+  const minMs = positive(options.backoff?.minMs, 250, 'backoff.minMs')
+  const maxMs = positive(options.backoff?.maxMs, 5000, 'backoff.maxMs')
+  const maxBatch = Math.floor(positive(options.maxBatch, 1000, 'maxBatch', 1))
+  const maxBody = Math.floor(positive(options.maxBody, 1 << 20, 'maxBody', 64))
+  const userRoom = options.userRoom ?? env['NUDGE_USER_ROOM'] ?? 'user_{id}'
+  if (!userRoom.includes('{id}')) throw invalid(`userRoom must contain {id}, got "${userRoom}"`)
+  const headers = {
+    authorization: `Bearer ${apiKey}`,
+    'content-type': 'application/json',
+    'user-agent': USER_AGENT,
+  }
+  const transport = createTransport(base)
+
+  /** One request, retried on network errors and 5xx; resolves with `accepted`. */
+  async function post(body: string): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      let failure: NudgeError
+      let retryAfterMs = 0
+      const outcome = await transport.post(EMIT_PATH, body, headers, timeoutMs).then(
+        (response) => ({ response }),
+        (error: unknown) => ({ error }),
+      )
+      if ('response' in outcome) {
+        const { response } = outcome
+        if (response.status >= 200 && response.status < 300) return accepted(response, attempt)
+        failure = httpError(url, response)
+        retryAfterMs = retryAfter(response)
+      } else {
+        failure = networkError(url, outcome.error, timeoutMs)
+      }
+      failure.attempts = attempt
+      if (!failure.retryable || attempt > retries) {
+        if (attempt > 1) failure.message += ` (gave up after ${attempt} attempts)`
+        throw failure
+      }
+      const backoff = Math.min(maxMs, minMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2)
+      await new Promise((resolve) => setTimeout(resolve, Math.max(backoff, retryAfterMs)))
+    }
+  }
+
+  function accepted(response: Response, attempt: number): number {
+    const count = parseJson(response.body)?.['accepted']
+    if (typeof count === 'number') return count
+    const error = new NudgeError(
+      `the server at ${url} answered ${response.status} but not like a nudge hub (${snippet(response.body)}); ` +
+        `is ${url} the hub's address?`,
+      { code: 'unexpected_response', url, status: response.status },
+    )
+    error.attempts = attempt
+    throw error
+  }
+
+  /** Failures go to `onError` too, and are then marked handled, for un-awaited calls. */
+  function report(promise: Promise<number>): Promise<number> {
+    const onError = options.onError
+    if (onError) {
+      promise.catch((error: unknown) => {
+        if (error instanceof NudgeError) onError(error)
+      })
+    }
+    return promise
+  }
+
+  const roomFor = (userId: string | number): string => {
+    if (userId === '' || userId === null || userId === undefined)
+      throw invalid('userId must not be empty')
+    return userRoom.replaceAll('{id}', String(userId))
+  }
+
+  // The calls below are async so that a bad argument rejects rather than throws.
+  const emit = async (
+    rooms: Rooms,
+    event: string,
+    data?: unknown,
+    except?: Rooms,
+  ): Promise<number> => post(encode(eventBody(rooms, event, data, except)))
+
+  const emitEvent = async (userId: string | number, event: string, metadata?: unknown) =>
+    emit(roomFor(userId), event, metadata ?? {})
+
+  async function emitMany(events: Iterable<EmitItem>): Promise<number> {
+    const encoded = Array.from(events, (item, index) => encode(itemBody(item, index)))
+    let total = 0
+    for (const batch of batches(encoded, maxBatch, maxBody)) {
+      try {
+        total += await post(batch.body)
+      } catch (error) {
+        if (error instanceof NudgeError) error.accepted = total
+        throw error
+      }
+    }
+    return total
+  }
+
+  async function broadcast(
+    rooms: readonly string[],
+    except: readonly string[],
+    event: string,
+    args: unknown[],
+  ) {
+    if (args.length > 1 || typeof args[0] === 'function') {
+      throw invalid(
+        `emit("${event}", …) takes one data argument and no acknowledgement callback: ` +
+          'the hub sends one argument and browsers never answer a broadcast',
+      )
+    }
+    if (rooms.length === 0) {
+      throw invalid(
+        `emit("${event}") needs a room: use io.to(room).emit(…) (the hub has no broadcast to all)`,
+      )
+    }
+    return emit(
+      [...new Set(rooms)],
+      event,
+      args[0],
+      except.length > 0 ? [...new Set(except)] : undefined,
+    )
+  }
+
+  const operator = (rooms: readonly string[], except: readonly string[]): BroadcastOperator => ({
+    to: (room) => operator([...rooms, ...list(room)], except),
+    in: (room) => operator([...rooms, ...list(room)], except),
+    except: (room) => operator(rooms, [...except, ...list(room)]),
+    emit: (event: string, ...args: unknown[]) => report(broadcast(rooms, except, event, args)),
+  })
+  const root = operator([], [])
+
+  return {
+    url,
+    emit: (rooms, event, data, emitOptions) =>
+      report(emit(rooms, event, data, emitOptions?.except)),
+    emitEvent: (userId, event, metadata) => report(emitEvent(userId, event, metadata)),
+    emitMany: (events) => report(emitMany(events)),
+    roomFor,
+    to: root.to,
+    in: root.in,
+    except: root.except,
+    close: () => transport.close(),
+  }
+}
+
+function list(room: Rooms): readonly string[] {
+  return typeof room === 'string' ? [room] : room
+}
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined
+  } catch {
+    return undefined
+  }
+}
+
+const snippet = (text: string): string =>
+  JSON.stringify(text.trim().slice(0, 200)) || '(empty answer)'
+
+/** Milliseconds from a Retry-After header (delta-seconds or an HTTP date); 0 when absent. */
+function retryAfter(response: Response): number {
+  const value = response.headers['retry-after']
+  if (!value) return 0
+  const seconds = Number(value)
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now()
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : 0
+}
+
+function httpError(url: string, response: Response): NudgeError {
+  const { status } = response
+  const hubError = parseJson(response.body)?.['error'] as
+    { code?: unknown; message?: unknown } | undefined
+  const hubCode = typeof hubError?.code === 'string' ? hubError.code : undefined
+  const hubMessage =
+    typeof hubError?.message === 'string'
+      ? hubError.message
+      : response.body.trim().slice(0, 200) || '(empty answer)'
+  const label = hubCode ? `${status} ${hubCode}` : String(status)
+  const details = { url, status, hubMessage, ...(hubCode === undefined ? {} : { hubCode }) }
+  const make = (code: NudgeErrorCode, text: string) => new NudgeError(text, { code, ...details })
+  if (status === 401) {
+    return make(
+      'unauthorized',
+      `the hub at ${url} refused the API key (${label}): wrong or missing API key ` +
+        "(it must be the hub's --api-key)",
+    )
+  }
+  if (status === 413) {
+    return make(
+      'too_large',
+      `the hub at ${url} refused a body over its --max-body (${label}): ${hubMessage}; ` +
+        "each event must fit, and this emitter's maxBody must not exceed the hub's",
+    )
+  }
+  if (status === 503)
+    return make('overloaded', `the hub at ${url} is overloaded (${label}): ${hubMessage}`)
+  if (status >= 500)
+    return make('server_error', `the hub at ${url} failed (${label}): ${hubMessage}`)
+  const hint = status === 404 ? `; is ${url} the hub's address?` : ''
+  return make(
+    'bad_request',
+    `the hub at ${url} rejected the request (${label}): ${hubMessage}${hint}`,
+  )
+}
+
+const NETWORK_REASONS: Partial<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused (is nudged running there?)',
+  ENOTFOUND: 'unknown host',
+  EAI_AGAIN: 'unknown host (DNS lookup failed)',
+  ECONNRESET: 'the connection closed without an answer',
+  EHOSTUNREACH: 'host unreachable',
+}
+
+function networkError(url: string, error: unknown, timeoutMs: number): NudgeError {
+  if (error instanceof TimeoutError) {
+    return new NudgeError(`the hub at ${url} did not answer within ${timeoutMs} ms`, {
+      code: 'timeout',
+      url,
+      cause: error,
+    })
+  }
+  const { code = '', message } = error as NodeJS.ErrnoException
+  const reason = NETWORK_REASONS[code] ?? (message || String(error))
+  return new NudgeError(`cannot reach the hub at ${url}: ${reason}`, {
+    code: 'unreachable',
+    url,
+    cause: error,
+  })
+}

@@ -1,0 +1,83 @@
+// emit / emitEvent / emitMany against the real hub: each event reaches every socket of the
+// right user and no one else's.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startHub, listener, emitterFor, eventually, sleep } from './helpers.mjs';
+
+let hub;
+let emitter;
+before(async () => {
+  hub = await startHub({ args: ['--max-batch', '10'] });
+  emitter = emitterFor(hub, { maxBatch: 10 });
+});
+after(async () => {
+  emitter?.close();
+  await hub?.stop();
+});
+
+test('emitEvent reaches every socket of that user and no other user', async () => {
+  const [aliceTab1, aliceTab2, bob] = await Promise.all([
+    listener(hub, 'alice'), listener(hub, 'alice'), listener(hub, 'bob'),
+  ]);
+  try {
+    assert.equal(await emitter.emitEvent('alice', 'balance_updated', { userId: 'alice' }), 1);
+    assert.equal(await emitter.emitEvent('alice', 'profile_updated'), 1);
+    const expected = [
+      { event: 'balance_updated', args: [{ userId: 'alice' }] },
+      { event: 'profile_updated', args: [{}] }, // the seed's `metadata or {}`
+    ];
+    await eventually(() => aliceTab1.received.length === 2 && aliceTab2.received.length === 2);
+    assert.deepEqual(aliceTab1.received, expected);
+    assert.deepEqual(aliceTab2.received, expected);
+    await sleep(200);
+    assert.deepEqual(bob.received, []);
+  } finally {
+    [aliceTab1, aliceTab2, bob].forEach((l) => l.close());
+  }
+});
+
+test('emit to several rooms with except, and without data', async () => {
+  const [u1, u2, u3] = await Promise.all([listener(hub, '1'), listener(hub, '2'), listener(hub, '3')]);
+  try {
+    assert.equal(await emitter.emit(['user_1', 'user_2', 'user_3'], 'loan_status_changed', undefined, { except: 'user_2' }), 1);
+    await eventually(() => u1.received.length === 1 && u3.received.length === 1);
+    assert.deepEqual(u1.received, [{ event: 'loan_status_changed', args: [] }]);
+    await sleep(200);
+    assert.deepEqual(u2.received, []);
+  } finally {
+    [u1, u2, u3].forEach((l) => l.close());
+  }
+});
+
+test('emitMany splits 25 events into batches the hub takes (--max-batch 10), in order', async () => {
+  const user = await listener(hub, 'many');
+  try {
+    const events = Array.from({ length: 25 }, (_, i) => ({ room: 'user_many', event: 'tick', data: { i } }));
+    assert.equal(await emitter.emitMany(events), 25);
+    await eventually(() => user.received.length === 25);
+    assert.deepEqual(user.received.map(({ args }) => args[0].i), events.map((_, i) => i));
+  } finally {
+    user.close();
+  }
+});
+
+test('a failing batch: the error says how many events the batches before it delivered', async () => {
+  const events = Array.from({ length: 15 }, (_, i) => ({ room: 'user_x', event: i === 12 ? 'connect' : 'tick' }));
+  await assert.rejects(emitter.emitMany(events), (error) => {
+    assert.equal(error.code, 'bad_request');
+    assert.equal(error.hubCode, 'reserved_event');
+    assert.equal(error.accepted, 10);
+    assert.equal(error.attempts, 1);
+    return true;
+  });
+});
+
+test('a batch larger than the hub allows is refused whole', async () => {
+  const tooBig = emitterFor(hub, { maxBatch: 11 });
+  try {
+    await assert.rejects(tooBig.emitMany(Array.from({ length: 11 }, () => ({ room: 'user_x', event: 'tick' }))),
+      { code: 'bad_request', hubCode: 'too_many_events', accepted: 0 });
+  } finally {
+    tooBig.close();
+  }
+});

@@ -1,0 +1,30 @@
+// Type tests, checked by `tsc -p tsconfig.json` in `npm test`: the public API accepts what the
+// README shows and refuses what the hub cannot do.
+import { createEmitter, type EmitItem, type NudgeError, type NudgeErrorCode } from '../src/index.js'
+
+const io = createEmitter({ apiKey: 'k', onError: (error: NudgeError) => void error.code })
+const userId = 123
+
+// The seed's line, unchanged; emit returns a promise of the accepted count.
+const sent: Promise<number> = io.to(`user_${userId}`).emit('transaction_happened', {
+  timestamp: Date.now(),
+})
+void sent
+void io.to(['user_1', 'user_2']).in('team_7').except('user_3').emit('balance_updated')
+void io.emit(['user_1'], 'loan_status_changed', { loanId: 7 }, { except: 'user_2' })
+void io.emitEvent(userId, 'profile_updated')
+const items: EmitItem[] = [{ room: 'user_1', event: 'a' }, { rooms: ['user_2'], event: 'b', data: 1 }]
+void io.emitMany(items)
+
+// @ts-expect-error the hub sends one argument, and there are no acknowledgements
+void io.to('user_1').emit('x', 1, () => {})
+// @ts-expect-error the emitter's own emit takes rooms first (no broadcast to all)
+void io.emit('transaction_happened')
+// @ts-expect-error the except option is a room or rooms
+void io.emit('user_1', 'x', undefined, { except: 3 })
+
+const codes: NudgeErrorCode[] = ['unreachable', 'unauthorized', 'bad_request', 'too_large', 'overloaded', 'timeout']
+// @ts-expect-error not an error code
+const unknown: NudgeErrorCode = 'nope'
+void codes
+void unknown
