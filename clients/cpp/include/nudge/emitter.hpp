@@ -1,0 +1,113 @@
+// nudge::Emitter: publishes events to a nudge hub from a C++ backend through the hub's HTTP
+// API (POST /api/v1/emit), synchronously.
+//
+//   nudge::EmitterOptions options;
+//   options.url = "http://127.0.0.1:8080";
+//   options.api_key = key;
+//   auto emitter = nudge::Emitter::create(std::move(options));  // fails only on bad options
+//   auto sent = emitter->emit_event("123", "balance_updated", boost::json::object{{"x", 1}});
+//   if (!sent) log(sent.error().describe());
+//
+// Errors are values: every call returns tl::expected<Accepted, EmitError>, and nothing is
+// thrown for a bad argument, the network or the hub's answer (only std::bad_alloc can escape).
+// Nothing is dropped silently: a call succeeds only when the hub answered that it took every
+// event; otherwise the EmitError says what failed (nudge/emit_error.hpp).
+//
+// Connection: one keep-alive HTTP/1.1 connection, opened on first use. When the hub has closed
+// it while idle (--http-idle-timeout), the request goes out at once on a fresh connection;
+// that is not counted as a retry.
+// Retries: connection failures, timeouts and 5xx answers are retried max_retries times after
+// backoff, 2 × backoff, 4 × backoff ... (at most max_backoff); a Retry-After from the hub (503
+// "overloaded") raises the wait to its value, capped at max_backoff as well. 4xx answers are
+// never retried. A call therefore blocks for at most about
+// (max_retries + 1) × timeout + the waits.
+//
+// Thread-safety: an Emitter is not thread-safe (it owns one connection); give each thread its
+// own, or guard one with a mutex. Movable, not copyable; a moved-from Emitter may only be
+// assigned to or destroyed.
+#pragma once
+
+#include <boost/json/value.hpp>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tl/expected.hpp>
+#include <vector>
+
+#include "nudge/emit_error.hpp"
+
+namespace nudge {
+
+struct EmitterOptions {
+    // http://host[:port][/path-prefix]; the port defaults to 80, the prefix to none (a prefix
+    // lets the hub sit behind a reverse proxy). https is not supported.
+    std::string url = "http://127.0.0.1:8080";
+    std::string api_key;                          // the hub's --api-key; required
+    std::chrono::milliseconds timeout{5000};      // per attempt: resolve, connect, send, answer
+    unsigned max_retries = 3;                     // attempts after the first one
+    std::chrono::milliseconds backoff{100};       // wait before the first retry, then doubled
+    std::chrono::milliseconds max_backoff{5000};  // cap on every wait, Retry-After included
+    std::size_t max_batch = 1000;                 // events per request: the hub's --max-batch
+    std::string user_room = "user_{id}";          // the hub's --user-room, for emit_event()
+    // How to wait between retries; empty means std::this_thread::sleep_for. Tests record the
+    // waits here instead of sleeping.
+    std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+// One event: `name` is sent to every client in any of `rooms` and in none of `except`, with
+// `data` (any JSON) as its argument; without data the clients' handler gets no argument.
+struct Event {
+    std::vector<std::string> rooms;
+    std::string name;
+    std::optional<boost::json::value> data;
+    std::vector<std::string> except;
+};
+
+struct Accepted {
+    std::size_t events = 0;  // as counted by the hub
+};
+
+using EmitResult = tl::expected<Accepted, EmitError>;
+
+// Parses `text` as JSON, for data given as a string. kInvalidArgument naming the parse error
+// when it is not exactly one JSON value.
+[[nodiscard]] tl::expected<boost::json::value, EmitError> parse_json(std::string_view text);
+
+class Emitter {
+  public:
+    // kInvalidArgument when the URL does not parse, the API key is empty or max_batch is 0.
+    // Does not connect: the first emit does.
+    [[nodiscard]] static tl::expected<Emitter, EmitError> create(EmitterOptions options);
+
+    // One event to `rooms`.
+    [[nodiscard]] EmitResult emit(const std::vector<std::string>& rooms, std::string_view event,
+                                  std::optional<boost::json::value> data = std::nullopt,
+                                  const std::vector<std::string>& except = {});
+    // The same with data as JSON text, parsed first (kInvalidArgument when it is not JSON).
+    [[nodiscard]] EmitResult emit_json(const std::vector<std::string>& rooms,
+                                       std::string_view event, std::string_view data_json,
+                                       const std::vector<std::string>& except = {});
+    // One event to the user's own room (options.user_room with {id} replaced by user_id).
+    [[nodiscard]] EmitResult emit_event(std::string_view user_id, std::string_view event,
+                                        std::optional<boost::json::value> data = std::nullopt);
+    // Many events, max_batch per request, in order. On failure, error().accepted says how
+    // many of the first events went through. An empty list sends nothing.
+    [[nodiscard]] EmitResult emit_batch(const std::vector<Event>& events);
+
+    Emitter(Emitter&&) noexcept;
+    Emitter& operator=(Emitter&&) noexcept;
+    Emitter(const Emitter&) = delete;
+    Emitter& operator=(const Emitter&) = delete;
+    ~Emitter();
+
+  private:
+    struct Impl;
+    explicit Emitter(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace nudge

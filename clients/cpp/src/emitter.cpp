@@ -1,0 +1,151 @@
+#include "nudge/emitter.hpp"
+
+#include <boost/json/parse.hpp>
+#include <span>
+#include <thread>
+#include <utility>
+
+#include "backoff.hpp"
+#include "connection.hpp"
+#include "hub_answer.hpp"
+#include "hub_url.hpp"
+#include "publish_body.hpp"
+
+namespace nudge {
+
+namespace {
+
+constexpr std::string_view kEmitPath = "/api/v1/emit";
+
+tl::unexpected<EmitError> invalid(std::string message) {
+    EmitError error;
+    error.kind = ErrorKind::kInvalidArgument;
+    error.message = std::move(message);
+    return tl::make_unexpected(std::move(error));
+}
+
+EmitError transport_failure(const detail::TransportError& failure,
+                            std::chrono::milliseconds timeout) {
+    EmitError error;
+    error.kind = failure.timed_out ? ErrorKind::kTimeout : ErrorKind::kUnreachable;
+    error.system_error = failure.error;
+    error.message = failure.timed_out ? std::string(failure.step) + ": nothing within " +
+                                            std::to_string(timeout.count()) + " ms"
+                                      : std::string(failure.step) + ": " + failure.error.message();
+    return error;
+}
+
+std::string user_room(std::string_view pattern, std::string_view user_id) {
+    std::string room(pattern);
+    if (const auto at = room.find("{id}"); at != std::string::npos) room.replace(at, 4, user_id);
+    return room;
+}
+
+}  // namespace
+
+tl::expected<boost::json::value, EmitError> parse_json(std::string_view text) {
+    std::error_code ec;
+    boost::json::value value =
+        boost::json::parse(boost::json::string_view(text.data(), text.size()), ec);
+    if (ec) {
+        constexpr std::size_t kQuoted = 200;
+        const std::string quoted =
+            text.size() > kQuoted ? std::string(text.substr(0, kQuoted)) + "…" : std::string(text);
+        return invalid("data is not valid JSON (" + ec.message() + "): " + quoted);
+    }
+    return value;
+}
+
+struct Emitter::Impl {
+    Impl(EmitterOptions options_in, detail::HubUrl url)
+        : options(std::move(options_in)), connection(std::move(url), options.timeout) {}
+
+    // One request with its retries. `accepted_before` only annotates a failure.
+    EmitResult send(std::span<const Event> events, std::size_t accepted_before) {
+        const std::string body = detail::publish_body(events);
+        const detail::Backoff backoff{options.backoff, options.max_backoff};
+        for (unsigned attempt = 1;; ++attempt) {
+            auto answer = connection.post(kEmitPath, body, options.api_key);
+            EmitResult result =
+                answer ? detail::interpret(*answer, events.size())
+                       : tl::make_unexpected(transport_failure(answer.error(), options.timeout));
+            if (result) return result;
+            EmitError& error = result.error();
+            if (!is_transient(error.kind) || attempt > options.max_retries) {
+                error.url = options.url;
+                error.attempts = attempt;
+                error.accepted = accepted_before;
+                return result;
+            }
+            std::optional<std::chrono::milliseconds> retry_after;
+            if (answer) {
+                if (auto seconds = detail::parse_retry_after(answer->retry_after))
+                    retry_after = *seconds;
+            }
+            wait(detail::retry_delay(backoff, attempt, retry_after));
+        }
+    }
+
+    void wait(std::chrono::milliseconds delay) const {
+        if (options.sleep) {
+            options.sleep(delay);
+        } else {
+            std::this_thread::sleep_for(delay);
+        }
+    }
+
+    EmitterOptions options;
+    detail::Connection connection;
+};
+
+tl::expected<Emitter, EmitError> Emitter::create(EmitterOptions options) {
+    auto url = detail::parse_hub_url(options.url);
+    if (!url) return invalid(std::move(url.error()));
+    if (options.api_key.empty()) return invalid("the API key is empty (the hub's --api-key)");
+    if (options.max_batch == 0) return invalid("max_batch must be at least 1");
+    if (options.timeout <= std::chrono::milliseconds::zero())
+        return invalid("timeout must be positive");
+    if (options.backoff < std::chrono::milliseconds::zero() ||
+        options.max_backoff < std::chrono::milliseconds::zero()) {
+        return invalid("backoff and max_backoff must not be negative");
+    }
+    return Emitter(std::make_unique<Impl>(std::move(options), std::move(*url)));
+}
+
+Emitter::Emitter(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Emitter::Emitter(Emitter&&) noexcept = default;
+Emitter& Emitter::operator=(Emitter&&) noexcept = default;
+Emitter::~Emitter() = default;
+
+EmitResult Emitter::emit(const std::vector<std::string>& rooms, std::string_view event,
+                         std::optional<boost::json::value> data,
+                         const std::vector<std::string>& except) {
+    const Event one{rooms, std::string(event), std::move(data), except};
+    return impl_->send(std::span(&one, 1), 0);
+}
+
+EmitResult Emitter::emit_json(const std::vector<std::string>& rooms, std::string_view event,
+                              std::string_view data_json, const std::vector<std::string>& except) {
+    auto data = parse_json(data_json);
+    if (!data) return tl::make_unexpected(std::move(data.error()));
+    return emit(rooms, event, std::move(*data), except);
+}
+
+EmitResult Emitter::emit_event(std::string_view user_id, std::string_view event,
+                               std::optional<boost::json::value> data) {
+    return emit({user_room(impl_->options.user_room, user_id)}, event, std::move(data));
+}
+
+EmitResult Emitter::emit_batch(const std::vector<Event>& events) {
+    const std::span<const Event> all(events);
+    std::size_t accepted = 0;
+    while (accepted < all.size()) {
+        const std::size_t count = std::min(impl_->options.max_batch, all.size() - accepted);
+        auto sent = impl_->send(all.subspan(accepted, count), accepted);
+        if (!sent) return sent;
+        accepted += sent->events;
+    }
+    return Accepted{accepted};
+}
+
+}  // namespace nudge

@@ -1,0 +1,41 @@
+#include "publish_body.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace nudge::detail {
+
+namespace {
+
+namespace json = boost::json;
+
+json::array string_array(const std::vector<std::string>& strings) {
+    json::array array;
+    array.reserve(strings.size());
+    for (const std::string& s : strings) array.emplace_back(s);
+    return array;
+}
+
+json::object event_object(const Event& event) {
+    json::object object;
+    object["rooms"] = string_array(event.rooms);
+    object["event"] = event.name;
+    if (event.data) object["data"] = *event.data;
+    if (!event.except.empty()) object["except"] = string_array(event.except);
+    return object;
+}
+
+}  // namespace
+
+std::string publish_body(std::span<const Event> events) {
+    if (events.size() == 1) return json::serialize(event_object(events.front()));
+    json::array array;
+    array.reserve(events.size());
+    for (const Event& event : events) array.emplace_back(event_object(event));
+    json::object body;
+    body["events"] = std::move(array);
+    return json::serialize(body);
+}
+
+}  // namespace nudge::detail

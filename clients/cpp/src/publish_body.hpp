@@ -1,0 +1,19 @@
+// The JSON bodies of POST /api/v1/emit, built from Events. Pure; thread-safe.
+//
+// One event:   {"rooms":["a"],"event":"e","data":…,"except":["b"]}  (data, except when given)
+// Several:     {"events":[ <one event>, … ]}
+// Field checks (reserved names, empty rooms, lengths) are left to the hub, whose 400 names the
+// field: the library cannot know the hub's configured limits, and one set of rules is enough.
+#pragma once
+
+#include <span>
+#include <string>
+
+#include "nudge/emitter.hpp"
+
+namespace nudge::detail {
+
+// `events` must not be empty.
+[[nodiscard]] std::string publish_body(std::span<const Event> events);
+
+}  // namespace nudge::detail

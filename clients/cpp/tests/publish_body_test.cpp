@@ -1,0 +1,47 @@
+#include "publish_body.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace nudge::detail {
+namespace {
+
+namespace json = boost::json;
+
+TEST(PublishBody, OneEventWithoutDataOrExcept) {
+    const Event event{{"user_1"}, "balance_updated", std::nullopt, {}};
+    EXPECT_EQ(publish_body(std::span(&event, 1)),
+              R"({"rooms":["user_1"],"event":"balance_updated"})");
+}
+
+TEST(PublishBody, OneEventWithDataAndExcept) {
+    const Event event{{"a", "b"}, "e", json::parse(R"({"x":[1,"2",null]})"), {"c"}};
+    EXPECT_EQ(publish_body(std::span(&event, 1)),
+              R"({"rooms":["a","b"],"event":"e","data":{"x":[1,"2",null]},"except":["c"]})");
+}
+
+TEST(PublishBody, ExplicitNullDataIsSent) {
+    // A handler called with null differs from one called without an argument.
+    const Event event{{"a"}, "e", json::value(nullptr), {}};
+    EXPECT_EQ(publish_body(std::span(&event, 1)), R"({"rooms":["a"],"event":"e","data":null})");
+}
+
+TEST(PublishBody, NamesAreJsonEscaped) {
+    const Event event{{"quote\"room"}, "new\nline\\", std::nullopt, {"tab\t"}};
+    const json::value parsed = json::parse(publish_body(std::span(&event, 1)));
+    EXPECT_EQ(parsed.at("rooms").at(0).as_string(), "quote\"room");
+    EXPECT_EQ(parsed.at("event").as_string(), "new\nline\\");
+    EXPECT_EQ(parsed.at("except").at(0).as_string(), "tab\t");
+}
+
+TEST(PublishBody, SeveralEventsAreABatch) {
+    const std::vector<Event> events{{{"a"}, "one", json::value(1), {}},
+                                    {{"b", "c"}, "two", std::nullopt, {"d"}}};
+    EXPECT_EQ(publish_body(events), R"({"events":[{"rooms":["a"],"event":"one","data":1},)"
+                                    R"({"rooms":["b","c"],"event":"two","except":["d"]}]})");
+}
+
+}  // namespace
+}  // namespace nudge::detail
