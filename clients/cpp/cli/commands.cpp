@@ -1,0 +1,167 @@
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nudge/emitter.hpp"
+#include "token.hpp"
+
+namespace nudge::cli {
+
+namespace {
+
+struct EmitArgs {
+    std::string url = "http://127.0.0.1:8080";
+    std::string api_key;
+    std::vector<std::string> room;   // --room, repeatable
+    std::vector<std::string> rooms;  // --rooms a,b
+    std::vector<std::string> except;
+    double timeout_s = 5;
+    unsigned retries = 3;
+    std::string event;
+    std::optional<std::string> data_json;
+};
+
+struct TokenArgs {
+    std::string secret;
+    TokenClaims claims;
+    unsigned ttl_s = 3600;
+    std::string issuer;
+    std::string audience;
+};
+
+int usage_error(std::ostream& err, const std::string& message) {
+    err << "nudge: " << message << "\nrun 'nudge --help' for usage\n";
+    return kExitUsage;
+}
+
+int exit_code(ErrorKind kind) {
+    switch (kind) {
+        case ErrorKind::kInvalidArgument:
+            return kExitUsage;
+        case ErrorKind::kUnreachable:
+        case ErrorKind::kTimeout:
+        case ErrorKind::kUnavailable:
+            return kExitUnreachable;
+        case ErrorKind::kUnauthorized:
+        case ErrorKind::kRejected:
+        case ErrorKind::kTooLarge:
+            return kExitRejected;
+        case ErrorKind::kBadResponse:
+            return kExitUnexpected;
+    }
+    return kExitUnexpected;
+}
+
+void add_emit(CLI::App& app, EmitArgs& args) {
+    CLI::App* emit = app.add_subcommand("emit", "publish one event through POST /api/v1/emit");
+    emit->add_option("--url", args.url, "the hub, http://host:port")
+        ->envname("NUDGE_URL")
+        ->capture_default_str();
+    emit->add_option("--api-key", args.api_key, "the hub's --api-key")
+        ->envname("NUDGE_API_KEY")
+        ->required();
+    // One value per flag, so `--room user_1 balance_updated` leaves the event positional.
+    emit->add_option("--room", args.room, "a room to send to; repeat for more")
+        ->allow_extra_args(false);
+    emit->add_option("--rooms", args.rooms, "rooms to send to, comma-separated")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    emit->add_option("--except", args.except,
+                     "rooms whose members must not get it, comma-separated")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    emit->add_option("--timeout", args.timeout_s, "seconds to wait for the hub, per attempt")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    emit->add_option("--retries", args.retries, "attempts after the first on 5xx or no answer")
+        ->capture_default_str()
+        ->check(CLI::Range(0U, 100U));
+    emit->add_option("EVENT", args.event, "event name, e.g. balance_updated")->required();
+    emit->add_option("DATA_JSON", args.data_json, "the event's argument, any JSON");
+}
+
+void add_token(CLI::App& app, TokenArgs& args) {
+    CLI::App* token =
+        app.add_subcommand("token", "print an HS256 JWT the hub accepts (development)");
+    token->add_option("--secret", args.secret, "the hub's --jwt-secret")
+        ->envname("NUDGE_JWT_SECRET")
+        ->required();
+    token->add_option("--sub", args.claims.subject, "user id (the client joins user_<id>)")
+        ->required();
+    token->add_option("--rooms", args.claims.rooms, "extra rooms, comma-separated")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    token->add_option("--ttl", args.ttl_s, "seconds until it expires")
+        ->capture_default_str()
+        ->check(CLI::Range(1U, 10U * 365 * 24 * 3600));
+    token->add_option("--iss", args.issuer, "issuer claim (for --jwt-issuer)");
+    token->add_option("--aud", args.audience, "audience claim (for --jwt-audience)");
+}
+
+int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
+    std::vector<std::string> rooms = std::move(args.room);
+    rooms.insert(rooms.end(), args.rooms.begin(), args.rooms.end());
+    if (rooms.empty()) return usage_error(err, "give at least one room: --room R or --rooms a,b");
+    if (args.event.empty()) return usage_error(err, "EVENT must not be empty");
+    std::optional<boost::json::value> data;
+    if (args.data_json) {
+        auto parsed = parse_json(*args.data_json);
+        if (!parsed) return usage_error(err, "DATA_JSON: " + parsed.error().message);
+        data = std::move(*parsed);
+    }
+    EmitterOptions options;
+    options.url = args.url;
+    options.api_key = args.api_key;
+    options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(args.timeout_s));
+    options.max_retries = args.retries;
+    auto emitter = Emitter::create(std::move(options));
+    if (!emitter) return usage_error(err, emitter.error().message);
+    auto sent = emitter->emit(rooms, args.event, std::move(data), args.except);
+    if (!sent) {
+        err << "nudge: " << sent.error().describe() << "\n";
+        return exit_code(sent.error().kind);
+    }
+    out << "accepted " << sent->events << "\n";
+    return kExitOk;
+}
+
+int run_token(TokenArgs& args, std::ostream& out, std::ostream& err) {
+    if (args.secret.empty()) return usage_error(err, "--secret must not be empty");
+    if (args.claims.subject.empty()) return usage_error(err, "--sub must not be empty");
+    args.claims.ttl = std::chrono::seconds(args.ttl_s);
+    if (!args.issuer.empty()) args.claims.issuer = args.issuer;
+    if (!args.audience.empty()) args.claims.audience = args.audience;
+    out << mint_hs256(args.secret, args.claims, std::chrono::system_clock::now()) << "\n";
+    return kExitOk;
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
+    CLI::App app{"nudge: publish events to a nudge hub, mint development tokens", "nudge"};
+    app.footer(
+        "exit status: 0 ok, 2 usage, 3 hub unreachable or unavailable (retry later), "
+        "4 rejected by the hub (401, 400, 413), 1 unexpected answer\n");
+    app.require_subcommand(1);
+    EmitArgs emit_args;
+    TokenArgs token_args;
+    add_emit(app, emit_args);
+    add_token(app, token_args);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            return app.exit(error, out, err);  // --help
+        }
+        return usage_error(err, error.what());
+    }
+    if (app.got_subcommand("emit")) return run_emit(emit_args, out, err);
+    return run_token(token_args, out, err);
+}
+
+}  // namespace nudge::cli

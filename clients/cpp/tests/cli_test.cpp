@@ -1,0 +1,212 @@
+// The `nudge` command line run in-process against ScriptedHub: arguments, output, exit codes.
+#include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
+#include <cstdlib>
+#include <optional>
+#include <sstream>
+
+#include "auth/jwt_verifier.hpp"
+#include "commands.hpp"
+#include "scripted_hub.hpp"
+
+namespace nudge::cli {
+namespace {
+
+namespace json = boost::json;
+using fakes::ScriptedHub;
+using fakes::Step;
+
+// Sets (or unsets) an environment variable for one test and restores it afterwards.
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const std::optional<std::string>& value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        set(value);
+    }
+    ~ScopedEnv() { set(old_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+  private:
+    void set(const std::optional<std::string>& value) {
+        if (value) {
+            ::setenv(name_, value->c_str(), 1);
+        } else {
+            ::unsetenv(name_);
+        }
+    }
+    const char* name_;
+    std::optional<std::string> old_;
+};
+
+struct Outcome {
+    int code;
+    std::string out;
+    std::string err;
+};
+
+struct CliTest : ::testing::Test {
+    // The developer's own NUDGE_* settings must not leak into these tests.
+    ScopedEnv url_env{"NUDGE_URL", std::nullopt};
+    ScopedEnv key_env{"NUDGE_API_KEY", std::nullopt};
+    ScopedEnv secret_env{"NUDGE_JWT_SECRET", std::nullopt};
+
+    static Outcome nudge(std::vector<std::string> args) {
+        args.insert(args.begin(), "nudge");
+        std::vector<const char*> argv;
+        argv.reserve(args.size());
+        for (const std::string& arg : args) argv.push_back(arg.c_str());
+        std::ostringstream out;
+        std::ostringstream err;
+        const int code = run(static_cast<int>(argv.size()), argv.data(), out, err);
+        return {code, out.str(), err.str()};
+    }
+};
+
+bool contains(const std::string& text, std::string_view part) {
+    return text.find(part) != std::string::npos;
+}
+
+TEST_F(CliTest, TheIssueExampleEmitsAndPrintsTheCount) {
+    ScriptedHub hub({Step::accepted(1)});
+    const Outcome r = nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "user_1",
+                             "balance_updated", R"({"x":1})"});
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    EXPECT_EQ(r.out, "accepted 1\n");
+    EXPECT_EQ(r.err, "");
+    const auto requests = hub.requests();
+    ASSERT_EQ(requests.size(), 1U);
+    EXPECT_EQ(requests[0].authorization, "Bearer k");
+    EXPECT_EQ(json::parse(requests[0].body),
+              json::parse(R"({"rooms":["user_1"],"event":"balance_updated","data":{"x":1}})"));
+}
+
+TEST_F(CliTest, RoomsAndExceptCombine) {
+    ScriptedHub hub({Step::accepted(1)});
+    const Outcome r = nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", "--room",
+                             "b", "--rooms", "c,d", "--except", "e,f", "loan_status_changed"});
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    EXPECT_EQ(json::parse(hub.requests().at(0).body),
+              json::parse(R"({"rooms":["a","b","c","d"],"event":"loan_status_changed",)"
+                          R"("except":["e","f"]})"));
+}
+
+TEST_F(CliTest, TheEnvironmentFillsUrlAndKeyAndFlagsWin) {
+    ScriptedHub hub({Step::accepted(1), Step::accepted(1)});
+    const ScopedEnv url{"NUDGE_URL", hub.url()};
+    const ScopedEnv key{"NUDGE_API_KEY", "from-env"};
+    EXPECT_EQ(nudge({"emit", "--room", "a", "e"}).code, kExitOk);
+    EXPECT_EQ(nudge({"emit", "--api-key", "from-flag", "--room", "a", "e"}).code, kExitOk);
+    const auto requests = hub.requests();
+    ASSERT_EQ(requests.size(), 2U);
+    EXPECT_EQ(requests[0].authorization, "Bearer from-env");
+    EXPECT_EQ(requests[1].authorization, "Bearer from-flag");
+}
+
+TEST_F(CliTest, RejectionsExitWith4AndSayWhy) {
+    ScriptedHub hub(
+        {Step::error(401, "unauthorized", "missing or wrong API key"),
+         Step::error(400, "reserved_event", R"(event: \"connect\" is reserved by Socket.IO)"),
+         Step::error(413, "payload_too_large", "body over --max-body")});
+    const Outcome key =
+        nudge({"emit", "--url", hub.url(), "--api-key", "wrong", "--room", "a", "e"});
+    EXPECT_EQ(key.code, kExitRejected);
+    EXPECT_EQ(key.out, "");
+    EXPECT_TRUE(contains(
+        key.err, "nudge: the hub at " + hub.url() + " refused the API key (401 unauthorized)"))
+        << key.err;
+    const Outcome reserved =
+        nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", "connect"});
+    EXPECT_EQ(reserved.code, kExitRejected);
+    EXPECT_TRUE(contains(reserved.err, R"((400 reserved_event): event: "connect" is reserved)"))
+        << reserved.err;
+    const Outcome large = nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", "e"});
+    EXPECT_EQ(large.code, kExitRejected);
+    EXPECT_TRUE(contains(large.err, "too large (413 payload_too_large)")) << large.err;
+}
+
+TEST_F(CliTest, AnUnreachableHubExitsWith3) {
+    const std::string url = fakes::unused_url();
+    const Outcome r =
+        nudge({"emit", "--url", url, "--api-key", "k", "--retries", "0", "--room", "a", "e"});
+    EXPECT_EQ(r.code, kExitUnreachable);
+    EXPECT_TRUE(contains(r.err, "nudge: cannot reach the hub at " + url + ": connect: ")) << r.err;
+}
+
+TEST_F(CliTest, AnOverloadedHubExitsWith3AfterTheRetries) {
+    const Step busy =
+        Step::answer(503, R"({"error":{"code":"overloaded","message":"behind"}})", "0");
+    ScriptedHub hub({busy, busy});
+    const Outcome r =
+        nudge({"emit", "--url", hub.url(), "--api-key", "k", "--retries", "1", "--room", "a", "e"});
+    EXPECT_EQ(r.code, kExitUnreachable);
+    EXPECT_TRUE(contains(r.err, "(503 overloaded): behind (after 2 attempts)")) << r.err;
+    EXPECT_EQ(hub.requests().size(), 2U);
+}
+
+TEST_F(CliTest, UsageErrorsExitWith2AndSendNothing) {
+    ScriptedHub hub({});
+    const std::vector<std::vector<std::string>> cases = {
+        {},
+        {"publish"},
+        {"emit", "--url", hub.url(), "--api-key", "k", "e"},
+        {"emit", "--url", hub.url(), "--api-key", "k", "--room", "a"},
+        {"emit", "--url", hub.url(), "--room", "a", "e"},
+        {"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", "e", "{x:1}"},
+        {"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", "e", "{}", "extra"},
+        {"emit", "--url", hub.url(), "--api-key", "k", "--room", "a", ""},
+        {"emit", "--url", hub.url(), "--api-key", "k", "--timeout", "0", "--room", "a", "e"},
+        {"emit", "--url", "https://hub", "--api-key", "k", "--room", "a", "e"},
+        {"emit", "--url", hub.url(), "--api-key", "", "--room", "a", "e"},
+        {"token", "--sub", "1"},
+        {"token", "--secret", "s"},
+        {"token", "--secret", "s", "--sub", "1", "--ttl", "0"},
+    };
+    for (const auto& args : cases) {
+        const Outcome r = nudge(args);
+        std::string joined;
+        for (const auto& arg : args) joined += arg + " ";
+        EXPECT_EQ(r.code, kExitUsage) << joined;
+        EXPECT_TRUE(contains(r.err, "nudge: ")) << joined;
+        EXPECT_EQ(r.out, "") << joined;
+    }
+    EXPECT_EQ(hub.connections(), 0U);
+}
+
+TEST_F(CliTest, BadDataJsonIsNamed) {
+    const Outcome r = nudge({"emit", "--api-key", "k", "--room", "a", "e", "{x:1}"});
+    EXPECT_EQ(r.code, kExitUsage);
+    EXPECT_TRUE(contains(r.err, "DATA_JSON: data is not valid JSON")) << r.err;
+}
+
+TEST_F(CliTest, HelpExitsWith0) {
+    const Outcome r = nudge({"--help"});
+    EXPECT_EQ(r.code, kExitOk);
+    EXPECT_TRUE(contains(r.out, "emit")) << r.out;
+    EXPECT_TRUE(contains(r.out, "token")) << r.out;
+    const Outcome emit = nudge({"emit", "--help"});
+    EXPECT_EQ(emit.code, kExitOk);
+    EXPECT_TRUE(contains(emit.out, "--api-key")) << emit.out;
+}
+
+TEST_F(CliTest, TokenPrintsAJwtTheHubAccepts) {
+    const ScopedEnv secret{"NUDGE_JWT_SECRET", "env-secret"};
+    const Outcome r = nudge({"token", "--sub", "456", "--rooms", "all,team_7", "--ttl", "120"});
+    ASSERT_EQ(r.code, kExitOk) << r.err;
+    ASSERT_FALSE(r.out.empty());
+    EXPECT_EQ(r.out.back(), '\n');
+    auth::JwtConfig config;
+    config.secret = "env-secret";
+    auto hub = auth::JwtVerifier::create(config);
+    ASSERT_TRUE(hub);
+    const auto identity =
+        hub->verify(r.out.substr(0, r.out.size() - 1), std::chrono::system_clock::now());
+    ASSERT_TRUE(identity) << auth::reason(identity.error());
+    EXPECT_EQ(identity->user_id, "456");
+    EXPECT_EQ(identity->rooms, (std::vector<std::string>{"all", "team_7"}));
+    ASSERT_TRUE(identity->expires_at);
+}
+
+}  // namespace
+}  // namespace nudge::cli
