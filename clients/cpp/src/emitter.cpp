@@ -79,8 +79,9 @@ struct Emitter::Impl {
             }
             std::optional<std::chrono::milliseconds> retry_after;
             if (answer) {
-                if (auto seconds = detail::parse_retry_after(answer->retry_after))
+                if (auto seconds = detail::parse_retry_after(answer->retry_after)) {
                     retry_after = *seconds;
+                }
             }
             wait(detail::retry_delay(backoff, attempt, retry_after));
         }
@@ -103,8 +104,9 @@ tl::expected<Emitter, EmitError> Emitter::create(EmitterOptions options) {
     if (!url) return invalid(std::move(url.error()));
     if (options.api_key.empty()) return invalid("the API key is empty (the hub's --api-key)");
     if (options.max_batch == 0) return invalid("max_batch must be at least 1");
-    if (options.timeout <= std::chrono::milliseconds::zero())
+    if (options.timeout <= std::chrono::milliseconds::zero()) {
         return invalid("timeout must be positive");
+    }
     if (options.backoff < std::chrono::milliseconds::zero() ||
         options.max_backoff < std::chrono::milliseconds::zero()) {
         return invalid("backoff and max_backoff must not be negative");

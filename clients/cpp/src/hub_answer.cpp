@@ -77,13 +77,14 @@ tl::expected<Accepted, EmitError> interpret(const HubAnswer& answer, std::size_t
 }
 
 std::optional<std::chrono::seconds> parse_retry_after(std::string_view value) {
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
-        value.remove_prefix(1);
-    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    const auto is_blank = [](char c) { return c == ' ' || c == '\t'; };
+    while (!value.empty() && is_blank(value.front())) value.remove_prefix(1);
+    while (!value.empty() && is_blank(value.back())) value.remove_suffix(1);
     std::uint32_t seconds = 0;
     const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-    if (value.empty() || ec != std::errc{} || end != value.data() + value.size())
+    if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) {
         return std::nullopt;
+    }
     return std::chrono::seconds(seconds);
 }
 
