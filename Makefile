@@ -13,8 +13,8 @@ export CCACHE_NOHASHDIR := true
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
-	@echo "make build     release build; the hub binary is build/nudged"
-	@echo "make lint      clang-tidy over src/"
+	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
+	@echo "make lint      clang-tidy over src/ and clients/cpp/"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
 	@echo "make bench     benchmarks (see bench/)"
@@ -32,7 +32,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test python-test browser-test bench-smoke asan-test
+	$(MAKE) unit integration client-test python-test cpp-client-test browser-test bench-smoke asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -51,6 +51,11 @@ client-test:
 python-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) /usr/bin/python3 -m pytest -q -p no:cacheprovider clients/python/tests
 
+# The C++ emitter's CLI (build/nudge) against the real hub; its GoogleTest suite runs in `make unit`.
+cpp-client-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_CLI=$(CURDIR)/build/nudge \
+	  node --test --test-concurrency=1 --test-timeout=120000 clients/cpp/tests/
+
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
@@ -66,6 +71,9 @@ asan-test: asan client-build
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_CLI=$(CURDIR)/build-asan/nudge NUDGE_SANITIZED=1 \
+	  node --test --test-concurrency=1 --test-timeout=120000 clients/cpp/tests/
 
 tsan:
 	@[ -f build-tsan/build.ninja ] || cmake --preset tsan >/dev/null
@@ -97,10 +105,10 @@ fuzz:
 	done
 
 lint: build
-	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/src/.*\.cpp$$'
+	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/(src|clients/cpp)/.*\.cpp$$'
 
 format:
-	find src tests bench tools fuzz -name '*.[ch]pp' | xargs clang-format-14 -i
+	find src tests bench tools fuzz clients/cpp -name '*.[ch]pp' | xargs clang-format-14 -i
 
 clean:
 	rm -rf build build-debug build-asan build-tsan build-fuzz

@@ -51,9 +51,9 @@ void print_dev_banner(const config::Config& config, const std::string& url) {
               << "    hub:        " << url << "\n"
               << "    JWT secret: " << config.jwt.secret << "\n"
               << "    API key:    " << config.api.api_key << "\n"
-              << "  mint a token: node tools/nudge.mjs token --secret '" << config.jwt.secret
+              << "  mint a token: build/nudge token --secret '" << config.jwt.secret
               << "' --sub 123\n"
-              << "  emit:         node tools/nudge.mjs emit --url " << url << " --api-key '"
+              << "  emit:         build/nudge emit --url " << url << " --api-key '"
               << config.api.api_key << "' --room user_123 balance_updated '{\"x\":1}'\n\n"
               << std::flush;
 }
