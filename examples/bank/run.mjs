@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+// The live bank demo in one command (`make demo`): builds the front end, starts the hub
+// (build/nudged) with a demo secret and API key, starts the bank backend, prints where to go.
+// Ctrl-C (or SIGTERM) stops both; if the hub dies, the demo stops too.
+//
+//   node examples/bank/run.mjs [--port 3000] [--hub-port 8080] [--host 127.0.0.1] [--no-build]
+// Environment: BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = (path) => fileURLToPath(new URL(path, import.meta.url));
+const DEMO_SECRET = 'bank-demo-jwt-secret';
+const DEMO_API_KEY = 'bank-demo-api-key';
+
+const { values: flags } = parseArgs({
+  options: {
+    port: { type: 'string', default: process.env.BANK_PORT ?? '3000' },
+    'hub-port': { type: 'string', default: process.env.HUB_PORT ?? '8080' },
+    host: { type: 'string', default: '127.0.0.1' },
+    'no-build': { type: 'boolean', default: false },
+  },
+});
+
+function die(message) {
+  console.error(`demo: ${message}`);
+  process.exit(1);
+}
+
+const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
+if (!existsSync(nudged)) die(`no hub at ${nudged}: run \`make build\` first`);
+for (const [dist, command] of [
+  ['../../clients/node/dist/index.js', 'npm run build -w clients/node'],
+  ['../../clients/react-query/dist/react.js', 'npm run build -w clients/react-query'],
+]) {
+  if (!existsSync(here(dist))) die(`${here(dist)} is missing: run \`${command}\` first`);
+}
+
+if (!flags['no-build']) {
+  const { build } = await import('vite');
+  const started = Date.now();
+  await build({ configFile: here('web/vite.config.mjs') });
+  console.log(`demo: front end built in ${Date.now() - started} ms`);
+}
+
+// The hub, quiet below warnings; up once /healthz answers.
+const hubUrl = `http://${flags.host}:${flags['hub-port']}`;
+const hub = spawn(
+  nudged,
+  [
+    '--host',
+    flags.host,
+    '--port',
+    flags['hub-port'],
+    '--jwt-secret',
+    DEMO_SECRET,
+    '--api-key',
+    DEMO_API_KEY,
+    '--log-level',
+    'warn',
+  ],
+  { stdio: ['ignore', 'inherit', 'inherit'] },
+);
+let hubStatus = null;
+const hubExited = new Promise((resolve) =>
+  hub.on('exit', (code, signal) => resolve((hubStatus = signal ?? code))),
+);
+for (let waited = 0; ; waited += 50) {
+  if (hubStatus !== null)
+    die(`the hub exited (${hubStatus}) before serving: is port ${flags['hub-port']} free?`);
+  const healthy = await fetch(`${hubUrl}/healthz`, { signal: AbortSignal.timeout(500) }).then(
+    (r) => r.ok,
+    () => false,
+  );
+  if (healthy) break;
+  if (waited > 5000) {
+    hub.kill('SIGTERM');
+    die(`the hub did not answer on ${hubUrl} within 5 s`);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+const { startBank } = await import('./server/app.mjs');
+let bank;
+try {
+  bank = await startBank({
+    host: flags.host,
+    port: Number(flags.port),
+    hubUrl,
+    apiKey: DEMO_API_KEY,
+    jwtSecret: DEMO_SECRET,
+    staticDir: here('dist'),
+    log: (line) => console.log(line),
+  });
+} catch (error) {
+  hub.kill('SIGTERM');
+  die(`the bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
+}
+
+console.log(`
+  nudge bank is running: ${bank.url}
+
+  log in as   alice / wonderland   or   bob / builder
+              (one browser per user: tabs of one browser share the login)
+
+  hub         ${hubUrl}   (metrics: ${hubUrl}/metrics)
+  Ctrl-C stops the demo.
+`);
+
+let stopping = false;
+async function stop(reason, code) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`demo: ${reason}, stopping`);
+  hub.kill('SIGTERM');
+  await Promise.all([bank.close(), hubExited]);
+  process.exit(code);
+}
+process.on('SIGINT', () => stop('interrupted', 0));
+process.on('SIGTERM', () => stop('terminated', 0));
+hubExited.then((status) => stop(`the hub exited (${status})`, 1));

@@ -1,0 +1,76 @@
+// run.mjs, the `make demo` launcher: it serves the app and the hub on the ports it is given,
+// and stopping it stops the hub too (no orphan); a port already taken fails clearly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../../tests/integration/lib/hub.mjs';
+
+const RUN = fileURLToPath(new URL('../run.mjs', import.meta.url));
+
+function launch(args) {
+  const child = spawn(process.execPath, [RUN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => {
+    output += chunk;
+  });
+  child.stderr.on('data', (chunk) => {
+    output += chunk;
+  });
+  const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const waitFor = (pattern) =>
+    new Promise((resolve, reject) => {
+      const check = () => (pattern.test(output) ? resolve(output) : undefined);
+      child.stdout.on('data', check);
+      check();
+      exited.then(({ code }) => reject(new Error(`run.mjs exited (${code}):\n${output}`)));
+    });
+  return { child, exited, waitFor, output: () => output };
+}
+
+const refused = (url) =>
+  fetch(url).then(
+    () => false,
+    (error) => error.cause?.code === 'ECONNREFUSED',
+  );
+
+test('serves the app and the hub; SIGINT stops both', async () => {
+  const [port, hubPort] = [await freePort(), await freePort()];
+  const demo = launch(['--port', String(port), '--hub-port', String(hubPort)]);
+  try {
+    await demo.waitFor(/nudge bank is running/);
+    assert.match(demo.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+    assert.match(demo.output(), /alice \/ wonderland/);
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<div id="root">/);
+    const config = await (await fetch(`http://127.0.0.1:${port}/api/config`)).json();
+    assert.deepEqual(config, { hubUrl: `http://127.0.0.1:${hubPort}` });
+    assert.equal((await fetch(`http://127.0.0.1:${hubPort}/healthz`)).status, 200);
+
+    demo.child.kill('SIGINT');
+    assert.deepEqual(await demo.exited, { code: 0, signal: null });
+    assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
+    assert.ok(await refused(`http://127.0.0.1:${port}/`), 'the bank is gone');
+  } finally {
+    demo.child.kill('SIGKILL');
+  }
+});
+
+test('a hub port already in use: exits 1 and says so', async () => {
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const port = await freePort();
+  const demo = launch(['--port', String(port), '--hub-port', String(taken.address().port), '--no-build']);
+  try {
+    const { code } = await demo.exited;
+    assert.equal(code, 1);
+    assert.match(demo.output(), /the hub exited .* is port \d+ free\?/);
+    assert.ok(await refused(`http://127.0.0.1:${port}/`));
+  } finally {
+    demo.child.kill('SIGKILL');
+    taken.close();
+  }
+});
