@@ -187,6 +187,11 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     emit(roomFor(userId), event, metadata ?? {})
 
   async function emitMany(events: Iterable<EmitItem>): Promise<number> {
+    if (
+      typeof (events as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== 'function'
+    ) {
+      throw invalid('emitMany takes an array (or iterable) of events')
+    }
     const encoded = Array.from(events, (item, index) => encode(itemBody(item, index)))
     let total = 0
     for (const batch of batches(encoded, maxBatch, maxBody)) {

@@ -126,6 +126,7 @@ test('bad arguments reject before anything is sent', async () => {
     await assert.rejects(emitter.emitEvent('', 'x'), { message: /userId must not be empty/ });
     await assert.rejects(emitter.emitMany([{ room: 'a', event: 'x' }, { room: 'a', rooms: ['b'], event: 'x' }]),
       { message: /^events\[1\]: give exactly one of room or rooms$/ });
+    await assert.rejects(emitter.emitMany({ room: 'a', event: 'x' }), { message: /array \(or iterable\) of events/ });
     await assert.rejects(emitter.emitMany([{ room: 'a', event: 'x', type: 'push.event' }]),
       { message: /events\[0\]: unknown key\(s\) type/ });
     assert.equal(counting.requests.length, 0);

@@ -101,3 +101,10 @@ test('a new connection that dies before answering counts as a failed attempt', (
     });
     assert.equal(server.requests.length, 1);
   }));
+
+test("emitEvent uses the hub's --user-room template and sends {} without metadata", () =>
+  withServer([accepted], { userRoom: 'acct-{id}' }, async (server, emitter) => {
+    assert.equal(emitter.roomFor(42), 'acct-42');
+    await emitter.emitEvent(42, 'balance_updated');
+    assert.deepEqual(JSON.parse(server.requests[0].body), { room: 'acct-42', event: 'balance_updated', data: {} });
+  }));
