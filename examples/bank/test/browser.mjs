@@ -110,7 +110,7 @@ export async function openDashboard(demo, username, password) {
             .slice(seen)
             .map((e) => e.path ?? e.name)
             .join(', ');
-          throw new Error(`${username}'s page never went quiet for ${quietMs} ms (polling?): ${recent}`);
+          throw new Error(`${username}'s page never went quiet for ${quietMs} ms (polling, or events still coming?): ${recent}`);
         }
         seen = trace.length;
         await page.waitForTimeout(quietMs);

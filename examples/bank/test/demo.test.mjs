@@ -153,7 +153,8 @@ test('simulated activity streams into A only while the switch is on', async () =
   await alice.page.locator('label.switch').click();
   await alice.page.waitForFunction(() => !document.querySelector('input[name=simulate]').checked);
 
-  const stopped = await alice.settle(700);
+  const stopped = await alice.settle();
+  await alice.page.waitForTimeout(750); // three ticks of the simulator, were it still on
   assert.deepEqual(alice.since(stopped), [], 'nothing after the switch went off');
   const entries = alice.since(aliceMark);
   assertRefetchesFollowEvents(entries, 'alice');
