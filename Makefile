@@ -7,11 +7,13 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run test unit integration client-build client-test browser-test python-test asan asan-test tsan tsan-test \
+.PHONY: help setup build run demo test unit integration client-build client-test browser-test python-test \
+        cpp-client-test emitter-build node-client-test demo-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
+	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000"
 	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make lint      clang-tidy over src/ and clients/cpp/"
@@ -32,7 +34,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test python-test cpp-client-test browser-test bench-smoke asan-test
+	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -55,6 +57,22 @@ python-test: build
 cpp-client-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_CLI=$(CURDIR)/build/nudge \
 	  node --test --test-concurrency=1 --test-timeout=120000 clients/cpp/tests/
+
+# The Node emitter's dist/ (ESM + .d.ts); examples/bank uses it.
+emitter-build:
+	npm run build -w clients/node
+
+# The Node emitter (clients/node): build, type tests, node:test against the real hub.
+node-client-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w clients/node
+
+# The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
+demo: setup build client-build emitter-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs $(ARGS)
+
+# The bank example in Chromium (two users, refetch only after events, no polling) and its launcher.
+demo-test: build client-build emitter-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
