@@ -5,7 +5,8 @@
 //       connects `count` clients (sub = first+i, rooms ["all"]), answers pings, counts events,
 //       records emit→receive latency from the event's {"t": <CLOCK_MONOTONIC ns>} and prints one
 //       JSON report when every client got `expect-events` events (or all together
-//       `expect-total`), on SIGINT/SIGTERM, or at the timeout. Times are CLOCK_MONOTONIC ns, so
+//       `expect-total`), on SIGINT/SIGTERM, or at the timeout; with --hold it then keeps the
+//       connections open until its stdin closes. Times are CLOCK_MONOTONIC ns, so
 //       another process on the machine can compare them with its own.
 //   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
 //                 [--room all | --users M] [--connections C]
@@ -261,7 +262,7 @@ std::vector<asio::ip::address> parse_sources(const std::string& spec) {
 
 int run_clients(const std::string& url, const std::string& secret, std::uint64_t count, std::uint64_t first,
                 const std::string& sources, std::uint64_t expect_events, std::uint64_t expect_total,
-                double timeout_s) {
+                double timeout_s, bool hold) {
     asio::io_context io(1);
     const Url u = parse_url(url);
     tcp::resolver resolver(io);
@@ -324,6 +325,12 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
                      stats.latency_us.quantile(0.999), stats.latency_us.max(), cpu_seconds() - cpu0, start,
                      stats.last_event_ns)
               << std::endl;
+    if (hold) {
+        // Keep every connection open until stdin closes, so the caller can read the server's
+        // CPU time before 10k disconnects land in it.
+        for (std::string line; std::getline(std::cin, line);) {
+        }
+    }
     return stats.connected == count ? 0 : 1;
 }
 
@@ -448,6 +455,7 @@ int main(int argc, char** argv) {
     std::uint64_t batch = 1;
     std::uint64_t users = 1;
     std::uint64_t connections = 1;
+    bool hold = false;
     double rate = 0;
     double timeout = 60;
 
@@ -460,6 +468,7 @@ int main(int argc, char** argv) {
     clients->add_option("--expect-events", expect, "stop when every client has this many events");
     clients->add_option("--expect-total", expect_total, "stop when all clients together have this many");
     clients->add_option("--timeout", timeout, "seconds");
+    clients->add_flag("--hold", hold, "after the report, keep the connections open until stdin closes");
 
     auto* publish = app.add_subcommand("publish", "publish events through the HTTP API");
     publish->add_option("--url", url);
@@ -473,7 +482,7 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        if (*clients) return run_clients(url, secret, count, first, sources, expect, expect_total, timeout);
+        if (*clients) return run_clients(url, secret, count, first, sources, expect, expect_total, timeout, hold);
         return run_publish(url, api_key, events, batch, rate, room, users, connections);
     } catch (const std::exception& e) {
         std::cerr << "nudge-loadgen: " << e.what() << "\n";
