@@ -2,10 +2,10 @@
 //
 // Each worker owns one Shard (its RoomIndex). deliver() may be called from any thread: it
 // encodes each event into a complete WebSocket frame once, then posts the batch to every
-// shard that may have a recipient (RoomIndex::may_have); on its own thread each shard copies the frame bytes once (so the shared_ptr's
-// reference count is never contended across cores), hands that one buffer to every
-// recipient, and finally calls end_of_batch so the worker can flush each touched connection
-// with a single write (coalescing).
+// shard that may have a recipient (RoomIndex::may_have); on its own thread each shard copies
+// the frame bytes once (so the shared_ptr's reference count is never contended across cores),
+// hands that one buffer to every recipient, and finally calls end_of_batch so the worker can
+// flush each touched connection with a single write (coalescing).
 //
 // The broker (local or Redis) sits in front of deliver(); per-room history for recovery can
 // hook in there without touching the shards.

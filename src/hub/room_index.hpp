@@ -11,8 +11,8 @@
 // hub uses it to post a targeted emit only to the shards that can have recipients, instead of
 // waking every worker for every per-user event.
 #pragma once
-#include <atomic>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
