@@ -81,17 +81,22 @@ void WsConnection::start(std::string_view accept_key, std::string_view early_byt
         auto& buffer = worker_.read_buffer();
         const std::size_t n = std::min(early_bytes.size(), buffer.size());
         std::copy_n(early_bytes.data(), n, buffer.data());
-        auto result = parser_.feed(std::span<char>(buffer.data(), n),
-                                   [this](const ws::Message& m) { return on_message(m); });
-        if (!result) {
-            write_close_frame(ws::close_code(result.error()), ws::message(result.error()));
-            close(result.error() == ws::Error::kMessageTooBig ? CloseReason::kPayloadTooLarge
-                                                              : CloseReason::kProtocolError);
-            return;
-        }
-        if (closed_) return;
+        if (!feed_parser(n)) return;
     }
     wait_readable();
+}
+
+bool WsConnection::feed_parser(std::size_t n) {
+    auto& buffer = worker_.read_buffer();
+    const auto fed = parser_.feed(std::span<char>(buffer.data(), n),
+                                  [this](const ws::Message& m) { return on_message(m); });
+    if (!fed) {
+        write_close_frame(ws::close_code(fed.error()), ws::message(fed.error()));
+        close(fed.error() == ws::Error::kMessageTooBig ? CloseReason::kPayloadTooLarge
+                                                       : CloseReason::kProtocolError);
+        return false;
+    }
+    return !closed_;
 }
 
 void WsConnection::wait_readable() {
@@ -121,15 +126,7 @@ void WsConnection::on_readable() {
             return;
         }
         metrics::registry().bytes_received.add(static_cast<std::int64_t>(n));
-        auto result = parser_.feed(std::span<char>(buffer.data(), n),
-                                   [this](const ws::Message& m) { return on_message(m); });
-        if (!result) {
-            write_close_frame(ws::close_code(result.error()), ws::message(result.error()));
-            close(result.error() == ws::Error::kMessageTooBig ? CloseReason::kPayloadTooLarge
-                                                              : CloseReason::kProtocolError);
-            return;
-        }
-        if (closed_) return;
+        if (!feed_parser(n)) return;
         if (n < buffer.size()) break;
     }
     wait_readable();

@@ -54,6 +54,9 @@ public:
 private:
     void wait_readable();
     void on_readable();
+    // Parses the first n bytes of the worker's read buffer; false once the connection closed
+    // (a protocol error answered with a close frame, or a message that closed it).
+    bool feed_parser(std::size_t n);
     bool on_message(const ws::Message& message);
     void apply_effects();
     void send_text(std::string_view text);
