@@ -77,6 +77,7 @@ int main(int argc, char** argv) {
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
     context.limits = config.limits;
+    context.admission.configure(config.limits.admission);
     net::Server server(context, config.listen.threads);
     broker::LocalBroker broker(server.hub());
     const api::Router router(config.api, broker, [&context] {
@@ -88,7 +89,10 @@ int main(int argc, char** argv) {
     try {
         endpoint = server.listen(config.listen.host, config.listen.port);
     } catch (const std::exception& e) {
-        spdlog::critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, e.what());
+        spdlog::critical("cannot listen on {}:{}: {}{}", config.listen.host, config.listen.port, e.what(),
+                         std::string_view(e.what()).find("in use") != std::string_view::npos
+                             ? " (is another nudged or another server already on this port?)"
+                             : "");
         return 1;
     }
     const std::string url = fmt::format("http://{}:{}", endpoint.address().to_string(), endpoint.port());

@@ -40,6 +40,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned ping_timeout_ms = 20000;
     unsigned connect_timeout_ms = 45000;
     unsigned http_idle_timeout_s = 30;
+    unsigned close_timeout_ms = 5000;
+    std::size_t high_watermark = 0;  // 0: derived from --max-send-queue
+    std::size_t low_watermark = 0;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -82,6 +85,27 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-send-queue", config.limits.max_send_queue_bytes,
                        "bytes queued to one client before it is dropped as a slow consumer")
         ->envname("NUDGE_MAX_SEND_QUEUE")->capture_default_str()->check(CLI::Range(1024, 1 << 30));
+    engine->add_option("--send-queue-high-watermark", high_watermark,
+                       "queued bytes above which the hub stops reading from that client (default: a quarter of --max-send-queue)")
+        ->envname("NUDGE_SEND_QUEUE_HIGH_WATERMARK")->check(CLI::Range(512, 1 << 30));
+    engine->add_option("--send-queue-low-watermark", low_watermark,
+                       "queued bytes under which the hub reads from a paused client again (default: a quarter of the high watermark)")
+        ->envname("NUDGE_SEND_QUEUE_LOW_WATERMARK")->check(CLI::Range(0, 1 << 30));
+    engine->add_option("--max-unauthenticated-payload", config.limits.max_unauthenticated_message,
+                       "largest client message in bytes before its CONNECT is accepted")
+        ->envname("NUDGE_MAX_UNAUTHENTICATED_PAYLOAD")->capture_default_str()->check(CLI::Range(1024, 100000000));
+    engine->add_option("--max-partial-bytes", config.limits.max_partial_bytes,
+                       "bytes of partially received messages held for all clients together")
+        ->envname("NUDGE_MAX_PARTIAL_BYTES")->capture_default_str()->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 40));
+    engine->add_option("--close-timeout", close_timeout_ms,
+                       "ms a closing client has to take its close frame before TCP is cut")
+        ->envname("NUDGE_CLOSE_TIMEOUT")->capture_default_str()->check(CLI::Range(10, 600000));
+    engine->add_option("--max-connections-per-ip", config.limits.admission.max_connections_per_ip,
+                       "open connections allowed from one source address (0: no limit)")
+        ->envname("NUDGE_MAX_CONNECTIONS_PER_IP")->capture_default_str();
+    engine->add_option("--max-connect-rate", config.limits.admission.max_connect_rate,
+                       "new connections accepted per second, whole process (0: no limit)")
+        ->envname("NUDGE_MAX_CONNECT_RATE")->capture_default_str();
     engine->add_option("--max-pending-batches", config.limits.max_pending_batches,
                        "publish batches waiting for fan-out before the API answers 503")
         ->envname("NUDGE_MAX_PENDING_BATCHES")->capture_default_str()->check(CLI::Range(1, 1 << 24));
@@ -122,6 +146,17 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.session.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
     config.session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
     config.limits.http_idle_timeout = std::chrono::seconds(http_idle_timeout_s);
+    config.limits.close_timeout = std::chrono::milliseconds(close_timeout_ms);
+    config.limits.send_queue_high_watermark =
+        high_watermark != 0 ? high_watermark : config.limits.max_send_queue_bytes / 4;
+    config.limits.send_queue_low_watermark =
+        low_watermark != 0 ? low_watermark : config.limits.send_queue_high_watermark / 4;
+    if (config.limits.send_queue_high_watermark > config.limits.max_send_queue_bytes ||
+        config.limits.send_queue_low_watermark > config.limits.send_queue_high_watermark) {
+        std::cerr << "nudged: need --send-queue-low-watermark <= --send-queue-high-watermark <= "
+                     "--max-send-queue\n";
+        return ParseOutcome{std::nullopt, 2};
+    }
     return ParseOutcome{std::move(config), 0};
 }
 

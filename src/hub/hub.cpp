@@ -10,7 +10,10 @@ namespace nudge::hub {
 
 Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending) : max_pending_(max_pending) {
     shards_.reserve(hooks.size());
-    for (auto& h : hooks) shards_.push_back(std::make_unique<Shard>(Shard{std::move(h), {}}));
+    for (auto& h : hooks) {
+        shards_.push_back(std::make_unique<Shard>());
+        shards_.back()->hooks = std::move(h);
+    }
 }
 
 std::string Hub::encode(const Emit& emit) {

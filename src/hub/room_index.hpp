@@ -1,10 +1,12 @@
 // RoomIndex: room name → subscribers, for one shard (one worker thread). Not thread-safe by
 // design: each worker owns its shard and other threads reach it only by posting work.
 //
-// Rooms are vectors of raw subscriber pointers: iteration (the fan-out hot path) is a linear
-// scan of contiguous memory. Leave is a linear find + swap-remove, cheap for per-user rooms and
-// acceptable for big broadcast rooms (one scan per disconnect). Empty rooms are erased so
-// their memory goes with their last member.
+// A room is a vector of raw subscriber pointers, so iteration (the fan-out hot path) is a
+// linear scan of contiguous memory. Each subscriber records, per room, its slot in that
+// vector (Subscriber's Memberships): leave is a swap-remove that fixes the moved member's
+// slot, O(1) whatever the room's size; join checks the subscriber's own few memberships for
+// a duplicate, never the room. Empty rooms are erased so their memory goes with their last
+// member.
 //
 // Presence: may_have() tells any thread, without locking, whether this shard might have a
 // room — a counting filter over hashed room names, written only by the owning thread. The
@@ -26,11 +28,28 @@
 
 namespace nudge::hub {
 
+struct Room {
+    std::vector<Subscriber*> members;
+    const std::string* name;  // the key of this room's node in the index (stable)
+};
+
 class RoomIndex {
 public:
-    // Joining a room twice is a no-op.
+    RoomIndex() = default;
+    RoomIndex(const RoomIndex&) = delete;
+    RoomIndex& operator=(const RoomIndex&) = delete;
+    ~RoomIndex() = default;
+
+    // Joining a room twice is a no-op. O(rooms of the subscriber).
     void join(std::string_view room, Subscriber* subscriber);
+    // O(rooms of the subscriber), independent of the room's size.
     void leave(std::string_view room, Subscriber* subscriber);
+    // Leaves every room; must be called before a member is destroyed.
+    void leave_all(Subscriber* subscriber);
+    // Number of rooms `subscriber` is in.
+    [[nodiscard]] static std::size_t rooms_of(const Subscriber& subscriber) noexcept {
+        return subscriber.memberships_.size();
+    }
 
     // Calls fn(Subscriber&) once for every subscriber in any of `rooms` and in none of
     // `except`, even when it is in several of the rooms. Returns the number of calls.
@@ -57,12 +76,14 @@ private:
     using Members = std::vector<Subscriber*>;
 
     const Members* find(std::string_view room) const;
+    // Removes membership i of `subscriber` from its room (erasing the room when it empties).
+    void remove_membership(Subscriber* subscriber, std::size_t i);
     static constexpr std::size_t kPresenceBuckets = std::size_t{1} << 16;  // 256 KiB per shard
     static std::size_t bucket(std::string_view room) noexcept {
         return Hash{}(room) & (kPresenceBuckets - 1);
     }
 
-    std::unordered_map<std::string, Members, Hash, std::equal_to<>> rooms_;
+    std::unordered_map<std::string, Room, Hash, std::equal_to<>> rooms_;
     // Rooms of this shard per hash bucket; written by the owning thread only.
     std::unique_ptr<std::atomic<std::uint32_t>[]> presence_ =
         std::make_unique<std::atomic<std::uint32_t>[]>(kPresenceBuckets);

@@ -1,17 +1,52 @@
 // Subscriber: what the room index knows of a client — a handle it can deliver frames to.
-// Rooms hold raw pointers to subscribers, never owners: the connection owns itself and must
-// leave every room before it is destroyed (Connection::close does). Single-threaded: a
-// subscriber lives on one worker and is only touched by that worker's shard.
+//
+// Rooms hold raw pointers to subscribers, never owners, and each subscriber holds its own
+// memberships (which rooms, at which slot), so join, leave and leave-all are O(1) per room
+// (uWebSockets' TopicTree has the same two-way link). The owner must call
+// RoomIndex::leave_all() before the subscriber is destroyed. Single-threaded: a subscriber
+// lives on one worker and is only touched by that worker's shard.
 #pragma once
 
+#include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace nudge::hub {
 
 // A complete, immutable WebSocket frame shared by every recipient on one shard.
 using Frame = std::shared_ptr<const std::string>;
+
+struct Room;
+
+// One room a subscriber is in, and where it sits in that room's member list.
+struct Membership {
+    Room* room;
+    std::uint32_t slot;
+};
+
+// The memberships of one subscriber. Two inline (a user room and one shared room is the
+// common case), more on the heap: an idle client pays no allocation for its rooms.
+class Memberships {
+public:
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] Membership& operator[](std::size_t i) noexcept {
+        return i < kInline ? inline_[i] : (*more_)[i - kInline];
+    }
+    void push_back(Membership m);
+    // Removes element i by moving the last one into its place.
+    void swap_remove(std::size_t i) noexcept;
+    // Index of the membership for `room`, or size() when there is none.
+    [[nodiscard]] std::size_t find(const Room* room) noexcept;
+
+private:
+    static constexpr std::size_t kInline = 2;
+    std::array<Membership, kInline> inline_{};
+    std::unique_ptr<std::vector<Membership>> more_;
+    std::uint32_t size_ = 0;
+};
 
 class Subscriber {
 public:
@@ -19,14 +54,19 @@ public:
     // synchronously (the caller is iterating a room); a slow consumer schedules its close.
     virtual void deliver(const Frame& frame) = 0;
 
+    Subscriber(const Subscriber&) = delete;
+    Subscriber& operator=(const Subscriber&) = delete;
+
     // Scratch mark used by RoomIndex to deduplicate recipients across rooms.
     std::uint64_t delivery_mark = 0;
 
 protected:
     Subscriber() = default;
-    ~Subscriber() = default;
-    Subscriber(const Subscriber&) = default;
-    Subscriber& operator=(const Subscriber&) = default;
+    virtual ~Subscriber() = default;
+
+private:
+    friend class RoomIndex;
+    Memberships memberships_;
 };
 
 }  // namespace nudge::hub

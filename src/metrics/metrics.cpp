@@ -49,6 +49,17 @@ std::string Registry::render() const {
     render_value(out, "nudge_slow_consumer_drops_total", "counter",
                  "Clients disconnected because their send queue passed its bound.",
                  slow_consumer_drops);
+    render_value(out, "nudge_partial_budget_closes_total", "counter",
+                 "Clients closed because partially received messages passed --max-partial-bytes.",
+                 partial_budget_closes);
+    render_value(out, "nudge_close_timeouts_total", "counter",
+                 "Closing clients whose TCP connection was cut at --close-timeout.", close_timeouts);
+    render_value(out, "nudge_accept_errors_total", "counter",
+                 "Failed accept() calls (e.g. out of file descriptors).", accept_errors);
+    render_value(out, "nudge_connections_refused_per_ip_total", "counter",
+                 "Connections refused by --max-connections-per-ip.", refused_per_address);
+    render_value(out, "nudge_connections_refused_rate_total", "counter",
+                 "Connections refused by --max-connect-rate.", refused_rate);
     render_labeled(out, "nudge_auth_failures_total", "reason", "Refused Socket.IO CONNECTs.",
                    auth_failures);
     render_labeled(out, "nudge_disconnects_total", "reason", "Closed WebSocket connections.",

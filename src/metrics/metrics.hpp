@@ -58,6 +58,11 @@ struct Registry {
     Value bytes_sent;
     Value bytes_received;
     Value slow_consumer_drops;    // clients disconnected for falling behind
+    Value partial_budget_closes;  // clients closed when partial messages passed the budget
+    Value close_timeouts;         // closing clients cut at --close-timeout
+    Value accept_errors;          // accept() failures (EMFILE, ...)
+    Value refused_per_address;    // connections refused by --max-connections-per-ip
+    Value refused_rate;           // connections refused by --max-connect-rate
     Labeled<16> auth_failures;    // by reason
     Labeled<16> disconnects;      // by close reason
     Labeled<8> api_requests;      // by status class of the answer

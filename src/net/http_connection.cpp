@@ -13,6 +13,8 @@
 #include "metrics/metrics.hpp"
 #include "net/worker.hpp"
 #include "net/ws_connection.hpp"
+
+#include <utility>
 #include "ws/handshake.hpp"
 
 namespace nudge::net {
@@ -48,8 +50,10 @@ std::size_t status_slot(unsigned status) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(asio::ip::tcp::socket socket, Worker& worker)
-    : stream_(std::move(socket)), worker_(worker) {}
+HttpConnection::HttpConnection(asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key)
+    : stream_(std::move(socket)), worker_(worker), ip_key_(ip_key) {}
+
+HttpConnection::~HttpConnection() { worker_.context().admission.release(ip_key_); }
 
 void HttpConnection::start() { read_request(); }
 
@@ -138,13 +142,21 @@ void HttpConnection::handle_engine_io(const Request& request) {
         send(error(503, "shutting_down", "the hub is shutting down; reconnect to another"), true);
         return;
     }
-    // Hand the socket over; bytes the client sent right after its request go with it.
+    // Hand the socket over; bytes the client sent right after its request go with it. The
+    // descriptor moves to a socket typed on the worker's executor (smaller per connection).
     const std::string early = beast::buffers_to_string(buffer_.data());
     buffer_.clear();
     buffer_.shrink_to_fit();
     stream_.expires_never();
-    auto connection = std::make_shared<WsConnection>(stream_.release_socket(), worker_);
-    connection->start(*accept, early);
+    asio::ip::tcp::socket released = stream_.release_socket();
+    boost::system::error_code ec;
+    const auto protocol = released.local_endpoint(ec).protocol();
+    if (ec) return;
+    TcpSocket socket(worker_.io().get_executor());
+    socket.assign(protocol, released.release(), ec);
+    if (ec) return;
+    socket.non_blocking(true, ec);
+    WsConnection<TcpSocket>::start(std::move(socket), worker_, *accept, early, std::exchange(ip_key_, 0));
 }
 
 void HttpConnection::linger() {

@@ -10,6 +10,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <cstdint>
 #include <memory>
 #include <optional>
 
@@ -19,7 +20,12 @@ class Worker;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
-    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker);
+    // `ip_key`: the admission slot this connection holds (0: none); given back when it ends,
+    // unless it becomes a WebSocket, which takes it over.
+    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key = 0);
+    ~HttpConnection();
+    HttpConnection(const HttpConnection&) = delete;
+    HttpConnection& operator=(const HttpConnection&) = delete;
     void start();
 
 private:
@@ -40,6 +46,7 @@ private:
     Worker& worker_;
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    std::uint32_t ip_key_;
 };
 
 }  // namespace nudge::net

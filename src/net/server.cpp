@@ -28,9 +28,9 @@ Server::~Server() = default;
 
 asio::ip::tcp::endpoint Server::listen(const std::string& host, unsigned short port) {
     asio::ip::tcp::endpoint endpoint(asio::ip::make_address(host), port);
-    // The first bind resolves port 0; the others share the port it got.
+    // One listening socket (port 0 resolves here); every other worker accepts on it too.
     endpoint = workers_.front()->listen(endpoint);
-    for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->listen(endpoint);
+    for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->share_listener(*workers_.front());
     return endpoint;
 }
 

@@ -1,16 +1,15 @@
 #include "net/worker.hpp"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
-
 #include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
-#include <sys/socket.h>
 
 #include "metrics/metrics.hpp"
 #include "net/http_connection.hpp"
-#include "net/ws_connection.hpp"
+#include "net/send_queue.hpp"
 
 namespace nudge::net {
 
@@ -26,6 +25,9 @@ std::chrono::milliseconds sweep_period_for(const session::Config& config) {
     return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
 }
 
+// How long shutdown waits for clients to take their close frames before the loop ends.
+constexpr auto kShutdownDrain = std::chrono::milliseconds(1500);
+
 }  // namespace
 
 Worker::Worker(std::size_t index, ServerContext& context)
@@ -37,14 +39,20 @@ hub::RoomIndex& Worker::rooms() { return context_.hub->rooms(index_); }
 
 tcp::endpoint Worker::listen(const tcp::endpoint& endpoint) {
     acceptor_.open(endpoint.protocol());
+    // SO_REUSEADDR only lets us bind past TIME_WAIT; on Linux it never lets two listeners
+    // share a port. No SO_REUSEPORT: a second nudged on this port must fail, not split clients.
     acceptor_.set_option(asio::socket_base::reuse_address(true));
-    const int one = 1;
-    if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
-        throw boost::system::system_error(errno, boost::system::system_category(), "SO_REUSEPORT");
-    }
     acceptor_.bind(endpoint);
     acceptor_.listen(asio::socket_base::max_listen_connections);
     return acceptor_.local_endpoint();
+}
+
+void Worker::share_listener(Worker& first) {
+    // One listening socket for the process: each worker waits on its own descriptor for it,
+    // and whichever wakes first accepts (the others get EAGAIN and wait again).
+    const int fd = ::dup(first.acceptor_.native_handle());
+    if (fd < 0) throw boost::system::system_error(errno, boost::system::system_category(), "dup");
+    acceptor_.assign(first.acceptor_.local_endpoint().protocol(), fd);
 }
 
 void Worker::run() {
@@ -60,43 +68,120 @@ void Worker::accept() {
         if (ec) {
             if (ec == asio::error::operation_aborted) return;
             // EMFILE/ENFILE and friends: back off briefly instead of spinning; the
-            // connections already served are unaffected.
-            spdlog::warn("accept failed worker={} error=\"{}\"", index_, ec.message());
+            // connections already served are unaffected. Logged at most every 10 s.
+            metrics::registry().accept_errors.add(1);
+            if (auto held = accept_log_.allow()) {
+                spdlog::warn("accept failed worker={} error=\"{}\" suppressed={}", index_, ec.message(),
+                             *held);
+            }
             accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
             accept_retry_timer_.async_wait([this](boost::system::error_code wait_ec) {
                 if (!wait_ec && !stopping_) accept();
             });
             return;
         }
-        // Small request/response exchanges: without TCP_NODELAY, Nagle plus the peer's
-        // delayed ACK adds milliseconds to every keep-alive publish.
-        boost::system::error_code option_ec;
-        socket.set_option(tcp::no_delay(true), option_ec);
-        std::make_shared<HttpConnection>(std::move(socket), *this)->start();
+        on_accept(std::move(socket));
         accept();
     });
 }
 
-void Worker::add(std::shared_ptr<WsConnection> connection) {
-    connection->registry_index = connections_.size();
+void Worker::on_accept(tcp::socket socket) {
+    boost::system::error_code ec;
+    const auto remote = socket.remote_endpoint(ec);
+    if (ec) return;  // already gone
+    std::uint32_t ip_key = 0;
+    const Admission::Verdict verdict = context_.admission.admit(remote.address(), ip_key);
+    if (verdict != Admission::Verdict::kAdmitted) {
+        auto& registry = metrics::registry();
+        (verdict == Admission::Verdict::kTooManyFromAddress ? registry.refused_per_address
+                                                            : registry.refused_rate)
+            .add(1);
+        if (auto held = refusal_log_.allow()) {
+            spdlog::warn("connection refused source={} reason={} suppressed={}",
+                         remote.address().to_string(),
+                         verdict == Admission::Verdict::kTooManyFromAddress ? "max_connections_per_ip"
+                                                                            : "max_connect_rate",
+                         *held);
+        }
+        socket.close(ec);
+        return;
+    }
+    // Small request/response exchanges: without TCP_NODELAY, Nagle plus the peer's delayed
+    // ACK adds milliseconds to every keep-alive publish.
+    socket.set_option(tcp::no_delay(true), ec);
+    std::make_shared<HttpConnection>(std::move(socket), *this, ip_key)->start();
+}
+
+void Worker::adopt(std::unique_ptr<Connection> connection) {
+    connection->registry_index = static_cast<std::uint32_t>(connections_.size());
     connections_.push_back(std::move(connection));
 }
 
-void Worker::remove(WsConnection& connection) {
+void Worker::retire(Connection& connection) {
     const std::size_t i = connection.registry_index;
     if (i >= connections_.size() || connections_[i].get() != &connection) return;
+    graveyard_.push_back(std::move(connections_[i]));
     if (i + 1 != connections_.size()) {
         connections_[i] = std::move(connections_.back());
-        connections_[i]->registry_index = i;
+        connections_[i]->registry_index = static_cast<std::uint32_t>(i);
     }
     connections_.pop_back();
 }
 
+std::size_t Worker::reap() {
+    std::erase_if(graveyard_, [](const std::unique_ptr<Connection>& c) { return c->reapable(); });
+    return graveyard_.size();
+}
+
+void Worker::stage(Connection& connection, const hub::Frame& frame) {
+    if (staged_frames_.empty() || staged_frames_.back().get() != frame.get()) {
+        staged_frames_.push_back(frame);
+    }
+    const auto link = static_cast<std::uint32_t>(links_.size());
+    links_.push_back(Link{static_cast<std::uint32_t>(staged_frames_.size() - 1), Connection::kNoLink});
+    if (connection.first_link == Connection::kNoLink) {
+        connection.first_link = link;
+    } else {
+        links_[connection.last_link].next = link;
+    }
+    connection.last_link = link;
+    connection.staged_bytes += static_cast<std::uint32_t>(frame->size() + SendQueue::kEntryOverhead);
+    schedule_flush(connection);
+}
+
+void Worker::schedule_flush(Connection& connection) {
+    if (connection.in_flush_list) return;
+    connection.in_flush_list = true;
+    flush_list_.push_back(&connection);
+}
+
 void Worker::flush_pending() {
-    // flush() never destroys a connection synchronously (closing defers the release), so
-    // the raw pointers stay valid for the whole loop.
-    for (WsConnection* connection : flush_list_) connection->flush();
+    // Connections are never freed synchronously (retire() only moves them to the graveyard),
+    // so the raw pointers stay valid for the whole loop.
+    for (std::size_t i = 0; i < flush_list_.size(); ++i) flush_list_[i]->flush();
     flush_list_.clear();
+    staged_frames_.clear();
+    links_.clear();
+    drain_deferred();
+}
+
+void Worker::defer_close(Connection& connection, session::CloseReason reason) {
+    deferred_closes_.emplace_back(&connection, reason);
+}
+
+void Worker::drain_deferred() {
+    // close() can defer nothing new (it is never inside a fan-out), but index anyway.
+    for (std::size_t i = 0; i < deferred_closes_.size(); ++i) {
+        deferred_closes_[i].first->close(deferred_closes_[i].second);
+    }
+    deferred_closes_.clear();
+}
+
+void Worker::log_slow_consumer(std::size_t queued_bytes) {
+    if (auto held = slow_consumer_log_.allow()) {
+        spdlog::warn("slow consumer disconnected queued_bytes={} limit={} suppressed={}", queued_bytes,
+                     context_.limits.max_send_queue_bytes, *held);
+    }
 }
 
 void Worker::sweep() {
@@ -105,6 +190,8 @@ void Worker::sweep() {
     for (std::size_t i = connections_.size(); i-- > 0;) {
         if (i < connections_.size()) connections_[i]->tick(now);
     }
+    drain_deferred();
+    reap();
     sweep_timer_.expires_after(sweep_period_);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping_) sweep();
@@ -121,9 +208,19 @@ void Worker::begin_shutdown() {
         for (std::size_t i = connections_.size(); i-- > 0;) {
             if (i < connections_.size()) connections_[i]->close(session::CloseReason::kServerShutdown);
         }
-        // HTTP connections and anything still in flight end with the loop.
-        io_.stop();
+        // Clients answer the close 1001 by closing; give them a moment, then end the loop
+        // (HTTP connections and anything still in flight end with it).
+        stop_when_drained(std::chrono::steady_clock::now() + kShutdownDrain);
     });
+}
+
+void Worker::stop_when_drained(std::chrono::steady_clock::time_point deadline) {
+    if (connections_.empty() || std::chrono::steady_clock::now() >= deadline) {
+        io_.stop();
+        return;
+    }
+    sweep_timer_.expires_after(std::chrono::milliseconds(20));
+    sweep_timer_.async_wait([this, deadline](boost::system::error_code) { stop_when_drained(deadline); });
 }
 
 }  // namespace nudge::net

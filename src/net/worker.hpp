@@ -1,8 +1,12 @@
-// Worker: one thread's event loop. It owns an io_context, an acceptor on the shared port
-// (SO_REUSEPORT: the kernel spreads new connections over the workers), the WebSocket
-// connections accepted there, its shard of the room index (through the hub), the shared read
-// buffer, the list of connections to flush after a fan-out batch, and the 1 s sweep that
-// drives every connection's heartbeat (every second, sooner for short ping settings). Nothing here is locked: other threads only post().
+// Worker: one thread's event loop. It owns an io_context, an acceptor on the listening socket
+// (the process's one listening socket, shared by every worker), the WebSocket connections
+// accepted there, its shard of the room index (through the hub), the shared read buffer, the
+// per-batch list of staged frames and the connections to flush after a fan-out batch, and the
+// sweep that drives every connection's heartbeat and deadlines (every second, sooner for short
+// ping settings). Nothing here is locked: other threads only post().
+//
+// Deferred deletion: connections are owned here; a closed connection moves to the graveyard
+// and is freed by the sweep once it has no pending wait (Connection::reapable()).
 #pragma once
 
 #include <array>
@@ -10,16 +14,18 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "hub/room_index.hpp"
+#include "net/connection.hpp"
+#include "net/log_limiter.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
-
-class WsConnection;
 
 class Worker {
 public:
@@ -28,12 +34,15 @@ public:
     Worker& operator=(const Worker&) = delete;
     ~Worker();
 
-    // Opens this worker's acceptor (SO_REUSEPORT) on `endpoint`; returns the bound endpoint.
+    // Opens the process's listening socket on `endpoint` (no SO_REUSEPORT: a second process
+    // cannot bind the same port); returns the bound endpoint. Only on the first worker.
     boost::asio::ip::tcp::endpoint listen(const boost::asio::ip::tcp::endpoint& endpoint);
+    // Accepts on the listening socket of `first` as well (a duplicate descriptor).
+    void share_listener(Worker& first);
     // The thread body: accept, serve, sweep, until stop.
     void run();
-    // From any thread: stop accepting, close every client with an Engine.IO close (so it
-    // reconnects elsewhere), then let the loop end.
+    // From any thread: stop accepting, close every client with a WebSocket close 1001 (so it
+    // reconnects, to another hub if there is one), let them drain briefly, end the loop.
     void begin_shutdown();
 
     [[nodiscard]] boost::asio::io_context& io() noexcept { return io_; }
@@ -41,16 +50,45 @@ public:
     [[nodiscard]] ServerContext& context() noexcept { return context_; }
     [[nodiscard]] hub::RoomIndex& rooms();
     [[nodiscard]] std::array<char, std::size_t{64} * 1024>& read_buffer() noexcept { return read_buffer_; }
-
-    void add(std::shared_ptr<WsConnection> connection);
-    void remove(WsConnection& connection);
-    void schedule_flush(WsConnection* connection) { flush_list_.push_back(connection); }
-    void flush_pending();
     [[nodiscard]] session::Effects& effects() noexcept { return effects_; }
+    [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
+
+    // Registry: the worker owns every connection from adopt() until it is reaped.
+    void adopt(std::unique_ptr<Connection> connection);
+    // A closed connection leaves the registry for the graveyard (freed by the sweep).
+    void retire(Connection& connection);
+    // Frees retired connections with no pending wait; returns how many are left.
+    std::size_t reap();
+
+    // Fan-out staging (see Connection): a frame for `connection` in the current batch.
+    struct Staged {
+        const hub::Frame& frame;
+        std::uint32_t next;
+    };
+    void stage(Connection& connection, const hub::Frame& frame);
+    [[nodiscard]] Staged staged(std::uint32_t link) const noexcept {
+        const Link& l = links_[link];
+        return Staged{staged_frames_[l.frame], l.next};
+    }
+    void schedule_flush(Connection& connection);
+    // End of a fan-out batch: flush every touched connection, run deferred closes.
+    void flush_pending();
+    // A close requested where it cannot run (inside a fan-out); runs at drain_deferred().
+    void defer_close(Connection& connection, session::CloseReason reason);
+    void drain_deferred();
+
+    void log_slow_consumer(std::size_t queued_bytes);
 
 private:
+    struct Link {
+        std::uint32_t frame;  // index into staged_frames_
+        std::uint32_t next;   // next link of the same connection, or Connection::kNoLink
+    };
+
     void accept();
+    void on_accept(boost::asio::ip::tcp::socket socket);
     void sweep();
+    void stop_when_drained(std::chrono::steady_clock::time_point deadline);
 
     std::size_t index_;
     ServerContext& context_;
@@ -59,9 +97,16 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_{io_};
     boost::asio::steady_timer sweep_timer_{io_};
     boost::asio::steady_timer accept_retry_timer_{io_};
-    std::vector<std::shared_ptr<WsConnection>> connections_;
-    std::vector<WsConnection*> flush_list_;
+    std::vector<std::unique_ptr<Connection>> connections_;
+    std::vector<std::unique_ptr<Connection>> graveyard_;
+    std::vector<hub::Frame> staged_frames_;
+    std::vector<Link> links_;
+    std::vector<Connection*> flush_list_;
+    std::vector<std::pair<Connection*, session::CloseReason>> deferred_closes_;
     session::Effects effects_;  // scratch, reused for every protocol input on this thread
+    LogLimiter accept_log_;
+    LogLimiter refusal_log_;
+    LogLimiter slow_consumer_log_;
     std::array<char, std::size_t{64} * 1024> read_buffer_{};
     bool stopping_ = false;
 };

@@ -1,26 +1,37 @@
 // WsConnection: one client's WebSocket after the upgrade, on one worker thread.
 //
-// Idle cost is what this class is shaped by: while a client is idle the connection holds no
-// read buffer (it waits for readability, then reads into the worker's shared buffer), no send
-// buffer (the queue is released when drained), no timer (the worker's 1 s sweep drives the
-// heartbeat), and the session id inline.
+// Stream is the transport: the worker's TCP socket in production, a scripted test stream in
+// tests and the fuzzer (tests/unit/net/test_stream.hpp) — so every error path runs
+// deterministically. A Stream offers non-blocking read_some/write_some, async_wait for
+// readiness, shutdown and close, as asio's sockets do.
 //
-// Outgoing frames are shared, immutable buffers (hub::Frame); each connection keeps a bounded
-// queue of them and writes everything pending with one gathered write. A client whose queue
-// passes the bound is disconnected as a slow consumer, never slowing anyone else.
+// Idle cost shapes this class: while a client is idle the connection holds no read buffer
+// (it waits for readability, then reads into the worker's shared buffer), no send buffer
+// (the queue is freed when drained), no timer (the worker's sweep drives the heartbeat and
+// deadlines), and the session id inline.
 //
-// Ownership: the worker's registry holds the owning shared_ptr; pending asio handlers hold
-// more. close() leaves every room and unregisters, then the last handler frees it.
+// One door out: every byte to the client — events, pongs, acks, CONNECT answers, the
+// handshake — passes enqueue(), which counts it against the client's budget
+// (--max-send-queue). Above the high watermark the connection stops reading from the client
+// until it drains below the low watermark (Envoy's readDisable), so a client cannot make the
+// hub queue replies it never reads. Past the hard limit the client is closed as a slow
+// consumer: its backlog is dropped, the frame in progress is completed, then a close 1008
+// follows (uWebSockets' end()), and the TCP connection is cut when --close-timeout passes.
+// The close frame of a closing connection is the only frame not counted: one per connection.
+//
+// Closing: open → closing (left every room, writes what is left, then half-closes and
+// discards input until the client closes or the deadline passes) → closed (socket closed,
+// handed to the worker's graveyard, freed once no wait is pending).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cstddef>
-#include <memory>
-#include <string>
+#include <cstdint>
 #include <string_view>
-#include <vector>
 
-#include "hub/subscriber.hpp"
+#include "net/connection.hpp"
+#include "net/send_queue.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/opcode.hpp"
@@ -29,56 +40,97 @@ namespace nudge::net {
 
 class Worker;
 
-class WsConnection final : public hub::Subscriber,
-                           public std::enable_shared_from_this<WsConnection> {
+// The production stream: a TCP socket bound to the worker's io_context executor (a typed
+// executor is 8 bytes; any_io_executor would cost every connection ~40 more).
+using TcpSocket =
+    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
+
+template <class Stream>
+class WsConnection final : public Connection {
 public:
-    WsConnection(boost::asio::ip::tcp::socket socket, Worker& worker);
-    ~WsConnection();
+    // `ip_key` identifies the client's address for the per-address connection limit (0: none);
+    // the connection gives it back when it closes.
+    WsConnection(Stream stream, Worker& worker, std::uint32_t ip_key = 0);
+    ~WsConnection() override;
     WsConnection(const WsConnection&) = delete;
     WsConnection& operator=(const WsConnection&) = delete;
 
-    // Sends the 101 answer and the Engine.IO open packet, then processes `early_bytes`
-    // (anything the client sent right behind its upgrade request) and starts reading.
-    void start(std::string_view accept_key, std::string_view early_bytes);
+    // Registers with the worker, sends the 101 answer and the Engine.IO open packet, then
+    // processes `early_bytes` (anything the client sent right behind its upgrade request)
+    // and starts reading. The worker owns the connection from here on.
+    static WsConnection& start(Stream stream, Worker& worker, std::string_view accept_key,
+                               std::string_view early_bytes, std::uint32_t ip_key = 0);
 
     void deliver(const hub::Frame& frame) override;
+    void flush() override;
+    void tick(session::Protocol::Clock::time_point now) override;
+    void close(session::CloseReason reason) override;
+    [[nodiscard]] bool reapable() const noexcept override {
+        return state_ == State::kClosed && pending_waits_ == 0;
+    }
 
-    // Writes everything queued (called by the worker after a fan-out batch).
-    void flush();
-    void tick(session::Protocol::Clock::time_point now);
-    void close(session::CloseReason reason);
-
-    // Position in the worker's registry, for O(1) removal.
-    std::size_t registry_index = 0;
+    [[nodiscard]] bool is_open() const noexcept { return state_ == State::kOpen; }
+    [[nodiscard]] bool is_closed() const noexcept { return state_ == State::kClosed; }
+    [[nodiscard]] bool reading_paused() const noexcept { return read_paused_; }
+    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_.bytes() + staged_bytes; }
+    [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
+    [[nodiscard]] Stream& stream() noexcept { return stream_; }
 
 private:
+    enum class State : std::uint8_t { kOpen, kClosing, kClosed };
+
+    void begin(std::string_view accept_key, std::string_view early_bytes);
     void wait_readable();
     void on_readable();
-    // Parses the first n bytes of the worker's read buffer; false once the connection closed
-    // (a protocol error answered with a close frame, or a message that closed it).
+    void wait_writable();
+    // Parses the first n bytes of the worker's read buffer; false once no longer open.
     bool feed_parser(std::size_t n);
     bool on_message(const ws::Message& message);
     void apply_effects();
+    // The one door (see above). `from_fanout`: inside a fan-out batch, where closing must be
+    // deferred (the hub is iterating a room this connection is in).
+    void enqueue(hub::Frame frame, bool from_fanout);
     void send_text(std::string_view text);
-    void enqueue(hub::Frame frame);
-    void consume(std::size_t bytes);
-    void leave_rooms();
-    // Best effort: one non-blocking write of what is queued plus a close frame.
-    void write_close_frame(ws::CloseCode code, std::string_view reason);
+    // Moves staged frames (of the current batch) into the queue, after what is there.
+    void unstage();
+    // Writes until drained or the stream would block; false when the stream failed (the
+    // caller closes). Never closes by itself, so it is safe inside a fan-out.
+    bool write_pending();
+    // Below the low watermark again: read from the client again.
+    void resume_reading_if_drained();
+    // Open → closing: leave rooms, queue a close frame (unless code is 0), flush, linger.
+    void begin_close(session::CloseReason reason, ws::CloseCode code, std::string_view text,
+                     bool drop_backlog);
+    // The bookkeeping of open → closing: rooms, gauges, the close deadline.
+    void leave(session::CloseReason reason);
+    // The stream is unusable: leave if open, then finish at once.
+    void fail(session::CloseReason reason);
+    // Closing and drained: half-close and wait for the client's end.
+    void after_drain();
+    // Closing → closed: close the stream, give back budgets, hand over to the graveyard.
+    void finish();
+    // Frees the parser's partial message (nothing more is parsed once closing).
+    void release_parser();
+    // Brings the process-wide partial-message budget up to date; may close (newest offender).
+    void charge_partial();
+    void set_message_limit();
 
-    boost::asio::ip::tcp::socket socket_;
+    Stream stream_;
     Worker& worker_;
     ws::FrameParser parser_;
     session::Protocol protocol_;
-    std::vector<hub::Frame> queue_;
-    std::vector<std::string> rooms_;
-    std::size_t queue_head_ = 0;     // first frame not fully written
-    std::size_t head_offset_ = 0;    // bytes of queue_[queue_head_] already written
-    std::size_t queued_bytes_ = 0;
-    bool waiting_writable_ = false;
-    bool flush_scheduled_ = false;
-    bool closed_ = false;
-    bool close_pending_ = false;  // a close was requested from inside a fan-out
+    SendQueue queue_;
+    session::Protocol::Clock::time_point close_deadline_{};
+    std::uint32_t ip_key_;
+    std::uint32_t charged_partial_ = 0;  // parser bytes counted in the process-wide budget
+    State state_ = State::kOpen;
+    std::uint8_t pending_waits_ = 0;  // asio waits in flight (at most one read, one write)
+    bool read_waiting_ = false;
+    bool write_waiting_ = false;
+    bool read_paused_ = false;       // above the high watermark: not reading
+    bool close_deferred_ = false;    // a close was requested from inside a fan-out
+    bool shut_down_ = false;         // our side half-closed after the close frame
+    bool parsing_ = false;           // inside parser_.feed(): the parser must stay alive
 };
 
 }  // namespace nudge::net

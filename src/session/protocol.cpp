@@ -23,6 +23,7 @@ std::string_view to_string(CloseReason reason) noexcept {
         case CloseReason::kAuthFailures: return "auth_failures";
         case CloseReason::kPayloadTooLarge: return "payload_too_large";
         case CloseReason::kSlowConsumer: return "slow_consumer";
+        case CloseReason::kPartialBudget: return "partial_budget";
         case CloseReason::kServerShutdown: return "server_shutdown";
     }
     return "unknown";

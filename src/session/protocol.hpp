@@ -46,6 +46,7 @@ enum class CloseReason {
     kAuthFailures,      // too many refused CONNECT attempts on one connection
     kPayloadTooLarge,   // message over max_payload
     kSlowConsumer,      // send queue over its bound
+    kPartialBudget,     // the process-wide budget for partially received messages ran out
     kServerShutdown,    // SIGTERM/SIGINT
 };
 

@@ -61,6 +61,13 @@ bool FrameParser::idle() const noexcept {
     return header_size_ == 0 && !in_payload_ && !in_message_;
 }
 
+std::size_t FrameParser::buffered_bytes() const noexcept {
+    // An empty string's inline capacity is part of the object, not heap.
+    const std::size_t capacity = partial_message_.capacity();
+    const std::size_t heap = capacity > std::string().capacity() ? capacity : 0;
+    return heap + (control_ ? kMaxControlPayload : 0);
+}
+
 Result<FrameParser::Step, Error> FrameParser::step(std::span<char> data) {
     if (error_) return fail(*error_);
     auto result = in_payload_ ? take_payload(data, 0) : start_frame(data);

@@ -10,6 +10,7 @@
 // completes.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +53,16 @@ public:
     [[nodiscard]] Result<void, Error> feed(std::span<char> data, OnMessage&& on_message);
 
     [[nodiscard]] bool idle() const noexcept;
+
+    // Heap bytes the parser holds for a message or control frame still being received (what
+    // a connection charges against the process-wide budget for partial messages).
+    [[nodiscard]] std::size_t buffered_bytes() const noexcept;
+
+    // Changes the message size limit between messages (e.g. larger once the client has
+    // authenticated). A message already in progress keeps what it has been allowed.
+    void set_max_message_size(std::size_t max_message_size) noexcept {
+        max_message_size_ = std::max(max_message_size, message_size_);
+    }
 
 private:
     // Implementation-defined state; see frame_parser.cpp.

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -87,14 +89,60 @@ TEST(RoomIndex, PresenceFollowsTheRoomsLifetime) {
 
 TEST(RoomIndex, LargeRoomSurvivesChurn) {
     RoomIndex index;
-    std::vector<Recorder> subs;
-    subs.reserve(5000);
+    std::deque<Recorder> subs;  // subscribers never move: rooms point at them
     for (int i = 0; i < 5000; ++i) subs.emplace_back(i);
     for (auto& s : subs) index.join("all", &s);
     for (int i = 0; i < 5000; i += 2) index.leave("all", &subs[static_cast<std::size_t>(i)]);
     const auto ids = recipients(index, {"all"});
     ASSERT_EQ(ids.size(), 2500U);
     for (std::size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(ids[i], static_cast<int>(2 * i + 1));
+}
+
+TEST(RoomIndex, LeaveAllLeavesEveryRoomAndErasesEmptyOnes) {
+    RoomIndex index;
+    Recorder a(1), b(2);
+    for (const char* room : {"user_1", "all", "team_7", "team_8"}) index.join(room, &a);
+    index.join("all", &b);
+    EXPECT_EQ(RoomIndex::rooms_of(a), 4U);
+    index.leave_all(&a);
+    EXPECT_EQ(RoomIndex::rooms_of(a), 0U);
+    EXPECT_EQ(index.room_count(), 1U);  // only "all", which b is still in
+    EXPECT_EQ(recipients(index, {"all", "user_1", "team_7"}), std::vector<int>({2}));
+    EXPECT_FALSE(index.may_have("team_8"));
+}
+
+// Random joins and leaves over several rooms, checked after every step against a plain
+// model: the swap-remove bookkeeping (slots of moved members) never loses or duplicates one.
+TEST(RoomIndex, RandomChurnMatchesAModel) {
+    RoomIndex index;
+    std::deque<Recorder> subs;
+    for (int i = 0; i < 40; ++i) subs.emplace_back(i);
+    const std::vector<std::string> rooms{"r0", "r1", "r2", "r3", "r4"};
+    std::vector<std::vector<bool>> model(rooms.size(), std::vector<bool>(subs.size(), false));
+    std::mt19937 rng(7);
+    for (int step = 0; step < 5000; ++step) {
+        const std::size_t r = rng() % rooms.size();
+        const std::size_t s = rng() % subs.size();
+        const auto op = rng() % 5;
+        if (op < 2) {
+            index.join(rooms[r], &subs[s]);
+            model[r][s] = true;
+        } else if (op < 4) {
+            index.leave(rooms[r], &subs[s]);
+            model[r][s] = false;
+        } else {
+            index.leave_all(&subs[s]);
+            for (auto& m : model) m[s] = false;
+        }
+        if (step % 50 != 0) continue;
+        for (std::size_t k = 0; k < rooms.size(); ++k) {
+            std::vector<int> want;
+            for (std::size_t i = 0; i < subs.size(); ++i) {
+                if (model[k][i]) want.push_back(static_cast<int>(i));
+            }
+            ASSERT_EQ(recipients(index, {rooms[k]}), want) << "room " << rooms[k] << " step " << step;
+        }
+    }
 }
 
 }  // namespace

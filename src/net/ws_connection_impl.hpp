@@ -1,0 +1,541 @@
+// WsConnection's member definitions. Included by ws_connection.cpp (explicit instantiation
+// for TcpSocket) and by tests and fuzzers that instantiate it over a test stream.
+#pragma once
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/error.hpp>
+#include <chrono>
+#include <memory>
+
+#include "auth/jwt_verifier.hpp"
+#include "metrics/metrics.hpp"
+#include "net/worker.hpp"
+#include "net/ws_connection.hpp"
+#include "ws/frame_writer.hpp"
+
+namespace nudge::net {
+
+namespace detail {
+
+// Plain operator new/delete, exact size. Asio sends handlers with the default allocator
+// through its per-thread recycling cache, which reuses whatever block the last completed
+// operation released; bound to the long-lived read wait, that is a handshake's ~600-byte
+// HTTP read state held for the connection's whole life.
+template <class T>
+struct ExactAllocator {
+    using value_type = T;
+    ExactAllocator() = default;
+    template <class U>
+    explicit ExactAllocator(const ExactAllocator<U>& /*other*/) noexcept {}
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
+    friend bool operator==(const ExactAllocator&, const ExactAllocator&) { return true; }
+};
+
+// A gathered write takes at most this many frames; the loop continues with the rest.
+inline constexpr std::size_t kMaxGather = 64;
+
+inline ws::CloseCode close_code_for(session::CloseReason reason) {
+    using session::CloseReason;
+    switch (reason) {
+        case CloseReason::kServerShutdown: return ws::CloseCode::kGoingAway;
+        case CloseReason::kProtocolError: return ws::CloseCode::kProtocolError;
+        case CloseReason::kPayloadTooLarge: return ws::CloseCode::kMessageTooBig;
+        case CloseReason::kSlowConsumer:
+        case CloseReason::kPartialBudget:
+        case CloseReason::kAuthFailures: return ws::CloseCode::kPolicyViolation;
+        default: return ws::CloseCode::kNormal;
+    }
+}
+
+inline bool would_block(const boost::system::error_code& ec) {
+    return ec == boost::asio::error::would_block || ec == boost::asio::error::try_again;
+}
+
+}  // namespace detail
+
+template <class Stream>
+WsConnection<Stream>::WsConnection(Stream stream, Worker& worker, std::uint32_t ip_key)
+    : stream_(std::move(stream)),
+      worker_(worker),
+      parser_(worker.context().limits.max_unauthenticated_message),
+      protocol_(worker.context().session, session::Protocol::Clock::now()),
+      ip_key_(ip_key) {}
+
+template <class Stream>
+WsConnection<Stream>::~WsConnection() {
+    // Normally finish() has given everything back; a connection destroyed with its worker
+    // (process exit) still returns its shares of the process-wide budgets.
+    if (state_ != State::kClosed) {
+        worker_.context().partial_bytes.fetch_sub(charged_partial_, std::memory_order_relaxed);
+        worker_.context().admission.release(ip_key_);
+    }
+}
+
+template <class Stream>
+WsConnection<Stream>& WsConnection<Stream>::start(Stream stream, Worker& worker,
+                                                  std::string_view accept_key,
+                                                  std::string_view early_bytes,
+                                                  std::uint32_t ip_key) {
+    auto owned = std::make_unique<WsConnection>(std::move(stream), worker, ip_key);
+    WsConnection& connection = *owned;
+    worker.adopt(std::move(owned));
+    connection.begin(accept_key, early_bytes);
+    return connection;
+}
+
+template <class Stream>
+void WsConnection<Stream>::begin(std::string_view accept_key, std::string_view early_bytes) {
+    metrics::registry().connections.add(1);
+    metrics::registry().connections_total.add(1);
+    std::string handshake =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Accept: ";
+    handshake.append(accept_key).append("\r\n\r\n");
+    handshake += ws::encode_frame(ws::Opcode::kText, protocol_.open_packet());
+    enqueue(std::make_shared<const std::string>(std::move(handshake)), false);
+    if (!write_pending()) {
+        fail(session::CloseReason::kTransportError);
+        return;
+    }
+    if (!early_bytes.empty()) {
+        auto& buffer = worker_.read_buffer();
+        const std::size_t n = std::min(early_bytes.size(), buffer.size());
+        std::copy_n(early_bytes.data(), n, buffer.data());
+        feed_parser(n);
+        if (state_ == State::kClosed) return;
+        if (!write_pending()) {
+            fail(session::CloseReason::kTransportError);
+            return;
+        }
+    }
+    if (state_ != State::kClosed) wait_readable();
+}
+
+template <class Stream>
+void WsConnection<Stream>::wait_readable() {
+    if (read_waiting_ || state_ == State::kClosed) return;
+    read_waiting_ = true;
+    ++pending_waits_;
+    // This wait is what an idle client holds for its whole life: exact-size allocation, and
+    // a raw pointer (the worker frees a connection only when no wait is pending).
+    stream_.async_wait(Stream::wait_read,
+                       boost::asio::bind_allocator(detail::ExactAllocator<void>(),
+                                                   [this](boost::system::error_code ec) {
+                                                       --pending_waits_;
+                                                       read_waiting_ = false;
+                                                       if (state_ == State::kClosed) return;
+                                                       if (ec) {
+                                                           fail(session::CloseReason::kTransportError);
+                                                       } else {
+                                                           on_readable();
+                                                       }
+                                                       worker_.drain_deferred();
+                                                   }));
+}
+
+template <class Stream>
+void WsConnection<Stream>::on_readable() {
+    auto& buffer = worker_.read_buffer();
+    // A bounded number of reads per wake-up keeps one chatty client from starving the rest.
+    for (int round = 0; round < 8; ++round) {
+        boost::system::error_code ec;
+        const std::size_t n = stream_.read_some(boost::asio::buffer(buffer), ec);
+        if (detail::would_block(ec)) break;
+        if (ec) {
+            // After our close frame, the client closing its side is the normal end.
+            fail(state_ == State::kClosing ? session::CloseReason::kClientClose
+                                           : session::CloseReason::kTransportError);
+            return;
+        }
+        metrics::registry().bytes_received.add(static_cast<std::int64_t>(n));
+        if (state_ == State::kOpen) feed_parser(n);  // a closing connection discards input
+        if (state_ == State::kClosed) return;
+        if (state_ == State::kOpen && read_paused_) break;
+        if (n < buffer.size()) break;
+    }
+    // Replies to what was read go out in one write.
+    if (!write_pending()) {
+        fail(session::CloseReason::kTransportError);
+        return;
+    }
+    if (state_ == State::kClosed) return;
+    if (state_ == State::kClosing || !read_paused_) wait_readable();
+}
+
+template <class Stream>
+void WsConnection<Stream>::wait_writable() {
+    if (write_waiting_ || state_ == State::kClosed) return;
+    write_waiting_ = true;
+    ++pending_waits_;
+    stream_.async_wait(Stream::wait_write, [this](boost::system::error_code ec) {
+        --pending_waits_;
+        write_waiting_ = false;
+        if (state_ == State::kClosed) return;
+        if (ec || !write_pending()) fail(session::CloseReason::kTransportError);
+        worker_.drain_deferred();
+    });
+}
+
+template <class Stream>
+bool WsConnection<Stream>::feed_parser(std::size_t n) {
+    auto& buffer = worker_.read_buffer();
+    parsing_ = true;
+    const auto fed = parser_.feed(std::span<char>(buffer.data(), n),
+                                  [this](const ws::Message& m) { return on_message(m); });
+    parsing_ = false;
+    if (state_ != State::kOpen) {
+        // Closed from inside a message callback: the parser is done with, free its memory.
+        release_parser();
+        return false;
+    }
+    if (!fed) {
+        begin_close(fed.error() == ws::Error::kMessageTooBig ? session::CloseReason::kPayloadTooLarge
+                                                             : session::CloseReason::kProtocolError,
+                    ws::close_code(fed.error()), ws::message(fed.error()), false);
+        return false;
+    }
+    charge_partial();
+    return state_ == State::kOpen;
+}
+
+template <class Stream>
+void WsConnection<Stream>::charge_partial() {
+    auto& total = worker_.context().partial_bytes;
+    const std::size_t now_bytes = parser_.buffered_bytes();
+    if (now_bytes == charged_partial_) return;
+    if (now_bytes < charged_partial_) {
+        total.fetch_sub(charged_partial_ - now_bytes, std::memory_order_relaxed);
+        charged_partial_ = static_cast<std::uint32_t>(now_bytes);
+        return;
+    }
+    const std::size_t after =
+        total.fetch_add(now_bytes - charged_partial_, std::memory_order_relaxed) + now_bytes -
+        charged_partial_;
+    charged_partial_ = static_cast<std::uint32_t>(now_bytes);
+    // The process-wide budget for messages still being received: the connection whose
+    // growth passes it (the newest offender) is closed, the others keep their messages.
+    if (after > worker_.context().limits.max_partial_bytes) {
+        metrics::registry().partial_budget_closes.add(1);
+        begin_close(session::CloseReason::kPartialBudget, ws::CloseCode::kPolicyViolation,
+                    "message budget exhausted", false);
+    }
+}
+
+template <class Stream>
+void WsConnection<Stream>::set_message_limit() {
+    const auto& context = worker_.context();
+    parser_.set_max_message_size(protocol_.connected() ? context.session.config.max_payload
+                                                       : context.limits.max_unauthenticated_message);
+}
+
+template <class Stream>
+bool WsConnection<Stream>::on_message(const ws::Message& message) {
+    session::Effects& effects = worker_.effects();
+    effects.clear();
+    switch (message.opcode) {
+        case ws::Opcode::kText:
+            protocol_.on_text(message.payload, std::chrono::system_clock::now(), effects);
+            break;
+        case ws::Opcode::kBinary:
+            protocol_.on_binary(message.payload, effects);
+            break;
+        case ws::Opcode::kPing:
+            enqueue(std::make_shared<const std::string>(
+                        ws::encode_frame(ws::Opcode::kPong, message.payload)),
+                    false);
+            return state_ == State::kOpen;
+        case ws::Opcode::kPong:
+            return true;
+        case ws::Opcode::kClose:
+            // Echo a normal close (RFC 6455 §5.5.1) and finish.
+            begin_close(session::CloseReason::kClientClose, ws::CloseCode::kNormal, {}, false);
+            return false;
+        case ws::Opcode::kContinuation:
+            break;  // the parser joins fragments; never handed out
+    }
+    apply_effects();
+    return state_ == State::kOpen;
+}
+
+template <class Stream>
+void WsConnection<Stream>::apply_effects() {
+    session::Effects& effects = worker_.effects();
+    auto& registry = metrics::registry();
+    if (effects.auth_failure) {
+        registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
+        spdlog::debug("auth refused reason={}", auth::reason(*effects.auth_failure));
+    }
+    for (const auto& room : effects.join) worker_.rooms().join(room, this);
+    if (effects.user_id) {
+        registry.sessions.add(1);
+        set_message_limit();
+        spdlog::debug("client connected user={} rooms={}", *effects.user_id,
+                      hub::RoomIndex::rooms_of(*this));
+    }
+    if (effects.leave_all) {
+        worker_.rooms().leave_all(this);
+        registry.sessions.add(-1);
+        set_message_limit();
+    }
+    for (const auto& text : effects.send) send_text(text);
+    if (effects.close) {
+        const session::CloseReason reason = *effects.close;
+        // A client's Engine.IO close gets a WebSocket close too, so it sees 1000, not 1006.
+        begin_close(reason,
+                    reason == session::CloseReason::kClientClose ? ws::CloseCode::kNormal
+                                                                 : detail::close_code_for(reason),
+                    reason == session::CloseReason::kClientClose ? std::string_view{}
+                                                                 : session::to_string(reason),
+                    false);
+    }
+}
+
+template <class Stream>
+void WsConnection<Stream>::send_text(std::string_view text) {
+    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false);
+}
+
+template <class Stream>
+void WsConnection<Stream>::enqueue(hub::Frame frame, bool from_fanout) {
+    if (state_ != State::kOpen || close_deferred_) return;
+    const auto& limits = worker_.context().limits;
+    const std::size_t cost = frame->size() + SendQueue::kEntryOverhead;
+    if (queued_bytes() + cost > limits.max_send_queue_bytes) {
+        // Before calling the client slow, hand what is queued to the kernel: a big batch can
+        // pass the bound for a client that reads perfectly well. write_pending() never
+        // closes; a failure is handled here.
+        const bool ok = write_pending();
+        if (!ok || queued_bytes() + cost > limits.max_send_queue_bytes) {
+            const auto reason =
+                ok ? session::CloseReason::kSlowConsumer : session::CloseReason::kTransportError;
+            if (from_fanout) {
+                // Cannot close here: the hub is iterating a room this connection is in.
+                close_deferred_ = true;
+                worker_.defer_close(*this, reason);
+            } else {
+                close(reason);
+            }
+            return;
+        }
+    }
+    if (from_fanout && queue_.empty() && !write_waiting_) {
+        worker_.stage(*this, frame);
+        return;
+    }
+    if (first_link != kNoLink) unstage();  // keep the order: staged frames came first
+    queue_.push(std::move(frame));
+    if (from_fanout) {
+        worker_.schedule_flush(*this);
+    } else if (queue_.bytes() > limits.send_queue_high_watermark) {
+        read_paused_ = true;  // replies to the client's own input pile up: stop reading it
+    }
+}
+
+template <class Stream>
+void WsConnection<Stream>::deliver(const hub::Frame& frame) {
+    enqueue(frame, true);
+}
+
+template <class Stream>
+void WsConnection<Stream>::unstage() {
+    for (std::uint32_t link = first_link; link != kNoLink;) {
+        const auto& staged = worker_.staged(link);
+        queue_.push(staged.frame);
+        link = staged.next;
+    }
+    first_link = last_link = kNoLink;
+    staged_bytes = 0;
+}
+
+template <class Stream>
+bool WsConnection<Stream>::write_pending() {
+    if (state_ == State::kClosed) return true;
+    if (write_waiting_) {
+        if (first_link != kNoLink) unstage();
+        return true;
+    }
+    std::array<boost::asio::const_buffer, detail::kMaxGather> buffers;
+    for (;;) {
+        // Staged frames exist only while the queue is empty: write straight from them.
+        std::size_t count = 0;
+        if (first_link != kNoLink) {
+            for (std::uint32_t link = first_link; link != kNoLink && count < buffers.size();) {
+                const auto& staged = worker_.staged(link);
+                buffers[count++] = boost::asio::buffer(*staged.frame);
+                link = staged.next;
+            }
+        } else {
+            count = queue_.gather(buffers);
+        }
+        if (count == 0) break;
+        boost::system::error_code ec;
+        // One buffer (the common fan-out case) goes out with send(); a sequence needs
+        // sendmsg(), whose iovec import costs the kernel a little more per delivery.
+        std::size_t written =
+            count == 1 ? stream_.write_some(buffers[0], ec)
+                       : stream_.write_some(
+                             std::span<const boost::asio::const_buffer>(buffers.data(), count), ec);
+        if (detail::would_block(ec)) {
+            if (first_link != kNoLink) unstage();
+            wait_writable();
+            resume_reading_if_drained();
+            return true;
+        }
+        if (ec) return false;
+        metrics::registry().bytes_sent.add(static_cast<std::int64_t>(written));
+        if (first_link == kNoLink) {
+            queue_.consume(written);
+            continue;
+        }
+        // Retire fully written staged frames; a partly written one and the rest move to the
+        // queue, which then remembers how much of its head is already out.
+        while (first_link != kNoLink) {
+            const auto& staged = worker_.staged(first_link);
+            const std::size_t size = staged.frame->size();
+            if (written < size) break;
+            written -= size;
+            staged_bytes -= static_cast<std::uint32_t>(size + SendQueue::kEntryOverhead);
+            first_link = staged.next;
+        }
+        if (first_link == kNoLink) {
+            last_link = kNoLink;
+            staged_bytes = 0;
+            continue;
+        }
+        unstage();
+        queue_.consume(written);
+    }
+    resume_reading_if_drained();
+    if (state_ == State::kClosing) after_drain();
+    return true;
+}
+
+template <class Stream>
+void WsConnection<Stream>::resume_reading_if_drained() {
+    if (read_paused_ && state_ == State::kOpen &&
+        queue_.bytes() <= worker_.context().limits.send_queue_low_watermark) {
+        read_paused_ = false;
+        wait_readable();
+    }
+}
+
+template <class Stream>
+void WsConnection<Stream>::flush() {
+    in_flush_list = false;
+    if (state_ != State::kOpen) {
+        first_link = last_link = kNoLink;
+        staged_bytes = 0;
+        return;
+    }
+    if (!write_pending()) fail(session::CloseReason::kTransportError);
+}
+
+template <class Stream>
+void WsConnection<Stream>::leave(session::CloseReason reason) {
+    state_ = State::kClosing;
+    close_deadline_ = session::Protocol::Clock::now() + worker_.context().limits.close_timeout;
+    first_link = last_link = kNoLink;
+    staged_bytes = 0;
+    auto& registry = metrics::registry();
+    worker_.rooms().leave_all(this);
+    if (protocol_.connected()) registry.sessions.add(-1);
+    registry.connections.add(-1);
+    registry.disconnects.values[static_cast<std::size_t>(reason)].add(1);
+    spdlog::debug("client closing reason={}", session::to_string(reason));
+}
+
+template <class Stream>
+void WsConnection<Stream>::release_parser() {
+    parser_ = ws::FrameParser(0);
+    charge_partial();
+}
+
+template <class Stream>
+void WsConnection<Stream>::begin_close(session::CloseReason reason, ws::CloseCode code,
+                                       std::string_view text, bool drop_backlog) {
+    if (state_ != State::kOpen) return;
+    leave(reason);
+    if (drop_backlog) queue_.drop_unstarted();
+    queue_.push(std::make_shared<const std::string>(ws::encode_close(code, text)));
+    if (!write_pending()) finish();
+    // Not from inside the parser's callback (feed_parser() releases it then).
+    if (!parsing_) release_parser();
+}
+
+template <class Stream>
+void WsConnection<Stream>::after_drain() {
+    if (shut_down_) return;
+    shut_down_ = true;
+    // Half-close after the close frame, then read (and discard) until the client closes:
+    // closing with unread input would send an RST that can destroy the close frame in flight.
+    boost::system::error_code ec;
+    stream_.shutdown(Stream::shutdown_send, ec);
+    wait_readable();
+}
+
+template <class Stream>
+void WsConnection<Stream>::fail(session::CloseReason reason) {
+    if (state_ == State::kOpen) leave(reason);
+    finish();
+}
+
+template <class Stream>
+void WsConnection<Stream>::finish() {
+    if (state_ == State::kClosed) return;
+    state_ = State::kClosed;
+    boost::system::error_code ec;
+    stream_.close(ec);
+    queue_.clear();
+    if (!parsing_) release_parser();
+    worker_.context().admission.release(ip_key_);
+    ip_key_ = 0;
+    worker_.retire(*this);
+}
+
+template <class Stream>
+void WsConnection<Stream>::close(session::CloseReason reason) {
+    close_deferred_ = false;
+    switch (reason) {
+        case session::CloseReason::kSlowConsumer:
+            if (state_ != State::kOpen) return;
+            metrics::registry().slow_consumer_drops.add(1);
+            worker_.log_slow_consumer(queued_bytes());
+            // Its backlog is dropped; the frame in progress completes, then the close.
+            begin_close(reason, ws::CloseCode::kPolicyViolation, "slow consumer", true);
+            return;
+        case session::CloseReason::kTransportError:
+            fail(reason);
+            return;
+        case session::CloseReason::kServerShutdown:
+            begin_close(reason, ws::CloseCode::kGoingAway, "server shutting down", false);
+            return;
+        default:
+            begin_close(reason, detail::close_code_for(reason), session::to_string(reason), false);
+            return;
+    }
+}
+
+template <class Stream>
+void WsConnection<Stream>::tick(session::Protocol::Clock::time_point now) {
+    if (state_ == State::kClosed) return;
+    if (state_ == State::kClosing) {
+        // The client neither read its close frame nor closed: cut the connection.
+        if (now >= close_deadline_) {
+            metrics::registry().close_timeouts.add(1);
+            finish();
+        }
+        return;
+    }
+    session::Effects& effects = worker_.effects();
+    effects.clear();
+    protocol_.on_tick(now, effects);
+    apply_effects();
+    if (state_ != State::kClosed && !write_pending()) fail(session::CloseReason::kTransportError);
+}
+
+}  // namespace nudge::net
