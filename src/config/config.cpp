@@ -41,6 +41,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned connect_timeout_ms = 45000;
     unsigned http_idle_timeout_s = 30;
     unsigned close_timeout_ms = 5000;
+    unsigned slow_consumer_timeout_ms = 10000;
     std::size_t high_watermark = 0;  // 0: derived from --max-send-queue
     std::size_t low_watermark = 0;
 
@@ -97,6 +98,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-partial-bytes", config.limits.max_partial_bytes,
                        "bytes of partially received messages held for all clients together")
         ->envname("NUDGE_MAX_PARTIAL_BYTES")->capture_default_str()->check(CLI::Range(std::size_t{65536}, std::size_t{1} << 40));
+    engine->add_option("--slow-consumer-timeout", slow_consumer_timeout_ms,
+                       "ms a client may stay above the high watermark before it is dropped")
+        ->envname("NUDGE_SLOW_CONSUMER_TIMEOUT")->capture_default_str()->check(CLI::Range(10, 3600000));
     engine->add_option("--close-timeout", close_timeout_ms,
                        "ms a closing client has to take its close frame before TCP is cut")
         ->envname("NUDGE_CLOSE_TIMEOUT")->capture_default_str()->check(CLI::Range(10, 600000));
@@ -147,6 +151,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
     config.limits.http_idle_timeout = std::chrono::seconds(http_idle_timeout_s);
     config.limits.close_timeout = std::chrono::milliseconds(close_timeout_ms);
+    config.limits.slow_consumer_timeout = std::chrono::milliseconds(slow_consumer_timeout_ms);
     config.limits.send_queue_high_watermark =
         high_watermark != 0 ? high_watermark : config.limits.max_send_queue_bytes / 4;
     config.limits.send_queue_low_watermark =

@@ -25,7 +25,7 @@ void SendQueue::consume(std::size_t written) noexcept {
         if (written < left) {
             head_offset_ += static_cast<std::uint32_t>(written);
             bytes_ -= written;
-            return;
+            break;
         }
         written -= left;
         bytes_ -= left + kEntryOverhead;

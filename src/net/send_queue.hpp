@@ -30,6 +30,8 @@ public:
     // Unwritten payload bytes plus kEntryOverhead per unwritten entry.
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
     [[nodiscard]] std::size_t entries() const noexcept { return frames_.size() - head_; }
+    // Slots in use, written ones included (compaction keeps this under 2 × entries() + 32).
+    [[nodiscard]] std::size_t storage() const noexcept { return frames_.size(); }
     // True when the first frame is partly written (it must be completed before anything
     // else, e.g. a close frame, can follow on the wire).
     [[nodiscard]] bool head_started() const noexcept { return head_offset_ != 0; }

@@ -20,6 +20,8 @@ struct Limits {
     std::size_t max_send_queue_bytes = std::size_t{1024} * 1024;
     std::size_t send_queue_high_watermark = std::size_t{256} * 1024;  // config: max/4 unless set
     std::size_t send_queue_low_watermark = std::size_t{64} * 1024;    // config: high/4 unless set
+    // A client above the high watermark this long is dropped as a slow consumer.
+    std::chrono::milliseconds slow_consumer_timeout{10000};
     // Largest message before the client has authenticated (then --max-payload applies).
     std::size_t max_unauthenticated_message = std::size_t{16} * 1024;
     // All clients' partially received messages together; past it the newest grower is closed.

@@ -184,14 +184,17 @@ void Worker::log_slow_consumer(std::size_t queued_bytes) {
     }
 }
 
-void Worker::sweep() {
-    const auto now = session::Protocol::Clock::now();
+void Worker::tick_all(session::Protocol::Clock::time_point now) {
     // Backwards: a connection that closes swaps the last one into its slot, already visited.
     for (std::size_t i = connections_.size(); i-- > 0;) {
         if (i < connections_.size()) connections_[i]->tick(now);
     }
     drain_deferred();
     reap();
+}
+
+void Worker::sweep() {
+    tick_all(session::Protocol::Clock::now());
     sweep_timer_.expires_after(sweep_period_);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping_) sweep();

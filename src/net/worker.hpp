@@ -59,6 +59,8 @@ public:
     void retire(Connection& connection);
     // Frees retired connections with no pending wait; returns how many are left.
     std::size_t reap();
+    // The sweep's work without its timer: tick every connection, run deferred closes, reap.
+    void tick_all(session::Protocol::Clock::time_point now);
 
     // Fan-out staging (see Connection): a frame for `connection` in the current batch.
     struct Staged {

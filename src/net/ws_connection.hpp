@@ -14,7 +14,8 @@
 // handshake — passes enqueue(), which counts it against the client's budget
 // (--max-send-queue). Above the high watermark the connection stops reading from the client
 // until it drains below the low watermark (Envoy's readDisable), so a client cannot make the
-// hub queue replies it never reads. Past the hard limit the client is closed as a slow
+// hub queue replies it never reads; one that stays above the high watermark for
+// --slow-consumer-timeout is dropped as a slow consumer. Past the hard limit the client is closed as a slow
 // consumer: its backlog is dropped, the frame in progress is completed, then a close 1008
 // follows (uWebSockets' end()), and the TCP connection is cut when --close-timeout passes.
 // The close frame of a closing connection is the only frame not counted: one per connection.
@@ -120,6 +121,8 @@ private:
     ws::FrameParser parser_;
     session::Protocol protocol_;
     SendQueue queue_;
+    // While closing: when TCP is cut. While open and reading is paused: when the client is
+    // dropped as a slow consumer.
     session::Protocol::Clock::time_point close_deadline_{};
     std::uint32_t ip_key_;
     std::uint32_t charged_partial_ = 0;  // parser bytes counted in the process-wide budget

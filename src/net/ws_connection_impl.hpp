@@ -329,10 +329,13 @@ void WsConnection<Stream>::enqueue(hub::Frame frame, bool from_fanout) {
     }
     if (first_link != kNoLink) unstage();  // keep the order: staged frames came first
     queue_.push(std::move(frame));
-    if (from_fanout) {
-        worker_.schedule_flush(*this);
-    } else if (queue_.bytes() > limits.send_queue_high_watermark) {
-        read_paused_ = true;  // replies to the client's own input pile up: stop reading it
+    if (from_fanout) worker_.schedule_flush(*this);
+    if (queue_.bytes() > limits.send_queue_high_watermark && !read_paused_) {
+        // Stop reading until the client drains: its own input (pings, acks) cannot pile up
+        // replies, and a client that stays above the mark for --slow-consumer-timeout is
+        // dropped (Redis's soft output-buffer limit).
+        read_paused_ = true;
+        close_deadline_ = session::Protocol::Clock::now() + limits.slow_consumer_timeout;
     }
 }
 
@@ -451,7 +454,7 @@ void WsConnection<Stream>::leave(session::CloseReason reason) {
 
 template <class Stream>
 void WsConnection<Stream>::release_parser() {
-    parser_ = ws::FrameParser(0);
+    parser_.discard();
     charge_partial();
 }
 
@@ -529,6 +532,10 @@ void WsConnection<Stream>::tick(session::Protocol::Clock::time_point now) {
             metrics::registry().close_timeouts.add(1);
             finish();
         }
+        return;
+    }
+    if (read_paused_ && now >= close_deadline_) {
+        close(session::CloseReason::kSlowConsumer);
         return;
     }
     session::Effects& effects = worker_.effects();

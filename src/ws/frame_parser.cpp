@@ -61,6 +61,12 @@ bool FrameParser::idle() const noexcept {
     return header_size_ == 0 && !in_payload_ && !in_message_;
 }
 
+void FrameParser::discard() noexcept {
+    *this = FrameParser(max_message_size_);
+    // Move assignment keeps the target string's heap buffer (libstdc++): free it explicitly.
+    std::string().swap(partial_message_);
+}
+
 std::size_t FrameParser::buffered_bytes() const noexcept {
     // An empty string's inline capacity is part of the object, not heap.
     const std::size_t capacity = partial_message_.capacity();

@@ -54,6 +54,9 @@ public:
 
     [[nodiscard]] bool idle() const noexcept;
 
+    // Drops any message in progress and frees its memory: the parser is as new.
+    void discard() noexcept;
+
     // Heap bytes the parser holds for a message or control frame still being received (what
     // a connection charges against the process-wide budget for partial messages).
     [[nodiscard]] std::size_t buffered_bytes() const noexcept;
