@@ -5,60 +5,62 @@
 namespace nudge::net {
 
 void SendQueue::push(hub::Frame frame) {
-    bytes_ += frame->size() + kEntryOverhead;
-    frames_.push_back(std::move(frame));
+    if (!state_) state_ = std::make_unique<State>();
+    state_->bytes += frame->size() + kEntryOverhead;
+    state_->frames.push_back(std::move(frame));
 }
 
 std::size_t SendQueue::gather(std::span<boost::asio::const_buffer> out) const noexcept {
+    if (!state_) return 0;
+    const State& s = *state_;
     std::size_t count = 0;
-    for (std::size_t i = head_; i < frames_.size() && count < out.size(); ++i) {
-        const std::string& bytes = *frames_[i];
-        const std::size_t offset = i == head_ ? head_offset_ : 0;
+    for (std::size_t i = s.head; i < s.frames.size() && count < out.size(); ++i) {
+        const std::string& bytes = *s.frames[i];
+        const std::size_t offset = i == s.head ? s.head_offset : 0;
         out[count++] = boost::asio::buffer(bytes.data() + offset, bytes.size() - offset);
     }
     return count;
 }
 
 void SendQueue::consume(std::size_t written) noexcept {
-    while (written > 0 && head_ < frames_.size()) {
-        const std::size_t left = frames_[head_]->size() - head_offset_;
+    if (!state_) return;
+    State& s = *state_;
+    while (written > 0 && s.head < s.frames.size()) {
+        const std::size_t left = s.frames[s.head]->size() - s.head_offset;
         if (written < left) {
-            head_offset_ += static_cast<std::uint32_t>(written);
-            bytes_ -= written;
+            s.head_offset += static_cast<std::uint32_t>(written);
+            s.bytes -= written;
             break;
         }
         written -= left;
-        bytes_ -= left + kEntryOverhead;
-        frames_[head_].reset();
-        ++head_;
-        head_offset_ = 0;
+        s.bytes -= left + kEntryOverhead;
+        s.frames[s.head].reset();
+        ++s.head;
+        s.head_offset = 0;
     }
     compact();
 }
 
 void SendQueue::drop_unstarted() noexcept {
-    const std::size_t keep = head_ + (head_started() ? 1 : 0);
-    for (std::size_t i = keep; i < frames_.size(); ++i) bytes_ -= frames_[i]->size() + kEntryOverhead;
-    frames_.resize(keep);
+    if (!state_) return;
+    State& s = *state_;
+    const std::size_t keep = s.head + (s.head_offset != 0 ? 1 : 0);
+    for (std::size_t i = keep; i < s.frames.size(); ++i) s.bytes -= s.frames[i]->size() + kEntryOverhead;
+    s.frames.resize(keep);
     compact();
 }
 
-void SendQueue::clear() noexcept {
-    std::vector<hub::Frame>().swap(frames_);
-    bytes_ = 0;
-    head_ = head_offset_ = 0;
-}
-
 void SendQueue::compact() noexcept {
-    if (head_ == frames_.size()) {
-        clear();  // drained: an idle client holds no queue memory
+    State& s = *state_;
+    if (s.head == s.frames.size()) {
+        state_.reset();  // drained: an idle client holds no queue memory
         return;
     }
     // Written entries at the front are half the vector: move the rest down, so a client that
     // never quite catches up does not grow the vector without bound.
-    if (head_ >= 32 && head_ * 2 >= frames_.size()) {
-        frames_.erase(frames_.begin(), frames_.begin() + head_);
-        head_ = 0;
+    if (s.head >= 32 && s.head * 2 >= s.frames.size()) {
+        s.frames.erase(s.frames.begin(), s.frames.begin() + s.head);
+        s.head = 0;
     }
 }
 

@@ -6,13 +6,15 @@
 // the send-queue limits are limits on memory.
 //
 // Memory stays bounded for a client that is always a little behind: written entries are
-// compacted away once they are half the vector, and a drained queue frees its storage (an
-// idle client holds none). Not thread-safe; one per connection.
+// compacted away once they are half the vector. An empty queue is one null pointer: its state
+// is allocated with the first frame and freed when drained, so an idle client holds 8 bytes.
+// Not thread-safe; one per connection.
 #pragma once
 
 #include <boost/asio/buffer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -26,15 +28,17 @@ public:
     static constexpr std::size_t kEntryOverhead = 64;
 
     void push(hub::Frame frame);
-    [[nodiscard]] bool empty() const noexcept { return head_ == frames_.size(); }
+    [[nodiscard]] bool empty() const noexcept { return !state_; }
     // Unwritten payload bytes plus kEntryOverhead per unwritten entry.
-    [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
-    [[nodiscard]] std::size_t entries() const noexcept { return frames_.size() - head_; }
-    // Slots in use, written ones included (compaction keeps this under 2 × entries() + 32).
-    [[nodiscard]] std::size_t storage() const noexcept { return frames_.size(); }
+    [[nodiscard]] std::size_t bytes() const noexcept { return state_ ? state_->bytes : 0; }
+    [[nodiscard]] std::size_t entries() const noexcept {
+        return state_ ? state_->frames.size() - state_->head : 0;
+    }
+    // Slots in use, written ones included (compaction keeps this near 2 × entries()).
+    [[nodiscard]] std::size_t storage() const noexcept { return state_ ? state_->frames.size() : 0; }
     // True when the first frame is partly written (it must be completed before anything
     // else, e.g. a close frame, can follow on the wire).
-    [[nodiscard]] bool head_started() const noexcept { return head_offset_ != 0; }
+    [[nodiscard]] bool head_started() const noexcept { return state_ && state_->head_offset != 0; }
 
     // Fills `out` with the unwritten bytes, in order; returns how many buffers it used.
     std::size_t gather(std::span<boost::asio::const_buffer> out) const noexcept;
@@ -43,15 +47,18 @@ public:
     // Drops every frame not started; a partly written head stays so its frame completes.
     void drop_unstarted() noexcept;
     // Drops everything and frees the storage.
-    void clear() noexcept;
+    void clear() noexcept { state_.reset(); }
 
 private:
+    struct State {
+        std::vector<hub::Frame> frames;
+        std::size_t bytes = 0;
+        std::uint32_t head = 0;         // first frame not fully written
+        std::uint32_t head_offset = 0;  // bytes of frames[head] already written
+    };
     void compact() noexcept;
 
-    std::vector<hub::Frame> frames_;
-    std::size_t bytes_ = 0;
-    std::uint32_t head_ = 0;         // first frame not fully written
-    std::uint32_t head_offset_ = 0;  // bytes of frames_[head_] already written
+    std::unique_ptr<State> state_;
 };
 
 }  // namespace nudge::net

@@ -24,6 +24,7 @@
 #include "net/log_limiter.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
+#include "ws/frame_parser.hpp"
 
 namespace nudge::net {
 
@@ -51,6 +52,8 @@ public:
     [[nodiscard]] hub::RoomIndex& rooms();
     [[nodiscard]] std::array<char, std::size_t{64} * 1024>& read_buffer() noexcept { return read_buffer_; }
     [[nodiscard]] session::Effects& effects() noexcept { return effects_; }
+    // The parser connections use between messages (they own one only mid-frame).
+    [[nodiscard]] ws::FrameParser& scratch_parser() noexcept { return scratch_parser_; }
     [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
 
     // Registry: the worker owns every connection from adopt() until it is reaped.
@@ -106,6 +109,7 @@ private:
     std::vector<Connection*> flush_list_;
     std::vector<std::pair<Connection*, session::CloseReason>> deferred_closes_;
     session::Effects effects_;  // scratch, reused for every protocol input on this thread
+    ws::FrameParser scratch_parser_{0};
     LogLimiter accept_log_;
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;

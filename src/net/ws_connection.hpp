@@ -29,6 +29,7 @@
 #include <boost/asio/io_context.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string_view>
 
 #include "net/connection.hpp"
@@ -114,11 +115,12 @@ private:
     void release_parser();
     // Brings the process-wide partial-message budget up to date; may close (newest offender).
     void charge_partial();
+    [[nodiscard]] std::size_t message_limit() const noexcept;
     void set_message_limit();
 
     Stream stream_;
     Worker& worker_;
-    ws::FrameParser parser_;
+    std::unique_ptr<ws::FrameParser> parser_;  // only while a frame spans reads
     session::Protocol protocol_;
     SendQueue queue_;
     // While closing: when TCP is cut. While open and reading is paused: when the client is

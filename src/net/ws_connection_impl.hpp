@@ -62,7 +62,6 @@ template <class Stream>
 WsConnection<Stream>::WsConnection(Stream stream, Worker& worker, std::uint32_t ip_key)
     : stream_(std::move(stream)),
       worker_(worker),
-      parser_(worker.context().limits.max_unauthenticated_message),
       protocol_(worker.context().session, session::Protocol::Clock::now()),
       ip_key_(ip_key) {}
 
@@ -184,10 +183,22 @@ void WsConnection<Stream>::wait_writable() {
 template <class Stream>
 bool WsConnection<Stream>::feed_parser(std::size_t n) {
     auto& buffer = worker_.read_buffer();
+    // Between messages the connection owns no parser: it parses with the worker's scratch
+    // parser and keeps one of its own only while a frame or message spans reads.
+    ws::FrameParser& parser = parser_ ? *parser_ : worker_.scratch_parser();
+    if (!parser_) parser.set_max_message_size(message_limit());
     parsing_ = true;
-    const auto fed = parser_.feed(std::span<char>(buffer.data(), n),
-                                  [this](const ws::Message& m) { return on_message(m); });
+    const auto fed = parser.feed(std::span<char>(buffer.data(), n),
+                                 [this](const ws::Message& m) { return on_message(m); });
     parsing_ = false;
+    if (!parser_) {
+        if (fed && state_ == State::kOpen && !parser.idle()) {
+            parser_ = std::make_unique<ws::FrameParser>(std::move(parser));
+        }
+        parser.discard();  // the scratch parser is left as new for the next connection
+    } else if (parser_->idle()) {
+        parser_.reset();
+    }
     if (state_ != State::kOpen) {
         // Closed from inside a message callback: the parser is done with, free its memory.
         release_parser();
@@ -206,7 +217,7 @@ bool WsConnection<Stream>::feed_parser(std::size_t n) {
 template <class Stream>
 void WsConnection<Stream>::charge_partial() {
     auto& total = worker_.context().partial_bytes;
-    const std::size_t now_bytes = parser_.buffered_bytes();
+    const std::size_t now_bytes = parser_ ? sizeof(ws::FrameParser) + parser_->buffered_bytes() : 0;
     if (now_bytes == charged_partial_) return;
     if (now_bytes < charged_partial_) {
         total.fetch_sub(charged_partial_ - now_bytes, std::memory_order_relaxed);
@@ -227,10 +238,16 @@ void WsConnection<Stream>::charge_partial() {
 }
 
 template <class Stream>
-void WsConnection<Stream>::set_message_limit() {
+std::size_t WsConnection<Stream>::message_limit() const noexcept {
     const auto& context = worker_.context();
-    parser_.set_max_message_size(protocol_.connected() ? context.session.config.max_payload
-                                                       : context.limits.max_unauthenticated_message);
+    return protocol_.connected() ? context.session.config.max_payload
+                                 : context.limits.max_unauthenticated_message;
+}
+
+template <class Stream>
+void WsConnection<Stream>::set_message_limit() {
+    // Mid-read (a CONNECT just accepted) the scratch parser may be the one in use.
+    (parser_ ? *parser_ : worker_.scratch_parser()).set_max_message_size(message_limit());
 }
 
 template <class Stream>
@@ -454,7 +471,7 @@ void WsConnection<Stream>::leave(session::CloseReason reason) {
 
 template <class Stream>
 void WsConnection<Stream>::release_parser() {
-    parser_.discard();
+    parser_.reset();
     charge_partial();
 }
 
