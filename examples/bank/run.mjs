@@ -106,6 +106,7 @@ try {
   });
 } catch (error) {
   hub.kill('SIGTERM');
+  await hubExited;
   die(`the ${flags.backend} bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
 }
 
