@@ -50,7 +50,9 @@ export function createApi({ bank, io, simulator, jwtSecret, hubUrl, tokenTtlSeco
     const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     const sub = match && verifyToken(match[1], jwtSecret);
     // A token with the hub's secret may name someone who is not a customer (e.g. a tour token).
-    if (!sub || !/^\d{1,15}$/.test(sub) || !bank.profile(Number(sub))) throw new BankError(401, 'log in first');
+    if (!sub || !/^\d{1,15}$/.test(sub) || !bank.profile(Number(sub))) {
+      throw new BankError(401, 'log in first');
+    }
     return Number(sub);
   };
   const room = (userId) => `user_${userId}`;

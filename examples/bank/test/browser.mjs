@@ -19,12 +19,23 @@ export const startBackend = (backend, options) =>
 // The endpoints behind React Query's keys; actions (POST/PATCH) and /api/simulate are not data.
 const DATA = /^\/api\/(balance|transactions|loans|loans\/summary|profile)$/;
 
+// The front end, built once per test process and shared by the backends' runs.
+let frontEnd;
+function buildFrontEnd() {
+  frontEnd ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'nudge-bank-'));
+    process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    await build({
+      configFile: fileURLToPath(new URL('../web/vite.config.mjs', import.meta.url)),
+      build: { outDir, emptyOutDir: true },
+    });
+    return outDir;
+  })();
+  return frontEnd;
+}
+
 export async function startDemo({ backend = 'node', simulateMs = 2000 } = {}) {
-  const outDir = mkdtempSync(join(tmpdir(), 'nudge-bank-'));
-  await build({
-    configFile: fileURLToPath(new URL('../web/vite.config.mjs', import.meta.url)),
-    build: { outDir, emptyOutDir: true },
-  });
+  const outDir = await buildFrontEnd();
   const hub = await startHub();
   const logs = [];
   let bank;
@@ -40,7 +51,6 @@ export async function startDemo({ backend = 'node', simulateMs = 2000 } = {}) {
     });
   } catch (error) {
     await hub.stop();
-    rmSync(outDir, { recursive: true, force: true });
     throw new Error(`the ${backend} backend did not start: ${error.message}`);
   }
   const browser = await chromium.launch({
@@ -66,7 +76,6 @@ export async function startDemo({ backend = 'node', simulateMs = 2000 } = {}) {
       await browser.close();
       await bank.close();
       await hub.stop();
-      rmSync(outDir, { recursive: true, force: true });
     },
   };
 }

@@ -41,7 +41,9 @@ const refused = (url) =>
 for (const backend of BACKENDS) {
   test(`${backend} backend: serves the app and the hub; SIGINT stops both`, async () => {
     const [port, hubPort] = [await freePort(), await freePort()];
-    const demo = launch(['--backend', backend, '--port', String(port), '--hub-port', String(hubPort)]);
+    // The first run builds dist/, the others serve it.
+    const build = backend === BACKENDS[0] ? [] : ['--no-build'];
+    const demo = launch(['--backend', backend, '--port', `${port}`, '--hub-port', `${hubPort}`, ...build]);
     try {
       await demo.waitFor(/nudge bank is running/);
       assert.match(demo.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
