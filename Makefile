@@ -73,8 +73,9 @@ demo: setup build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
-# and its launcher, each against both backends (Node and Django).
+# and its launcher, each against both backends (Node and Django); the Django backend's events.
 demo-test: build client-build emitter-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) /usr/bin/python3 -m pytest -q -p no:cacheprovider examples/bank/django/tests
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.
