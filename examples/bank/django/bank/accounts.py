@@ -89,7 +89,8 @@ def _loan_json(loan: Loan) -> dict:
 
 
 def loans(customer_id: int) -> list[dict]:
-    return [_loan_json(loan) for loan in Loan.objects.filter(customer_id=customer_id).order_by("id")]
+    rows = Loan.objects.filter(customer_id=customer_id).order_by("id")
+    return [_loan_json(loan) for loan in rows]
 
 
 def loan_summary(customer_id: int) -> dict:
@@ -226,8 +227,8 @@ def seed(users: list[dict] = DEMO_USERS) -> None:
             opening = user["balance_cents"] - sum(cents for _, cents in history)
             _add_transaction(customer.id, "Opening balance", opening, started - timedelta(days=30))
             for i, (description, cents) in enumerate(history):
-                days_ago = 3 * (len(history) - i) - 1.3
-                _add_transaction(customer.id, description, cents, started - timedelta(days=days_ago))
+                at = started - timedelta(days=3 * (len(history) - i) - 1.3)
+                _add_transaction(customer.id, description, cents, at)
             for purpose, cents, status in user["loans"]:
                 Loan.objects.create(customer=customer, purpose=purpose, amount_cents=cents,
                                     status=status, updated_at=started)

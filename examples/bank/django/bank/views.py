@@ -10,8 +10,8 @@ the browsers refetch the endpoints below.
   GET  /api/loans              ['loans']
   GET  /api/loans/summary      ['loan-summary']
   GET  /api/profile            ['profile']
-  POST /api/payments           {payee, amountCents}    -> transaction_happened
-  POST /api/loans/:id/status   {status}                -> loan_status_changed (+ transaction_happened)
+  POST /api/payments           {payee, amountCents} -> transaction_happened
+  POST /api/loans/:id/status   {status} -> loan_status_changed (+ transaction_happened)
   PATCH /api/profile           {name?, email?, phone?} -> profile_updated
   GET|POST /api/simulate       {on}: background activity for this customer every ~2 s
 
