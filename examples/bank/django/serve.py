@@ -97,10 +97,12 @@ def main() -> None:
 
         from bank_site.wsgi import application
 
+        fd = sock.detach()  # gunicorn owns the listening socket from here
+
         class Server(BaseApplication):
             def load_config(self) -> None:
                 for key, value in {
-                    "bind": [f"fd://{sock.detach()}"],  # gunicorn owns the socket from here
+                    "bind": [f"fd://{fd}"],
                     "workers": 1,
                     "worker_class": "gthread",
                     "threads": args.threads,
@@ -120,4 +122,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Ctrl-C before gunicorn took over the signals
+        sys.exit(130)
