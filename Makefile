@@ -13,7 +13,7 @@ export CCACHE_NOHASHDIR := true
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
-	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000"
+	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
 	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make lint      clang-tidy over src/ and clients/cpp/"
@@ -67,11 +67,15 @@ node-client-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w clients/node
 
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
+# BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
+BACKEND ?= node
 demo: setup build client-build emitter-build
-	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs $(ARGS)
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
 
-# The bank example in Chromium (two users, refetch only after events, no polling) and its launcher.
+# The bank example in Chromium (two users, refetch only after events, no polling), its REST API
+# and its launcher, each against both backends (Node and Django); the Django backend's events.
 demo-test: build client-build emitter-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) /usr/bin/python3 -m pytest -q -p no:cacheprovider examples/bank/django/tests
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The live bank demo in one command (`make demo`): builds the front end, starts the hub
-// (build/nudged) with a demo secret and API key, starts the bank backend, prints where to go.
-// Ctrl-C (or SIGTERM) stops both; if the hub dies, the demo stops too.
+// (build/nudged) with a demo secret and API key, starts the bank backend — Node (server/) or
+// Django (django/) — and prints where to go. Ctrl-C (or SIGTERM) stops both; if the hub or the
+// backend dies, the demo stops too.
 //
-//   node examples/bank/run.mjs [--port 3000] [--hub-port 8080] [--host 127.0.0.1] [--no-build]
-// Environment: BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged).
+//   node examples/bank/run.mjs [--backend node|django] [--port 3000] [--hub-port 8080]
+//                              [--host 127.0.0.1] [--no-build]
+// Environment: BANK_BACKEND, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged), PYTHON.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,9 +15,11 @@ import { parseArgs } from 'node:util';
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const DEMO_SECRET = 'bank-demo-jwt-secret';
 const DEMO_API_KEY = 'bank-demo-api-key';
+const BACKENDS = ['node', 'django'];
 
 const { values: flags } = parseArgs({
   options: {
+    backend: { type: 'string', default: process.env.BANK_BACKEND || 'node' },
     port: { type: 'string', default: process.env.BANK_PORT ?? '3000' },
     'hub-port': { type: 'string', default: process.env.HUB_PORT ?? '8080' },
     host: { type: 'string', default: '127.0.0.1' },
@@ -28,6 +32,10 @@ function die(message) {
   process.exit(1);
 }
 
+if (!BACKENDS.includes(flags.backend)) {
+  console.error(`demo: --backend must be one of ${BACKENDS.join(', ')}, not "${flags.backend}"`);
+  process.exit(2);
+}
 const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
 if (!existsSync(nudged)) die(`no hub at ${nudged}: run \`make build\` first`);
 for (const [dist, command] of [
@@ -81,7 +89,10 @@ for (let waited = 0; ; waited += 50) {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-const { startBank } = await import('./server/app.mjs');
+const { startBank } =
+  flags.backend === 'django'
+    ? { startBank: (await import('./server/django.mjs')).startDjangoBank }
+    : await import('./server/app.mjs');
 let bank;
 try {
   bank = await startBank({
@@ -95,11 +106,12 @@ try {
   });
 } catch (error) {
   hub.kill('SIGTERM');
-  die(`the bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
+  await hubExited;
+  die(`the ${flags.backend} bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
 }
 
 console.log(`
-  nudge bank is running: ${bank.url}
+  nudge bank is running: ${bank.url}   (${flags.backend} backend)
 
   log in as   alice / wonderland   or   bob / builder
               (one browser per user: tabs of one browser share the login)
@@ -120,3 +132,4 @@ async function stop(reason, code) {
 process.on('SIGINT', () => stop('interrupted', 0));
 process.on('SIGTERM', () => stop('terminated', 0));
 hubExited.then((status) => stop(`the hub exited (${status})`, 1));
+bank.exited?.then((status) => stop(`the ${flags.backend} backend exited (${status})`, 1));

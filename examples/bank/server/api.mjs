@@ -49,7 +49,10 @@ export function createApi({ bank, io, simulator, jwtSecret, hubUrl, tokenTtlSeco
   const user = (req) => {
     const match = /^Bearer (.+)$/.exec(req.headers.authorization ?? '');
     const sub = match && verifyToken(match[1], jwtSecret);
-    if (!sub) throw new BankError(401, 'log in first');
+    // A token with the hub's secret may name someone who is not a customer (e.g. a tour token).
+    if (!sub || !/^\d{1,15}$/.test(sub) || !bank.profile(Number(sub))) {
+      throw new BankError(401, 'log in first');
+    }
     return Number(sub);
   };
   const room = (userId) => `user_${userId}`;
@@ -91,12 +94,14 @@ export function createApi({ bank, io, simulator, jwtSecret, hubUrl, tokenTtlSeco
       return result;
     },
 
-    'POST /api/loans/:id/status': async (req, loanId) => {
+    'POST /api/loans/:id/status': async (req, id) => {
       const userId = user(req);
       const { status } = await readJson(req);
       if (typeof status !== 'string' || !Object.hasOwn(LOAN_TRANSITIONS, status)) {
         throw new BankError(400, `status: one of ${Object.keys(LOAN_TRANSITIONS).join(', ')}`);
       }
+      const loanId = Number(id);
+      if (!Number.isSafeInteger(loanId)) throw new BankError(404, `no loan ${id}`);
       const { loan, balanceChanged } = bank.setLoanStatus(userId, loanId, status);
       const events = [{ room: room(userId), event: 'loan_status_changed', data: { loanId, status } }];
       if (balanceChanged)
@@ -143,7 +148,7 @@ export function createApi({ bank, io, simulator, jwtSecret, hubUrl, tokenTtlSeco
       send(
         res,
         req.method === 'POST' && pathname === '/api/payments' ? 201 : 200,
-        await route(req, loan ? Number(loan[1]) : undefined),
+        await route(req, loan?.[1]),
       );
     } catch (error) {
       if (!(error instanceof BankError)) throw error;

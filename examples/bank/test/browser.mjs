@@ -1,5 +1,5 @@
-// Test harness for the bank in Chromium: the hub, the backend and the built front end on free
-// ports, and per-user pages that record, in arrival order, every data request they make and
+// Test harness for the bank in Chromium: the hub, the backend (Node or Django) and the built
+// front end on free ports, and per-user pages that record, in arrival order, every data request they make and
 // every hub event their socket receives.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,27 +9,50 @@ import { build } from 'vite';
 import { chromium } from 'playwright-core';
 import { startHub, SECRET, API_KEY } from '../../../tests/integration/lib/hub.mjs';
 import { startBank } from '../server/app.mjs';
+import { startDjangoBank } from '../server/django.mjs';
+
+/** The backends every demo test runs against; BANK_BACKENDS=node (or django) picks one. */
+export const BACKENDS = (process.env.BANK_BACKENDS || 'node,django').split(',');
+export const startBackend = (backend, options) =>
+  ({ node: startBank, django: startDjangoBank })[backend](options);
 
 // The endpoints behind React Query's keys; actions (POST/PATCH) and /api/simulate are not data.
 const DATA = /^\/api\/(balance|transactions|loans|loans\/summary|profile)$/;
 
-export async function startDemo({ simulateMs = 2000 } = {}) {
-  const outDir = mkdtempSync(join(tmpdir(), 'nudge-bank-'));
-  await build({
-    configFile: fileURLToPath(new URL('../web/vite.config.mjs', import.meta.url)),
-    build: { outDir, emptyOutDir: true },
-  });
+// The front end, built once per test process and shared by the backends' runs.
+let frontEnd;
+function buildFrontEnd() {
+  frontEnd ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'nudge-bank-'));
+    process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    await build({
+      configFile: fileURLToPath(new URL('../web/vite.config.mjs', import.meta.url)),
+      build: { outDir, emptyOutDir: true },
+    });
+    return outDir;
+  })();
+  return frontEnd;
+}
+
+export async function startDemo({ backend = 'node', simulateMs = 2000 } = {}) {
+  const outDir = await buildFrontEnd();
   const hub = await startHub();
   const logs = [];
-  const bank = await startBank({
-    port: 0,
-    hubUrl: hub.url,
-    apiKey: API_KEY,
-    jwtSecret: SECRET,
-    staticDir: outDir,
-    simulateMs,
-    log: (line) => logs.push(line),
-  });
+  let bank;
+  try {
+    bank = await startBackend(backend, {
+      port: 0,
+      hubUrl: hub.url,
+      apiKey: API_KEY,
+      jwtSecret: SECRET,
+      staticDir: outDir,
+      simulateMs,
+      log: (line) => logs.push(line),
+    });
+  } catch (error) {
+    await hub.stop();
+    throw new Error(`the ${backend} backend did not start: ${error.message}`);
+  }
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     headless: true,
@@ -53,7 +76,6 @@ export async function startDemo({ simulateMs = 2000 } = {}) {
       await browser.close();
       await bank.close();
       await hub.stop();
-      rmSync(outDir, { recursive: true, force: true });
     },
   };
 }

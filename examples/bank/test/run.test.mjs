@@ -1,5 +1,6 @@
-// run.mjs, the `make demo` launcher: it serves the app and the hub on the ports it is given,
-// and stopping it stops the hub too (no orphan); a port already taken fails clearly.
+// run.mjs, the `make demo` launcher: with either backend it serves the app and the hub on the
+// ports it is given, and stopping it stops the hub and the backend too (no orphan); a port
+// already taken fails clearly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -7,6 +8,7 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../../tests/integration/lib/hub.mjs';
+import { BACKENDS } from './browser.mjs';
 
 const RUN = fileURLToPath(new URL('../run.mjs', import.meta.url));
 
@@ -36,28 +38,33 @@ const refused = (url) =>
     (error) => error.cause?.code === 'ECONNREFUSED',
   );
 
-test('serves the app and the hub; SIGINT stops both', async () => {
-  const [port, hubPort] = [await freePort(), await freePort()];
-  const demo = launch(['--port', String(port), '--hub-port', String(hubPort)]);
-  try {
-    await demo.waitFor(/nudge bank is running/);
-    assert.match(demo.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
-    assert.match(demo.output(), /alice \/ wonderland/);
-    const page = await fetch(`http://127.0.0.1:${port}/`);
-    assert.equal(page.status, 200);
-    assert.match(await page.text(), /<div id="root">/);
-    const config = await (await fetch(`http://127.0.0.1:${port}/api/config`)).json();
-    assert.deepEqual(config, { hubUrl: `http://127.0.0.1:${hubPort}` });
-    assert.equal((await fetch(`http://127.0.0.1:${hubPort}/healthz`)).status, 200);
+for (const backend of BACKENDS) {
+  test(`${backend} backend: serves the app and the hub; SIGINT stops both`, async () => {
+    const [port, hubPort] = [await freePort(), await freePort()];
+    // The first run builds dist/, the others serve it.
+    const build = backend === BACKENDS[0] ? [] : ['--no-build'];
+    const demo = launch(['--backend', backend, '--port', `${port}`, '--hub-port', `${hubPort}`, ...build]);
+    try {
+      await demo.waitFor(/nudge bank is running/);
+      assert.match(demo.output(), new RegExp(`http://127\\.0\\.0\\.1:${port}`));
+      assert.match(demo.output(), /alice \/ wonderland/);
+      assert.match(demo.output(), new RegExp(`\\(${backend} backend\\)`));
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<div id="root">/);
+      const config = await (await fetch(`http://127.0.0.1:${port}/api/config`)).json();
+      assert.deepEqual(config, { hubUrl: `http://127.0.0.1:${hubPort}` });
+      assert.equal((await fetch(`http://127.0.0.1:${hubPort}/healthz`)).status, 200);
 
-    demo.child.kill('SIGINT');
-    assert.deepEqual(await demo.exited, { code: 0, signal: null });
-    assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
-    assert.ok(await refused(`http://127.0.0.1:${port}/`), 'the bank is gone');
-  } finally {
-    demo.child.kill('SIGKILL');
-  }
-});
+      demo.child.kill('SIGINT');
+      assert.deepEqual(await demo.exited, { code: 0, signal: null });
+      assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
+      assert.ok(await refused(`http://127.0.0.1:${port}/`), 'the bank is gone');
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  });
+}
 
 test('a hub port already in use: exits 1 and says so', async () => {
   const taken = createServer().listen(0, '127.0.0.1');
@@ -73,4 +80,31 @@ test('a hub port already in use: exits 1 and says so', async () => {
     demo.child.kill('SIGKILL');
     taken.close();
   }
+});
+
+test('the Django backend cannot listen: exits 1, says why, and stops the hub', async () => {
+  const taken = createServer().listen(0, '127.0.0.1');
+  await once(taken, 'listening');
+  const hubPort = await freePort();
+  const port = String(taken.address().port);
+  const demo = launch(['--backend', 'django', '--port', port, '--hub-port', String(hubPort), '--no-build']);
+  try {
+    const { code } = await demo.exited;
+    assert.equal(code, 1);
+    assert.match(
+      demo.output(),
+      /the django bank could not start .*cannot listen on 127\.0\.0\.1:\d+: Address already in use/s,
+    );
+    assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
+  } finally {
+    demo.child.kill('SIGKILL');
+    taken.close();
+  }
+});
+
+test('an unknown backend: exits 2 and names the choices', async () => {
+  const demo = launch(['--backend', 'rails', '--no-build']);
+  const { code } = await demo.exited;
+  assert.equal(code, 2);
+  assert.match(demo.output(), /--backend must be one of node, django, not "rails"/);
 });

@@ -1,0 +1,73 @@
+"""Settings of the bank demo's Django backend, all from the environment (serve.py sets them from
+its command line; run.mjs and the tests go through serve.py):
+
+  NUDGE_URL            the hub, for publishing (default http://127.0.0.1:8080)
+  NUDGE_API_KEY        the hub's --api-key
+  BANK_JWT_SECRET      the hub's --jwt-secret: login signs the browsers' tokens with it
+  BANK_PUBLIC_HUB_URL  where browsers connect (default NUDGE_URL)
+  BANK_DATABASE        the SQLite file (serve.py makes a fresh one per start)
+  BANK_STATIC_DIR      the built front end (default examples/bank/dist)
+  BANK_SIMULATE_MS     the "simulate activity" period (default 2000)
+  BANK_ALLOWED_HOSTS   comma-separated Host names to answer (default 127.0.0.1,localhost)
+  DJANGO_SECRET_KEY    unused by the bank (no sessions, no CSRF cookies); random if unset
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent.parent  # examples/bank/django
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or secrets.token_urlsafe(50)
+DEBUG = False
+ALLOWED_HOSTS = os.environ.get("BANK_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
+
+INSTALLED_APPS = ["bank.apps.BankConfig"]
+MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+ROOT_URLCONF = "bank_site.urls"
+WSGI_APPLICATION = "bank_site.wsgi.application"
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("BANK_DATABASE", str(HERE / "bank.sqlite3")),
+        "OPTIONS": {"timeout": 10},
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+
+# The API's bodies are small; a larger one is answered 413 (bank/views.py read_json).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024
+
+# The seed's utils/realtime.py calls get_channel_layer(): nudge's layer publishes each
+# group_send to the hub. The request does not wait for it (bank/events.py), so a short timeout
+# and two retries, as the Node backend's emitter has.
+NUDGE_URL = os.environ.get("NUDGE_URL", "http://127.0.0.1:8080")
+NUDGE_API_KEY = os.environ.get("NUDGE_API_KEY")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "nudge.channels.NudgeChannelLayer",
+        "CONFIG": {"timeout": 2.0, "retries": 2},
+    },
+}
+
+BANK_JWT_SECRET = os.environ.get("BANK_JWT_SECRET", "")
+BANK_TOKEN_TTL = 12 * 3600
+BANK_PUBLIC_HUB_URL = os.environ.get("BANK_PUBLIC_HUB_URL") or NUDGE_URL
+BANK_STATIC_DIR = os.environ.get("BANK_STATIC_DIR", str(HERE.parent / "dist"))
+BANK_SIMULATE_SECONDS = int(os.environ.get("BANK_SIMULATE_MS", "2000")) / 1000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"short": {"format": "%(name)s: %(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "short"}},
+    "loggers": {
+        "bank": {"handlers": ["stderr"], "level": "INFO"},
+        "nudge": {"handlers": ["stderr"], "level": "WARNING"},
+        # 4xx answers are the API working as designed; 5xx are logged with their traceback.
+        "django.request": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+    },
+}
