@@ -1,6 +1,7 @@
 // The connection layer under attack, through the real binary: each test is one defect of the
 // connection-layer issue as measured on 6687268 (where each of these failed).
 import { test } from 'node:test';
+import { io } from 'socket.io-client';
 import assert from 'node:assert/strict';
 import { startHub, seedClient, connected, token, emit, metrics, nextEvent, eventually, sleep, SLOW } from './lib/hub.mjs';
 import { rawConnect, text, ping, frame, writeOrStall, parseFrames, closeCode, rssKiB } from './lib/raw_ws.mjs';
@@ -166,5 +167,59 @@ test('a second hub on a port already served exits non-zero with a clear message'
     for (const s of sockets) s.close();
   } finally {
     await first.stop();
+  }
+});
+
+test('--max-connections-per-ip refuses the connection past the limit, counts it, and frees slots on close', async () => {
+  const hub = await startHub({ args: ['--max-connections-per-ip', '2'] });
+  // The clients come from 127.0.0.5; the test's own API calls from 127.0.0.1 stay under the limit.
+  const from5 = (sub) => io(hub.url, { auth: { token: token(sub) }, transports: ['websocket'], reconnection: false, localAddress: '127.0.0.5' });
+  const sockets = [];
+  try {
+    const a = from5('a');
+    const b = from5('b');
+    sockets.push(a, b);
+    await connected(a);
+    await connected(b);
+    const c = from5('c');
+    sockets.push(c);
+    await assert.rejects(connected(c));
+    assert.ok((await metrics(hub)).nudge_connections_refused_per_ip_total >= 1);
+    const other = await rawConnect(hub.url, { localAddress: '127.0.0.7' }); // another address
+    other.socket.destroy();
+    a.close();
+    await eventually(async () => (await metrics(hub)).nudge_connections <= 1);
+    const d = from5('d');
+    sockets.push(d);
+    await connected(d);
+  } finally {
+    for (const s of sockets) s.close();
+    await hub.stop();
+  }
+});
+
+test('out of file descriptors: accept errors are logged at most once per period, and the hub recovers', async () => {
+  // 40 descriptors: a few for the process itself, the rest for clients.
+  const hub = await startHub({ args: ['--threads', '2'], wrapper: ['prlimit', '--nofile=40:40'] });
+  const clients = [];
+  try {
+    for (let i = 0; i < 60; i++) {
+      clients.push(io(hub.url, { auth: { token: token(`fd${i}`) }, transports: ['websocket'], reconnection: false }));
+    }
+    // While starved the hub cannot even accept a metrics request: read its log instead.
+    await eventually(() => hub.output().includes('accept failed'));
+    await sleep(1500);
+    const lines = hub.output().split('\n').filter((l) => l.includes('accept failed'));
+    // One line per worker per 10 s (each worker retries accept every 100 ms: 15 tries each).
+    assert.ok(lines.length >= 1 && lines.length <= 2, `${lines.length} accept-failure lines in 1.5 s of EMFILE`);
+    for (const c of clients) c.close();
+    await eventually(async () => (await metrics(hub)).nudge_connections === 0);
+    assert.ok((await metrics(hub)).nudge_accept_errors_total >= 5);
+    const late = seedClient(hub.url, token('late'));
+    await connected(late);
+    late.close();
+  } finally {
+    for (const c of clients) c.close();
+    await hub.stop();
   }
 });

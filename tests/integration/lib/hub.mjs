@@ -27,11 +27,13 @@ export async function freePort() {
 // Starts nudged; resolves once it prints its listening line. `stop()` sends SIGTERM and
 // resolves with the exit code and the time it took. With `keys: false` the caller configures
 // the JWT key and API key itself (flags, file or environment).
-export async function startHub({ port = 0, args = [], env = {}, keys = true } = {}) {
+// `wrapper` runs the hub under another command (e.g. ['prlimit', '--nofile=40:40']).
+export async function startHub({ port = 0, args = [], env = {}, keys = true, wrapper = [] } = {}) {
   const keyArgs = keys ? ['--jwt-secret', SECRET, '--api-key', API_KEY] : [];
+  const hubArgs = ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info', ...args];
   const child = spawn(
-    NUDGED_BIN,
-    ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info', ...args],
+    wrapper.length ? wrapper[0] : NUDGED_BIN,
+    wrapper.length ? [...wrapper.slice(1), NUDGED_BIN, ...hubArgs] : hubArgs,
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
