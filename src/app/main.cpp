@@ -5,6 +5,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -35,15 +36,8 @@ void raise_fd_limit() {
 
 void label_metrics() {
     auto& registry = metrics::registry();
-    for (int i = 0; i <= static_cast<int>(auth::AuthError::kBadRoomsClaim); ++i) {
-        registry.auth_failures.labels[static_cast<std::size_t>(i)] =
-            auth::reason(static_cast<auth::AuthError>(i));
-    }
-    for (int i = 0; i <= static_cast<int>(session::CloseReason::kServerShutdown); ++i) {
-        registry.disconnects.labels[static_cast<std::size_t>(i)] =
-            session::to_string(static_cast<session::CloseReason>(i));
-    }
-    registry.api_requests.labels = {"200", "202", "400", "401", "404", "405", "413", "other"};
+    metrics::label_enum<auth::AuthError>(registry.auth_failures, auth::reason);
+    metrics::label_enum<session::CloseReason>(registry.disconnects, session::to_string);
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
@@ -77,7 +71,12 @@ int main(int argc, char** argv) {
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
     context.limits = config.limits;
-    net::Server server(context, config.listen.threads);
+    // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.
+    const auto threads = config.listen.threads != 0
+                             ? std::size_t{config.listen.threads}
+                             : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
+                                                       metrics::kWorkerSlots);
+    net::Server server(context, threads);
     broker::LocalBroker broker(server.hub());
     const api::Router router(config.api, broker, [&context] {
         return !context.shutting_down.load(std::memory_order_relaxed);

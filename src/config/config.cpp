@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "metrics/metrics.hpp"
+
 namespace nudge::config {
 
 namespace {
@@ -40,6 +42,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned ping_timeout_ms = 20000;
     unsigned connect_timeout_ms = 45000;
     unsigned http_idle_timeout_s = 30;
+    unsigned jwt_leeway_s = 30;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -47,7 +50,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
     listen->add_option("--port", config.listen.port, "port to listen on (0: any free port)")
         ->envname("NUDGE_PORT")->capture_default_str();
     listen->add_option("--threads", config.listen.threads, "worker threads (0: one per core)")
-        ->envname("NUDGE_THREADS")->capture_default_str();
+        ->envname("NUDGE_THREADS")->capture_default_str()
+        ->check(CLI::Range(0U, static_cast<unsigned>(metrics::kWorkerSlots)));
 
     auto* auth = app.add_option_group("auth");
     auth->add_option("--jwt-secret", config.jwt.secret, "HS256 secret for client tokens")
@@ -58,6 +62,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--jwt-audience", audience, "required aud claim")->envname("NUDGE_JWT_AUDIENCE");
     auth->add_option("--jwt-user-claim", config.jwt.user_claim, "claim holding the user id")
         ->envname("NUDGE_JWT_USER_CLAIM")->capture_default_str();
+    auth->add_option("--jwt-leeway", jwt_leeway_s,
+                     "seconds of clock skew allowed on exp/nbf; sessions close at exp + leeway")
+        ->envname("NUDGE_JWT_LEEWAY")->capture_default_str()->check(CLI::Range(0, 3600));
     auth->add_option("--user-room", config.session.user_room,
                      "room every user joins; {id} is the user id")
         ->envname("NUDGE_USER_ROOM")->capture_default_str();
@@ -122,6 +129,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.session.ping_timeout = std::chrono::milliseconds(ping_timeout_ms);
     config.session.connect_timeout = std::chrono::milliseconds(connect_timeout_ms);
     config.limits.http_idle_timeout = std::chrono::seconds(http_idle_timeout_s);
+    config.jwt.leeway = std::chrono::seconds(jwt_leeway_s);
     return ParseOutcome{std::move(config), 0};
 }
 

@@ -32,20 +32,6 @@ std::string_view query_of(std::string_view target) {
     return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 }
 
-// Metrics slot per answered status.
-std::size_t status_slot(unsigned status) {
-    switch (status) {
-        case 200: return 0;
-        case 202: return 1;
-        case 400: return 2;
-        case 401: return 3;
-        case 404: return 4;
-        case 405: return 5;
-        case 413: return 6;
-        default: return 7;
-    }
-}
-
 }  // namespace
 
 HttpConnection::HttpConnection(asio::ip::tcp::socket socket, Worker& worker)
@@ -170,7 +156,7 @@ void HttpConnection::linger_read() {
 }
 
 void HttpConnection::send(Response response, bool close_after) {
-    metrics::registry().api_requests.values[status_slot(response.result_int())].add(1);
+    metrics::registry().api_requests[metrics::api_status(response.result_int())].add(1);
     auto shared = std::make_shared<Response>(std::move(response));
     stream_.expires_after(worker_.context().limits.http_idle_timeout);
     http::async_write(stream_, *shared,
