@@ -90,6 +90,18 @@ int main(int argc, char** argv) {
         spdlog::critical("cannot listen on {}:{}: {}", config.listen.host, config.listen.port, e.what());
         return 1;
     }
+    if (config.listen.metrics_port) {
+        try {
+            const auto metrics_endpoint =
+                server.listen_metrics(config.listen.metrics_host, *config.listen.metrics_port);
+            spdlog::info("metrics listener at http://{}:{}", metrics_endpoint.address().to_string(),
+                         metrics_endpoint.port());
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot listen on {}:{} for metrics: {}", config.listen.metrics_host,
+                             *config.listen.metrics_port, e.what());
+            return 1;
+        }
+    }
     const std::string url = fmt::format("http://{}:{}", endpoint.address().to_string(), endpoint.port());
     spdlog::info("listening on {} threads={} broker=local", url, server.hub().shard_count());
     if (config.dev) print_dev_banner(config, url);
