@@ -320,9 +320,10 @@ void WsConnection::close(CloseReason reason) {
     if (closed_) return;
     auto self = shared_from_this();  // unregistering must not free us mid-call
     if (reason == CloseReason::kServerShutdown) {
-        // An Engine.IO close, then a WebSocket 1001: socket.io-client treats this as a
-        // transport close and reconnects (a Socket.IO DISCONNECT would stop it).
-        send_text(eio::kClosePacket);
+        // Only a WebSocket 1001, as Socket.IO's own server does: socket.io-client and
+        // python-socketio both read it as a transport close and reconnect. An Engine.IO close
+        // packet before it makes python-socketio give up ("server said goodbye"), and a
+        // Socket.IO DISCONNECT would stop socket.io-client.
         write_close_frame(ws::CloseCode::kGoingAway, "server shutting down");
         if (closed_) return;  // the write failed and already closed us
     }
