@@ -226,6 +226,7 @@ void HttpConnection::linger_read() {
 
 void HttpConnection::send(Response response, bool close_after) {
     metrics::registry().api_requests[metrics::api_status(response.result_int())].add(1);
+    if (close_after) response.keep_alive(false);  // says "Connection: close"
     auto shared = std::make_shared<Response>(std::move(response));
     stream_.expires_after(worker_.context().limits.http_idle_timeout);
     http::async_write(stream_, *shared,
