@@ -102,10 +102,11 @@ Response Router::publish(const Request& request) const {
         registry.api_auth_failures.add(1);
         const AuthFailures::Outcome outcome = auth_failures_.record(request.remote, now);
         if (outcome.log) {
-            spdlog::warn("api key rejected source={} failures={}{}", request.remote,
-                         outcome.failures, outcome.now_blocked ? " backoff=started" : "");
-        } else if (outcome.now_blocked) {
-            spdlog::warn("api key backoff started source={}", request.remote);
+            spdlog::warn("api key rejected source={} failures={}", request.remote, outcome.failures);
+        }
+        if (outcome.now_blocked) {
+            spdlog::warn("api key backoff started source={} seconds={}", request.remote,
+                         config_.auth_failures.backoff_window.count());
         }
         return error_response(401, "unauthorized",
                               "missing or wrong API key (Authorization: Bearer <key>)");
