@@ -1,5 +1,5 @@
 // nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
-// until SIGTERM/SIGINT, then close every client with an Engine.IO close and exit within 5 s.
+// until SIGTERM/SIGINT, then close every client with a WebSocket close 1001 and exit within 5 s.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
