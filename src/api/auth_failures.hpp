@@ -11,8 +11,8 @@
 // idle for longer than every interval are dropped first, then the whole table (counts restart,
 // which only makes the hub more lenient).
 //
-// Thread-safe (one mutex; it is taken only for requests that carry a wrong key or come from a
-// source with a record, never on the successful publish path of a source with no failures).
+// Thread-safe, with one mutex. With the backoff off (the default) only requests with a wrong
+// key take it; with the backoff on, every publish takes it for one hash lookup.
 #pragma once
 
 #include <chrono>

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <thread>
 #include <vector>
 
@@ -11,22 +12,25 @@
 namespace nudge::metrics {
 namespace {
 
-constexpr int kAdds = 200000;
+constexpr int kAdds = 1000000;
 
 // Several worker threads, each on its own cell, plus several threads on the shared cell:
 // the sum is exact (no lost updates on the shared cell, no aliasing of worker cells).
 TEST(MetricsCells, ConcurrentAddsSumExactly) {
     Value value;
     std::vector<std::thread> threads;
+    std::latch start(8);  // all threads add at once, so the shared cell is contended
     for (std::size_t w = 0; w < 4; ++w) {
-        threads.emplace_back([&value, w] {
+        threads.emplace_back([&value, &start, w] {
             set_thread_slot(w);
+            start.arrive_and_wait();
             for (int i = 0; i < kAdds; ++i) value.add(1);
         });
     }
     for (int s = 0; s < 4; ++s) {
-        threads.emplace_back([&value] {
+        threads.emplace_back([&value, &start] {
             EXPECT_EQ(thread_slot(), kSharedSlot);
+            start.arrive_and_wait();
             for (int i = 0; i < kAdds; ++i) value.add(1);
         });
     }
