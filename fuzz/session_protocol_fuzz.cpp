@@ -41,7 +41,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         out.clear();
         if (kind == 't') {
             elapsed += std::chrono::milliseconds(5000);
-            protocol.on_tick(t0 + elapsed, out);
+            // Deterministic wall clock too, so token expiry is reached as time advances.
+            protocol.on_tick(t0 + elapsed, std::chrono::system_clock::time_point{} + elapsed, out);
         } else if (kind == 'b') {
             protocol.on_binary(message, out);
         } else {

@@ -1,6 +1,7 @@
 #include "api/router.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -44,7 +45,10 @@ Response error_response(unsigned status, std::string code, std::string message) 
 }
 
 Router::Router(Config config, broker::Broker& broker, std::function<bool()> serving)
-    : config_(std::move(config)), broker_(broker), serving_(std::move(serving)) {}
+    : config_(std::move(config)),
+      auth_failures_(config_.auth_failures),
+      broker_(broker),
+      serving_(std::move(serving)) {}
 
 Response Router::handle(const Request& request) const {
     const std::string_view path = path_of(request.target);
@@ -55,24 +59,55 @@ Response Router::handle(const Request& request) const {
         return r;
     };
 
+    if (path == "/healthz" || path == "/metrics") return metrics_route(request, path);
+    const auto not_found = [&] {
+        return error_response(404, "not_found", fmt::format("no route for {}", path));
+    };
+    if (request.routes == Routes::kMetricsOnly) return not_found();
     if (path == "/api/v1/emit") {
         if (request.method != "POST") return method_not_allowed("POST");
         return publish(request);
     }
+    return not_found();
+}
+
+Response Router::metrics_route(const Request& request, std::string_view path) const {
+    if (path == "/metrics" && config_.metrics_elsewhere && request.routes == Routes::kAll) {
+        return error_response(404, "not_found", "/metrics is served on the metrics listener");
+    }
+    if (request.method != "GET" && request.method != "HEAD") {
+        Response r = error_response(405, "method_not_allowed",
+                                    fmt::format("{} does not accept {}", path, request.method));
+        r.allow = "GET, HEAD";
+        return r;
+    }
     if (path == "/healthz") {
-        if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET, HEAD");
         if (serving_ && !serving_()) return {503, R"({"status":"shutting_down"})"};
         return {200, R"({"status":"ok"})"};
     }
-    if (path == "/metrics") {
-        if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET, HEAD");
-        return {200, metrics::registry().render(), "text/plain; version=0.0.4"};
-    }
-    return error_response(404, "not_found", fmt::format("no route for {}", path));
+    return {200, metrics::registry().render(), "text/plain; version=0.0.4"};
 }
 
 Response Router::publish(const Request& request) const {
+    const auto now = AuthFailures::Clock::now();
+    auto& registry = metrics::registry();
+    if (const auto left = auth_failures_.blocked(request.remote, now)) {
+        registry.api_auth_backoffs.add(1);
+        Response r = error_response(429, "too_many_auth_failures",
+                                    "too many wrong API keys from this address; retry later");
+        r.retry_after = fmt::format("{}", left->count());
+        return r;
+    }
     if (!bearer_matches(request.authorization, config_.api_key)) {
+        registry.api_auth_failures.add(1);
+        const AuthFailures::Outcome outcome = auth_failures_.record(request.remote, now);
+        if (outcome.log) {
+            spdlog::warn("api key rejected source={} failures={}", request.remote, outcome.failures);
+        }
+        if (outcome.now_blocked) {
+            spdlog::warn("api key backoff started source={} seconds={}", request.remote,
+                         config_.auth_failures.backoff_window.count());
+        }
         return error_response(401, "unauthorized",
                               "missing or wrong API key (Authorization: Bearer <key>)");
     }
@@ -86,7 +121,7 @@ Response Router::publish(const Request& request) const {
         broker::PublishResult::kOverloaded) {
         Response busy = error_response(503, "overloaded",
                                        "the hub is behind on deliveries; retry shortly");
-        busy.retry_after = "1";
+        busy.retry_after = std::string(1, '1');  // not = "1": GCC 12 -Wrestrict false positive
         return busy;
     }
     metrics::registry().emits.add(static_cast<std::int64_t>(accepted));

@@ -3,11 +3,17 @@
 // the body limit (413) and keep-alive; the Engine.IO path (/socket.io/) never reaches here.
 //
 //   POST /api/v1/emit   publish (Authorization: Bearer <api key>) → 202 {"accepted": N},
-//                       503 "overloaded" (Retry-After: 1) when fan-out is behind
+//                       503 "overloaded" (Retry-After: 1) when fan-out is behind; a wrong
+//                       key → 401, logged with the source address (rate-limited) and
+//                       counted; 429 + Retry-After while the source is in backoff
+//                       (AuthFailures, optional)
 //   GET  /healthz       200 while serving, 503 while shutting down
 //   GET  /metrics       Prometheus text
 //
-// Thread-safe: handle() is const; the broker is thread-safe.
+// Routes may be restricted to the metrics routes (/metrics, /healthz) for a listener that
+// serves only those; with metrics_elsewhere, the main listener answers /metrics with 404.
+//
+// Thread-safe: handle() is const; the broker and AuthFailures are thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "api/auth_failures.hpp"
 #include "api/publish_request.hpp"
 #include "broker/broker.hpp"
 
@@ -24,13 +31,20 @@ struct Config {
     std::string api_key;
     std::size_t max_body = std::size_t{1024} * 1024;
     PublishLimits limits;
+    AuthFailureConfig auth_failures;
+    bool metrics_elsewhere = false;  // /metrics is served on its own listener (--metrics-port)
 };
+
+// Which routes a listener serves.
+enum class Routes { kAll, kMetricsOnly };
 
 struct Request {
     std::string_view method;
     std::string_view target;         // path and query
     std::string_view authorization;  // header value, empty when absent
     std::string_view body;
+    std::string_view remote;         // the client's address, for logs and the backoff
+    Routes routes = Routes::kAll;
 };
 
 struct Response {
@@ -42,7 +56,7 @@ struct Response {
     std::string body;
     std::string_view content_type;
     std::string_view allow;        // for 405
-    std::string_view retry_after;  // for 503
+    std::string retry_after;       // for 429 and 503
 };
 
 // Constant-time check of "Bearer <key>" (the comparison time does not depend on where the
@@ -60,8 +74,10 @@ public:
 
 private:
     Response publish(const Request& request) const;
+    Response metrics_route(const Request& request, std::string_view path) const;
 
     Config config_;
+    mutable AuthFailures auth_failures_;
     broker::Broker& broker_;
     std::function<bool()> serving_;
 };

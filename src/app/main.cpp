@@ -1,10 +1,11 @@
 // nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
-// until SIGTERM/SIGINT, then close every client with an Engine.IO close and exit within 5 s.
+// until SIGTERM/SIGINT, then close every client with a WebSocket close 1001 and exit within 5 s.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
@@ -35,15 +36,8 @@ void raise_fd_limit() {
 
 void label_metrics() {
     auto& registry = metrics::registry();
-    for (int i = 0; i <= static_cast<int>(auth::AuthError::kBadRoomsClaim); ++i) {
-        registry.auth_failures.labels[static_cast<std::size_t>(i)] =
-            auth::reason(static_cast<auth::AuthError>(i));
-    }
-    for (int i = 0; i <= static_cast<int>(session::CloseReason::kServerShutdown); ++i) {
-        registry.disconnects.labels[static_cast<std::size_t>(i)] =
-            session::to_string(static_cast<session::CloseReason>(i));
-    }
-    registry.api_requests.labels = {"200", "202", "400", "401", "404", "405", "413", "other"};
+    metrics::label_enum<auth::AuthError>(registry.auth_failures, auth::reason);
+    metrics::label_enum<session::CloseReason>(registry.disconnects, session::to_string);
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
@@ -78,7 +72,12 @@ int main(int argc, char** argv) {
     context.session = session::Context{config.session, &*verifier};
     context.limits = config.limits;
     context.admission.configure(config.limits.admission);
-    net::Server server(context, config.listen.threads);
+    // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.
+    const auto threads = config.listen.threads != 0
+                             ? std::size_t{config.listen.threads}
+                             : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
+                                                       metrics::kWorkerSlots);
+    net::Server server(context, threads);
     broker::LocalBroker broker(server.hub());
     const api::Router router(config.api, broker, [&context] {
         return !context.shutting_down.load(std::memory_order_relaxed);
@@ -94,6 +93,18 @@ int main(int argc, char** argv) {
                              ? " (is another nudged or another server already on this port?)"
                              : "");
         return 1;
+    }
+    if (config.listen.metrics_port) {
+        try {
+            const auto metrics_endpoint =
+                server.listen_metrics(config.listen.metrics_host, *config.listen.metrics_port);
+            spdlog::info("metrics listener at http://{}:{}", metrics_endpoint.address().to_string(),
+                         metrics_endpoint.port());
+        } catch (const std::exception& e) {
+            spdlog::critical("cannot listen on {}:{} for metrics: {}", config.listen.metrics_host,
+                             *config.listen.metrics_port, e.what());
+            return 1;
+        }
     }
     const std::string url = fmt::format("http://{}:{}", endpoint.address().to_string(), endpoint.port());
     spdlog::info("listening on {} threads={} broker=local", url, server.hub().shard_count());

@@ -323,8 +323,14 @@ std::string_view reason(AuthError error) noexcept {
             return "missing_user_claim";
         case AuthError::kBadRoomsClaim:
             return "bad_rooms_claim";
+        case AuthError::kCount:
+            break;
     }
     return "unknown";
+}
+
+std::chrono::seconds JwtVerifier::leeway() const noexcept {
+    return std::chrono::seconds(static_cast<std::int64_t>(impl_->leeway_seconds));
 }
 
 Result<JwtVerifier, std::string> JwtVerifier::create(JwtConfig config) {

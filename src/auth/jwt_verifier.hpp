@@ -42,6 +42,7 @@ enum class AuthError {
     kBadAudience,           // aud missing or does not contain the audience
     kMissingUserClaim,      // user claim absent, empty, or not a string/integer
     kBadRoomsClaim,         // rooms present but not an array of non-empty strings
+    kCount,                 // number of values above; not an error
 };
 
 // Stable, snake_case reason sent to clients in CONNECT_ERROR data.reason and used as the
@@ -65,6 +66,8 @@ public:
 
     [[nodiscard]] Result<Identity, AuthError> verify(
         std::string_view token, std::chrono::system_clock::time_point now) const;
+    // The clock skew allowed on exp and nbf; sessions use it to close at exp + leeway.
+    [[nodiscard]] std::chrono::seconds leeway() const noexcept;
 
     JwtVerifier(JwtVerifier&&) noexcept;
     JwtVerifier& operator=(JwtVerifier&&) noexcept;

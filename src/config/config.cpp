@@ -7,6 +7,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "metrics/metrics.hpp"
+
 namespace nudge::config {
 
 namespace {
@@ -44,6 +46,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned slow_consumer_timeout_ms = 10000;
     std::size_t high_watermark = 0;  // 0: derived from --max-send-queue
     std::size_t low_watermark = 0;
+    unsigned jwt_leeway_s = 30;
+    int metrics_port = -1;
+    unsigned auth_backoff_s = 60;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -51,7 +56,15 @@ ParseOutcome parse(int argc, const char* const* argv) {
     listen->add_option("--port", config.listen.port, "port to listen on (0: any free port)")
         ->envname("NUDGE_PORT")->capture_default_str();
     listen->add_option("--threads", config.listen.threads, "worker threads (0: one per core)")
-        ->envname("NUDGE_THREADS")->capture_default_str();
+        ->envname("NUDGE_THREADS")->capture_default_str()
+        ->check(CLI::Range(0U, static_cast<unsigned>(metrics::kWorkerSlots)));
+    listen->add_option("--metrics-host", config.listen.metrics_host,
+                       "address of the metrics listener (with --metrics-port)")
+        ->envname("NUDGE_METRICS_HOST")->capture_default_str();
+    listen->add_option("--metrics-port", metrics_port,
+                       "serve /metrics (and /healthz) on this port only (0: any free port); "
+                       "the main listener then answers /metrics with 404")
+        ->envname("NUDGE_METRICS_PORT")->check(CLI::Range(0, 65535));
 
     auto* auth = app.add_option_group("auth");
     auth->add_option("--jwt-secret", config.jwt.secret, "HS256 secret for client tokens")
@@ -62,6 +75,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--jwt-audience", audience, "required aud claim")->envname("NUDGE_JWT_AUDIENCE");
     auth->add_option("--jwt-user-claim", config.jwt.user_claim, "claim holding the user id")
         ->envname("NUDGE_JWT_USER_CLAIM")->capture_default_str();
+    auth->add_option("--jwt-leeway", jwt_leeway_s,
+                     "seconds of clock skew allowed on exp/nbf; sessions close at exp + leeway")
+        ->envname("NUDGE_JWT_LEEWAY")->capture_default_str()->check(CLI::Range(0, 3600));
     auth->add_option("--user-room", config.session.user_room,
                      "room every user joins; {id} is the user id")
         ->envname("NUDGE_USER_ROOM")->capture_default_str();
@@ -73,6 +89,13 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_MAX_BODY")->capture_default_str()->check(CLI::Range(64, 64 * 1024 * 1024));
     api->add_option("--max-batch", config.api.limits.max_events, "most events in one publish batch")
         ->envname("NUDGE_MAX_BATCH")->capture_default_str()->check(CLI::Range(1, 100000));
+    api->add_option("--api-auth-backoff", config.api.auth_failures.backoff_failures,
+                    "after this many wrong API keys from one address within "
+                    "--api-auth-backoff-seconds, answer it 429 for that long (0: off)")
+        ->envname("NUDGE_API_AUTH_BACKOFF")->capture_default_str()->check(CLI::Range(0, 1000000));
+    api->add_option("--api-auth-backoff-seconds", auth_backoff_s,
+                    "window and duration of the API key backoff")
+        ->envname("NUDGE_API_AUTH_BACKOFF_SECONDS")->capture_default_str()->check(CLI::Range(1, 86400));
 
     auto* engine = app.add_option_group("engine.io");
     engine->add_option("--ping-interval", ping_interval_ms, "ms between server pings")
@@ -161,6 +184,12 @@ ParseOutcome parse(int argc, const char* const* argv) {
         std::cerr << "nudged: need --send-queue-low-watermark <= --send-queue-high-watermark <= "
                      "--max-send-queue\n";
         return ParseOutcome{std::nullopt, 2};
+    }
+    config.jwt.leeway = std::chrono::seconds(jwt_leeway_s);
+    config.api.auth_failures.backoff_window = std::chrono::seconds(auth_backoff_s);
+    if (metrics_port >= 0) {
+        config.listen.metrics_port = static_cast<unsigned short>(metrics_port);
+        config.api.metrics_elsewhere = true;
     }
     return ParseOutcome{std::move(config), 0};
 }

@@ -17,6 +17,9 @@ struct Listen {
     std::string host = "127.0.0.1";
     unsigned short port = 8080;
     unsigned threads = 0;  // 0: one per core
+    // A separate listener for /metrics and /healthz; off unless metrics_port is set.
+    std::string metrics_host = "127.0.0.1";
+    std::optional<unsigned short> metrics_port;
 };
 
 struct Log {

@@ -5,7 +5,26 @@
 namespace nudge::metrics {
 
 namespace {
-thread_local std::size_t t_slot = kSlots - 1;
+
+// Which worker cells a live thread holds (bit i: cell i).
+std::atomic<std::uint64_t> g_claimed{0};
+static_assert(kWorkerSlots <= 64, "g_claimed has one bit per worker cell");
+
+// The calling thread's cell; gives a worker cell back when the thread exits.
+struct ThreadSlot {
+    std::size_t slot = kSharedSlot;
+    ThreadSlot() = default;
+    ThreadSlot(const ThreadSlot&) = delete;
+    ThreadSlot& operator=(const ThreadSlot&) = delete;
+    ~ThreadSlot() { release(); }
+    void release() noexcept {
+        if (slot != kSharedSlot) {
+            g_claimed.fetch_and(~(std::uint64_t{1} << slot), std::memory_order_acq_rel);
+        }
+        slot = kSharedSlot;
+    }
+};
+thread_local ThreadSlot t_slot;
 
 template <std::size_t N>
 void render_labeled(std::string& out, std::string_view name, std::string_view label,
@@ -25,8 +44,60 @@ void render_value(std::string& out, std::string_view name, std::string_view type
 }
 }  // namespace
 
-void set_thread_slot(std::size_t slot) { t_slot = slot % (kSlots - 1); }
-std::size_t thread_slot() noexcept { return t_slot; }
+void die(const char* message) noexcept {
+    std::fprintf(stderr, "nudged: fatal: %s\n", message);
+    std::fflush(stderr);
+    std::abort();
+}
+
+void set_thread_slot(std::size_t slot) {
+    if (slot >= kWorkerSlots) die("metrics: thread slot past the number of worker cells");
+    if (t_slot.slot == slot) return;
+    const std::uint64_t bit = std::uint64_t{1} << slot;
+    if ((g_claimed.fetch_or(bit, std::memory_order_acq_rel) & bit) != 0) {
+        die("metrics: two threads claimed the same worker cell");
+    }
+    t_slot.release();
+    t_slot.slot = slot;
+}
+
+std::size_t thread_slot() noexcept { return t_slot.slot; }
+
+ApiStatus api_status(unsigned status) noexcept {
+    switch (status) {
+        case 200: return ApiStatus::k200;
+        case 202: return ApiStatus::k202;
+        case 400: return ApiStatus::k400;
+        case 401: return ApiStatus::k401;
+        case 404: return ApiStatus::k404;
+        case 405: return ApiStatus::k405;
+        case 413: return ApiStatus::k413;
+        case 429: return ApiStatus::k429;
+        case 431: return ApiStatus::k431;
+        case 503: return ApiStatus::k503;
+        default: return ApiStatus::kOther;
+    }
+}
+
+std::string_view label(ApiStatus status) noexcept {
+    switch (status) {
+        case ApiStatus::k200: return "200";
+        case ApiStatus::k202: return "202";
+        case ApiStatus::k400: return "400";
+        case ApiStatus::k401: return "401";
+        case ApiStatus::k404: return "404";
+        case ApiStatus::k405: return "405";
+        case ApiStatus::k413: return "413";
+        case ApiStatus::k429: return "429";
+        case ApiStatus::k431: return "431";
+        case ApiStatus::k503: return "503";
+        case ApiStatus::kOther: return "other";
+        case ApiStatus::kCount: break;
+    }
+    return {};
+}
+
+Registry::Registry() { label_enum<ApiStatus>(api_requests, [](ApiStatus s) { return label(s); }); }
 
 std::string Registry::render() const {
     std::string out;
@@ -60,6 +131,10 @@ std::string Registry::render() const {
                  "Connections refused by --max-connections-per-ip.", refused_per_address);
     render_value(out, "nudge_connections_refused_rate_total", "counter",
                  "Connections refused by --max-connect-rate.", refused_rate);
+    render_value(out, "nudge_api_auth_failures_total", "counter",
+                 "Publish API requests with a missing or wrong API key.", api_auth_failures);
+    render_value(out, "nudge_api_auth_backoffs_total", "counter",
+                 "Requests answered 429 by the per-IP API key backoff.", api_auth_backoffs);
     render_labeled(out, "nudge_auth_failures_total", "reason", "Refused Socket.IO CONNECTs.",
                    auth_failures);
     render_labeled(out, "nudge_disconnects_total", "reason", "Closed WebSocket connections.",

@@ -1,31 +1,55 @@
 // Metrics: the hub's counters and gauges, rendered as Prometheus text for GET /metrics.
 //
 // Every value is split into per-thread cells (one cache line each) so the fan-out hot path
-// never contends on a shared atomic: a worker only ever writes its own cell (relaxed), and
-// the scrape sums the cells. Workers call set_thread_slot() once at start; any other thread
-// writes the last slot.
+// never contends on a shared atomic. By construction:
+// - each worker thread claims its own cell with set_thread_slot(i), i < kWorkerSlots, and is
+//   the only writer of that cell (relaxed load + store, no read-modify-write). Asking for a
+//   slot past kWorkerSlots, or for one another live thread holds, aborts with a message: two
+//   writers on one cell would lose counts. A thread's claim ends when the thread exits.
+// - every other thread (signal handling, tests, tools) writes the shared last cell with an
+//   atomic fetch_add, so concurrent writers there are exact too.
+// The scrape sums the cells.
+//
+// Labelled counters are indexed by an enum with a trailing `kCount` enumerator; label_enum()
+// names every value below kCount and aborts on an empty name, so a new enum value cannot be
+// left without a label.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <string_view>
 
 namespace nudge::metrics {
 
-inline constexpr std::size_t kSlots = 64;
+// Worker threads that can have a cell of their own; the Server caps its workers to this.
+inline constexpr std::size_t kWorkerSlots = 63;
+inline constexpr std::size_t kSharedSlot = kWorkerSlots;  // every non-worker thread
+inline constexpr std::size_t kCells = kWorkerSlots + 1;
 
+// Claims cell `slot` for the calling thread (aborts when out of range or taken).
 void set_thread_slot(std::size_t slot);
 [[nodiscard]] std::size_t thread_slot() noexcept;
+
+// Writes a message and aborts: the "cannot happen" misuse of a metrics invariant.
+[[noreturn]] void die(const char* message) noexcept;
 
 // A monotonically increasing counter, or a gauge when add() is given negative deltas.
 class Value {
 public:
     void add(std::int64_t delta = 1) noexcept {
-        auto& cell = cells_[thread_slot()].v;
-        cell.store(cell.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+        const std::size_t slot = thread_slot();
+        auto& cell = cells_[slot].v;
+        if (slot == kSharedSlot) {
+            cell.fetch_add(delta, std::memory_order_relaxed);
+        } else {
+            // The owning worker is this cell's only writer: no read-modify-write needed.
+            cell.store(cell.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+        }
     }
     [[nodiscard]] std::int64_t read() const noexcept {
         std::int64_t sum = 0;
@@ -37,7 +61,7 @@ private:
     struct alignas(64) Cell {
         std::atomic<std::int64_t> v{0};
     };
-    std::array<Cell, kSlots> cells_{};
+    std::array<Cell, kCells> cells_{};
 };
 
 // A counter with one fixed label whose values are known up front (close reasons, auth
@@ -46,9 +70,33 @@ template <std::size_t N>
 struct Labeled {
     std::array<Value, N> values{};
     std::array<std::string_view, N> labels{};
+
+    template <class Enum>
+    Value& operator[](Enum e) noexcept {
+        return values[static_cast<std::size_t>(e)];
+    }
 };
 
+// Names every value of Enum below Enum::kCount with name(value); aborts when a name is empty.
+template <class Enum, std::size_t N, class NameFn>
+void label_enum(Labeled<N>& counter, NameFn name) {
+    static_assert(static_cast<std::size_t>(Enum::kCount) <= N,
+                  "the labelled counter has fewer slots than the enum has values");
+    for (std::size_t i = 0; i < static_cast<std::size_t>(Enum::kCount); ++i) {
+        const std::string_view label = name(static_cast<Enum>(i));
+        if (label.empty()) die("a metric label is empty: every enum value needs a name");
+        counter.labels[i] = label;
+    }
+}
+
+// The HTTP answers counted by status; the label is the status code.
+enum class ApiStatus { k200, k202, k400, k401, k404, k405, k413, k429, k431, k503, kOther, kCount };
+[[nodiscard]] ApiStatus api_status(unsigned status) noexcept;
+[[nodiscard]] std::string_view label(ApiStatus status) noexcept;
+
 struct Registry {
+    Registry();
+
     Value connections;            // gauge: open WebSocket connections
     Value connections_total;      // WebSocket handshakes accepted
     Value sessions;               // gauge: clients connected to "/" (authenticated)
@@ -63,9 +111,11 @@ struct Registry {
     Value accept_errors;          // accept() failures (EMFILE, ...)
     Value refused_per_address;    // connections refused by --max-connections-per-ip
     Value refused_rate;           // connections refused by --max-connect-rate
+    Value api_auth_failures;      // publish requests with a missing or wrong API key
+    Value api_auth_backoffs;      // requests answered 429 by the per-IP API key backoff
     Labeled<16> auth_failures;    // by reason
     Labeled<16> disconnects;      // by close reason
-    Labeled<8> api_requests;      // by status class of the answer
+    Labeled<16> api_requests;     // by status of the answer
 
     // Prometheus text exposition format 0.0.4.
     [[nodiscard]] std::string render() const;

@@ -5,6 +5,7 @@
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
@@ -34,24 +35,45 @@ std::string_view query_of(std::string_view target) {
     return q == std::string_view::npos ? std::string_view{} : target.substr(q + 1);
 }
 
-// Metrics slot per answered status.
-std::size_t status_slot(unsigned status) {
-    switch (status) {
-        case 200: return 0;
-        case 202: return 1;
-        case 400: return 2;
-        case 401: return 3;
-        case 404: return 4;
-        case 405: return 5;
-        case 413: return 6;
-        default: return 7;
+// RFC 9112 §6.3: Transfer-Encoding together with Content-Length, or a final coding other
+// than chunked (the length of such a request body cannot be determined), is a 400.
+// Returns the problem, or an empty view when the framing is unambiguous.
+template <class Fields>
+std::string_view framing_problem(const Fields& fields) {
+    auto codings = fields.equal_range(http::field::transfer_encoding);
+    if (codings.first == codings.second) return {};
+    if (fields.count(http::field::content_length) != 0) {
+        return "both Transfer-Encoding and Content-Length";
     }
+    std::string_view last;
+    std::size_t chunked = 0;
+    for (auto it = codings.first; it != codings.second; ++it) {
+        for (const auto coding : http::token_list(it->value())) {
+            last = std::string_view(coding.data(), coding.size());
+            if (beast::iequals(coding, "chunked")) ++chunked;
+        }
+    }
+    if (!beast::iequals(last, "chunked") || chunked != 1) {
+        return "the final Transfer-Encoding must be chunked, once";
+    }
+    return {};
+}
+
+std::string remote_address(const asio::ip::tcp::socket& socket) {
+    boost::system::error_code ec;
+    const auto endpoint = socket.remote_endpoint(ec);
+    return ec ? std::string("unknown") : endpoint.address().to_string();
 }
 
 }  // namespace
 
-HttpConnection::HttpConnection(asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key)
-    : stream_(std::move(socket)), worker_(worker), ip_key_(ip_key) {}
+HttpConnection::HttpConnection(asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key,
+                               api::Routes routes)
+    : stream_(std::move(socket)),
+      worker_(worker),
+      routes_(routes),
+      remote_(remote_address(stream_.socket())),
+      ip_key_(ip_key) {}
 
 HttpConnection::~HttpConnection() { worker_.context().admission.release(ip_key_); }
 
@@ -63,21 +85,55 @@ void HttpConnection::read_request() {
     parser_->header_limit(static_cast<std::uint32_t>(context.limits.max_header_bytes));
     parser_->body_limit(context.router->config().max_body);
     stream_.expires_after(context.limits.http_idle_timeout);
+    // The header first: the framing is decided before a body byte is read.
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                if (ec) {
+                                    self->on_read_error(ec);
+                                    return;
+                                }
+                                if (const auto problem = framing_problem(self->parser_->get());
+                                    !problem.empty()) {
+                                    self->send(self->error(400, "bad_framing", std::string(problem)),
+                                               true);
+                                    return;
+                                }
+                                self->read_body();
+                            });
+}
+
+void HttpConnection::read_body() {
     http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (ec == http::error::body_limit) {
-                             self->send(self->error(413, "payload_too_large", "body over --max-body"),
-                                        true);
+                         if (ec) {
+                             self->on_read_error(ec);
                              return;
                          }
-                         if (ec == http::error::header_limit) {
-                             self->send(self->error(431, "headers_too_large", "request headers too large"),
-                                        true);
-                             return;
-                         }
-                         if (ec) return;  // EOF, timeout, garbage: just close
                          self->on_request();
                      });
+}
+
+void HttpConnection::on_read_error(beast::error_code ec) {
+    if (ec == http::error::body_limit) {
+        send(error(413, "payload_too_large", "body over --max-body"), true);
+        return;
+    }
+    if (ec == http::error::header_limit) {
+        send(error(431, "headers_too_large", "request headers too large"), true);
+        return;
+    }
+    // A request Beast refused to parse gets an answer; a peer that went away (EOF, reset,
+    // a request cut short) or stayed silent past the deadline does not.
+    if (ec.category() != http::make_error_code(http::error::bad_target).category() ||
+        ec == http::error::end_of_stream || ec == http::error::partial_message ||
+        ec == http::error::need_more || ec == http::error::need_buffer) {
+        return;
+    }
+    const bool framing = ec == http::error::bad_content_length ||
+                         ec == http::error::bad_transfer_encoding || ec == http::error::bad_chunk ||
+                         ec == http::error::bad_chunk_extension;
+    spdlog::debug("http request rejected source={} error=\"{}\"", remote_, ec.message());
+    send(error(400, framing ? "bad_framing" : "bad_request", ec.message()), true);
 }
 
 HttpConnection::Response HttpConnection::make_response(unsigned status, std::string body,
@@ -99,12 +155,13 @@ HttpConnection::Response HttpConnection::error(unsigned status, std::string code
 void HttpConnection::on_request() {
     Request& request = parser_->get();
     const std::string_view target = request.target();
-    if (path_of(target) == kEngineIoPath) {
+    if (routes_ == api::Routes::kAll && path_of(target) == kEngineIoPath) {
         handle_engine_io(request);
         return;
     }
     const api::Request api_request{request.method_string(), target,
-                                   request[http::field::authorization], request.body()};
+                                   request[http::field::authorization], request.body(), remote_,
+                                   routes_};
     api::Response result = worker_.context().router->handle(api_request);
     spdlog::debug("http {} {} status={}", request.method_string(), path_of(target), result.status);
     Response response = make_response(result.status, std::move(result.body), result.content_type);
@@ -182,7 +239,8 @@ void HttpConnection::linger_read() {
 }
 
 void HttpConnection::send(Response response, bool close_after) {
-    metrics::registry().api_requests.values[status_slot(response.result_int())].add(1);
+    metrics::registry().api_requests[metrics::api_status(response.result_int())].add(1);
+    if (close_after) response.keep_alive(false);  // says "Connection: close"
     auto shared = std::make_shared<Response>(std::move(response));
     stream_.expires_after(worker_.context().limits.http_idle_timeout);
     http::async_write(stream_, *shared,

@@ -2,6 +2,15 @@
 // WsConnection) or done. Serves the HTTP API with keep-alive through api::Router, answers
 // Engine.IO handshake errors, enforces the header and body limits (431/413) and an idle
 // deadline. Beast does the HTTP/1.1 parsing.
+//
+// Framing (RFC 9112 §6.1, §6.3): the header is read first and checked before any body byte
+// is read. A request with both Transfer-Encoding and Content-Length, or whose final transfer
+// coding is not `chunked`, is answered 400 bad_framing and the connection closed: a proxy in
+// front might frame it differently (request smuggling). Every other request Beast rejects is
+// answered 400 (431/413 for the limits) with a JSON error and closed; only EOF, resets and
+// the idle deadline close silently.
+//
+// A connection accepted by the metrics listener is restricted to the metrics routes.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -13,6 +22,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
+
+#include "api/router.hpp"
 
 namespace nudge::net {
 
@@ -22,7 +34,8 @@ class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
 public:
     // `ip_key`: the admission slot this connection holds (0: none); given back when it ends,
     // unless it becomes a WebSocket, which takes it over.
-    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key = 0);
+    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key = 0,
+                   api::Routes routes = api::Routes::kAll);
     ~HttpConnection();
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
@@ -33,6 +46,8 @@ private:
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
     void read_request();
+    void read_body();
+    void on_read_error(boost::beast::error_code ec);
     void on_request();
     void handle_engine_io(const Request& request);
     void send(Response response, bool close_after);
@@ -44,6 +59,8 @@ private:
 
     boost::beast::tcp_stream stream_;
     Worker& worker_;
+    api::Routes routes_;
+    std::string remote_;  // the peer's address, for the API's logs and backoff
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::uint32_t ip_key_;

@@ -4,6 +4,7 @@
 #include <boost/asio/post.hpp>
 #include <thread>
 
+#include "net/metrics_listener.hpp"
 #include "net/worker.hpp"
 
 namespace nudge::net {
@@ -32,6 +33,11 @@ asio::ip::tcp::endpoint Server::listen(const std::string& host, unsigned short p
     endpoint = workers_.front()->listen(endpoint);
     for (std::size_t i = 1; i < workers_.size(); ++i) workers_[i]->share_listener(*workers_.front());
     return endpoint;
+}
+
+asio::ip::tcp::endpoint Server::listen_metrics(const std::string& host, unsigned short port) {
+    metrics_listener_ = std::make_unique<MetricsListener>(*workers_.front());
+    return metrics_listener_->listen({asio::ip::make_address(host), port});
 }
 
 void Server::run() {

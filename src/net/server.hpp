@@ -14,6 +14,7 @@
 
 namespace nudge::net {
 
+class MetricsListener;
 class Worker;
 
 class Server {
@@ -25,6 +26,8 @@ public:
 
     [[nodiscard]] hub::Hub& hub() noexcept { return *hub_; }
     boost::asio::ip::tcp::endpoint listen(const std::string& host, unsigned short port);
+    // The optional metrics-only listener (MetricsListener), on the first worker.
+    boost::asio::ip::tcp::endpoint listen_metrics(const std::string& host, unsigned short port);
     void run();
     // Thread-safe, idempotent.
     void shutdown();
@@ -33,6 +36,7 @@ private:
     ServerContext& context_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::unique_ptr<hub::Hub> hub_;
+    std::unique_ptr<MetricsListener> metrics_listener_;  // destroyed before the workers
 };
 
 }  // namespace nudge::net

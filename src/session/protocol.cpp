@@ -25,6 +25,8 @@ std::string_view to_string(CloseReason reason) noexcept {
         case CloseReason::kSlowConsumer: return "slow_consumer";
         case CloseReason::kPartialBudget: return "partial_budget";
         case CloseReason::kServerShutdown: return "server_shutdown";
+        case CloseReason::kTokenExpired: return "token_expired";
+        case CloseReason::kCount: break;
     }
     return "unknown";
 }
@@ -101,12 +103,30 @@ void Protocol::on_binary(std::string_view /*data*/, Effects& out) {
 }
 
 void Protocol::on_tick(Clock::time_point now, Effects& out) {
+    on_tick(now,
+            token_deadline_ == kNoExpiry ? std::chrono::system_clock::time_point{}
+                                         : std::chrono::system_clock::now(),
+            out);
+}
+
+void Protocol::on_tick(Clock::time_point now, std::chrono::system_clock::time_point wall_now,
+                       Effects& out) {
+    if (restart_connect_deadline_) {
+        restart_connect_deadline_ = false;
+        connect_deadline_ = now + context_->config.connect_timeout;
+    }
     if (awaiting_pong_ && now >= pong_deadline_) {
         out.close = CloseReason::kPingTimeout;
         return;
     }
     if (!connected_ && now >= connect_deadline_) {
         out.close = CloseReason::kConnectTimeout;
+        return;
+    }
+    // Same rule as the verifier: expired once now > exp + leeway.
+    if (connected_ && token_deadline_ != kNoExpiry &&
+        wall_now > std::chrono::system_clock::time_point(std::chrono::seconds(token_deadline_))) {
+        out.close = CloseReason::kTokenExpired;
         return;
     }
     if (!awaiting_pong_ && now >= next_ping_) {
@@ -120,7 +140,14 @@ void Protocol::on_tick(Clock::time_point now, Effects& out) {
 void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::time_point wall_now,
                            Effects& out) {
     auto packet = sio::decode(text);
-    if (!packet || pending_attachments_ > 0) {
+    if (!packet || pending_attachments_ > 0 || !sio::payload_valid(*packet)) {
+        out.close = CloseReason::kProtocolError;
+        return;
+    }
+    // Only a CONNECT may address a namespace the client is not connected to (the official
+    // server closes on such a packet: "invalid state"). This also closes a connection whose
+    // first Socket.IO packet is not a CONNECT, at once instead of at the connect timeout.
+    if (packet->type != sio::PacketType::kConnect && !(connected_ && packet->nsp == "/")) {
         out.close = CloseReason::kProtocolError;
         return;
     }
@@ -129,15 +156,17 @@ void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::tim
             on_connect(packet->nsp, packet->payload, wall_now, out);
             return;
         case sio::PacketType::kDisconnect:
-            if (packet->nsp == "/" && connected_) {
-                connected_ = false;
-                out.leave_all = true;
-            }
+            connected_ = false;
+            token_deadline_ = kNoExpiry;
+            out.leave_all = true;
+            // The old deadline has long passed: the client gets a fresh connect_timeout to
+            // CONNECT again (set at the next tick, which knows the time).
+            restart_connect_deadline_ = true;
             return;
         case sio::PacketType::kBinaryEvent:
         case sio::PacketType::kEvent:
             pending_attachments_ = packet->attachments;
-            if (packet->ack_id && connected_ && packet->nsp == "/") {
+            if (packet->ack_id) {
                 out.send.push_back(sio::encode_ack("/", *packet->ack_id, kNotRelayedAck));
             }
             return;
@@ -145,7 +174,7 @@ void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::tim
             pending_attachments_ = packet->attachments;
             return;
         case sio::PacketType::kAck:
-            return;  // the hub never asks clients for acks; a stray one is harmless
+            return;  // the hub never asks clients for acks; a well-formed stray one is harmless
         case sio::PacketType::kConnectError:
             out.close = CloseReason::kProtocolError;
             return;
@@ -158,7 +187,11 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
         out.send.push_back(sio::encode_connect_error(nsp, "Invalid namespace"));
         return;
     }
-    if (connected_) return;  // a repeated CONNECT changes nothing
+    if (connected_) {
+        // Socket.IO v5: one CONNECT per namespace; a second one is a protocol violation.
+        out.close = CloseReason::kProtocolError;
+        return;
+    }
 
     auto refuse = [&](auth::AuthError error) {
         out.auth_failure = error;
@@ -191,6 +224,13 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
             for (auto& room : identity->rooms) out.join.push_back(std::move(room));
             out.user_id = std::move(identity->user_id);
             connected_ = true;
+            restart_connect_deadline_ = false;
+            if (identity->expires_at) {
+                const std::int64_t leeway = context_->verifier->leeway().count();
+                token_deadline_ = *identity->expires_at > kNoExpiry - leeway
+                                      ? kNoExpiry
+                                      : *identity->expires_at + leeway;
+            }
             out.send.push_back(sio::encode_connect("/", random_id()));
             return;
         }

@@ -9,6 +9,16 @@
 // namespace". Client-sent events are never relayed (sockets notify, the API publishes);
 // an event carrying an ack id is acknowledged so client code awaiting it never hangs.
 //
+// Strictness follows the Socket.IO v5 spec and the official server: a packet whose payload
+// has the wrong shape (sio::payload_valid), any packet other than CONNECT for a namespace the
+// client is not connected to (including a first packet that is not a CONNECT), and a second
+// CONNECT to "/" close the connection with kProtocolError. A DISCONNECT from "/" restarts the
+// connect deadline (at the next tick), so a client may CONNECT again.
+//
+// Token lifetime: a session whose token has `exp` is closed with kTokenExpired by the first
+// tick after exp + the verifier's leeway. That is a transport close without a Socket.IO
+// DISCONNECT, so socket.io-client reconnects and asks its auth callback for a fresh token.
+//
 // Heartbeat (Engine.IO v4 is server-initiated): a ping every ping_interval; a pong must
 // arrive within ping_timeout or the session closes. The tick granularity is the caller's
 // sweep period (1 s), which the client's own timeout (interval + timeout) easily absorbs.
@@ -48,6 +58,8 @@ enum class CloseReason {
     kSlowConsumer,      // send queue over its bound
     kPartialBudget,     // the process-wide budget for partially received messages ran out
     kServerShutdown,    // SIGTERM/SIGINT
+    kTokenExpired,      // the CONNECT token passed exp + leeway
+    kCount,             // number of reasons above; not a reason
 };
 
 // Stable snake_case name, used in logs and as the metric label.
@@ -90,7 +102,11 @@ public:
     void on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
                  Effects& out);
     void on_binary(std::string_view data, Effects& out);
-    // Heartbeat and connect timeout; call about once a second.
+    // Heartbeat, connect timeout and token expiry; call about once a second. `wall_now` is
+    // compared with the token's exp (a wall-clock time).
+    void on_tick(Clock::time_point now, std::chrono::system_clock::time_point wall_now,
+                 Effects& out);
+    // The same, reading the wall clock only when a token expiry is pending.
     void on_tick(Clock::time_point now, Effects& out);
 
     [[nodiscard]] bool connected() const noexcept { return connected_; }
@@ -107,10 +123,15 @@ private:
     Clock::time_point next_ping_;
     Clock::time_point pong_deadline_;  // meaningful while awaiting_pong_
     Clock::time_point connect_deadline_;
+    // exp + leeway of the accepted token, seconds since the epoch; kNoExpiry when none.
+    std::int64_t token_deadline_ = kNoExpiry;
     std::uint32_t pending_attachments_ = 0;
     std::uint8_t auth_failures_ = 0;
     bool awaiting_pong_ = false;
     bool connected_ = false;
+    bool restart_connect_deadline_ = false;  // a DISCONNECT arrived; set at the next tick
+
+    static constexpr std::int64_t kNoExpiry = INT64_MAX;
 };
 
 }  // namespace nudge::session

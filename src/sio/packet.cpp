@@ -1,6 +1,7 @@
 #include "sio/packet.hpp"
 
 #include <array>
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/string.hpp>
 #include <charconv>
@@ -36,7 +37,10 @@ Result<Packet, PacketError> decode(std::string_view text) {
         const auto dash = text.find('-');
         if (dash == std::string_view::npos || dash == 0) return fail(PacketError::kBadAttachments);
         const auto [end, ec] = std::from_chars(text.data(), text.data() + dash, packet.attachments);
-        if (ec != std::errc{} || end != text.data() + dash) return fail(PacketError::kBadAttachments);
+        // A binary packet announces at least one attachment (socket.io-parser: n >= 1).
+        if (ec != std::errc{} || end != text.data() + dash || packet.attachments == 0) {
+            return fail(PacketError::kBadAttachments);
+        }
         text.remove_prefix(dash + 1);
     }
 
@@ -57,6 +61,37 @@ Result<Packet, PacketError> decode(std::string_view text) {
     }
     packet.payload = text;
     return packet;
+}
+
+bool payload_valid(const Packet& packet) {
+    if (packet.payload.empty()) {
+        switch (packet.type) {
+            case PacketType::kConnect:
+            case PacketType::kDisconnect: return true;
+            default: return false;
+        }
+    }
+    std::error_code ec;
+    const boost::json::value value =
+        boost::json::parse(boost::json::string_view(packet.payload.data(), packet.payload.size()), ec);
+    if (ec) return false;
+    switch (packet.type) {
+        case PacketType::kConnect: return value.is_object();
+        case PacketType::kDisconnect: return false;
+        case PacketType::kConnectError: return value.is_object() || value.is_string();
+        case PacketType::kEvent:
+        case PacketType::kBinaryEvent: {
+            const boost::json::array* args = value.if_array();
+            if (args == nullptr || args->empty()) return false;
+            const boost::json::value& name = args->front();
+            if (name.is_number()) return true;
+            return name.is_string() &&
+                   !is_reserved_event(std::string_view(name.get_string().data(), name.get_string().size()));
+        }
+        case PacketType::kAck:
+        case PacketType::kBinaryAck: return value.is_array() && packet.ack_id.has_value();
+    }
+    return false;
 }
 
 bool is_reserved_event(std::string_view name) noexcept {

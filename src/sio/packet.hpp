@@ -36,6 +36,14 @@ enum class PacketError { kEmpty, kUnknownType, kBadAttachments, kBadAckId };
 
 [[nodiscard]] Result<Packet, PacketError> decode(std::string_view text);
 
+// Whether the payload has the shape the packet type requires (Socket.IO v5 spec, "Packet
+// format"; socket.io-parser's isPayloadValid): CONNECT an object or nothing; DISCONNECT
+// nothing; EVENT/BINARY_EVENT a non-empty array whose first element is a non-reserved event
+// name (or a number, which socket.io-parser also accepts); ACK/BINARY_ACK an array and an ack
+// id; CONNECT_ERROR an object or a string. Parses the JSON, so call it only on client input
+// that is about to be acted on.
+[[nodiscard]] bool payload_valid(const Packet& packet);
+
 // Reserved event names that may not be emitted by applications (socket.io's RESERVED_EVENTS).
 [[nodiscard]] bool is_reserved_event(std::string_view name) noexcept;
 

@@ -130,3 +130,15 @@ test('an unreadable --jwt-public-key fails at start with a clear message', async
   });
 });
 
+
+test('the connection-layer flags are listed, and --threads past the metrics cells is refused', async () => {
+  const { stdout } = await run(NUDGED_BIN, ['--help']);
+  for (const flag of ['--jwt-leeway', '--metrics-host', '--metrics-port', '--api-auth-backoff', '--api-auth-backoff-seconds']) {
+    assert.ok(stdout.includes(flag), flag);
+  }
+  await assert.rejects(run(NUDGED_BIN, ['--dev', '--threads', '64']), (error) => {
+    assert.equal(error.code, 2);
+    assert.match(error.stderr, /--threads/);
+    return true;
+  });
+});

@@ -7,7 +7,7 @@ import {
   startHub, seedClient, token, connected, emit, metrics, eventually, freePort, nextEvent, SLOW,
 } from './lib/hub.mjs';
 
-test('SIGTERM closes clients with an Engine.IO close (they reconnect) and exits within 5 s', async () => {
+test('SIGTERM closes clients with a WebSocket close 1001 (they reconnect) and exits within 5 s', async () => {
   const hub = await startHub();
   const sockets = await Promise.all(
     Array.from({ length: 20 }, (_, i) => connected(seedClient(hub.url, token(`t${i}`)))),

@@ -83,7 +83,10 @@ test('garbage on the socket does not disturb other clients', async () => {
   const socket = connect(hub.port, '127.0.0.1');
   socket.write('\x00\x01\x02 NOT HTTP\r\n\r\n');
   socket.on('error', () => {});
+  let answer = '';
+  socket.on('data', (chunk) => { answer += chunk; });
   await new Promise((resolve) => socket.on('close', resolve));
+  assert.match(answer, /^HTTP\/1\.1 400 [^]*"code":"bad_request"/);
   const got = nextEvent(watcher, 'still_here');
   assert.equal((await emit(hub, { room: 'user_watch', event: 'still_here', data: 1 })).status, 202);
   assert.deepEqual(await got, [1]);

@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <string>
 #include <vector>
+
+#include "metrics/metrics.hpp"
 
 namespace nudge::api {
 namespace {
@@ -20,11 +24,11 @@ struct RecordingBroker final : broker::Broker {
 struct RouterTest : ::testing::Test {
     RecordingBroker broker;
     bool serving = true;
-    Router router{Config{"k3y", 1024, {}}, broker, [this] { return serving; }};
+    Router router{Config{"k3y", 1024, {}, {}, false}, broker, [this] { return serving; }};
 
     Response call(std::string_view method, std::string_view target, std::string_view body = {},
                   std::string_view auth = "Bearer k3y") {
-        return router.handle(Request{method, target, auth, body});
+        return router.handle(Request{method, target, auth, body, "10.0.0.1", Routes::kAll});
     }
 };
 
@@ -86,6 +90,109 @@ TEST(BearerMatches, ConstantTimeCompareSemantics) {
     EXPECT_FALSE(bearer_matches("Bearer abcd", "abc"));
     EXPECT_FALSE(bearer_matches("Bearer ab", "abc"));
     EXPECT_FALSE(bearer_matches("Bearer abc", ""));  // an empty key never matches
+}
+
+TEST_F(RouterTest, WrongApiKeysAreCounted) {
+    const auto before = metrics::registry().api_auth_failures.read();
+    EXPECT_EQ(call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})", "Bearer nope").status, 401U);
+    EXPECT_EQ(call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})", "").status, 401U);
+    EXPECT_EQ(metrics::registry().api_auth_failures.read(), before + 2);
+}
+
+TEST_F(RouterTest, BackoffAnswers429PerSourceWhenEnabled) {
+    Config config{"k3y", 1024, {}, {}, false};
+    config.auth_failures.backoff_failures = 3;
+    config.auth_failures.backoff_window = std::chrono::seconds(60);
+    const Router strict{config, broker, [] { return true; }};
+    const auto post = [&](std::string_view auth, std::string_view remote) {
+        return strict.handle(Request{"POST", "/api/v1/emit", auth, R"({"room":"a","event":"e"})",
+                                     remote, Routes::kAll});
+    };
+    const auto backoffs = metrics::registry().api_auth_backoffs.read();
+    EXPECT_EQ(post("Bearer bad", "10.0.0.9").status, 401U);
+    EXPECT_EQ(post("Bearer bad", "10.0.0.9").status, 401U);
+    EXPECT_EQ(post("Bearer bad", "10.0.0.9").status, 401U);  // the third starts the backoff
+    const auto blocked = post("Bearer k3y", "10.0.0.9");      // even the right key waits
+    EXPECT_EQ(blocked.status, 429U);
+    EXPECT_NE(blocked.body.find(R"("code":"too_many_auth_failures")"), std::string::npos);
+    EXPECT_FALSE(blocked.retry_after.empty());
+    EXPECT_LE(std::stoi(blocked.retry_after), 60);
+    EXPECT_GE(std::stoi(blocked.retry_after), 1);
+    EXPECT_EQ(metrics::registry().api_auth_backoffs.read(), backoffs + 1);
+    EXPECT_EQ(post("Bearer k3y", "10.0.0.10").status, 202U);  // other sources are unaffected
+}
+
+TEST_F(RouterTest, NoBackoffByDefault) {
+    for (int i = 0; i < 50; ++i) {
+        EXPECT_EQ(call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})", "Bearer bad").status, 401U);
+    }
+    EXPECT_EQ(call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})").status, 202U);
+}
+
+TEST_F(RouterTest, MetricsOnlyRoutesServeMetricsAndHealthOnly) {
+    const auto only = [&](std::string_view method, std::string_view target) {
+        return router.handle(Request{method, target, "Bearer k3y", R"({"room":"a","event":"e"})",
+                                     "10.0.0.1", Routes::kMetricsOnly});
+    };
+    EXPECT_EQ(only("GET", "/metrics").status, 200U);
+    EXPECT_EQ(only("GET", "/healthz").status, 200U);
+    EXPECT_EQ(only("POST", "/api/v1/emit").status, 404U);
+    EXPECT_EQ(only("GET", "/").status, 404U);
+    EXPECT_TRUE(broker.batches.empty());
+}
+
+TEST_F(RouterTest, MetricsElsewhereHidesMetricsOnTheMainListener) {
+    const Router split{Config{"k3y", 1024, {}, {}, true}, broker, [] { return true; }};
+    EXPECT_EQ(split.handle(Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kAll}).status, 404U);
+    EXPECT_EQ(split.handle(Request{"GET", "/healthz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
+    EXPECT_EQ(split.handle(Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kMetricsOnly}).status,
+              200U);
+}
+
+using Clock = AuthFailures::Clock;
+using std::chrono::seconds;
+
+TEST(AuthFailures, LogsAtMostOncePerSourcePerIntervalWithACount) {
+    AuthFailures failures(AuthFailureConfig{0, seconds(60), seconds(10)});
+    const Clock::time_point t0{};
+    auto first = failures.record("1.2.3.4", t0);
+    EXPECT_TRUE(first.log);
+    EXPECT_EQ(first.failures, 1U);
+    for (int i = 1; i <= 5; ++i) EXPECT_FALSE(failures.record("1.2.3.4", t0 + seconds(i)).log);
+    EXPECT_TRUE(failures.record("5.6.7.8", t0 + seconds(5)).log);  // per source
+    auto later = failures.record("1.2.3.4", t0 + seconds(10));
+    EXPECT_TRUE(later.log);
+    EXPECT_EQ(later.failures, 6U);  // the five suppressed ones and this one
+    EXPECT_FALSE(failures.blocked("1.2.3.4", t0 + seconds(11)));  // backoff off
+}
+
+TEST(AuthFailures, BackoffBlocksForTheWindowThenLifts) {
+    AuthFailures failures(AuthFailureConfig{2, seconds(30), seconds(10)});
+    const Clock::time_point t0{};
+    EXPECT_FALSE(failures.record("a", t0).now_blocked);
+    EXPECT_FALSE(failures.blocked("a", t0));
+    EXPECT_TRUE(failures.record("a", t0 + seconds(1)).now_blocked);
+    EXPECT_EQ(failures.blocked("a", t0 + seconds(1)), seconds(30));
+    EXPECT_EQ(failures.blocked("a", t0 + seconds(21)), seconds(10));
+    EXPECT_FALSE(failures.blocked("a", t0 + seconds(31)));
+    EXPECT_FALSE(failures.blocked("b", t0 + seconds(2)));
+}
+
+TEST(AuthFailures, FailuresOutsideTheWindowDoNotAddUp) {
+    AuthFailures failures(AuthFailureConfig{2, seconds(30), seconds(10)});
+    const Clock::time_point t0{};
+    EXPECT_FALSE(failures.record("a", t0).now_blocked);
+    EXPECT_FALSE(failures.record("a", t0 + seconds(31)).now_blocked);
+    EXPECT_TRUE(failures.record("a", t0 + seconds(32)).now_blocked);
+}
+
+TEST(AuthFailures, TheTableIsBounded) {
+    AuthFailures failures(AuthFailureConfig{3, seconds(30), seconds(10)});
+    const Clock::time_point t0{};
+    for (std::size_t i = 0; i < AuthFailures::kMaxSources * 2; ++i) {
+        (void)failures.record(std::to_string(i), t0);
+    }
+    EXPECT_LE(failures.tracked(), AuthFailures::kMaxSources);
 }
 
 }  // namespace

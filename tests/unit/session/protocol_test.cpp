@@ -45,6 +45,10 @@ struct ProtocolTest : ::testing::Test {
         out.clear();
         protocol.on_tick(t0 + after, out);
     }
+    void tick_at(std::chrono::milliseconds after, std::chrono::system_clock::time_point wall) {
+        out.clear();
+        protocol.on_tick(t0 + after, wall, out);
+    }
     std::string connect_with(std::string_view payload_json) {
         return "40" + std::string(R"({"token":")") + hs256(payload_json) + "\"}";
     }
@@ -171,6 +175,150 @@ TEST_F(ProtocolTest, EngineIoPacketHandling) {
     EXPECT_EQ(out.close, CloseReason::kProtocolError);
     text("40[1]");  // auth payload must be an object
     EXPECT_EQ(out.close, CloseReason::kProtocolError);
+}
+
+// Socket.IO v5 "Packet format": an EVENT's payload is a non-empty array led by the event
+// name; socket.io-parser rejects anything else and the official server closes the connection.
+TEST_F(ProtocolTest, MalformedEventPayloadsClose) {
+    for (const char* bad : {"42{}", "421{}", "422[]", "42", R"(42"x")", R"(42[{}])",
+                            R"(42["disconnect"])", R"(42abc["x"])", R"(451-{})"}) {
+        Protocol fresh{context, t0};
+        Effects effects;
+        fresh.on_text(connect_with(R"({"sub":"1"})"), std::chrono::system_clock::now(), effects);
+        ASSERT_TRUE(fresh.connected());
+        effects.clear();
+        fresh.on_text(bad, std::chrono::system_clock::now(), effects);
+        EXPECT_EQ(effects.close, CloseReason::kProtocolError) << bad;
+        EXPECT_TRUE(effects.send.empty()) << bad << ": must not be acked";
+    }
+}
+
+TEST_F(ProtocolTest, MalformedAcksClose) {
+    for (const char* bad : {"43{}", R"(43["x"])", "437", "437{}", R"(43x["x"])"}) {
+        Protocol fresh{context, t0};
+        Effects effects;
+        fresh.on_text(connect_with(R"({"sub":"1"})"), std::chrono::system_clock::now(), effects);
+        effects.clear();
+        fresh.on_text(bad, std::chrono::system_clock::now(), effects);
+        EXPECT_EQ(effects.close, CloseReason::kProtocolError) << bad;
+    }
+    text(connect_with(R"({"sub":"1"})"));
+    text(R"(437["fine"])");  // a well-formed stray ack is ignored
+    EXPECT_FALSE(out.close);
+}
+
+TEST_F(ProtocolTest, NonConnectFirstPacketClosesAtOnce) {
+    text(R"(42["x"])");
+    EXPECT_EQ(out.close, CloseReason::kProtocolError);
+}
+
+TEST_F(ProtocolTest, PacketsBeforeConnectCloseForEveryType) {
+    for (const char* early : {R"(42["x"])", R"(421["x"])", "41", R"(437["x"])",
+                              R"(451-["x",{"_placeholder":true,"num":0}])"}) {
+        Protocol fresh{context, t0};
+        Effects effects;
+        fresh.on_text(early, std::chrono::system_clock::now(), effects);
+        EXPECT_EQ(effects.close, CloseReason::kProtocolError) << early;
+    }
+}
+
+TEST_F(ProtocolTest, EventsForANamespaceNotConnectedClose) {
+    text(connect_with(R"({"sub":"1"})"));
+    text(R"(42/admin,["x"])");
+    EXPECT_EQ(out.close, CloseReason::kProtocolError);
+}
+
+TEST_F(ProtocolTest, DuplicateConnectCloses) {
+    text(connect_with(R"({"sub":"1"})"));
+    ASSERT_TRUE(protocol.connected());
+    text(connect_with(R"({"sub":"1"})"));
+    EXPECT_EQ(out.close, CloseReason::kProtocolError);
+    EXPECT_TRUE(out.join.empty());
+}
+
+TEST_F(ProtocolTest, EventAfterDisconnectCloses) {
+    text(connect_with(R"({"sub":"1"})"));
+    text("41");
+    text(R"(42["x"])");
+    EXPECT_EQ(out.close, CloseReason::kProtocolError);
+}
+
+// A client may leave "/" and CONNECT again later: the connect deadline restarts at the
+// DISCONNECT instead of closing the session because the first deadline is long gone.
+TEST_F(ProtocolTest, DisconnectAfterTheConnectDeadlineRestartsIt) {
+    text(connect_with(R"({"sub":"1"})"));
+    tick(100s);
+    text("3");
+    text("41");
+    EXPECT_TRUE(out.leave_all);
+    tick(101s);
+    EXPECT_FALSE(out.close);
+    tick(145s);
+    EXPECT_FALSE(out.close);
+    text(connect_with(R"({"sub":"1"})"));
+    EXPECT_TRUE(protocol.connected());
+    tick(147s);
+    EXPECT_FALSE(out.close);
+}
+
+TEST_F(ProtocolTest, DisconnectedClientThatNeverReconnectsTimesOut) {
+    text(connect_with(R"({"sub":"1"})"));
+    tick(100s);
+    text("3");
+    text("41");
+    tick(101s);
+    EXPECT_FALSE(out.close);
+    tick(101s + 45s);
+    EXPECT_EQ(out.close, CloseReason::kConnectTimeout);
+}
+
+TEST_F(ProtocolTest, ExpiredTokenClosesAfterExpPlusLeeway) {
+    using std::chrono::system_clock;
+    const auto now = system_clock::now();
+    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()) + 60s;
+    text(connect_with(R"({"sub":"1","exp":)" + std::to_string(exp.count()) + "}"));
+    ASSERT_TRUE(protocol.connected());
+    const system_clock::time_point exp_point(exp);
+    tick_at(1s, exp_point);
+    EXPECT_FALSE(out.close);
+    tick_at(2s, exp_point + 30s);  // the default leeway: still valid at exactly exp + leeway
+    EXPECT_FALSE(out.close);
+    tick_at(3s, exp_point + 30s + 1ms);
+    EXPECT_EQ(out.close, CloseReason::kTokenExpired);
+    EXPECT_TRUE(out.send.empty()) << "a transport close: no Socket.IO DISCONNECT";
+}
+
+TEST_F(ProtocolTest, ExpiryUsesTheVerifierLeeway) {
+    auth::JwtConfig config;
+    config.secret = kSecret;
+    config.leeway = 0s;
+    const auth::JwtVerifier strict = *auth::JwtVerifier::create(config);
+    const Context strict_context{Config{}, &strict};
+    Protocol session{strict_context, t0};
+    const auto exp = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch()) + 5s;
+    Effects effects;
+    session.on_text(connect_with(R"({"sub":"1","exp":)" + std::to_string(exp.count()) + "}"),
+                    std::chrono::system_clock::now(), effects);
+    ASSERT_TRUE(session.connected());
+    effects.clear();
+    session.on_tick(t0 + 1s, std::chrono::system_clock::time_point(exp + 1ms), effects);
+    EXPECT_EQ(effects.close, CloseReason::kTokenExpired);
+}
+
+TEST_F(ProtocolTest, TokenWithoutExpNeverExpires) {
+    text(connect_with(R"({"sub":"1"})"));
+    tick_at(1s, std::chrono::system_clock::now() + std::chrono::hours(24 * 365 * 50));
+    EXPECT_FALSE(out.close);
+}
+
+TEST_F(ProtocolTest, EveryCloseReasonHasAName) {
+    for (int i = 0; i < static_cast<int>(CloseReason::kCount); ++i) {
+        const auto name = to_string(static_cast<CloseReason>(i));
+        EXPECT_FALSE(name.empty()) << i;
+        EXPECT_NE(name, "unknown") << i;
+    }
+    EXPECT_EQ(to_string(CloseReason::kTokenExpired), "token_expired");
 }
 
 }  // namespace

@@ -54,6 +54,53 @@ TEST(SioDecode, BinaryEventAttachments) {
     EXPECT_EQ(*packet->ack_id, 3U);
     EXPECT_EQ(decode("5x-[]").error(), PacketError::kBadAttachments);
     EXPECT_EQ(decode("5[]").error(), PacketError::kBadAttachments);
+    EXPECT_EQ(decode(R"(50-["up"])").error(), PacketError::kBadAttachments);  // at least one
+}
+
+bool valid(std::string_view text) {
+    auto packet = decode(text);
+    return packet && payload_valid(*packet);
+}
+
+// The shapes socket.io-parser's isPayloadValid accepts, and the ones it rejects.
+TEST(SioPayloadValid, EventNeedsANonEmptyArrayStartingWithAName) {
+    EXPECT_TRUE(valid(R"(2["hello"])"));
+    EXPECT_TRUE(valid(R"(212["hello",{"a":1}])"));
+    EXPECT_TRUE(valid(R"(2[1])"));  // socket.io-parser accepts a numeric first element
+    EXPECT_TRUE(valid(R"(51-["up",{"_placeholder":true,"num":0}])"));
+    EXPECT_FALSE(valid("2{}"));
+    EXPECT_FALSE(valid("21{}"));
+    EXPECT_FALSE(valid("22[]"));
+    EXPECT_FALSE(valid("2"));
+    EXPECT_FALSE(valid(R"(2"hello")"));
+    EXPECT_FALSE(valid(R"(2[{}])"));
+    EXPECT_FALSE(valid(R"(2[null])"));
+    EXPECT_FALSE(valid(R"(2["disconnect"])"));  // reserved name
+    EXPECT_FALSE(valid(R"(2abc["hello"])"));    // an ack id that is not a number
+    EXPECT_FALSE(valid(R"(2["hello")"));        // truncated JSON
+    EXPECT_FALSE(valid(R"(51-{})"));
+}
+
+TEST(SioPayloadValid, AckNeedsAnIdAndAnArray) {
+    EXPECT_TRUE(valid("37[]"));
+    EXPECT_TRUE(valid(R"(37["ok"])"));
+    EXPECT_FALSE(valid(R"(3["ok"])"));  // no id
+    EXPECT_FALSE(valid("37{}"));
+    EXPECT_FALSE(valid("37"));
+    EXPECT_FALSE(valid(R"(3x["ok"])"));
+}
+
+TEST(SioPayloadValid, ConnectDisconnectAndConnectError) {
+    EXPECT_TRUE(valid("0"));
+    EXPECT_TRUE(valid(R"(0{"token":"x"})"));
+    EXPECT_FALSE(valid("0[1]"));
+    EXPECT_FALSE(valid(R"(0"x")"));
+    EXPECT_TRUE(valid("1"));
+    EXPECT_TRUE(valid("1/admin,"));
+    EXPECT_FALSE(valid("1{}"));
+    EXPECT_TRUE(valid(R"(4{"message":"x"})"));
+    EXPECT_TRUE(valid(R"(4"x")"));
+    EXPECT_FALSE(valid("4[]"));
 }
 
 TEST(SioDecode, RejectsGarbage) {

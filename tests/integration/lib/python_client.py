@@ -1,0 +1,31 @@
+"""A python-socketio client (Debian python3-socketio) for the shutdown test.
+
+Usage: python_client.py <hub url> <token> <event>...
+Prints one JSON object per line: {"type": "connect"}, {"type": "disconnect"} and
+{"type": "event", "name": ..., "data": ...} for each listed event. Runs until killed.
+"""
+import json
+import sys
+
+import socketio
+
+
+def main() -> None:
+    url, token, *events = sys.argv[1:]
+    sio = socketio.Client(reconnection=True, reconnection_attempts=0,
+                          reconnection_delay=0.2, reconnection_delay_max=1)
+
+    def say(**record) -> None:
+        print(json.dumps(record), flush=True)
+
+    sio.on('connect', lambda: say(type='connect'))
+    sio.on('disconnect', lambda: say(type='disconnect'))
+    for name in events:
+        sio.on(name, lambda data=None, name=name: say(type='event', name=name, data=data))
+
+    sio.connect(url, auth={'token': token}, transports=['websocket'])
+    sio.wait()
+
+
+if __name__ == '__main__':
+    main()
