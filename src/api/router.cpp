@@ -43,8 +43,8 @@ Response error_response(unsigned status, std::string code, std::string message) 
     return {status, error_body(ApiError{static_cast<int>(status), std::move(code), std::move(message)})};
 }
 
-Router::Router(Config config, broker::Broker& broker, std::function<bool()> serving)
-    : config_(std::move(config)), broker_(broker), serving_(std::move(serving)) {}
+Router::Router(Config config, broker::Broker& broker, std::function<bool()> ready)
+    : config_(std::move(config)), broker_(broker), ready_(std::move(ready)) {}
 
 Response Router::handle(const Request& request) const {
     const std::string_view path = path_of(request.target);
@@ -59,10 +59,16 @@ Response Router::handle(const Request& request) const {
         if (request.method != "POST") return method_not_allowed("POST");
         return publish(request);
     }
+    // Liveness and readiness are separate questions (the Kubernetes probe model): a draining
+    // hub is alive (restarting it would cut its clients early) but should get no new clients.
     if (path == "/healthz") {
         if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET, HEAD");
-        if (serving_ && !serving_()) return {503, R"({"status":"shutting_down"})"};
         return {200, R"({"status":"ok"})"};
+    }
+    if (path == "/readyz") {
+        if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET, HEAD");
+        if (ready_ && !ready_()) return {503, R"({"status":"draining"})"};
+        return {200, R"({"status":"ready"})"};
     }
     if (path == "/metrics") {
         if (request.method != "GET" && request.method != "HEAD") return method_not_allowed("GET, HEAD");

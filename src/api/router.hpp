@@ -4,7 +4,9 @@
 //
 //   POST /api/v1/emit   publish (Authorization: Bearer <api key>) → 202 {"accepted": N},
 //                       503 "overloaded" (Retry-After: 1) when fan-out is behind
-//   GET  /healthz       200 while serving, 503 while shutting down
+//   GET  /healthz       liveness: 200 whenever the process answers, until it exits
+//   GET  /readyz        readiness: 200 while serving, 503 while draining (after SIGTERM) and
+//                       shutting down, so a load balancer stops sending new clients here
 //   GET  /metrics       Prometheus text
 //
 // Thread-safe: handle() is const; the broker is thread-safe.
@@ -53,7 +55,8 @@ struct Response {
 
 class Router {
 public:
-    Router(Config config, broker::Broker& broker, std::function<bool()> serving);
+    // `ready` answers /readyz: false once the process drains or shuts down.
+    Router(Config config, broker::Broker& broker, std::function<bool()> ready);
 
     [[nodiscard]] Response handle(const Request& request) const;
     [[nodiscard]] const Config& config() const noexcept { return config_; }
@@ -63,7 +66,7 @@ private:
 
     Config config_;
     broker::Broker& broker_;
-    std::function<bool()> serving_;
+    std::function<bool()> ready_;
 };
 
 }  // namespace nudge::api
