@@ -104,7 +104,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_DRAIN_SECONDS")->capture_default_str()->check(CLI::Range(0, 3600));
     app.add_flag("--check-config", config.check_config,
                  "validate the configuration (flags, environment, --config file, key files), "
-                 "print a summary and exit: 0 when valid, 2 with the reason when not");
+                 "print a summary and exit: 0 when valid, 2 with the reason when not")
+        ->configurable(false);
     app.add_flag("--dev", config.dev,
                  "development mode: default JWT secret and API key (printed), never for production")
         ->envname("NUDGE_DEV");
