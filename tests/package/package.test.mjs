@@ -296,3 +296,13 @@ test('find_package(nudge): a consumer builds against the libnudge-emitter-dev .d
   chmodSync(devRoot, 0o755);
   await buildConsumerAndEmit(join(devRoot, 'usr'), 'deb');
 });
+
+test('find_package(nudge): clients/cpp built and installed on its own, as its README says', async () => {
+  const build = join(scratch, 'emitter-alone');
+  const prefix = join(scratch, 'emitter-prefix');
+  await run('cmake', ['-S', join(repo, 'clients/cpp'), '-B', build, '-G', 'Ninja', '-DCMAKE_BUILD_TYPE=Release',
+    '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache']);
+  await run('cmake', ['--build', build]);
+  await run('cmake', ['--install', build, '--prefix', prefix]);
+  await buildConsumerAndEmit(prefix, 'standalone');
+});
