@@ -9,7 +9,7 @@
 // NUDGE_BUILD_DIR: the release build (build), for cmake --install.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
@@ -148,6 +148,36 @@ test('the installed nudged --check-config passes on the installed example with s
   assert.match(stdout, /HS256 secret \(64 bytes\)/);
   assert.doesNotMatch(stdout, /warning/);
   assert.ok(!stdout.includes(env.NUDGE_JWT_SECRET) && !stdout.includes(env.NUDGE_API_KEY), 'no secret printed');
+});
+
+test('the installed nudged serves with the installed example config, as the unit starts it', async () => {
+  const env = { ...process.env, NUDGE_JWT_SECRET: randomBytes(48).toString('base64'), NUDGE_API_KEY: 'installed-key' };
+  // The unit's ExecStart, plus --port 0 (a free port) for the test.
+  const child = spawn(nudged, ['--config', exampleConfig, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  try {
+    let output = '';
+    const url = await new Promise((resolve, reject) => {
+      const onData = (chunk) => {
+        output += chunk;
+        const match = /listening on (http:\/\/[\d.]+:\d+)/.exec(output);
+        if (match) resolve(match[1]);
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      exited.then((code) => reject(new Error(`installed nudged exited (${code}):\n${output}`)));
+    });
+    assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    const emitted = await fetch(`${url}/api/v1/emit`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer installed-key', 'content-type': 'application/json' },
+      body: JSON.stringify({ room: 'user_1', event: 'e' }),
+    });
+    assert.equal(emitted.status, 202);
+  } finally {
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0);
+  }
 });
 
 test('the installed nudged --check-config fails with the reason on a bad config', async () => {
