@@ -9,13 +9,14 @@ export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test demo-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean
+        lint format bench bench-smoke fuzz clean package package-test
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
 	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
+	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
 	@echo "make lint      clang-tidy over src/ and clients/cpp/"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
@@ -34,7 +35,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke asan-test
+	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke package-test asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -81,6 +82,20 @@ demo-test: build client-build emitter-build
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
+
+# .deb packages from a build with prefix /usr (preset `package`, no tests): build-package/
+# nudge_<version>_<arch>.deb (nudged, nudge, systemd unit, /etc/nudge) and
+# libnudge-emitter-dev_<version>_<arch>.deb (the C++ emitter's find_package(nudge) files).
+package:
+	@scripts/setup --deb
+	@[ -f build-package/build.ninja ] || cmake --preset package >/dev/null
+	cmake --build build-package -j$(JOBS)
+	cd build-package && cpack -G DEB
+
+# The packages, cmake --install and find_package(nudge), into scratch roots (tests/package/).
+package-test: build package
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_BUILD_DIR=$(CURDIR)/build NUDGE_PACKAGE_DIR=$(CURDIR)/build-package \
+	  node --test --test-concurrency=1 --test-timeout=300000 tests/package/
 
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
@@ -133,4 +148,4 @@ format:
 	find src tests bench tools fuzz clients/cpp -name '*.[ch]pp' | xargs clang-format-14 -i
 
 clean:
-	rm -rf build build-debug build-asan build-tsan build-fuzz
+	rm -rf build build-debug build-asan build-tsan build-fuzz build-package

@@ -44,11 +44,11 @@ Response error_response(unsigned status, std::string code, std::string message) 
     return {status, error_body(ApiError{static_cast<int>(status), std::move(code), std::move(message)})};
 }
 
-Router::Router(Config config, broker::Broker& broker, std::function<bool()> serving)
+Router::Router(Config config, broker::Broker& broker, std::function<bool()> ready)
     : config_(std::move(config)),
       auth_failures_(config_.auth_failures),
       broker_(broker),
-      serving_(std::move(serving)) {}
+      ready_(std::move(ready)) {}
 
 Response Router::handle(const Request& request) const {
     const std::string_view path = path_of(request.target);
@@ -59,7 +59,7 @@ Response Router::handle(const Request& request) const {
         return r;
     };
 
-    if (path == "/healthz" || path == "/metrics") return metrics_route(request, path);
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") return metrics_route(request, path);
     const auto not_found = [&] {
         return error_response(404, "not_found", fmt::format("no route for {}", path));
     };
@@ -81,9 +81,12 @@ Response Router::metrics_route(const Request& request, std::string_view path) co
         r.allow = "GET, HEAD";
         return r;
     }
-    if (path == "/healthz") {
-        if (serving_ && !serving_()) return {503, R"({"status":"shutting_down"})"};
-        return {200, R"({"status":"ok"})"};
+    // Liveness and readiness are separate questions (the Kubernetes probe model): a draining
+    // hub is alive (restarting it would cut its clients early) but should get no new clients.
+    if (path == "/healthz") return {200, R"({"status":"ok"})"};
+    if (path == "/readyz") {
+        if (ready_ && !ready_()) return {503, R"({"status":"draining"})"};
+        return {200, R"({"status":"ready"})"};
     }
     return {200, metrics::registry().render(), "text/plain; version=0.0.4"};
 }

@@ -7,10 +7,12 @@
 //                       key → 401, logged with the source address (rate-limited) and
 //                       counted; 429 + Retry-After while the source is in backoff
 //                       (AuthFailures, optional)
-//   GET  /healthz       200 while serving, 503 while shutting down
+//   GET  /healthz       liveness: 200 whenever the process answers, until it exits
+//   GET  /readyz        readiness: 200 while serving, 503 while draining (after SIGTERM) and
+//                       shutting down, so a load balancer stops sending new clients here
 //   GET  /metrics       Prometheus text
 //
-// Routes may be restricted to the metrics routes (/metrics, /healthz) for a listener that
+// Routes may be restricted to the metrics routes (/metrics, /healthz, /readyz) for a listener that
 // serves only those; with metrics_elsewhere, the main listener answers /metrics with 404.
 //
 // Thread-safe: handle() is const; the broker and AuthFailures are thread-safe.
@@ -67,7 +69,7 @@ struct Response {
 
 class Router {
 public:
-    Router(Config config, broker::Broker& broker, std::function<bool()> serving);
+    Router(Config config, broker::Broker& broker, std::function<bool()> ready);
 
     [[nodiscard]] Response handle(const Request& request) const;
     [[nodiscard]] const Config& config() const noexcept { return config_; }
@@ -79,7 +81,7 @@ private:
     Config config_;
     mutable AuthFailures auth_failures_;
     broker::Broker& broker_;
-    std::function<bool()> serving_;
+    std::function<bool()> ready_;
 };
 
 }  // namespace nudge::api

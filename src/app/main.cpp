@@ -1,15 +1,21 @@
 // nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
-// until SIGTERM/SIGINT, then close every client with a WebSocket close 1001 and exit within 5 s.
+// until SIGTERM/SIGINT, drain for --drain-seconds (/readyz answers 503, everything else keeps
+// serving; a second signal ends the drain), then close every client with a WebSocket close
+// 1001 and exit within 5 s. --check-config validates the configuration and exits instead.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <algorithm>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "api/router.hpp"
 #include "app/logging.hpp"
@@ -58,6 +64,16 @@ int main(int argc, char** argv) {
     auto parsed = config::parse(argc, argv);
     if (!parsed.config) return parsed.exit_code;
     config::Config& config = *parsed.config;
+    if (config.check_config) {
+        // Everything startup checks short of binding the port, without logging or threads.
+        auto checked = auth::JwtVerifier::create(config.jwt);
+        if (!checked) {
+            std::cerr << "nudged: invalid JWT configuration: " << checked.error() << "\n";
+            return 2;
+        }
+        std::cout << config::summary(config) << std::flush;
+        return 0;
+    }
     app::setup_logging(config.log);
     label_metrics();
     raise_fd_limit();
@@ -79,8 +95,10 @@ int main(int argc, char** argv) {
                                                        metrics::kWorkerSlots);
     net::Server server(context, threads);
     broker::LocalBroker broker(server.hub());
-    const api::Router router(config.api, broker, [&context] {
-        return !context.shutting_down.load(std::memory_order_relaxed);
+    std::atomic<bool> draining{false};
+    const api::Router router(config.api, broker, [&context, &draining] {
+        return !draining.load(std::memory_order_relaxed) &&
+               !context.shutting_down.load(std::memory_order_relaxed);
     });
     context.router = &router;
 
@@ -112,9 +130,11 @@ int main(int argc, char** argv) {
 
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-    signals.async_wait([&](boost::system::error_code ec, int signal) {
-        if (ec) return;
-        spdlog::info("signal {} received: closing clients and stopping", signal);
+    boost::asio::steady_timer drain_timer(signals_io);
+    bool stopping = false;  // only touched on signal_thread
+    auto stop = [&] {
+        if (std::exchange(stopping, true)) return;
+        drain_timer.cancel();
         // Whatever happens below, the process is gone within 5 s.
         std::thread([] {
             std::this_thread::sleep_for(std::chrono::milliseconds(4500));
@@ -122,7 +142,27 @@ int main(int argc, char** argv) {
             std::_Exit(1);
         }).detach();
         server.shutdown();
-    });
+    };
+    std::function<void()> wait_for_signal = [&] {
+        signals.async_wait([&](boost::system::error_code ec, int signal) {
+            if (ec) return;
+            if (!draining.exchange(true) && config.shutdown.drain.count() > 0) {
+                spdlog::info(
+                    "signal {} received: draining for {} s (/readyz answers 503); "
+                    "a second signal stops now",
+                    signal, config.shutdown.drain.count());
+                drain_timer.expires_after(config.shutdown.drain);
+                drain_timer.async_wait([&](boost::system::error_code timer_ec) {
+                    if (!timer_ec) stop();
+                });
+                wait_for_signal();
+                return;
+            }
+            spdlog::info("signal {} received: closing clients and stopping", signal);
+            stop();
+        });
+    };
+    wait_for_signal();
     std::thread signal_thread([&] { signals_io.run(); });
 
     server.run();

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <boost/asio/ip/address.hpp>
+
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -31,6 +33,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
         "Every flag can also be set as NUDGE_<FLAG> (e.g. NUDGE_API_KEY) or in a TOML --config file.",
         "nudged"};
     app.set_config("--config", "", "TOML file with settings named like the long flags (port = 8080)");
+    // A misspelt setting in the file is an error, not silently the default.
+    app.allow_config_extras(CLI::config_extras_mode::error);
     app.set_version_flag("--version", "nudged 0.1.0");
     // A flag given twice takes the last value, so wrappers can append overrides.
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -49,6 +53,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned jwt_leeway_s = 30;
     int metrics_port = -1;
     unsigned auth_backoff_s = 60;
+    unsigned drain_s = 0;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -144,12 +149,25 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_LOG_LEVEL")->capture_default_str()
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
     log->add_flag("--log-json", config.log.json, "log one JSON object per line")->envname("NUDGE_LOG_JSON");
+    app.add_option("--drain-seconds", drain_s,
+                   "after SIGTERM, keep serving this long with /readyz answering 503 before "
+                   "closing clients (a second signal stops at once)")
+        ->envname("NUDGE_DRAIN_SECONDS")->capture_default_str()->check(CLI::Range(0, 3600));
+    app.add_flag("--check-config", config.check_config,
+                 "validate the configuration (flags, environment, --config file, key files), "
+                 "print a summary and exit: 0 when valid, 2 with the reason when not")
+        ->configurable(false);
     app.add_flag("--dev", config.dev,
                  "development mode: default JWT secret and API key (printed), never for production")
         ->envname("NUDGE_DEV");
 
     try {
         app.parse(argc, argv);
+        boost::system::error_code bad_host;
+        (void)boost::asio::ip::make_address(config.listen.host, bad_host);
+        if (bad_host) {
+            throw CLI::ValidationError("--host", "not an IP address: " + config.listen.host);
+        }
         if (!public_key_file.empty()) config.jwt.public_key_pem = read_file(public_key_file);
         if (config.dev) {
             if (config.jwt.secret.empty() && config.jwt.public_key_pem.empty()) {
@@ -164,6 +182,25 @@ ParseOutcome parse(int argc, const char* const* argv) {
         if (config.api.api_key.empty()) {
             throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
         }
+    } catch (const CLI::ConfigError& e) {
+        // CLI11 words an unknown key as "INI was not able to parse <key>" (a [section] header as
+        // "<section>.++"); name it plainly.
+        constexpr std::string_view kExtras = "INI was not able to parse ";
+        constexpr std::string_view kSection = ".++";
+        std::string_view what = e.what();
+        if (!what.starts_with(kExtras)) {
+            std::cerr << "--config: " << what << "\n";
+        } else if (what.remove_prefix(kExtras.size()); what.ends_with(kSection)) {
+            what.remove_suffix(kSection.size());
+            std::cerr << fmt::format("--config: unknown section [{}] (settings are top-level keys)\n",
+                                     what);
+        } else {
+            std::cerr << fmt::format(
+                "--config: unknown setting '{}' (settings are the long flags without the dashes, "
+                "e.g. port = 8080; see --help)\n",
+                what);
+        }
+        return ParseOutcome{std::nullopt, 2};
     } catch (const CLI::ParseError& e) {
         return ParseOutcome{std::nullopt, app.exit(e) == 0 ? 0 : 2};
     }
@@ -191,7 +228,48 @@ ParseOutcome parse(int argc, const char* const* argv) {
         config.listen.metrics_port = static_cast<unsigned short>(metrics_port);
         config.api.metrics_elsewhere = true;
     }
+    config.shutdown.drain = std::chrono::seconds(drain_s);
     return ParseOutcome{std::move(config), 0};
+}
+
+std::string summary(const Config& config) {
+    std::string out = "nudged: configuration OK\n";
+    auto line = [&out](std::string_view key, const auto& value) {
+        fmt::format_to(std::back_inserter(out), "  {:<16}{}\n", key, value);
+    };
+    line("listen", fmt::format("{}:{} threads={}", config.listen.host, config.listen.port,
+                               config.listen.threads == 0 ? std::string("auto")
+                                                          : std::to_string(config.listen.threads)));
+    const auto& jwt = config.jwt;
+    line("client tokens", jwt.public_key_pem.empty()
+                              ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
+                              : std::string("RS256/ES256 public key"));
+    line("token claims", fmt::format("user={} issuer={} audience={}", jwt.user_claim,
+                                     jwt.issuer.value_or("(any)"), jwt.audience.value_or("(any)")));
+    line("user room", config.session.user_room);
+    line("api key", fmt::format("set ({} bytes)", config.api.api_key.size()));
+    line("publish limits", fmt::format("body={} B batch={} pending batches={}", config.api.max_body,
+                                       config.api.limits.max_events,
+                                       config.limits.max_pending_batches));
+    line("client limits",
+         fmt::format("payload={} B send queue={} B", config.session.max_payload,
+                     config.limits.max_send_queue_bytes));
+    line("timeouts", fmt::format("ping={}ms/{}ms connect={}ms http idle={}s",
+                                 config.session.ping_interval.count(),
+                                 config.session.ping_timeout.count(),
+                                 config.session.connect_timeout.count(),
+                                 config.limits.http_idle_timeout.count()));
+    line("shutdown", fmt::format("drain {}s", config.shutdown.drain.count()));
+    line("log", fmt::format("level={}{}", config.log.level, config.log.json ? " json" : ""));
+    if (config.dev) {
+        out += "warning: --dev is set: development defaults, never for production\n";
+    }
+    // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
+    if (config.jwt.public_key_pem.empty() && config.jwt.secret.size() < 32) {
+        out += fmt::format("warning: the JWT secret is {} bytes; use at least 32 random bytes\n",
+                           config.jwt.secret.size());
+    }
+    return out;
 }
 
 }  // namespace nudge::config

@@ -3,6 +3,7 @@
 // environment variables. Each module receives only its own part (see app/main.cpp).
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 
@@ -27,6 +28,12 @@ struct Log {
     bool json = false;
 };
 
+struct Shutdown {
+    // After SIGTERM/SIGINT, keep serving this long with /readyz answering 503 so load
+    // balancers stop sending new clients before the remaining ones are closed.
+    std::chrono::seconds drain{0};
+};
+
 struct Config {
     Listen listen;
     auth::JwtConfig jwt;
@@ -34,7 +41,9 @@ struct Config {
     api::Config api;
     net::Limits limits;
     Log log;
-    bool dev = false;  // development defaults for the secret and API key, printed at start
+    Shutdown shutdown;
+    bool dev = false;           // development defaults for the secret and API key, printed at start
+    bool check_config = false;  // validate, print summary(), exit
 };
 
 struct ParseOutcome {
@@ -45,6 +54,10 @@ struct ParseOutcome {
 // Parses flags, environment and config file, loads --jwt-public-key, applies --dev defaults
 // and checks the result (a JWT key and an API key are required). Prints help and errors.
 [[nodiscard]] ParseOutcome parse(int argc, const char* const* argv);
+
+// What --check-config prints: the effective settings, secrets by length only, and warnings
+// (a development-mode config, an HS256 secret shorter than RFC 7518 §3.2's 256 bits).
+[[nodiscard]] std::string summary(const Config& config);
 
 inline constexpr std::string_view kDevSecret = "nudge-dev-secret-do-not-use-in-production";
 inline constexpr std::string_view kDevApiKey = "nudge-dev-api-key";

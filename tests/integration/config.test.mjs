@@ -142,3 +142,57 @@ test('the connection-layer flags are listed, and --threads past the metrics cell
     return true;
   });
 });
+// --check-config: the same parsing and checks as a start, then a summary and exit.
+const checkConfig = (args, env = {}) =>
+  run(NUDGED_BIN, ['--check-config', ...args], { env: { ...process.env, ...env } });
+
+test('--check-config passes on a valid config (file + environment) and prints a summary without secrets', async () => {
+  const file = join(dir, 'check.toml');
+  writeFileSync(file, '# production-like\nhost = "0.0.0.0"\nport = 8443\ndrain-seconds = 10\nlog-json = true\n');
+  const secret = 'x'.repeat(48);
+  const { stdout } = await checkConfig(['--config', file], { NUDGE_JWT_SECRET: secret, NUDGE_API_KEY: 'env-api-key' });
+  assert.match(stdout, /^nudged: configuration OK\n/);
+  assert.match(stdout, /listen +0\.0\.0\.0:8443/);
+  assert.match(stdout, /HS256 secret \(48 bytes\)/);
+  assert.match(stdout, /drain 10s/);
+  assert.ok(!stdout.includes(secret) && !stdout.includes('env-api-key'), stdout);
+  assert.doesNotMatch(stdout, /warning/);
+});
+
+test('--check-config validates a public key file', async () => {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pem = join(dir, 'check.pem');
+  writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
+  const { stdout } = await checkConfig(['--jwt-public-key', pem, '--api-key', 'k']);
+  assert.match(stdout, /public key/);
+  const garbage = join(dir, 'check-garbage.pem');
+  writeFileSync(garbage, 'not a key');
+  await assert.rejects(checkConfig(['--jwt-public-key', garbage, '--api-key', 'k']), (error) => {
+    assert.equal(error.code, 2);
+    assert.match(error.stderr, /invalid JWT configuration: cannot parse public key PEM/);
+    return true;
+  });
+});
+
+test('--check-config fails with the reason on a bad config', async () => {
+  const cases = [
+    [['--config', join(dir, 'absent.toml')], /absent\.toml was not readable/],
+    [['--dev', '--port', '70000'], /--port/],
+    [['--jwt-secret', 's'], /--api-key: required/],
+    [['--dev', '--host', 'example.org'], /--host: not an IP address: example\.org/],
+  ];
+  const typo = join(dir, 'typo.toml');
+  writeFileSync(typo, 'jwt-secret = "s"\napi-key = "k"\nmax_body = 10\n');
+  cases.push([['--config', typo], /--config: unknown setting 'max_body'/]);
+  const sectioned = join(dir, 'sectioned.toml');
+  writeFileSync(sectioned, '[auth]\njwt-secret = "s"\n');
+  cases.push([['--dev', '--config', sectioned], /--config: unknown section \[auth\]/]);
+  for (const [args, message] of cases) {
+    await assert.rejects(checkConfig(args), (error) => {
+      assert.equal(error.code, 2, args.join(' '));
+      assert.match(error.stderr, message);
+      assert.equal(error.stdout, '');
+      return true;
+    });
+  }
+});

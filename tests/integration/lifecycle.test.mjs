@@ -138,3 +138,49 @@ test('--log-json writes one valid JSON object per line, even for messages with q
   assert.ok(lines.some((l) => JSON.parse(l).message.includes('listening on http://')));
   assert.ok(lines.some((l) => JSON.parse(l).message.includes('/a"b\\c status=404')), hub.output());
 });
+
+// Liveness vs readiness: after SIGTERM with --drain-seconds, /readyz answers 503 so a load
+// balancer stops sending new clients, while /healthz stays 200 and everything keeps serving.
+test('draining: /readyz 503, /healthz 200, clients still served; a second SIGTERM stops at once', async () => {
+  const hub = await startHub({ args: ['--drain-seconds', '600'] });
+  const status = async (path) => (await fetch(`${hub.url}${path}`)).status;
+  try {
+    assert.equal(await status('/readyz'), 200);
+    assert.equal(await status('/healthz'), 200);
+    const socket = await connected(seedClient(hub.url, token('drainer')));
+    const disconnected = new Promise((resolve) => socket.once('disconnect', resolve));
+
+    hub.child.kill('SIGTERM');
+    await eventually(async () => (await status('/readyz')) === 503);
+    const readyz = await fetch(`${hub.url}/readyz`);
+    assert.deepEqual(await readyz.json(), { status: 'draining' });
+    assert.equal(await status('/healthz'), 200);
+    assert.equal(hub.child.exitCode, null, 'still running while draining');
+
+    // Connected clients keep receiving; a client that still arrives is served too.
+    const got = nextEvent(socket, 'during_drain');
+    assert.equal((await emit(hub, { room: 'user_drainer', event: 'during_drain' })).status, 202);
+    await got;
+    const late = await connected(seedClient(hub.url, token('late')));
+    late.disconnect();
+
+    hub.child.kill('SIGTERM');
+    const { code } = await hub.exited;
+    assert.equal(code, 0);
+    assert.equal(await disconnected, 'transport close');
+    socket.disconnect();
+  } finally {
+    await hub.stop();
+  }
+});
+
+test('draining ends by itself after --drain-seconds and the hub exits 0', async () => {
+  const hub = await startHub({ args: ['--drain-seconds', '1'] });
+  const socket = await connected(seedClient(hub.url, token('patient')));
+  const disconnected = new Promise((resolve) => socket.once('disconnect', resolve));
+  hub.child.kill('SIGTERM');
+  const { code } = await hub.exited;
+  assert.equal(code, 0);
+  assert.equal(await disconnected, 'transport close');
+  socket.disconnect();
+});

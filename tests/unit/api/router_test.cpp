@@ -23,8 +23,8 @@ struct RecordingBroker final : broker::Broker {
 
 struct RouterTest : ::testing::Test {
     RecordingBroker broker;
-    bool serving = true;
-    Router router{Config{"k3y", 1024, {}, {}, false}, broker, [this] { return serving; }};
+    bool ready = true;
+    Router router{Config{"k3y", 1024, {}, {}, false}, broker, [this] { return ready; }};
 
     Response call(std::string_view method, std::string_view target, std::string_view body = {},
                   std::string_view auth = "Bearer k3y") {
@@ -77,12 +77,37 @@ TEST_F(RouterTest, OtherRoutesAndMethods) {
     EXPECT_EQ(call("GET", "/nope").status, 404U);
     EXPECT_EQ(call("GET", "/healthz").status, 200U);
     EXPECT_EQ(call("POST", "/healthz").status, 405U);
-    serving = false;
-    EXPECT_EQ(call("GET", "/healthz").status, 503U);
     const auto metrics = call("GET", "/metrics");
     EXPECT_EQ(metrics.status, 200U);
     EXPECT_NE(metrics.body.find("# TYPE nudge_connections gauge"), std::string::npos);
     EXPECT_NE(metrics.body.find("nudge_emits_total "), std::string::npos);
+}
+
+TEST_F(RouterTest, ReadyzFollowsReadinessWhileHealthzStaysLive) {
+    EXPECT_EQ(call("GET", "/readyz").status, 200U);
+    EXPECT_EQ(call("GET", "/readyz").body, R"({"status":"ready"})");
+    EXPECT_EQ(call("HEAD", "/readyz").status, 200U);
+    EXPECT_EQ(call("GET", "/readyz?verbose=1").status, 200U);
+    EXPECT_EQ(call("POST", "/readyz").status, 405U);
+    EXPECT_EQ(call("POST", "/readyz").allow, "GET, HEAD");
+
+    ready = false;  // SIGTERM received: draining
+    const auto draining = call("GET", "/readyz");
+    EXPECT_EQ(draining.status, 503U);
+    EXPECT_EQ(draining.body, R"({"status":"draining"})");
+    EXPECT_EQ(draining.content_type, "application/json");
+    // Liveness does not follow: the process is alive and still serving its clients.
+    EXPECT_EQ(call("GET", "/healthz").status, 200U);
+    EXPECT_EQ(call("GET", "/healthz").body, R"({"status":"ok"})");
+
+    ready = true;
+    EXPECT_EQ(call("GET", "/readyz").status, 200U);
+}
+
+TEST(RouterWithoutReadiness, ReadyzIs200WhenNoCallbackIsGiven) {
+    RecordingBroker broker;
+    const Router router{Config{"k", 1024, {}, {}, false}, broker, {}};
+    EXPECT_EQ(router.handle(Request{"GET", "/readyz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
 }
 
 TEST(BearerMatches, ConstantTimeCompareSemantics) {

@@ -1,0 +1,94 @@
+// config::parse and config::summary through argv, as nudged gets them (--check-config prints
+// summary(); tests/integration/config.test.mjs runs the binary itself).
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace nudge::config {
+namespace {
+
+ParseOutcome parse_args(std::vector<std::string> args) {
+    args.insert(args.begin(), "nudged");
+    std::vector<const char*> argv;
+    for (const auto& a : args) argv.push_back(a.c_str());
+    return parse(static_cast<int>(argv.size()), argv.data());
+}
+
+std::string write_temp(const std::string& name, const std::string& text) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("nudge-config-test-" + std::to_string(::getpid()) + "-" + name);
+    std::ofstream(path) << text;
+    return path.string();
+}
+
+TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
+    const auto outcome = parse_args({"--jwt-secret", std::string(32, 's'), "--api-key", "k",
+                                     "--check-config", "--drain-seconds", "7"});
+    ASSERT_TRUE(outcome.config);
+    EXPECT_TRUE(outcome.config->check_config);
+    EXPECT_EQ(outcome.config->shutdown.drain, std::chrono::seconds(7));
+
+    const auto defaults = parse_args({"--dev"});
+    ASSERT_TRUE(defaults.config);
+    EXPECT_FALSE(defaults.config->check_config);
+    EXPECT_EQ(defaults.config->shutdown.drain, std::chrono::seconds(0));
+}
+
+TEST(ConfigParse, BadConfigurationsExit2) {
+    EXPECT_EQ(parse_args({"--dev", "--drain-seconds", "3601"}).exit_code, 2);
+    EXPECT_FALSE(parse_args({"--dev", "--host", "localhost"}).config);  // an IP address is required
+    EXPECT_EQ(parse_args({"--jwt-secret", "s"}).exit_code, 2);          // no API key
+    EXPECT_EQ(parse_args({"--dev", "--jwt-public-key", "/nonexistent/key.pem"}).exit_code, 2);
+}
+
+TEST(ConfigParse, AnUnknownSettingInTheFileIsAnError) {
+    const auto typo =
+        write_temp("typo.toml", "jwt-secret = \"s\"\napi-key = \"k\"\napi_key = \"k\"\n");
+    EXPECT_EQ(parse_args({"--config", typo}).exit_code, 2);
+    const auto section = write_temp("section.toml", "[listen]\nport = 1\n");
+    EXPECT_EQ(parse_args({"--dev", "--config", section}).exit_code, 2);
+    const auto good = write_temp("good.toml", "jwt-secret = \"s\"\napi-key = \"k\"\nport = 9001\n");
+    const auto outcome = parse_args({"--config", good});
+    ASSERT_TRUE(outcome.config);
+    EXPECT_EQ(outcome.config->listen.port, 9001);
+    for (const auto& f : {typo, section, good}) std::filesystem::remove(f);
+}
+
+TEST(ConfigSummary, ShowsSettingsButNeverSecrets) {
+    const std::string secret(40, 'q');
+    const auto outcome =
+        parse_args({"--jwt-secret", secret, "--api-key", "the-api-key-value", "--port", "9100",
+                    "--threads", "3", "--jwt-issuer", "bank", "--drain-seconds", "12"});
+    ASSERT_TRUE(outcome.config);
+    const std::string text = summary(*outcome.config);
+    EXPECT_EQ(text.rfind("nudged: configuration OK\n", 0), 0U) << text;
+    EXPECT_NE(text.find("127.0.0.1:9100 threads=3"), std::string::npos) << text;
+    EXPECT_NE(text.find("HS256 secret (40 bytes)"), std::string::npos) << text;
+    EXPECT_NE(text.find("issuer=bank audience=(any)"), std::string::npos) << text;
+    EXPECT_NE(text.find("set (17 bytes)"), std::string::npos) << text;
+    EXPECT_NE(text.find("drain 12s"), std::string::npos) << text;
+    EXPECT_EQ(text.find(secret), std::string::npos) << "the secret is printed";
+    EXPECT_EQ(text.find("the-api-key-value"), std::string::npos) << "the API key is printed";
+    EXPECT_EQ(text.find("warning"), std::string::npos) << text;
+}
+
+TEST(ConfigSummary, WarnsAboutDevModeAndShortSecrets) {
+    const auto dev = parse_args({"--dev"});
+    ASSERT_TRUE(dev.config);
+    EXPECT_NE(summary(*dev.config).find("warning: --dev is set"), std::string::npos);
+
+    const auto short_secret = parse_args({"--jwt-secret", std::string(31, 's'), "--api-key", "k"});
+    ASSERT_TRUE(short_secret.config);
+    EXPECT_NE(summary(*short_secret.config).find("warning: the JWT secret is 31 bytes"),
+              std::string::npos);
+}
+
+}  // namespace
+}  // namespace nudge::config
