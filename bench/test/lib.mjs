@@ -41,6 +41,7 @@ export async function startStandin(mode) {
 // stdout that matches, `lines` holds them all in order, `exited` resolves with the exit code.
 export function loadgen(args) {
   const child = spawn(LOADGEN, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  child.stdin.on('error', () => {}); // EPIPE when it has already exited
   const lines = [];
   const waiters = [];
   let partial = '';
