@@ -51,10 +51,15 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
 
   const report = readFileSync(`${dir}/RESULTS.md`, 'utf8');
   assert.match(report, /## Findings: what standin-peer\.mjs could not do/);
-  assert.match(report, /- standin-peer\.mjs held 25 of 50 clients.*; 25 closed by the server after connecting \(idle memory, 50 clients\)/);
+  // Every second client is closed right after it connects; the last closes may land after the
+  // memory is read, so held + closed is what is exact.
+  const [, held, closed] = /- standin-peer\.mjs held (\d+) of 50 clients.*; (\d+) closed by the server after connecting \(idle memory, 50 clients\)/.exec(report) ?? [];
+  assert.equal(Number(held) + Number(closed), 50, report);
+  assert.equal(Number(held) >= 25 && Number(held) < 50, true);
   assert.match(report, /- standin-peer\.mjs latency, 50 clients: \d+\/100 delivered/);
   // The idle-memory row names how many clients each server held next to its memory figure.
-  assert.match(report, /\| 50 \| \d+ B \| 50 \| \d+ B \| 2[56] \| /);
+  const [, mostHeld] = /\| 50 \| \d+ B \| 50 \| \d+ B \| (\d+) \| /.exec(report) ?? [];
+  assert.equal(Number(mostHeld) >= Number(held) && Number(mostHeld) <= 50, true, report);
   // nudged kept every client: no finding names it.
   assert.doesNotMatch(report, /^- nudged/m);
   assert.equal(existsSync(`${dir}/results.png`), true);
