@@ -35,7 +35,7 @@ run: build
 	$(NUDGED) --dev $(ARGS)
 
 test: setup build
-	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke package-test asan-test
+	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke bench-test package-test asan-test
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
@@ -128,6 +128,13 @@ bench:
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke:
 	bench/run --smoke
+
+# The load generator and bench/run against stand-in servers that drop or stall clients (bench/test).
+.PHONY: bench-test
+bench-test:
+	@[ -f build-bench/build.ninja ] || cmake --preset bench >/dev/null
+	cmake --build build-bench --target nudge-loadgen nudged send_floor nudge-micro -j$(JOBS)
+	node --test --test-concurrency=1 --test-timeout=300000 bench/test/*.test.mjs
 
 # libFuzzer targets (clang): each runs FUZZ_SECONDS from its checked-in corpus.
 FUZZ_SECONDS ?= 30

@@ -4,10 +4,14 @@
 //                 [--sources 127.0.0.1-127.0.0.20] [--expect-events N] [--timeout 60]
 //       connects `count` clients (sub = first+i, rooms ["all"]), answers pings, counts events,
 //       records emit→receive latency from the event's {"t": <CLOCK_MONOTONIC ns>} and prints one
-//       JSON report when every client got `expect-events` events (or all together
+//       JSON report when every client still held got `expect-events` events (or all together
 //       `expect-total`), on SIGINT/SIGTERM, or at the timeout; with --hold it then keeps the
 //       connections open until its stdin closes. Times are CLOCK_MONOTONIC ns, so
 //       another process on the machine can compare them with its own.
+//       Before the report it always prints one line for scripts: {"ready":true,...} once every
+//       client is connected, refused or failed, or {"ready":false,"gave_up":"timeout"|"signal",...}
+//       if that never happened; then every client still in its handshake is counted as stalled
+//       and closed, so a server that accepts TCP and never answers cannot keep the caller waiting.
 //   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
 //                 [--room all | --users M] [--connections C]
 //       POSTs N events over C keep-alive connections (one thread each, requests in series on
@@ -106,12 +110,28 @@ std::string client_frame(std::string_view payload) {
     return frame;
 }
 
+// Every client is in exactly one state; it leaves kConnecting once and never comes back, so
+// connected + failed + refused + stalled reaches `count` exactly when every client is settled.
+enum class ClientState {
+    kConnecting,  // TCP connect, WebSocket upgrade, Engine.IO open or Socket.IO CONNECT pending
+    kConnected,   // the server acknowledged the Socket.IO CONNECT and still holds the connection
+    kRefused,     // the server answered CONNECT with CONNECT_ERROR (44)
+    kFailed,      // the connection failed or was closed before CONNECT was acknowledged
+    kDropped,     // connected, then closed by the server (or by an I/O error)
+    kStalled,     // still connecting when the load generator gave up; closed by it
+};
+
 struct Stats {
-    std::uint64_t connected = 0;
+    std::uint64_t connected = 0;  // clients that ever reached kConnected (held + dropped)
     std::uint64_t failed = 0;
     std::uint64_t refused = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t stalled = 0;
+    std::uint64_t held = 0;      // clients in kConnected now
+    std::uint64_t held_max = 0;  // the most clients held at once
     std::uint64_t events = 0;
-    std::uint64_t clients_done = 0;
+    std::uint64_t clients_done = 0;     // clients that got `expect-events` events
+    std::uint64_t held_done = 0;        // of those, the ones still held
     nudge::bench::LatencyHistogram latency_us;
     std::int64_t first_connect_ns = 0;
     std::int64_t all_connected_ns = 0;
@@ -144,10 +164,34 @@ public:
         });
     }
 
+    // Gives up on a client still in its handshake: counted as stalled and closed.
+    void stall() {
+        if (state_ != ClientState::kConnecting) return;
+        state_ = ClientState::kStalled;
+        ++stats_.stalled;
+        close();
+    }
+
 private:
+    // The connection ended (error, EOF, close frame, refused upgrade): counted once, by the state
+    // it ended in, and closed so the server sees the end too.
     void fail() {
-        if (!done_) ++stats_.failed;
-        done_ = true;
+        if (state_ == ClientState::kConnecting) {
+            state_ = ClientState::kFailed;
+            ++stats_.failed;
+        } else if (state_ == ClientState::kConnected) {
+            state_ = ClientState::kDropped;
+            ++stats_.dropped;
+            --stats_.held;
+            if (received_ >= expect_ && expect_ > 0) --stats_.held_done;
+        }
+        close();
+    }
+
+    void close() {
+        closed_ = true;
+        boost::system::error_code ignored;
+        socket_.close(ignored);
     }
 
     void read() {
@@ -167,10 +211,7 @@ private:
         if (!upgraded_) {
             const auto end = buffer_.find("\r\n\r\n");
             if (end == std::string::npos) return;
-            if (!buffer_.starts_with("HTTP/1.1 101")) {
-                closed_ = true;
-                return fail();
-            }
+            if (!buffer_.starts_with("HTTP/1.1 101")) return fail();
             upgraded_ = true;
             pos = end + 4;
         }
@@ -193,10 +234,7 @@ private:
             if (buffer_.size() - pos < header + length) break;
             const std::string_view payload(buffer_.data() + pos + header, length);
             pos += header + length;
-            if (opcode == 0x8) {  // close
-                closed_ = true;
-                return fail();
-            }
+            if (opcode == 0x8) return fail();  // close
             if (opcode == 0x1) on_packet(payload);
         }
         buffer_.erase(0, pos);
@@ -208,14 +246,18 @@ private:
         } else if (packet == "2") {
             send("3");
         } else if (packet.starts_with("40")) {
+            if (state_ != ClientState::kConnecting) return;
+            state_ = ClientState::kConnected;
             const std::int64_t now = now_ns();
             if (stats_.first_connect_ns == 0) stats_.first_connect_ns = now;
             ++stats_.connected;
+            stats_.held_max = std::max(stats_.held_max, ++stats_.held);
             stats_.all_connected_ns = now;
         } else if (packet.starts_with("44")) {
+            if (state_ != ClientState::kConnecting) return;
+            state_ = ClientState::kRefused;
             ++stats_.refused;
-            closed_ = true;
-            fail();
+            close();
         } else if (packet.starts_with("42")) {
             ++stats_.events;
             const std::int64_t now = now_ns();
@@ -225,7 +267,10 @@ private:
                 const std::int64_t sent = std::strtoll(packet.data() + t + 4, nullptr, 10);
                 stats_.latency_us.record((now - sent) / 1000);
             }
-            if (++received_ == expect_) ++stats_.clients_done;
+            if (++received_ == expect_) {
+                ++stats_.clients_done;
+                ++stats_.held_done;
+            }
         }
     }
 
@@ -244,9 +289,9 @@ private:
     std::string buffer_;
     std::uint64_t expect_;
     std::uint64_t received_ = 0;
+    ClientState state_ = ClientState::kConnecting;
     bool upgraded_ = false;
     bool closed_ = false;
-    bool done_ = false;
 };
 
 std::vector<asio::ip::address> parse_sources(const std::string& spec) {
@@ -272,14 +317,18 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
     const double cpu0 = cpu_seconds();
     const std::int64_t start = now_ns();
 
-    // Connect in waves so the listen backlog is never the bottleneck being measured.
+    // Connect in waves so the listen backlog is never the bottleneck being measured. Every client
+    // is kept here so the ones still in their handshake can be given up on.
+    std::vector<std::shared_ptr<Client>> all;
+    all.reserve(count);
     std::uint64_t started = 0;
     asio::steady_timer pacer(io);
     std::function<void()> launch = [&] {
         for (int i = 0; i < 500 && started < count; ++i, ++started) {
             const auto source = source_list.empty() ? asio::ip::address() : source_list[started % source_list.size()];
-            std::make_shared<Client>(io, stats, mint_token(secret, std::to_string(first + started)), expect_events)
-                ->start(target, source, u.host + ":" + u.port);
+            all.push_back(std::make_shared<Client>(io, stats, mint_token(secret, std::to_string(first + started)),
+                                                   expect_events));
+            all.back()->start(target, source, u.host + ":" + u.port);
         }
         if (started < count) {
             pacer.expires_after(std::chrono::milliseconds(1));
@@ -291,19 +340,35 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
     bool stop = false;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](boost::system::error_code, int) { stop = true; });
-    // Ready line for scripts: all connected (or given up) before any event is published.
+    // Ready line for scripts: every client settled before any event is published. If that never
+    // happens, the clients still connecting are given up on and a final line says so: the caller
+    // always gets exactly one line with "ready" before the report.
+    const auto counts = [&] {
+        return fmt::format(R"("connected":{},"held":{},"failed":{},"refused":{},"dropped":{},"stalled":{})",
+                           stats.connected, stats.held, stats.failed, stats.refused, stats.dropped,
+                           stats.stalled);
+    };
     bool announced = false;
     asio::steady_timer ticker(io);
     std::function<void()> tick = [&] {
         const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
-        const bool settled = stats.connected + stats.failed + stats.refused >= count;
+        const bool settled = stats.connected + stats.failed + stats.refused + stats.stalled >= count;
         if (settled && !announced) {
             announced = true;
-            std::cout << fmt::format(R"({{"ready":true,"connected":{}}})", stats.connected) << std::endl;
+            std::cout << fmt::format(R"({{"ready":true,{}}})", counts()) << std::endl;
         }
-        const bool all_received = (expect_events > 0 && stats.clients_done >= stats.connected && settled) ||
+        // A dropped client can receive nothing more, so only the ones still held are waited for.
+        const bool all_received = (expect_events > 0 && settled && stats.held_done >= stats.held) ||
                                   (expect_total > 0 && stats.events >= expect_total);
-        if (stop || all_received || elapsed > timeout_s) {
+        const bool timed_out = elapsed > timeout_s;
+        if (stop || all_received || timed_out) {
+            if (!announced) {
+                announced = true;
+                for (const auto& client : all) client->stall();
+                std::cout << fmt::format(R"({{"ready":false,"gave_up":"{}",{}}})", timed_out ? "timeout" : "signal",
+                                         counts())
+                          << std::endl;
+            }
             io.stop();
             return;
         }
@@ -315,11 +380,11 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
 
     const auto ms = [&](std::int64_t t) { return t == 0 ? 0.0 : static_cast<double>(t - start) / 1e6; };
     std::cout << fmt::format(
-                     R"({{"clients":{},"connected":{},"failed":{},"refused":{},"connect_ms":{:.1f},)"
+                     R"({{"clients":{},{},"held_max":{},"connect_ms":{:.1f},)"
                      R"("events":{},"clients_complete":{},"last_event_ms":{:.1f},)"
                      R"("latency_us":{{"p50":{},"p99":{},"p999":{},"max":{}}},"cpu_s":{:.3f},)"
                      R"("start_ns":{},"last_event_ns":{}}})",
-                     count, stats.connected, stats.failed, stats.refused, ms(stats.all_connected_ns),
+                     count, counts(), stats.held_max, ms(stats.all_connected_ns),
                      stats.events, stats.clients_done, ms(stats.last_event_ns),
                      stats.latency_us.quantile(0.5), stats.latency_us.quantile(0.99),
                      stats.latency_us.quantile(0.999), stats.latency_us.max(), cpu_seconds() - cpu0, start,
@@ -331,7 +396,7 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
         for (std::string line; std::getline(std::cin, line);) {
         }
     }
-    return stats.connected == count ? 0 : 1;
+    return stats.held == count ? 0 : 1;
 }
 
 struct PublishCounts {
