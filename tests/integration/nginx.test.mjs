@@ -98,7 +98,7 @@ after(async () => {
   for (const socket of sockets) socket.disconnect();
   if (nginx && nginx.exitCode === null) {
     const exited = new Promise((resolve) => nginx.once('exit', resolve));
-    nginx.kill('SIGQUIT'); // graceful: closes the proxied WebSockets and exits
+    nginx.kill('SIGTERM'); // fast shutdown: does not wait for proxied WebSockets
     await exited;
   }
   await Promise.all((hubs ?? []).map((hub) => hub.stop()));
