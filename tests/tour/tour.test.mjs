@@ -137,7 +137,7 @@ test('the README tour works top to bottom, in the order written', async () => {
         assert.ok(hub.child.exitCode === null, `make run exited:\n${hub.output()}`);
         const secret = /JWT secret: +(\S+)/.exec(hub.output())?.[1];
         const apiKey = /API key: +(\S+)/.exec(hub.output())?.[1];
-        assert.ok(hub.output().includes(`hub:        ${hubUrl}`), `make run serves elsewhere:\n${hub.output()}`);
+        assert.ok(hub.output().includes(`listening on ${hubUrl}`), `make run serves elsewhere:\n${hub.output()}`);
         const snippets = blocks.map((b) => b.code).join('\n');
         assert.ok(snippets.includes(`'${secret}'`), `the tour's snippets do not use the hub's JWT secret ${secret}`);
         assert.ok(snippets.includes(`Bearer ${apiKey}`), `the tour's curl does not use the hub's API key ${apiKey}`);
