@@ -203,7 +203,9 @@ test('plain HTTP is redirected to HTTPS; other paths are not proxied', async () 
 test('a hub stops: its clients reconnect through nginx to the other hub and get its emits', async () => {
   const { socket, hub } = await connectThroughProxy('f1');
   const other = 1 - hub;
-  const reconnected = new Promise((resolve) => socket.io.once('reconnect', resolve));
+  // The socket's own `connect` (the hub acknowledged the namespace: the client is in its rooms),
+  // not the manager's `reconnect` (the transport is open, CONNECT may still be in flight).
+  const reconnected = new Promise((resolve) => socket.once('connect', resolve));
   const { code } = await hubs[hub].stop('SIGTERM');
   assert.equal(code, 0);
   await reconnected;
