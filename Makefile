@@ -8,16 +8,17 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration client-build client-test browser-test python-test \
-        cpp-client-test emitter-build node-client-test demo-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean package package-test
+        cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
+        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
-	@echo "make test      install what is missing, build, run every suite (unit, integration, ASan+UBSan, client)"
+	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
 	@echo "make lint      clang-tidy over src/ and clients/cpp/"
+	@echo "make asan-test unit + integration suites under ASan+UBSan (in .ci/run, not in make test)"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
 	@echo "make bench     benchmarks (see bench/)"
@@ -31,18 +32,24 @@ build:
 	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
 	cmake --build build -j$(JOBS)
 
-run: build
+# `setup` and `emitter-build`: the README tour's snippets import socket.io-client and @nudge/emitter.
+run: setup build emitter-build
 	$(NUDGED) --dev $(ARGS)
 
+# Every suite in scripts/test-suites (one line each), logs in build/test-logs/, a summary table.
+# The sanitizer and fuzz runs are in .ci/run (make asan-test, tsan-test, fuzz).
 test: setup build
-	$(MAKE) unit integration client-test python-test cpp-client-test node-client-test browser-test demo-test bench-smoke bench-test package-test asan-test
+	@scripts/test-suites
 
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
 
 # The client library's dist/ (ESM + .d.ts, with its size budget check) for the suites using it.
-client-build:
-	npm run build -w clients/react-query
+# Rebuilt only when its sources change (several suites depend on it).
+CLIENT_DIST := clients/react-query/dist/react.js
+client-build: $(CLIENT_DIST)
+$(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/react-query/*.json)
+	npm run build -w clients/react-query || { rm -rf clients/react-query/dist; exit 1; }
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
@@ -60,8 +67,10 @@ cpp-client-test: build
 	  node --test --test-concurrency=1 --test-timeout=120000 clients/cpp/tests/
 
 # The Node emitter's dist/ (ESM + .d.ts); examples/bank uses it.
-emitter-build:
-	npm run build -w clients/node
+EMITTER_DIST := clients/node/dist/index.js
+emitter-build: $(EMITTER_DIST)
+$(EMITTER_DIST): $(wildcard clients/node/src/*.ts) $(wildcard clients/node/*.json)
+	npm run build -w clients/node || { rm -rf clients/node/dist; exit 1; }
 
 # The Node emitter (clients/node): build, type tests, node:test against the real hub.
 node-client-test: build
@@ -75,8 +84,14 @@ demo: setup build client-build emitter-build
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
 # and its launcher, each against both backends (Node and Django); the Django backend's events.
-demo-test: build client-build emitter-build
+demo-test: demo-django-test demo-browser-test
+
+# The Django backend's own suite (after-commit events through the real channel layer and hub).
+demo-django-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) /usr/bin/python3 -m pytest -q -p no:cacheprovider examples/bank/django/tests
+
+# The bank example in Chromium against both backends, and its launcher.
+demo-browser-test: build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.
@@ -97,11 +112,21 @@ package-test: build package
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_BUILD_DIR=$(CURDIR)/build NUDGE_PACKAGE_DIR=$(CURDIR)/build-package \
 	  node --test --test-concurrency=1 --test-timeout=300000 tests/package/
 
+# The JS packages as an app installs them: npm pack, a fresh Vite + React + TanStack Query app
+# outside the workspace, built and checked in Chromium against the hub; the Python package
+# installed with pip into a fresh venv.
+packages-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=600000 tests/packages/
+
+# The README's 5-minute tour, its commands taken from README.md and run in the order written.
+tour-test: build
+	node --test --test-timeout=300000 tests/tour/
+
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
 	cmake --build build-asan -j$(JOBS)
 
-# One sanitizer build in `make test`: ASan+UBSan over the unit and integration suites.
+# ASan+UBSan over the unit and integration suites (in .ci/run; too slow for `make test`).
 asan-test: asan client-build
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 300

@@ -13,8 +13,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
-const DEMO_SECRET = 'bank-demo-jwt-secret';
-const DEMO_API_KEY = 'bank-demo-api-key';
+// The same development values as `make run` (nudged --dev), so the README tour's commands work
+// against the demo's hub too.
+const DEMO_SECRET = 'nudge-dev-secret-do-not-use-in-production';
+const DEMO_API_KEY = 'nudge-dev-api-key';
 const BACKENDS = ['node', 'django'];
 
 const { values: flags } = parseArgs({

@@ -32,12 +32,20 @@ export interface NudgeOptions<E extends object = RegisteredEvents> extends Inval
   readonly getToken: GetToken
   /** socket.io-client's `io` (the React provider passes it by default). */
   readonly io: SocketFactory
-  /** Passed to `io`; nudge sets `autoConnect: false` and `auth`. */
+  /**
+   * Passed to `io`; nudge sets `autoConnect: false` and `auth`, and `transports` defaults to
+   * `['websocket']` (nudged speaks Engine.IO over WebSocket only, no long-polling).
+   */
   readonly socketOptions?: SocketFactoryOptions
   /** One socket per browser instead of per tab, where supported (default `true`). */
   readonly shareAcrossTabs?: boolean
   /** The hub refused the token (CONNECT_ERROR `unauthorized`); nudge retries with backoff. */
   readonly onAuthError?: (error: Error) => void
+  /**
+   * Connect once started (default `true`). `false` while there is no token yet (logged out):
+   * nothing connects until `setEnabled(true)`.
+   */
+  readonly enabled?: boolean
   /** Another tab logged out; this one has disconnected and waits for `setEnabled(true)`. */
   readonly onLogout?: () => void
   /** Backoff after a refused connect: from `minMs` (1000) doubling up to `maxMs` (30000). */
@@ -51,7 +59,10 @@ export interface NudgeOptions<E extends object = RegisteredEvents> extends Inval
 export interface NudgeClient<E extends object = RegisteredEvents> {
   /** Attaches to the page and connects when enabled; returns its own cleanup. */
   start(): () => void
-  /** `true` when a token is available; going `false` disconnects and tells the other tabs. */
+  /**
+   * `true` when a token is available (the initial value is the `enabled` option); going `false`
+   * disconnects and tells the other tabs.
+   */
   setEnabled(enabled: boolean): void
   getStatus(): NudgeStatus
   /** For `useSyncExternalStore`: returns its own cleanup. */
@@ -79,7 +90,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
   #listeners = new Set<() => void>()
   #handlers = new Map<string, Set<(data: never) => void>>()
   #mounts = 0
-  #enabled = false
+  #enabled: boolean
   #suspended = false
   #running = false
   #scheduled: ReturnType<typeof setTimeout> | undefined
@@ -96,6 +107,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
 
   constructor(options: NudgeOptions<E>) {
     this.#o = options
+    this.#enabled = options.enabled ?? true
     this.#engine = createInvalidation(options)
     this.#report = reporter(options)
   }
@@ -282,6 +294,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
   #openSocket(): void {
     const o = this.#o
     const socket: SocketLike = o.io(o.url, {
+      transports: ['websocket'],
       ...o.socketOptions,
       autoConnect: false,
       // A function, so socket.io-client asks for the token again on every (re)connect.

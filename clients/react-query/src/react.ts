@@ -23,7 +23,7 @@ import type {
 } from './types.js'
 
 export interface NudgeProviderProps<E extends object = RegisteredEvents>
-  extends Omit<NudgeOptions<E>, 'queryClient' | 'getToken' | 'io'> {
+  extends Omit<NudgeOptions<E>, 'queryClient' | 'getToken' | 'io' | 'enabled'> {
   /** `null` while logged out: nothing connects, and going to `null` logs out every tab. */
   readonly getToken: GetToken | null
   /** Default: socket.io-client's `io`. */
@@ -45,7 +45,8 @@ export const NudgeProvider = <E extends object = RegisteredEvents>(
 ): ReactNode => {
   const queryClient = useQueryClient(props.queryClient)
   const [nudge, options] = useMemo(() => {
-    const options = {} as NudgeOptions<E>
+    // Disabled until the effect below sees a token: a logged-out provider never connects.
+    const options = { enabled: false } as NudgeOptions<E>
     return [createNudge(options), options] as const
   }, [props.url, queryClient])
   // Declared first, so it runs before the effects below after every render.

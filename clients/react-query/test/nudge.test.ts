@@ -32,7 +32,7 @@ interface Tab {
   stop: () => void
 }
 
-/** A started, enabled client in its own "tab" (its own QueryClient). */
+/** A started client in its own "tab" (its own QueryClient); enabled by default. */
 const tab = (options: Partial<NudgeOptions<Events>> = {}): Tab => {
   const client = newClient()
   clients.push(client)
@@ -49,7 +49,6 @@ const tab = (options: Partial<NudgeOptions<Events>> = {}): Tab => {
   })
   const stop = nudge.start()
   stops.push(stop)
-  nudge.setEnabled(true)
   return { client, nudge, stop }
 }
 
@@ -70,14 +69,38 @@ afterEach(() => {
 })
 
 describe('connection lifecycle', () => {
-  it('connects only once enabled, with autoConnect off and the token from getToken', async () => {
+  it('connects on start() by default, over WebSocket, with autoConnect off and the token from getToken', async () => {
     const nudge = createNudge<Events>({
       url: 'http://hub',
       getToken: () => 't1',
       io: fake.io,
       events,
       queryClient: newClient(),
-      socketOptions: { transports: ['websocket'] },
+    })
+    await tick()
+    expect(fake.sockets).toHaveLength(0) // construction has no side effects
+    stops.push(nudge.start())
+    await tick()
+    const socket = only()
+    expect(socket.url).toBe('http://hub')
+    expect(socket.options.autoConnect).toBe(false)
+    expect(socket.options.transports).toEqual(['websocket'])
+    expect(socket.connectCalls).toBe(1)
+    expect(socket.sentAuth).toEqual([{ token: 't1' }])
+    expect(nudge.getStatus()).toMatchObject({ state: 'connecting', role: 'solo' })
+    socket.accept()
+    expect(nudge.getStatus()).toMatchObject({ state: 'connected', error: null })
+  })
+
+  it('with enabled: false connects only after setEnabled(true); socketOptions win over defaults', async () => {
+    const nudge = createNudge<Events>({
+      url: 'http://hub',
+      getToken: () => 't1',
+      io: fake.io,
+      events,
+      queryClient: newClient(),
+      enabled: false,
+      socketOptions: { transports: ['polling', 'websocket'] },
     })
     stops.push(nudge.start())
     await tick()
@@ -87,12 +110,8 @@ describe('connection lifecycle', () => {
     nudge.setEnabled(true)
     await tick()
     const socket = only()
-    expect(socket.url).toBe('http://hub')
-    expect(socket.options.autoConnect).toBe(false)
-    expect(socket.options.transports).toEqual(['websocket'])
-    expect(socket.connectCalls).toBe(1)
+    expect(socket.options.transports).toEqual(['polling', 'websocket'])
     expect(socket.sentAuth).toEqual([{ token: 't1' }])
-    expect(nudge.getStatus()).toMatchObject({ state: 'connecting', role: 'solo' })
     socket.accept()
     expect(nudge.getStatus()).toMatchObject({ state: 'connected', error: null })
   })
