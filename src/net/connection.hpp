@@ -25,7 +25,7 @@ public:
     static constexpr std::uint32_t kNoLink = std::numeric_limits<std::uint32_t>::max();
 
     Connection() = default;
-    virtual ~Connection() = default;
+    ~Connection() override = default;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 

@@ -58,7 +58,7 @@ void SendQueue::compact() noexcept {
     }
     // Written entries at the front are half the vector: move the rest down, so a client that
     // never quite catches up does not grow the vector without bound.
-    if (s.head >= 32 && s.head * 2 >= s.frames.size()) {
+    if (s.head >= 32 && std::size_t{s.head} * 2 >= s.frames.size()) {
         s.frames.erase(s.frames.begin(), s.frames.begin() + s.head);
         s.head = 0;
     }

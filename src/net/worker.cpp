@@ -158,7 +158,8 @@ void Worker::schedule_flush(Connection& connection) {
 void Worker::flush_pending() {
     // Connections are never freed synchronously (retire() only moves them to the graveyard),
     // so the raw pointers stay valid for the whole loop.
-    for (std::size_t i = 0; i < flush_list_.size(); ++i) flush_list_[i]->flush();
+    // By index, so the loop stays valid even if a flush ever schedules another.
+    for (std::size_t i = 0; i < flush_list_.size(); ++i) flush_list_[i]->flush();  // NOLINT(modernize-loop-convert)
     flush_list_.clear();
     staged_frames_.clear();
     links_.clear();
@@ -171,7 +172,7 @@ void Worker::defer_close(Connection& connection, session::CloseReason reason) {
 
 void Worker::drain_deferred() {
     // close() can defer nothing new (it is never inside a fan-out), but index anyway.
-    for (std::size_t i = 0; i < deferred_closes_.size(); ++i) {
+    for (std::size_t i = 0; i < deferred_closes_.size(); ++i) {  // NOLINT(modernize-loop-convert)
         deferred_closes_[i].first->close(deferred_closes_[i].second);
     }
     deferred_closes_.clear();

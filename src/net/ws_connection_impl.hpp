@@ -10,6 +10,7 @@
 #include <boost/asio/error.hpp>
 #include <chrono>
 #include <memory>
+#include <utility>
 
 #include "auth/jwt_verifier.hpp"
 #include "metrics/metrics.hpp"
@@ -193,7 +194,8 @@ bool WsConnection<Stream>::feed_parser(std::size_t n) {
     parsing_ = false;
     if (!parser_) {
         if (fed && state_ == State::kOpen && !parser.idle()) {
-            parser_ = std::make_unique<ws::FrameParser>(std::move(parser));
+            parser_ = std::make_unique<ws::FrameParser>(0);
+            std::swap(*parser_, parser);
         }
         parser.discard();  // the scratch parser is left as new for the next connection
     } else if (parser_->idle()) {
