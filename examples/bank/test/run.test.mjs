@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../../../tests/integration/lib/hub.mjs';
+import { freePort, distinctFreePorts } from '../../../tests/integration/lib/hub.mjs';
 import { BACKENDS } from './browser.mjs';
 
 const RUN = fileURLToPath(new URL('../run.mjs', import.meta.url));
@@ -40,7 +40,7 @@ const refused = (url) =>
 
 for (const backend of BACKENDS) {
   test(`${backend} backend: serves the app and the hub; SIGINT stops both`, async () => {
-    const [port, hubPort] = [await freePort(), await freePort()];
+    const [port, hubPort] = await distinctFreePorts(2);
     // The first run builds dist/, the others serve it.
     const build = backend === BACKENDS[0] ? [] : ['--no-build'];
     const demo = launch(['--backend', backend, '--port', `${port}`, '--hub-port', `${hubPort}`, ...build]);

@@ -24,6 +24,13 @@ export async function freePort() {
   return port;
 }
 
+// `n` free ports, all different (the kernel may hand the same free port out twice in a row).
+export async function distinctFreePorts(n) {
+  const ports = new Set();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
 // Starts nudged; resolves once it prints its listening line. `stop()` sends SIGTERM and
 // resolves with the exit code and the time it took. With `keys: false` the caller configures
 // the JWT key and API key itself (flags, file or environment).
