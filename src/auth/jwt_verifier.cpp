@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 
 #include <array>
+#include <atomic>
 #include <boost/json.hpp>
 #include <cmath>
 #include <cstddef>
@@ -154,13 +155,16 @@ struct JwtVerifier::Impl {
     KeyKind kind = KeyKind::kHs256;
     std::string secret;  // kHs256 only
     // Fetched once; both are immutable after creation and safe to use from every thread.
-    // Contexts that hold per-call state are created per call.
-    MacPtr hmac;         // kHs256 only
-    PkeyPtr public_key;  // kRs256 and kEs256 only
+    // Contexts that hold per-call state are per call, except HMAC's (see hmac_matches).
+    MacPtr hmac;                                                         // kHs256 only
+    std::uint64_t id = next_id.fetch_add(1, std::memory_order_relaxed);  // names this key
+    PkeyPtr public_key;                                                  // kRs256 and kEs256 only
     std::optional<std::string> issuer;
     std::optional<std::string> audience;
     std::string user_claim;
     double leeway_seconds = 0;
+
+    static inline std::atomic<std::uint64_t> next_id{1};
 
     [[nodiscard]] bool signature_matches(std::string_view signing_input,
                                          std::string_view signature) const;
@@ -199,17 +203,34 @@ bool JwtVerifier::Impl::signature_matches(std::string_view signing_input,
 bool JwtVerifier::Impl::hmac_matches(std::string_view signing_input,
                                      std::string_view signature) const {
     if (signature.size() != kSha256Bytes) return false;
-    MacCtxPtr ctx(EVP_MAC_CTX_new(hmac.get()));
-    if (!ctx) return false;
-    char digest[] = "SHA256";
-    const std::array<OSSL_PARAM, 2> params = {
-        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-        OSSL_PARAM_construct_end()};
+    // Each thread keeps one HMAC context keyed for the verifier it served last and only
+    // re-initialises it per token (EVP_MAC_init without a key keeps the key): a fresh context
+    // per token costs OpenSSL about fifteen short-lived allocations, which under a connect
+    // storm interleave with the connections' long-lived ones and fragment the heap.
+    struct KeyedMac {
+        std::uint64_t key_id = 0;
+        MacCtxPtr ctx;
+    };
+    thread_local KeyedMac cached;
+    if (cached.key_id == id && cached.ctx) {
+        if (EVP_MAC_init(cached.ctx.get(), nullptr, 0, nullptr) != 1) return false;
+    } else {
+        cached.key_id = 0;
+        cached.ctx.reset(EVP_MAC_CTX_new(hmac.get()));
+        if (!cached.ctx) return false;
+        char digest[] = "SHA256";
+        const std::array<OSSL_PARAM, 2> params = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+            OSSL_PARAM_construct_end()};
+        if (EVP_MAC_init(cached.ctx.get(), bytes_of(secret), secret.size(), params.data()) != 1) {
+            return false;
+        }
+        cached.key_id = id;
+    }
     std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
     std::size_t mac_size = 0;
-    if (EVP_MAC_init(ctx.get(), bytes_of(secret), secret.size(), params.data()) != 1 ||
-        EVP_MAC_update(ctx.get(), bytes_of(signing_input), signing_input.size()) != 1 ||
-        EVP_MAC_final(ctx.get(), mac.data(), &mac_size, mac.size()) != 1 ||
+    if (EVP_MAC_update(cached.ctx.get(), bytes_of(signing_input), signing_input.size()) != 1 ||
+        EVP_MAC_final(cached.ctx.get(), mac.data(), &mac_size, mac.size()) != 1 ||
         mac_size != kSha256Bytes) {
         return false;
     }

@@ -257,6 +257,21 @@ TEST(JwtVerifierValid, ConcurrentVerifiesFromManyThreads) {
     for (const int count : failures) EXPECT_EQ(count, 0);
 }
 
+// Each thread keeps the HMAC context of the verifier it used last: two verifiers with
+// different secrets, used in turn on one thread, must each keep their own key.
+TEST(JwtVerifierValid, TwoHs256VerifiersInTurnOnOneThread) {
+    const JwtVerifier other = make_verifier(secret_config("another secret"));
+    const JwtVerifier mine = hs256_verifier();
+    const std::string my_token = hs256(valid_claims());
+    const std::string other_token = mint("HS256", valid_claims(), hs256_signer("another secret"));
+    for (int round = 0; round < 3; ++round) {
+        EXPECT_TRUE(mine.verify(my_token, kNow).has_value());
+        EXPECT_EQ(error_of(other.verify(my_token, kNow)), AuthError::kBadSignature);
+        EXPECT_TRUE(other.verify(other_token, kNow).has_value());
+        EXPECT_EQ(error_of(mine.verify(other_token, kNow)), AuthError::kBadSignature);
+    }
+}
+
 // --- signatures and algorithm pinning ------------------------------------------------------
 
 TEST(JwtVerifierSignature, WrongSecret) {
