@@ -3,15 +3,13 @@
 // one socket, and the other tab takes over when the leader closes.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium } from 'playwright-core';
 import { startHub, token, emit, metrics, eventually } from '../integration/lib/hub.mjs';
+import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
 
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
@@ -22,40 +20,19 @@ let server;
 let browser;
 let base;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
 before(async () => {
   await build({ root: appDir, configFile: join(appDir, 'vite.config.mjs'), build: { outDir, emptyOutDir: true } });
   hub = await startHub();
-  server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
+  ({ server, base } = await serveApp(outDir, (url, req, res) => {
     const user = url.searchParams.get('user');
-    if (url.pathname === '/api/token') {
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ token: token(user) }));
-    }
+    if (url.pathname === '/api/token') return json(res, { token: token(user) });
     if (url.pathname === '/api/balance') {
       requests.set(user, (requests.get(user) ?? 0) + 1);
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ balance: balances.get(user) ?? 100 }));
+      return json(res, { balance: balances.get(user) ?? 100 });
     }
-    const file = normalize(join(outDir, url.pathname === '/' ? 'index.html' : url.pathname));
-    if (!file.startsWith(outDir) || !existsSync(file)) {
-      res.statusCode = 404;
-      return res.end();
-    }
-    res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
-    return res.end(readFileSync(file));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+    return false;
+  }));
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -7,16 +7,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, existsSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { startHub, token, API_KEY } from '../integration/lib/hub.mjs';
+import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -173,37 +171,17 @@ before(async () => {
 
   hub = await startHub();
   const dist = join(app, 'dist');
-  server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
+  ({ server, base } = await serveApp(dist, (url, req, res) => {
     const user = url.searchParams.get('user');
     res.setHeader('cache-control', 'no-store');
-    if (url.pathname === '/api/token') {
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ token: token(user) }));
-    }
+    if (url.pathname === '/api/token') return json(res, { token: token(user) });
     if (url.pathname === '/api/balance') {
       served.set(user, (served.get(user) ?? 0) + 1);
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ balance: balances.get(user) ?? 100 }));
+      return json(res, { balance: balances.get(user) ?? 100 });
     }
-    const file = normalize(join(dist, url.pathname === '/' ? 'index.html' : url.pathname));
-    if (!file.startsWith(dist) || !existsSync(file)) {
-      res.statusCode = 404;
-      return res.end();
-    }
-    const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-    res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
-    return res.end(readFileSync(file));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${server.address().port}`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+    return false;
+  }));
+  browser = await launchChromium();
 });
 
 after(async () => {
