@@ -1,5 +1,6 @@
 #include "net/worker.hpp"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -24,6 +25,9 @@ std::chrono::milliseconds sweep_period_for(const session::Config& config) {
     const auto shortest = std::min(config.ping_interval, config.ping_timeout);
     return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
 }
+
+// Connections adopted since the last trim after which a calm sweep gives free heap pages back.
+constexpr std::size_t kTrimAfterAdoptions = 1000;
 
 // How long shutdown waits for clients to take their close frames before the loop ends.
 constexpr auto kShutdownDrain = std::chrono::milliseconds(1500);
@@ -58,6 +62,7 @@ void Worker::share_listener(Worker& first) {
 void Worker::run() {
     metrics::set_thread_slot(index_);
     accept();
+    poller_.start();
     sweep();
     io_.run();
 }
@@ -115,6 +120,7 @@ void Worker::on_accept(tcp::socket socket) {
 void Worker::adopt(std::unique_ptr<Connection> connection) {
     connection->registry_index = static_cast<std::uint32_t>(connections_.size());
     connections_.push_back(std::move(connection));
+    ++adopted_since_trim_;
 }
 
 void Worker::retire(Connection& connection) {
@@ -196,10 +202,23 @@ void Worker::tick_all(session::Protocol::Clock::time_point now) {
 
 void Worker::sweep() {
     tick_all(session::Protocol::Clock::now());
+    trim_after_storm();
     sweep_timer_.expires_after(sweep_period_);
     sweep_timer_.async_wait([this](boost::system::error_code ec) {
         if (!ec && !stopping_) sweep();
     });
+}
+
+void Worker::trim_after_storm() {
+    // A connect storm frees each handshake's short-lived state (HTTP parser and buffers,
+    // JSON, strings) between the connections' long-lived objects, so glibc cannot shrink the
+    // heap from its top and keeps it: ~2.5 MB after 10k connects. Once connects calm down
+    // (none since the last sweep), malloc_trim returns the whole free pages inside the heap.
+    const bool calm = adopted_since_trim_ == adopted_at_last_sweep_;
+    adopted_at_last_sweep_ = adopted_since_trim_;
+    if (!calm || adopted_since_trim_ < kTrimAfterAdoptions) return;
+    ::malloc_trim(0);
+    adopted_since_trim_ = adopted_at_last_sweep_ = 0;
 }
 
 void Worker::begin_shutdown() {

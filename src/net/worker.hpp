@@ -22,6 +22,7 @@
 #include "hub/room_index.hpp"
 #include "net/connection.hpp"
 #include "net/log_limiter.hpp"
+#include "net/poller.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
@@ -47,6 +48,8 @@ public:
     void begin_shutdown();
 
     [[nodiscard]] boost::asio::io_context& io() noexcept { return io_; }
+    // The epoll set of this worker's WebSocket clients (see poller.hpp).
+    [[nodiscard]] Poller& poller() noexcept { return poller_; }
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
     [[nodiscard]] ServerContext& context() noexcept { return context_; }
     [[nodiscard]] hub::RoomIndex& rooms();
@@ -93,6 +96,7 @@ private:
     void accept();
     void on_accept(boost::asio::ip::tcp::socket socket);
     void sweep();
+    void trim_after_storm();
     void stop_when_drained(std::chrono::steady_clock::time_point deadline);
 
     std::size_t index_;
@@ -102,6 +106,7 @@ private:
     boost::asio::ip::tcp::acceptor acceptor_{io_};
     boost::asio::steady_timer sweep_timer_{io_};
     boost::asio::steady_timer accept_retry_timer_{io_};
+    Poller poller_{io_};  // before the connections: their sockets leave it when destroyed
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Connection>> graveyard_;
     std::vector<hub::Frame> staged_frames_;
@@ -114,6 +119,8 @@ private:
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;
     std::array<char, std::size_t{64} * 1024> read_buffer_{};
+    std::size_t adopted_since_trim_ = 0;
+    std::size_t adopted_at_last_sweep_ = 0;
     bool stopping_ = false;
 };
 

@@ -1,8 +1,8 @@
 // WsConnection: one client's WebSocket after the upgrade, on one worker thread.
 //
-// Stream is the transport: the worker's TCP socket in production, a scripted test stream in
-// tests and the fuzzer (tests/unit/net/test_stream.hpp) — so every error path runs
-// deterministically. A Stream offers non-blocking read_some/write_some, async_wait for
+// Stream is the transport: an EpollSocket on the worker's epoll set in production, a
+// scripted test stream in tests and the fuzzer (tests/unit/net/test_stream.hpp) — so every
+// error path runs deterministically. A Stream offers non-blocking read_some/write_some, async_wait for
 // readiness, shutdown and close, as asio's sockets do.
 //
 // Idle cost shapes this class: while a client is idle the connection holds no read buffer
@@ -25,14 +25,13 @@
 // handed to the worker's graveyard, freed once no wait is pending).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/io_context.hpp>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string_view>
 
 #include "net/connection.hpp"
+#include "net/epoll_socket.hpp"
 #include "net/send_queue.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
@@ -41,11 +40,6 @@
 namespace nudge::net {
 
 class Worker;
-
-// The production stream: a TCP socket bound to the worker's io_context executor (a typed
-// executor is 8 bytes; any_io_executor would cost every connection ~40 more).
-using TcpSocket =
-    boost::asio::basic_stream_socket<boost::asio::ip::tcp, boost::asio::io_context::executor_type>;
 
 template <class Stream>
 class WsConnection final : public Connection {

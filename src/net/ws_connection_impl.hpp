@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/error.hpp>
 #include <chrono>
 #include <memory>
@@ -21,21 +20,6 @@
 namespace nudge::net {
 
 namespace detail {
-
-// Plain operator new/delete, exact size. Asio sends handlers with the default allocator
-// through its per-thread recycling cache, which reuses whatever block the last completed
-// operation released; bound to the long-lived read wait, that is a handshake's ~600-byte
-// HTTP read state held for the connection's whole life.
-template <class T>
-struct ExactAllocator {
-    using value_type = T;
-    ExactAllocator() = default;
-    template <class U>
-    explicit ExactAllocator(const ExactAllocator<U>& /*other*/) noexcept {}
-    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T))); }
-    void deallocate(T* p, std::size_t /*n*/) noexcept { ::operator delete(p); }
-    friend bool operator==(const ExactAllocator&, const ExactAllocator&) { return true; }
-};
 
 // A gathered write takes at most this many frames; the loop continues with the rest.
 inline constexpr std::size_t kMaxGather = 64;
@@ -121,21 +105,18 @@ void WsConnection<Stream>::wait_readable() {
     if (read_waiting_ || state_ == State::kClosed) return;
     read_waiting_ = true;
     ++pending_waits_;
-    // This wait is what an idle client holds for its whole life: exact-size allocation, and
-    // a raw pointer (the worker frees a connection only when no wait is pending).
-    stream_.async_wait(Stream::wait_read,
-                       boost::asio::bind_allocator(detail::ExactAllocator<void>(),
-                                                   [this](boost::system::error_code ec) {
-                                                       --pending_waits_;
-                                                       read_waiting_ = false;
-                                                       if (state_ == State::kClosed) return;
-                                                       if (ec) {
-                                                           fail(session::CloseReason::kTransportError);
-                                                       } else {
-                                                           on_readable();
-                                                       }
-                                                       worker_.drain_deferred();
-                                                   }));
+    // A raw pointer: the worker frees a connection only when no wait is pending.
+    stream_.async_wait(Stream::wait_read, [this](boost::system::error_code ec) {
+        --pending_waits_;
+        read_waiting_ = false;
+        if (state_ == State::kClosed) return;
+        if (ec) {
+            fail(session::CloseReason::kTransportError);
+        } else {
+            on_readable();
+        }
+        worker_.drain_deferred();
+    });
 }
 
 template <class Stream>
