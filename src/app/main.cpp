@@ -2,6 +2,7 @@
 // until SIGTERM/SIGINT, drain for --drain-seconds (/readyz answers 503, everything else keeps
 // serving; a second signal ends the drain), then close every client with a WebSocket close
 // 1001 and exit within 5 s. --check-config validates the configuration and exits instead.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -61,6 +62,11 @@ void print_dev_banner(const config::Config& config, const std::string& url) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // One malloc arena for every thread. Per-thread arenas each keep the holes a connect storm
+    // leaves between long-lived connections (~80 B per idle client at 10k, measured); the
+    // small allocations that remain on hot paths are served by glibc's per-thread cache
+    // without taking the arena's lock. (A no-op under the sanitizers' allocators.)
+    mallopt(M_ARENA_MAX, 1);
     auto parsed = config::parse(argc, argv);
     if (!parsed.config) return parsed.exit_code;
     config::Config& config = *parsed.config;
