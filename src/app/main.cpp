@@ -44,6 +44,8 @@ void label_metrics() {
     auto& registry = metrics::registry();
     metrics::label_enum<auth::AuthError>(registry.auth_failures, auth::reason);
     metrics::label_enum<session::CloseReason>(registry.disconnects, session::to_string);
+    metrics::label_enum<hub::RoomOpKind>(registry.room_ops, hub::to_string);
+    metrics::label_enum<hub::RoomOpKind>(registry.room_op_sockets, hub::to_string);
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {

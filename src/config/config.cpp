@@ -54,6 +54,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     int metrics_port = -1;
     unsigned auth_backoff_s = 60;
     unsigned drain_s = 0;
+    unsigned granted_rooms_ttl_s = 0;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -141,6 +142,14 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-pending-batches", config.limits.max_pending_batches,
                        "publish batches waiting for fan-out before the API answers 503")
         ->envname("NUDGE_MAX_PENDING_BATCHES")->capture_default_str()->check(CLI::Range(1, 1 << 24));
+    api->add_option("--granted-rooms-ttl", granted_rooms_ttl_s,
+                    "seconds the hub remembers rooms joined through POST /api/v1/rooms/join and "
+                    "re-applies them to sockets of the same rooms that (re)connect (0: off; the "
+                    "membership then lasts as long as the socket)")
+        ->envname("NUDGE_GRANTED_ROOMS_TTL")->capture_default_str()->check(CLI::Range(0, 30 * 86400));
+    api->add_option("--max-granted-rooms", config.limits.max_granted_rooms,
+                    "most (room, granted room) pairs remembered by --granted-rooms-ttl")
+        ->envname("NUDGE_MAX_GRANTED_ROOMS")->capture_default_str()->check(CLI::Range(1, 100000000));
     engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 
@@ -229,6 +238,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
         config.api.metrics_elsewhere = true;
     }
     config.shutdown.drain = std::chrono::seconds(drain_s);
+    config.limits.granted_rooms_ttl = std::chrono::seconds(granted_rooms_ttl_s);
     return ParseOutcome{std::move(config), 0};
 }
 

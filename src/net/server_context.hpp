@@ -31,6 +31,10 @@ struct Limits {
     std::size_t max_header_bytes = std::size_t{16} * 1024;
     std::chrono::seconds http_idle_timeout{30};      // keep-alive / handshake deadline
     std::size_t max_pending_batches = 65536;         // publish batches queued to workers (503 past it)
+    // Rooms joined through the API are re-applied to sockets that connect within this long
+    // (0: off); at most max_granted_rooms (selector, room) pairs are remembered.
+    std::chrono::seconds granted_rooms_ttl{0};
+    std::size_t max_granted_rooms = 1000000;
     AdmissionConfig admission;
 };
 

@@ -64,6 +64,9 @@ public:
                                std::string_view early_bytes, std::uint32_t ip_key = 0);
 
     void deliver(const hub::Frame& frame) override;
+    // A Socket.IO DISCONNECT ("io server disconnect": socket.io-client does not reconnect),
+    // then a normal close.
+    void disconnect() override;
     void flush() override;
     void tick(session::Protocol::Clock::time_point now) override;
     void close(session::CloseReason reason) override;

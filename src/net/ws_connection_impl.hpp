@@ -291,6 +291,10 @@ void WsConnection<Stream>::apply_effects() {
     }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
+        // Rooms the backend granted to this user's rooms (--granted-rooms-ttl) come back.
+        if (const hub::Hub* hub = worker_.context().hub; hub != nullptr && hub->grants().enabled()) {
+            for (const auto& room : hub->granted_rooms(effects.join)) worker_.rooms().join(room, this);
+        }
         registry.sessions.add(1);
         set_message_limit();
         spdlog::debug("client connected user={} rooms={}", *effects.user_id,
@@ -361,6 +365,13 @@ void WsConnection<Stream>::enqueue(hub::Frame frame, bool from_fanout) {
 template <class Stream>
 void WsConnection<Stream>::deliver(const hub::Frame& frame) {
     enqueue(frame, true);
+}
+
+template <class Stream>
+void WsConnection<Stream>::disconnect() {
+    if (state_ != State::kOpen) return;
+    if (protocol_.connected()) send_text("41");  // Socket.IO DISCONNECT of "/"
+    close(session::CloseReason::kServerDisconnect);
 }
 
 template <class Stream>

@@ -26,6 +26,7 @@ std::string_view to_string(CloseReason reason) noexcept {
         case CloseReason::kPartialBudget: return "partial_budget";
         case CloseReason::kServerShutdown: return "server_shutdown";
         case CloseReason::kTokenExpired: return "token_expired";
+        case CloseReason::kServerDisconnect: return "server_disconnect";
         case CloseReason::kCount: break;
     }
     return "unknown";

@@ -59,6 +59,7 @@ enum class CloseReason {
     kPartialBudget,     // the process-wide budget for partially received messages ran out
     kServerShutdown,    // SIGTERM/SIGINT
     kTokenExpired,      // the CONNECT token passed exp + leeway
+    kServerDisconnect,  // the API disconnected the socket (disconnectSockets, logout everywhere)
     kCount,             // number of reasons above; not a reason
 };
 
