@@ -46,6 +46,7 @@ void label_metrics() {
     metrics::label_enum<session::CloseReason>(registry.disconnects, session::to_string);
     metrics::label_enum<hub::RoomOpKind>(registry.room_ops, hub::to_string);
     metrics::label_enum<hub::RoomOpKind>(registry.room_op_sockets, hub::to_string);
+    metrics::label_enum<session::SubscribeOutcome>(registry.subscriptions, session::outcome_name);
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
@@ -73,6 +74,12 @@ int main(int argc, char** argv) {
             std::cerr << "nudged: invalid JWT configuration: " << checked.error() << "\n";
             return 2;
         }
+        if (!config.subscribe_hook.url.empty()) {
+            if (auto hook = net::resolve_hook_url(config.subscribe_hook.url); !hook) {
+                std::cerr << "nudged: " << hook.error() << "\n";
+                return 2;
+            }
+        }
         std::cout << config::summary(config) << std::flush;
         return 0;
     }
@@ -88,6 +95,17 @@ int main(int argc, char** argv) {
 
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
+    if (!config.subscribe_hook.url.empty()) {
+        auto hook = net::resolve_hook_url(config.subscribe_hook.url);
+        if (!hook) {
+            spdlog::critical("{}", hook.error());
+            return 2;
+        }
+        context.subscribe_hook = config.subscribe_hook;
+        context.subscribe_hook_target = std::move(*hook);
+        spdlog::info("subscribe hook={} timeout_ms={} cache_ttl_s={}", config.subscribe_hook.url,
+                     config.subscribe_hook.timeout.count(), config.subscribe_hook.cache_ttl.count());
+    }
     context.limits = config.limits;
     context.admission.configure(config.limits.admission);
     // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.

@@ -297,6 +297,12 @@ Result<Identity, AuthError> JwtVerifier::Impl::check_claims(const boost::json::o
             identity.rooms.emplace_back(room->data(), room->size());
         }
     }
+    if (const boost::json::value* room = claims.if_contains("room")) {
+        const boost::json::string* text = room->if_string();
+        if (text != nullptr && !text->empty() && text->size() <= kMaxRoomBytes) {
+            identity.room.emplace(text->data(), text->size());
+        }
+    }
 
     return identity;
 }

@@ -55,6 +55,9 @@ struct Identity {
     std::string user_id;             // integer claims rendered in decimal
     std::vector<std::string> rooms;  // from the `rooms` claim, in token order, may be empty
     std::optional<std::int64_t> expires_at;  // `exp` in seconds since the epoch, if present
+    // The `room` claim of a subscription token (nudge:subscribe), when it is a non-empty
+    // string of at most 256 bytes; connection tokens need none.
+    std::optional<std::string> room;
 };
 
 class JwtVerifier {

@@ -55,6 +55,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned auth_backoff_s = 60;
     unsigned drain_s = 0;
     unsigned granted_rooms_ttl_s = 0;
+    unsigned hook_timeout_ms = 2000;
+    unsigned hook_cache_ttl_s = 60;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -87,6 +89,26 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--user-room", config.session.user_room,
                      "room every user joins; {id} is the user id")
         ->envname("NUDGE_USER_ROOM")->capture_default_str();
+
+    auth->add_flag("--client-subscriptions,!--no-client-subscriptions",
+                   config.session.client_subscriptions,
+                   "let clients join rooms with nudge:subscribe, given a subscription token "
+                   "(a JWT with sub and room, signed like connection tokens) or the hook's yes; "
+                   "off, sessions keep no copy of the user id")
+        ->envname("NUDGE_CLIENT_SUBSCRIPTIONS")->capture_default_str();
+    auth->add_option("--subscribe-hook", config.subscribe_hook.url,
+                     "http:// URL the hub POSTs {\"user\",\"room\"} to for a nudge:subscribe "
+                     "without a token; 200 joins, 4xx refuses")
+        ->envname("NUDGE_SUBSCRIBE_HOOK");
+    auth->add_option("--subscribe-hook-timeout", hook_timeout_ms,
+                     "ms the hook has to answer before the subscription is refused (hook_timeout)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_TIMEOUT")->capture_default_str()->check(CLI::Range(10, 600000));
+    auth->add_option("--subscribe-hook-cache-ttl", hook_cache_ttl_s,
+                     "seconds a hook's 200 for a (user, room) is reused without asking (0: never)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_CACHE_TTL")->capture_default_str()->check(CLI::Range(0, 86400));
+    auth->add_option("--subscribe-hook-max-pending", config.subscribe_hook.max_pending,
+                     "hook requests in flight per worker; past it subscriptions are refused (busy)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PENDING")->capture_default_str()->check(CLI::Range(1, 1000000));
 
     auto* api = app.add_option_group("api");
     api->add_option("--api-key", config.api.api_key, "key backends send as 'Authorization: Bearer <key>'")
@@ -239,6 +261,13 @@ ParseOutcome parse(int argc, const char* const* argv) {
     }
     config.shutdown.drain = std::chrono::seconds(drain_s);
     config.limits.granted_rooms_ttl = std::chrono::seconds(granted_rooms_ttl_s);
+    config.subscribe_hook.timeout = std::chrono::milliseconds(hook_timeout_ms);
+    config.subscribe_hook.cache_ttl = std::chrono::seconds(hook_cache_ttl_s);
+    if (!config.subscribe_hook.url.empty() && !config.session.client_subscriptions) {
+        std::cerr << "nudged: --subscribe-hook needs client subscriptions (drop --no-client-subscriptions)\n";
+        return ParseOutcome{std::nullopt, 2};
+    }
+    config.session.subscribe_hook = !config.subscribe_hook.url.empty();
     return ParseOutcome{std::move(config), 0};
 }
 

@@ -42,6 +42,7 @@ struct Config {
     net::Limits limits;
     Log log;
     Shutdown shutdown;
+    net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)
     bool dev = false;           // development defaults for the secret and API key, printed at start
     bool check_config = false;  // validate, print summary(), exit
 };

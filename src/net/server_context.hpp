@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include "api/router.hpp"
 #include "hub/hub.hpp"
 #include "net/admission.hpp"
+#include "net/subscribe_hook.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
@@ -44,6 +46,9 @@ struct ServerContext {
     const api::Router* router = nullptr;
     hub::Hub* hub = nullptr;
     Admission admission;
+    // --subscribe-hook: each worker asks it for nudge:subscribe without a token.
+    SubscribeHookConfig subscribe_hook;
+    std::optional<HookTarget> subscribe_hook_target;  // set (resolved) when the hook is on
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
     std::atomic<bool> shutting_down{false};
 };
