@@ -23,6 +23,7 @@
 #include "broker/local_broker.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/jwks_refresher.hpp"
 #include "net/server.hpp"
 
 namespace {
@@ -67,6 +68,16 @@ int main(int argc, char** argv) {
     auto parsed = config::parse(argc, argv);
     if (!parsed.config) return parsed.exit_code;
     config::Config& config = *parsed.config;
+    // --jwt-jwks: the key set every worker's verifier reads, loaded before anything starts.
+    std::unique_ptr<net::JwksRefresher> jwks;
+    if (!config.jwks.source.empty()) {
+        config.jwt.jwks = std::make_shared<auth::KeySet>();
+        jwks = std::make_unique<net::JwksRefresher>(config.jwks, config.jwt.jwks);
+        if (auto loaded = jwks->load_now(); !loaded) {
+            std::cerr << "nudged: " << loaded.error() << "\n";
+            return 2;
+        }
+    }
     if (config.check_config) {
         // Everything startup checks short of binding the port, without logging or threads.
         auto checked = auth::JwtVerifier::create(config.jwt);
@@ -75,7 +86,7 @@ int main(int argc, char** argv) {
             return 2;
         }
         if (!config.subscribe_hook.url.empty()) {
-            if (auto hook = net::resolve_hook_url(config.subscribe_hook.url); !hook) {
+            if (auto hook = net::resolve_http_url("--subscribe-hook", config.subscribe_hook.url); !hook) {
                 std::cerr << "nudged: " << hook.error() << "\n";
                 return 2;
             }
@@ -92,11 +103,18 @@ int main(int argc, char** argv) {
         spdlog::critical("invalid JWT configuration: {}", verifier.error());
         return 2;
     }
+    if (jwks) {
+        spdlog::info("jwks source={} keys={} refresh_s={} min_refresh_s={}", config.jwks.source,
+                     config.jwt.jwks->size(), config.jwks.refresh.count(),
+                     config.jwks.min_refresh.count());
+        config.jwt.jwks->on_unknown_kid([refresher = jwks.get()] { refresher->request_refresh(); });
+        jwks->start();
+    }
 
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
     if (!config.subscribe_hook.url.empty()) {
-        auto hook = net::resolve_hook_url(config.subscribe_hook.url);
+        auto hook = net::resolve_http_url("--subscribe-hook", config.subscribe_hook.url);
         if (!hook) {
             spdlog::critical("{}", hook.error());
             return 2;

@@ -22,15 +22,16 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-Result<HookTarget, std::string> resolve_hook_url(std::string_view url) {
+Result<HookTarget, std::string> resolve_http_url(std::string_view flag, std::string_view url) {
     constexpr std::string_view kScheme = "http://";
+    const std::string name(flag);
     if (url.starts_with("https://")) {
-        return fail(std::string(
-            "--subscribe-hook: https is not supported; use an http:// URL (a local endpoint or a "
-            "TLS-terminating sidecar)"));
+        return fail(name +
+                    ": https is not supported; use an http:// URL (a local endpoint or a "
+                    "TLS-terminating sidecar)");
     }
     if (!url.starts_with(kScheme)) {
-        return fail("--subscribe-hook: expected http://host[:port]/path, got \"" + std::string(url) + "\"");
+        return fail(name + ": expected http://host[:port]/path, got \"" + std::string(url) + "\"");
     }
     std::string_view rest = url.substr(kScheme.size());
     const std::size_t slash = rest.find('/');
@@ -48,7 +49,7 @@ Result<HookTarget, std::string> resolve_hook_url(std::string_view url) {
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
     if (host.empty() || ec != std::errc{} || end != port.data() + port.size() || port_number == 0 ||
         port_number > 65535) {
-        return fail("--subscribe-hook: bad host or port in \"" + std::string(url) + "\"");
+        return fail(name + ": bad host or port in \"" + std::string(url) + "\"");
     }
     target.host = std::string(authority);
     asio::io_context io;
@@ -56,7 +57,7 @@ Result<HookTarget, std::string> resolve_hook_url(std::string_view url) {
     boost::system::error_code resolve_ec;
     const auto results = resolver.resolve(std::string(host), std::string(port), resolve_ec);
     if (resolve_ec || results.empty()) {
-        return fail("--subscribe-hook: cannot resolve " + std::string(host) + ": " + resolve_ec.message());
+        return fail(name + ": cannot resolve " + std::string(host) + ": " + resolve_ec.message());
     }
     for (const auto& entry : results) target.endpoints.push_back(entry.endpoint());
     return target;

@@ -42,9 +42,10 @@ struct HookTarget {
     std::vector<boost::asio::ip::tcp::endpoint> endpoints;
 };
 
-// Parses an http:// URL and resolves its host (blocking; startup only). https is refused
-// with a message (put the hook behind a local plain-HTTP endpoint or a sidecar).
-[[nodiscard]] Result<HookTarget, std::string> resolve_hook_url(std::string_view url);
+// Parses an http:// URL and resolves its host (blocking: startup, or a thread of its own).
+// https is refused with a message naming `flag` (use a local plain-HTTP endpoint or sidecar).
+[[nodiscard]] Result<HookTarget, std::string> resolve_http_url(std::string_view flag,
+                                                               std::string_view url);
 
 class SubscribeHook {
 public:
