@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "metrics/metrics.hpp"
 #include "net/subscribe_hook.hpp"
 
 namespace nudge::net {
@@ -138,9 +139,11 @@ void JwksRefresher::run() {
         lock.unlock();
         auto loaded = load_now();
         if (loaded) {
+            metrics::registry().jwks_refreshes.add(1);
             spdlog::info("jwks refreshed source={} keys={} reason={}", config_.source, *loaded,
                          asked ? "unknown_kid" : "schedule");
         } else {
+            metrics::registry().jwks_refresh_failures.add(1);
             spdlog::warn("jwks refresh failed, keeping the last good keys: {}", loaded.error());
         }
         lock.lock();
