@@ -216,7 +216,7 @@ std::shared_ptr<const Jwk> KeySet::find(std::string_view kid) const {
     }
     for (const Jwk& jwk : *keys) {
         // Aliasing constructor: the key stays alive with the set it came from.
-        if (jwk.kid == kid) return std::shared_ptr<const Jwk>(keys, &jwk);
+        if (jwk.kid == kid) return {keys, &jwk};
     }
     return nullptr;
 }
