@@ -12,6 +12,7 @@
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -78,7 +79,7 @@ struct SubscribeHook::Call : std::enable_shared_from_this<SubscribeHook::Call> {
         request.keep_alive(false);
         request.body() = std::move(body);
         request.prepare_payload();
-        parser.body_limit(64 * 1024);
+        parser.body_limit(std::uint64_t{64} * 1024);
         stream.expires_after(timeout);
         stream.async_connect(target.endpoints, [self = shared_from_this()](
                                                    beast::error_code ec, const tcp::endpoint&) {
