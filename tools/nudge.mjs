@@ -20,10 +20,12 @@ function die(message) {
 const b64url = (value) => Buffer.from(value).toString('base64url');
 const list = (value) => (value ? value.split(',').filter(Boolean) : undefined);
 
-export function mintToken({ secret, sub, rooms, ttl = 3600, iss, aud }) {
+// `room`: a subscription token for that one room (nudge:subscribe); give it a short `ttl`.
+export function mintToken({ secret, sub, rooms, room, ttl = 3600, iss, aud }) {
   const now = Math.floor(Date.now() / 1000);
   const payload = { sub: String(sub), iat: now, exp: now + Number(ttl) };
   if (rooms) payload.rooms = rooms;
+  if (room) payload.room = room;
   if (iss) payload.iss = iss;
   if (aud) payload.aud = aud;
   const input = `${b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${b64url(JSON.stringify(payload))}`;

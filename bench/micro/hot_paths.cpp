@@ -163,6 +163,7 @@ BENCHMARK(BM_JwtVerifyRS256);
 class CountingSubscriber final : public hub::Subscriber {
 public:
     void deliver(const hub::Frame& /*frame*/) override { ++delivered; }
+    void disconnect() override {}  // the benchmarks only deliver
     std::size_t delivered = 0;
 };
 

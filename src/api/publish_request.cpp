@@ -119,7 +119,77 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     return emit;
 }
 
+Result<std::vector<std::string>, ApiError> selector(const json::object& object,
+                                                    const PublishLimits& limits) {
+    const json::value* room = object.if_contains("room");
+    const json::value* rooms = object.if_contains("rooms");
+    if (room != nullptr && rooms != nullptr) {
+        return fail(bad("invalid_field", "room: give either room or rooms, not both"));
+    }
+    if (room != nullptr) {
+        auto r = name_field(*room, "room", limits);
+        if (!r) return fail(std::move(r.error()));
+        return std::vector<std::string>{std::move(*r)};
+    }
+    if (rooms == nullptr) return fail(bad("missing_field", "room: required (room or rooms)"));
+    auto list = room_list(*rooms, "rooms", limits);
+    if (!list) return fail(std::move(list.error()));
+    if (list->empty()) return fail(bad("invalid_field", "rooms: must not be empty"));
+    return list;
+}
+
 }  // namespace
+
+Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind, std::string_view body,
+                                            const PublishLimits& limits) {
+    std::error_code ec;
+    json::value root = json::parse(json::string_view(body.data(), body.size()), ec);
+    if (ec) return fail(bad("invalid_json", "body: not valid JSON (" + ec.message() + ")"));
+    if (!root.is_object()) return fail(bad("invalid_body", "body: must be a JSON object"));
+    const json::object& object = root.get_object();
+    // The list of rooms to join or leave is named after the operation, as in Socket.IO.
+    const std::string_view list_field = kind == hub::RoomOpKind::kJoin    ? "join"
+                                        : kind == hub::RoomOpKind::kLeave ? "leave"
+                                                                          : "";
+    for (const auto& entry : object) {
+        const std::string_view key(entry.key().data(), entry.key().size());
+        if (key != "room" && key != "rooms" && key != "except" &&
+            (list_field.empty() || key != list_field)) {
+            return fail(bad("unknown_field", fmt::format("{}: unknown field", key)));
+        }
+    }
+    hub::RoomOp op;
+    op.kind = kind;
+    auto rooms = selector(object, limits);
+    if (!rooms) return fail(std::move(rooms.error()));
+    op.rooms = std::move(*rooms);
+    if (const json::value* except = object.if_contains("except")) {
+        auto list = room_list(*except, "except", limits);
+        if (!list) return fail(std::move(list.error()));
+        op.except = std::move(*list);
+    }
+    if (!list_field.empty()) {
+        const std::string field(list_field);
+        const json::value* targets = object.if_contains(list_field);
+        if (targets == nullptr) return fail(bad("missing_field", field + ": required"));
+        // A single room is accepted as a string too (socketsJoin("team_7")).
+        if (targets->is_string()) {
+            auto r = name_field(*targets, field, limits);
+            if (!r) return fail(std::move(r.error()));
+            op.targets.push_back(std::move(*r));
+        } else {
+            auto list = room_list(*targets, field, limits);
+            if (!list) return fail(std::move(list.error()));
+            if (list->empty()) return fail(bad("invalid_field", field + ": must not be empty"));
+            op.targets = std::move(*list);
+        }
+    }
+    if (op.rooms.size() + op.except.size() + op.targets.size() > limits.max_rooms) {
+        return fail(bad("invalid_field", fmt::format("rooms: more than {} rooms in one request",
+                                                     limits.max_rooms)));
+    }
+    return op;
+}
 
 Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body, const PublishLimits& limits) {
     std::error_code ec;

@@ -13,6 +13,7 @@
 
 #include "common/result.hpp"
 #include "hub/emit.hpp"
+#include "hub/room_op.hpp"
 
 namespace nudge::api {
 
@@ -33,5 +34,16 @@ struct PublishLimits {
 
 [[nodiscard]] Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body,
                                                              const PublishLimits& limits);
+
+// Bodies of POST /api/v1/rooms/{join,leave,disconnect} (Socket.IO's socketsJoin, socketsLeave,
+// disconnectSockets for the sockets in `room`):
+//   join:       {"room": "user_1" | "rooms": [...], "except": [...], "join": ["team_7", ...]}
+//   leave:      {"room": ..., "except": [...], "leave": [...]}
+//   disconnect: {"room": ..., "except": [...]}
+// Room names follow the emit limits (non-empty, max_name_bytes, max_rooms in all lists
+// together); unknown fields are rejected.
+[[nodiscard]] Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind,
+                                                          std::string_view body,
+                                                          const PublishLimits& limits);
 
 }  // namespace nudge::api

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <optional>
 
 #include "metrics/metrics.hpp"
 
@@ -68,6 +69,13 @@ Response Router::handle(const Request& request) const {
         if (request.method != "POST") return method_not_allowed("POST");
         return publish(request);
     }
+    for (const auto kind : {hub::RoomOpKind::kJoin, hub::RoomOpKind::kLeave,
+                            hub::RoomOpKind::kDisconnect}) {
+        if (path == fmt::format("/api/v1/rooms/{}", hub::to_string(kind))) {
+            if (request.method != "POST") return method_not_allowed("POST");
+            return room_op(request, kind);
+        }
+    }
     return not_found();
 }
 
@@ -91,7 +99,7 @@ Response Router::metrics_route(const Request& request, std::string_view path) co
     return {200, metrics::registry().render(), "text/plain; version=0.0.4"};
 }
 
-Response Router::publish(const Request& request) const {
+std::optional<Response> Router::check_api_key(const Request& request) const {
     const auto now = AuthFailures::Clock::now();
     auto& registry = metrics::registry();
     if (const auto left = auth_failures_.blocked(request.remote, now)) {
@@ -114,6 +122,38 @@ Response Router::publish(const Request& request) const {
         return error_response(401, "unauthorized",
                               "missing or wrong API key (Authorization: Bearer <key>)");
     }
+    return std::nullopt;
+}
+
+namespace {
+
+Response overloaded() {
+    Response busy = error_response(503, "overloaded", "the hub is behind on deliveries; retry shortly");
+    busy.retry_after = std::string(1, '1');  // not = "1": GCC 12 -Wrestrict false positive
+    return busy;
+}
+
+}  // namespace
+
+Response Router::room_op(const Request& request, hub::RoomOpKind kind) const {
+    if (auto refused = check_api_key(request)) return std::move(*refused);
+    auto op = parse_room_op(kind, request.body, config_.limits);
+    if (!op) {
+        return error_response(static_cast<unsigned>(op.error().status), op.error().code,
+                              op.error().message);
+    }
+    if (broker_.apply(std::make_shared<const hub::RoomOp>(std::move(*op))) ==
+        broker::PublishResult::kOverloaded) {
+        return overloaded();
+    }
+    metrics::registry().room_ops[kind].add(1);
+    // Applied on every worker asynchronously; an event published after this answer reaches
+    // the sockets a join added (see Hub::apply).
+    return {202, R"({"accepted":true})"};
+}
+
+Response Router::publish(const Request& request) const {
+    if (auto refused = check_api_key(request)) return std::move(*refused);
     auto batch = parse_publish(request.body, config_.limits);
     if (!batch) {
         return error_response(static_cast<unsigned>(batch.error().status), batch.error().code,
@@ -122,10 +162,7 @@ Response Router::publish(const Request& request) const {
     const std::size_t accepted = batch->size();
     if (broker_.publish(std::make_shared<const hub::EmitBatch>(std::move(*batch))) ==
         broker::PublishResult::kOverloaded) {
-        Response busy = error_response(503, "overloaded",
-                                       "the hub is behind on deliveries; retry shortly");
-        busy.retry_after = std::string(1, '1');  // not = "1": GCC 12 -Wrestrict false positive
-        return busy;
+        return overloaded();
     }
     metrics::registry().emits.add(static_cast<std::int64_t>(accepted));
     return {202, fmt::format(R"({{"accepted":{}}})", accepted)};

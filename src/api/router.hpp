@@ -7,6 +7,10 @@
 //                       key → 401, logged with the source address (rate-limited) and
 //                       counted; 429 + Retry-After while the source is in backoff
 //                       (AuthFailures, optional)
+//   POST /api/v1/rooms/join        the sockets in `room` join rooms (Socket.IO socketsJoin)
+//   POST /api/v1/rooms/leave       ... leave rooms (socketsLeave)
+//   POST /api/v1/rooms/disconnect  ... are disconnected (disconnectSockets; a user room is
+//                                  "log out everywhere"); same key, 202 {"accepted":true}
 //   GET  /healthz       liveness: 200 whenever the process answers, until it exits
 //   GET  /readyz        readiness: 200 while serving, 503 while draining (after SIGTERM) and
 //                       shutting down, so a load balancer stops sending new clients here
@@ -20,6 +24,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -76,6 +81,9 @@ public:
 
 private:
     Response publish(const Request& request) const;
+    Response room_op(const Request& request, hub::RoomOpKind kind) const;
+    // The Bearer key check shared by the write routes: a response when refused.
+    std::optional<Response> check_api_key(const Request& request) const;
     Response metrics_route(const Request& request, std::string_view path) const;
 
     Config config_;

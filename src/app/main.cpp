@@ -24,6 +24,7 @@
 #include "broker/local_broker.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
+#include "net/jwks_refresher.hpp"
 #include "net/server.hpp"
 
 namespace {
@@ -45,6 +46,9 @@ void label_metrics() {
     auto& registry = metrics::registry();
     metrics::label_enum<auth::AuthError>(registry.auth_failures, auth::reason);
     metrics::label_enum<session::CloseReason>(registry.disconnects, session::to_string);
+    metrics::label_enum<hub::RoomOpKind>(registry.room_ops, hub::to_string);
+    metrics::label_enum<hub::RoomOpKind>(registry.room_op_sockets, hub::to_string);
+    metrics::label_enum<session::SubscribeOutcome>(registry.subscriptions, session::outcome_name);
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
@@ -70,12 +74,28 @@ int main(int argc, char** argv) {
     auto parsed = config::parse(argc, argv);
     if (!parsed.config) return parsed.exit_code;
     config::Config& config = *parsed.config;
+    // --jwt-jwks: the key set every worker's verifier reads, loaded before anything starts.
+    std::unique_ptr<net::JwksRefresher> jwks;
+    if (!config.jwks.source.empty()) {
+        config.jwt.jwks = std::make_shared<auth::KeySet>();
+        jwks = std::make_unique<net::JwksRefresher>(config.jwks, config.jwt.jwks);
+        if (auto loaded = jwks->load_now(); !loaded) {
+            std::cerr << "nudged: " << loaded.error() << "\n";
+            return 2;
+        }
+    }
     if (config.check_config) {
         // Everything startup checks short of binding the port, without logging or threads.
         auto checked = auth::JwtVerifier::create(config.jwt);
         if (!checked) {
             std::cerr << "nudged: invalid JWT configuration: " << checked.error() << "\n";
             return 2;
+        }
+        if (!config.subscribe_hook.url.empty()) {
+            if (auto hook = net::resolve_http_url("--subscribe-hook", config.subscribe_hook.url); !hook) {
+                std::cerr << "nudged: " << hook.error() << "\n";
+                return 2;
+            }
         }
         std::cout << config::summary(config) << std::flush;
         return 0;
@@ -89,9 +109,27 @@ int main(int argc, char** argv) {
         spdlog::critical("invalid JWT configuration: {}", verifier.error());
         return 2;
     }
+    if (jwks) {
+        spdlog::info("jwks source={} keys={} refresh_s={} min_refresh_s={}", config.jwks.source,
+                     config.jwt.jwks->size(), config.jwks.refresh.count(),
+                     config.jwks.min_refresh.count());
+        config.jwt.jwks->on_unknown_kid([refresher = jwks.get()] { refresher->request_refresh(); });
+        jwks->start();
+    }
 
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
+    if (!config.subscribe_hook.url.empty()) {
+        auto hook = net::resolve_http_url("--subscribe-hook", config.subscribe_hook.url);
+        if (!hook) {
+            spdlog::critical("{}", hook.error());
+            return 2;
+        }
+        context.subscribe_hook = config.subscribe_hook;
+        context.subscribe_hook_target = std::move(*hook);
+        spdlog::info("subscribe hook={} timeout_ms={} cache_ttl_s={}", config.subscribe_hook.url,
+                     config.subscribe_hook.timeout.count(), config.subscribe_hook.cache_ttl.count());
+    }
     context.limits = config.limits;
     context.admission.configure(config.limits.admission);
     // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.

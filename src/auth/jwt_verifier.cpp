@@ -149,9 +149,35 @@ std::optional<DerSignature> p256_signature_to_der(std::string_view raw) {
     return der;
 }
 
+// Verifies a JWS signature with a JWKS key, the algorithm fixed by the key (RFC 7518 §3.3,
+// §3.4; RFC 8037 §3.1 for EdDSA, which hashes internally: no digest is named).
+bool jwk_signature_matches(const Jwk& jwk, std::string_view signing_input,
+                           std::string_view signature) {
+    const unsigned char* sig = bytes_of(signature);
+    std::size_t sig_size = signature.size();
+    std::optional<DerSignature> der;
+    if (jwk.algorithm == JwkAlgorithm::kEs256) {
+        der = p256_signature_to_der(signature);
+        if (!der) return false;
+        sig = der->bytes.data();
+        sig_size = der->size;
+    }
+    MdCtxPtr ctx(EVP_MD_CTX_new());
+    if (!ctx) return false;
+    const int init = jwk.algorithm == JwkAlgorithm::kEdDsa
+                         ? EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, jwk.key.get())
+                         : EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr,
+                                                   jwk.key.get(), nullptr);
+    const bool ok = init == 1 && EVP_DigestVerify(ctx.get(), sig, sig_size, bytes_of(signing_input),
+                                                  signing_input.size()) == 1;
+    if (!ok) ERR_clear_error();
+    return ok;
+}
+
 }  // namespace
 
 struct JwtVerifier::Impl {
+    std::shared_ptr<KeySet> jwks;  // JWKS mode: keys by kid (then `kind` is unused)
     KeyKind kind = KeyKind::kHs256;
     std::string secret;  // kHs256 only
     // Fetched once; both are immutable after creation and safe to use from every thread.
@@ -318,6 +344,12 @@ Result<Identity, AuthError> JwtVerifier::Impl::check_claims(const boost::json::o
             identity.rooms.emplace_back(room->data(), room->size());
         }
     }
+    if (const boost::json::value* room = claims.if_contains("room")) {
+        const boost::json::string* text = room->if_string();
+        if (text != nullptr && !text->empty() && text->size() <= kMaxRoomBytes) {
+            identity.room.emplace(text->data(), text->size());
+        }
+    }
 
     return identity;
 }
@@ -344,6 +376,8 @@ std::string_view reason(AuthError error) noexcept {
             return "missing_user_claim";
         case AuthError::kBadRoomsClaim:
             return "bad_rooms_claim";
+        case AuthError::kUnknownKid:
+            return "unknown_kid";
         case AuthError::kCount:
             break;
     }
@@ -356,8 +390,11 @@ std::chrono::seconds JwtVerifier::leeway() const noexcept {
 
 Result<JwtVerifier, std::string> JwtVerifier::create(JwtConfig config) {
     // An empty secret is indistinguishable from an unset one, so it lands here too.
-    if (config.secret.empty() == config.public_key_pem.empty()) {
-        return fail(std::string("set exactly one of --jwt-secret or --jwt-public-key"));
+    const int sources = static_cast<int>(!config.secret.empty()) +
+                        static_cast<int>(!config.public_key_pem.empty()) +
+                        static_cast<int>(config.jwks != nullptr);
+    if (sources != 1) {
+        return fail(std::string("set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks"));
     }
     if (config.user_claim.empty()) return fail(std::string("the JWT user claim name is empty"));
     if (config.leeway.count() < 0) return fail(std::string("the JWT leeway is negative"));
@@ -369,7 +406,9 @@ Result<JwtVerifier, std::string> JwtVerifier::create(JwtConfig config) {
     }
 
     auto impl = std::make_unique<Impl>();
-    if (!config.secret.empty()) {
+    if (config.jwks) {
+        impl->jwks = std::move(config.jwks);
+    } else if (!config.secret.empty()) {
         impl->kind = KeyKind::kHs256;
         impl->hmac.reset(EVP_MAC_fetch(nullptr, OSSL_MAC_NAME_HMAC, nullptr));
         if (!impl->hmac) {
@@ -444,8 +483,22 @@ Result<Identity, AuthError> JwtVerifier::verify(std::string_view token,
     if (!header) return fail(AuthError::kMalformedToken);
     const boost::json::value* alg = header->if_contains("alg");
     if (alg == nullptr || !alg->is_string()) return fail(AuthError::kMalformedToken);
-    // Pinned to the configured key: the token never chooses its own algorithm (RFC 8725 §3.1).
-    if (view_of(alg->get_string()) != algorithm_name(impl_->kind)) {
+    // JWKS: the kid picks the key, and the key (never the token) fixes the algorithm. jku,
+    // x5u, jwk and x5c are not read: keys come only from the configured source.
+    std::shared_ptr<const Jwk> jwk;
+    if (impl_->jwks) {
+        const boost::json::value* kid = header->if_contains("kid");
+        if (kid == nullptr || !kid->is_string()) return fail(AuthError::kUnknownKid);
+        jwk = impl_->jwks->find(view_of(kid->get_string()));
+        if (!jwk) {
+            impl_->jwks->unknown_kid_seen();
+            return fail(AuthError::kUnknownKid);
+        }
+        if (view_of(alg->get_string()) != jws_name(jwk->algorithm)) {
+            return fail(AuthError::kAlgorithmNotAllowed);
+        }
+    } else if (view_of(alg->get_string()) != algorithm_name(impl_->kind)) {
+        // Pinned to the configured key: the token never chooses its algorithm (RFC 8725 §3.1).
         return fail(AuthError::kAlgorithmNotAllowed);
     }
     // We implement no JWS extensions, so any critical one must be refused (RFC 7515 §4.1.11).
@@ -454,7 +507,9 @@ Result<Identity, AuthError> JwtVerifier::verify(std::string_view token,
     const std::optional<std::string> signature = base64url_decode(signature_part);
     if (!signature) return fail(AuthError::kMalformedToken);
     // The JWS signing input is the encoded header, '.', and the encoded payload (§5.1).
-    if (!impl_->signature_matches(token.substr(0, second_dot), *signature)) {
+    const std::string_view signing_input = token.substr(0, second_dot);
+    if (jwk ? !jwk_signature_matches(*jwk, signing_input, *signature)
+            : !impl_->signature_matches(signing_input, *signature)) {
         return fail(AuthError::kBadSignature);
     }
 

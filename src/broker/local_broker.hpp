@@ -13,6 +13,9 @@ public:
     PublishResult publish(hub::SharedBatch batch) override {
         return hub_.deliver(batch) ? PublishResult::kAccepted : PublishResult::kOverloaded;
     }
+    PublishResult apply(hub::SharedRoomOp op) override {
+        return hub_.apply(op) ? PublishResult::kAccepted : PublishResult::kOverloaded;
+    }
 
 private:
     hub::Hub& hub_;

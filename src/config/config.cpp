@@ -54,6 +54,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
     int metrics_port = -1;
     unsigned auth_backoff_s = 60;
     unsigned drain_s = 0;
+    unsigned granted_rooms_ttl_s = 0;
+    unsigned hook_timeout_ms = 2000;
+    unsigned jwks_refresh_s = 300;
+    unsigned jwks_min_refresh_s = 10;
+    unsigned hook_cache_ttl_s = 60;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -76,6 +81,15 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_JWT_SECRET");
     auth->add_option("--jwt-public-key", public_key_file, "PEM public key file (RS256 or ES256)")
         ->envname("NUDGE_JWT_PUBLIC_KEY");
+    auth->add_option("--jwt-jwks", config.jwks.source,
+                     "JWKS file or http:// URL of the identity provider's keys (RS256, ES256, "
+                     "EdDSA by kid); token header jku/x5u are never fetched")
+        ->envname("NUDGE_JWT_JWKS");
+    auth->add_option("--jwt-jwks-refresh", jwks_refresh_s, "seconds between scheduled JWKS fetches")
+        ->envname("NUDGE_JWT_JWKS_REFRESH")->capture_default_str()->check(CLI::Range(1, 86400));
+    auth->add_option("--jwt-jwks-min-refresh", jwks_min_refresh_s,
+                     "at most one JWKS fetch per this many seconds, also when tokens name unknown kids")
+        ->envname("NUDGE_JWT_JWKS_MIN_REFRESH")->capture_default_str()->check(CLI::Range(0, 86400));
     auth->add_option("--jwt-issuer", issuer, "required iss claim")->envname("NUDGE_JWT_ISSUER");
     auth->add_option("--jwt-audience", audience, "required aud claim")->envname("NUDGE_JWT_AUDIENCE");
     auth->add_option("--jwt-user-claim", config.jwt.user_claim, "claim holding the user id")
@@ -86,6 +100,26 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--user-room", config.session.user_room,
                      "room every user joins; {id} is the user id")
         ->envname("NUDGE_USER_ROOM")->capture_default_str();
+
+    auth->add_flag("--client-subscriptions,!--no-client-subscriptions",
+                   config.session.client_subscriptions,
+                   "let clients join rooms with nudge:subscribe, given a subscription token "
+                   "(a JWT with sub and room, signed like connection tokens) or the hook's yes; "
+                   "off, sessions keep no copy of the user id")
+        ->envname("NUDGE_CLIENT_SUBSCRIPTIONS")->capture_default_str();
+    auth->add_option("--subscribe-hook", config.subscribe_hook.url,
+                     "http:// URL the hub POSTs {\"user\",\"room\"} to for a nudge:subscribe "
+                     "without a token; 200 joins, 4xx refuses")
+        ->envname("NUDGE_SUBSCRIBE_HOOK");
+    auth->add_option("--subscribe-hook-timeout", hook_timeout_ms,
+                     "ms the hook has to answer before the subscription is refused (hook_timeout)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_TIMEOUT")->capture_default_str()->check(CLI::Range(10, 600000));
+    auth->add_option("--subscribe-hook-cache-ttl", hook_cache_ttl_s,
+                     "seconds a hook's 200 for a (user, room) is reused without asking (0: never)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_CACHE_TTL")->capture_default_str()->check(CLI::Range(0, 86400));
+    auth->add_option("--subscribe-hook-max-pending", config.subscribe_hook.max_pending,
+                     "hook requests in flight per worker; past it subscriptions are refused (busy)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PENDING")->capture_default_str()->check(CLI::Range(1, 1000000));
 
     auto* api = app.add_option_group("api");
     api->add_option("--api-key", config.api.api_key, "key backends send as 'Authorization: Bearer <key>'")
@@ -141,6 +175,14 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-pending-batches", config.limits.max_pending_batches,
                        "publish batches waiting for fan-out before the API answers 503")
         ->envname("NUDGE_MAX_PENDING_BATCHES")->capture_default_str()->check(CLI::Range(1, 1 << 24));
+    api->add_option("--granted-rooms-ttl", granted_rooms_ttl_s,
+                    "seconds the hub remembers rooms joined through POST /api/v1/rooms/join and "
+                    "re-applies them to sockets of the same rooms that (re)connect (0: off; the "
+                    "membership then lasts as long as the socket)")
+        ->envname("NUDGE_GRANTED_ROOMS_TTL")->capture_default_str()->check(CLI::Range(0, 30 * 86400));
+    api->add_option("--max-granted-rooms", config.limits.max_granted_rooms,
+                    "most (room, granted room) pairs remembered by --granted-rooms-ttl")
+        ->envname("NUDGE_MAX_GRANTED_ROOMS")->capture_default_str()->check(CLI::Range(1, 100000000));
     engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 
@@ -170,14 +212,16 @@ ParseOutcome parse(int argc, const char* const* argv) {
         }
         if (!public_key_file.empty()) config.jwt.public_key_pem = read_file(public_key_file);
         if (config.dev) {
-            if (config.jwt.secret.empty() && config.jwt.public_key_pem.empty()) {
+            if (config.jwt.secret.empty() && config.jwt.public_key_pem.empty() &&
+                config.jwks.source.empty()) {
                 config.jwt.secret = kDevSecret;
             }
             if (config.api.api_key.empty()) config.api.api_key = kDevApiKey;
         }
-        if (config.jwt.secret.empty() == config.jwt.public_key_pem.empty()) {
+        if (static_cast<int>(!config.jwt.secret.empty()) + static_cast<int>(!config.jwt.public_key_pem.empty()) +
+                static_cast<int>(!config.jwks.source.empty()) != 1) {
             throw CLI::ValidationError(
-                "auth", "set exactly one of --jwt-secret or --jwt-public-key (or --dev for local development)");
+                "auth", "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks (or --dev for local development)");
         }
         if (config.api.api_key.empty()) {
             throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
@@ -229,6 +273,16 @@ ParseOutcome parse(int argc, const char* const* argv) {
         config.api.metrics_elsewhere = true;
     }
     config.shutdown.drain = std::chrono::seconds(drain_s);
+    config.limits.granted_rooms_ttl = std::chrono::seconds(granted_rooms_ttl_s);
+    config.jwks.refresh = std::chrono::seconds(jwks_refresh_s);
+    config.jwks.min_refresh = std::chrono::seconds(jwks_min_refresh_s);
+    config.subscribe_hook.timeout = std::chrono::milliseconds(hook_timeout_ms);
+    config.subscribe_hook.cache_ttl = std::chrono::seconds(hook_cache_ttl_s);
+    if (!config.subscribe_hook.url.empty() && !config.session.client_subscriptions) {
+        std::cerr << "nudged: --subscribe-hook needs client subscriptions (drop --no-client-subscriptions)\n";
+        return ParseOutcome{std::nullopt, 2};
+    }
+    config.session.subscribe_hook = !config.subscribe_hook.url.empty();
     return ParseOutcome{std::move(config), 0};
 }
 
@@ -241,7 +295,8 @@ std::string summary(const Config& config) {
                                config.listen.threads == 0 ? std::string("auto")
                                                           : std::to_string(config.listen.threads)));
     const auto& jwt = config.jwt;
-    line("client tokens", jwt.public_key_pem.empty()
+    line("client tokens", !config.jwks.source.empty() ? "JWKS " + config.jwks.source
+                          : jwt.public_key_pem.empty()
                               ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
                               : std::string("RS256/ES256 public key"));
     line("token claims", fmt::format("user={} issuer={} audience={}", jwt.user_claim,
@@ -265,7 +320,7 @@ std::string summary(const Config& config) {
         out += "warning: --dev is set: development defaults, never for production\n";
     }
     // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
-    if (config.jwt.public_key_pem.empty() && config.jwt.secret.size() < 32) {
+    if (config.jwt.public_key_pem.empty() && config.jwks.source.empty() && config.jwt.secret.size() < 32) {
         out += fmt::format("warning: the JWT secret is {} bytes; use at least 32 random bytes\n",
                            config.jwt.secret.size());
     }

@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "net/jwks_refresher.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
 
@@ -42,6 +43,8 @@ struct Config {
     net::Limits limits;
     Log log;
     Shutdown shutdown;
+    net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)
+    net::JwksConfig jwks;                     // --jwt-jwks (loaded by app/)
     bool dev = false;           // development defaults for the secret and API key, printed at start
     bool check_config = false;  // validate, print summary(), exit
 };

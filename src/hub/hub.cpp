@@ -8,7 +8,19 @@
 
 namespace nudge::hub {
 
-Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending) : max_pending_(max_pending) {
+std::string_view to_string(RoomOpKind kind) noexcept {
+    switch (kind) {
+        case RoomOpKind::kJoin: return "join";
+        case RoomOpKind::kLeave: return "leave";
+        case RoomOpKind::kDisconnect: return "disconnect";
+        case RoomOpKind::kCount: break;
+    }
+    return "unknown";
+}
+
+Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending, std::chrono::seconds grants_ttl,
+         std::size_t max_grants)
+    : max_pending_(max_pending), grants_(grants_ttl, max_grants) {
     shards_.reserve(hooks.size());
     for (auto& h : hooks) {
         shards_.push_back(std::make_unique<Shard>());
@@ -25,8 +37,11 @@ bool Hub::deliver(const SharedBatch& batch) {
     // Only the shards that may have a recipient get the batch: a per-user event wakes one
     // worker, not all of them.
     std::vector<Shard*> targets;
+    // A join posted before this batch may add recipients the presence filters do not show
+    // yet; the shard queues are FIFO, so posting everywhere keeps "joined, then published".
+    const bool join_pending = joins_in_flight_.load(std::memory_order_acquire) != 0;
     for (auto& shard : shards_) {
-        const bool any = std::any_of(batch->begin(), batch->end(), [&](const Emit& emit) {
+        const bool any = join_pending || std::any_of(batch->begin(), batch->end(), [&](const Emit& emit) {
             return std::any_of(emit.rooms.begin(), emit.rooms.end(),
                                [&](const std::string& room) { return shard->rooms.may_have(room); });
         });
@@ -47,6 +62,64 @@ bool Hub::deliver(const SharedBatch& batch) {
         });
     }
     return true;
+}
+
+bool Hub::apply(const SharedRoomOp& op) {
+    if (!op || op->rooms.empty()) return true;
+    std::vector<Shard*> targets;
+    for (auto& shard : shards_) {
+        const bool any = std::any_of(op->rooms.begin(), op->rooms.end(), [&](const std::string& room) {
+            return shard->rooms.may_have(room);
+        });
+        if (any) targets.push_back(shard.get());
+    }
+    if (pending_.load(std::memory_order_relaxed) + targets.size() > max_pending_) return false;
+    // Grants first: a socket connecting while the join is in flight either finds the grant at
+    // its CONNECT or is already in a selected room when the join runs on its shard.
+    switch (op->kind) {
+        case RoomOpKind::kJoin: grants_.add(op->rooms, op->targets, Grants::Clock::now()); break;
+        case RoomOpKind::kLeave: grants_.remove(op->rooms, op->targets); break;
+        case RoomOpKind::kDisconnect: grants_.clear(op->rooms); break;
+        case RoomOpKind::kCount: break;
+    }
+    if (targets.empty()) return true;
+    const bool join = op->kind == RoomOpKind::kJoin;
+    pending_.fetch_add(targets.size(), std::memory_order_relaxed);
+    if (join) joins_in_flight_.fetch_add(targets.size(), std::memory_order_acq_rel);
+    for (Shard* shard : targets) {
+        shard->hooks.post([this, shard, op, join] {
+            apply_on_shard(*shard, *op);
+            pending_.fetch_sub(1, std::memory_order_relaxed);
+            // Release: a publisher that sees the count drop also sees the new presence bits.
+            if (join) joins_in_flight_.fetch_sub(1, std::memory_order_acq_rel);
+        });
+    }
+    return true;
+}
+
+void Hub::apply_on_shard(Shard& shard, const RoomOp& op) {
+    // Collect first: joining, leaving and closing change the rooms being iterated.
+    shard.selected.clear();
+    shard.rooms.for_each_recipient(op.rooms, op.except,
+                                   [&](Subscriber& s) { shard.selected.push_back(&s); });
+    for (Subscriber* s : shard.selected) {
+        switch (op.kind) {
+            case RoomOpKind::kJoin:
+                for (const auto& room : op.targets) shard.rooms.join(room, s);
+                break;
+            case RoomOpKind::kLeave:
+                for (const auto& room : op.targets) shard.rooms.leave(room, s);
+                break;
+            case RoomOpKind::kDisconnect:
+                s->disconnect();
+                break;
+            case RoomOpKind::kCount:
+                break;
+        }
+    }
+    metrics::registry().room_op_sockets[op.kind].add(static_cast<std::int64_t>(shard.selected.size()));
+    shard.selected.clear();
+    if (shard.hooks.end_of_batch) shard.hooks.end_of_batch();
 }
 
 void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames) {

@@ -9,16 +9,29 @@
 //
 // The broker (local or Redis) sits in front of deliver(); per-room history for recovery can
 // hook in there without touching the shards.
+//
+// Membership from the API (apply(RoomOp)): posted like a batch to every shard that may have
+// a selected socket; each shard collects the selected sockets, then joins, leaves or
+// disconnects them. Ordering: an event published after apply() returned reaches the sockets
+// a join added. A join's target room is not yet in any shard's presence filter when apply()
+// returns, so while a join is in flight deliver() posts to every shard; each shard's queue
+// is FIFO, so the join runs there before the event. With a grants TTL the hub also remembers
+// joins (Grants) and re-applies them to sockets that connect later.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <span>
+#include <string>
 #include <cstddef>
 #include <functional>
 #include <memory>
 #include <vector>
 
 #include "hub/emit.hpp"
+#include "hub/grants.hpp"
 #include "hub/room_index.hpp"
+#include "hub/room_op.hpp"
 
 namespace nudge::hub {
 
@@ -34,7 +47,10 @@ public:
     // At most `max_pending` shard tasks (a batch posted to one shard) may wait at once; past
     // that, deliver() refuses new batches so a publisher that outruns fan-out is pushed back
     // (HTTP 503) instead of growing the workers' queues without bound.
-    explicit Hub(std::vector<ShardHooks> hooks, std::size_t max_pending = 65536);
+    // `grants_ttl` 0: backend-granted rooms are not remembered for reconnects.
+    explicit Hub(std::vector<ShardHooks> hooks, std::size_t max_pending = 65536,
+                 std::chrono::seconds grants_ttl = std::chrono::seconds(0),
+                 std::size_t max_grants = 1000000);
 
     [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
     // Only from the shard's own thread.
@@ -42,6 +58,15 @@ public:
 
     // Thread-safe. False when the hub is overloaded and the batch was not taken.
     [[nodiscard]] bool deliver(const SharedBatch& batch);
+    // Thread-safe. Joins, leaves or disconnects the sockets `op` selects, on every shard.
+    // False when the hub is overloaded and the operation was not taken.
+    [[nodiscard]] bool apply(const SharedRoomOp& op);
+    // Thread-safe. The rooms granted by earlier joins to sockets in any of `rooms` (a socket
+    // that just connected with those rooms joins them too); empty without a grants TTL.
+    [[nodiscard]] std::vector<std::string> granted_rooms(std::span<const std::string> rooms) const {
+        return grants_.rooms_for(rooms, Grants::Clock::now());
+    }
+    [[nodiscard]] const Grants& grants() const noexcept { return grants_; }
     [[nodiscard]] std::size_t pending() const noexcept {
         return pending_.load(std::memory_order_relaxed);
     }
@@ -54,14 +79,19 @@ private:
     struct Shard {
         ShardHooks hooks;
         RoomIndex rooms;
+        std::vector<Subscriber*> selected;  // scratch for apply_on_shard
     };
     using EncodedBatch = std::vector<std::string>;
 
     static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
+    static void apply_on_shard(Shard& shard, const RoomOp& op);
 
     std::vector<std::unique_ptr<Shard>> shards_;
     std::size_t max_pending_;
     std::atomic<std::size_t> pending_{0};
+    // Shard tasks of joins not yet run; while non-zero, deliver() skips the presence filter.
+    std::atomic<std::size_t> joins_in_flight_{0};
+    Grants grants_;
 };
 
 }  // namespace nudge::hub

@@ -53,6 +53,10 @@ public:
     // Queues the frame for sending. Must not leave rooms or destroy the subscriber
     // synchronously (the caller is iterating a room); a slow consumer schedules its close.
     virtual void deliver(const Frame& frame) = 0;
+    // The server ends this client's session (the API's disconnect, Socket.IO's
+    // disconnectSockets): a Socket.IO DISCONNECT, then a close. Not called inside a fan-out;
+    // may leave rooms, must not destroy the subscriber synchronously.
+    virtual void disconnect() = 0;
 
     Subscriber(const Subscriber&) = delete;
     Subscriber& operator=(const Subscriber&) = delete;

@@ -141,6 +141,17 @@ std::string Registry::render() const {
                    disconnects);
     render_labeled(out, "nudge_api_requests_total", "status", "HTTP API answers by status.",
                    api_requests);
+    render_labeled(out, "nudge_room_ops_total", "op",
+                   "Membership requests (join, leave, disconnect) accepted by the API.", room_ops);
+    render_labeled(out, "nudge_room_op_sockets_total", "op",
+                   "Sockets joined, left or disconnected by membership requests.", room_op_sockets);
+    render_value(out, "nudge_jwks_refreshes_total", "counter",
+                 "JWKS documents fetched and installed after start.", jwks_refreshes);
+    render_value(out, "nudge_jwks_refresh_failures_total", "counter",
+                 "JWKS fetches that failed or did not parse; the last good keys stay.",
+                 jwks_refresh_failures);
+    render_labeled(out, "nudge_subscriptions_total", "result",
+                   "Client nudge:subscribe requests by outcome.", subscriptions);
     return out;
 }
 

@@ -116,6 +116,11 @@ struct Registry {
     Labeled<16> auth_failures;    // by reason
     Labeled<16> disconnects;      // by close reason
     Labeled<16> api_requests;     // by status of the answer
+    Labeled<4> room_ops;          // membership requests accepted by the API, by kind
+    Labeled<4> room_op_sockets;   // sockets joined, left or disconnected by them, by kind
+    Labeled<16> subscriptions;    // client nudge:subscribe requests, by outcome
+    Value jwks_refreshes;         // JWKS documents fetched and installed after start
+    Value jwks_refresh_failures;  // JWKS fetches that failed or did not parse (last good kept)
 
     // Prometheus text exposition format 0.0.4.
     [[nodiscard]] std::string render() const;

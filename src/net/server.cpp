@@ -21,7 +21,9 @@ Server::Server(ServerContext& context, std::size_t threads) : context_(context) 
             [worker](hub::Hub::Task task) { asio::post(worker->io(), std::move(task)); },
             [worker] { worker->flush_pending(); }});
     }
-    hub_ = std::make_unique<hub::Hub>(std::move(hooks), context_.limits.max_pending_batches);
+    hub_ = std::make_unique<hub::Hub>(std::move(hooks), context_.limits.max_pending_batches,
+                                      context_.limits.granted_rooms_ttl,
+                                      context_.limits.max_granted_rooms);
     context_.hub = hub_.get();
 }
 

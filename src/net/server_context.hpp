@@ -5,10 +5,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <optional>
 
 #include "api/router.hpp"
 #include "hub/hub.hpp"
 #include "net/admission.hpp"
+#include "net/subscribe_hook.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
@@ -31,6 +33,10 @@ struct Limits {
     std::size_t max_header_bytes = std::size_t{16} * 1024;
     std::chrono::seconds http_idle_timeout{30};      // keep-alive / handshake deadline
     std::size_t max_pending_batches = 65536;         // publish batches queued to workers (503 past it)
+    // Rooms joined through the API are re-applied to sockets that connect within this long
+    // (0: off); at most max_granted_rooms (selector, room) pairs are remembered.
+    std::chrono::seconds granted_rooms_ttl{0};
+    std::size_t max_granted_rooms = 1000000;
     AdmissionConfig admission;
 };
 
@@ -40,6 +46,9 @@ struct ServerContext {
     const api::Router* router = nullptr;
     hub::Hub* hub = nullptr;
     Admission admission;
+    // --subscribe-hook: each worker asks it for nudge:subscribe without a token.
+    SubscribeHookConfig subscribe_hook;
+    std::optional<HookTarget> subscribe_hook_target;  // set (resolved) when the hook is on
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
     std::atomic<bool> shutting_down{false};
 };

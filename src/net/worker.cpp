@@ -35,7 +35,12 @@ constexpr auto kShutdownDrain = std::chrono::milliseconds(1500);
 }  // namespace
 
 Worker::Worker(std::size_t index, ServerContext& context)
-    : index_(index), context_(context), sweep_period_(sweep_period_for(context.session.config)) {}
+    : index_(index), context_(context), sweep_period_(sweep_period_for(context.session.config)) {
+    if (context.subscribe_hook_target) {
+        subscribe_hook_ = std::make_unique<SubscribeHook>(io_, context.subscribe_hook,
+                                                          *context.subscribe_hook_target);
+    }
+}
 
 Worker::~Worker() = default;
 

@@ -24,6 +24,7 @@
 #include "net/log_limiter.hpp"
 #include "net/poller.hpp"
 #include "net/server_context.hpp"
+#include "net/subscribe_hook.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
 
@@ -58,6 +59,8 @@ public:
     // The parser connections use between messages (they own one only mid-frame).
     [[nodiscard]] ws::FrameParser& scratch_parser() noexcept { return scratch_parser_; }
     [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
+    // This worker's --subscribe-hook client, or null when there is no hook.
+    [[nodiscard]] SubscribeHook* subscribe_hook() noexcept { return subscribe_hook_.get(); }
 
     // Registry: the worker owns every connection from adopt() until it is reaped.
     void adopt(std::unique_ptr<Connection> connection);
@@ -107,6 +110,7 @@ private:
     boost::asio::steady_timer sweep_timer_{io_};
     boost::asio::steady_timer accept_retry_timer_{io_};
     Poller poller_{io_};  // before the connections: their sockets leave it when destroyed
+    std::unique_ptr<SubscribeHook> subscribe_hook_;
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Connection>> graveyard_;
     std::vector<hub::Frame> staged_frames_;

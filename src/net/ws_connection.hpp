@@ -58,6 +58,9 @@ public:
                                std::string_view early_bytes, std::uint32_t ip_key = 0);
 
     void deliver(const hub::Frame& frame) override;
+    // A Socket.IO DISCONNECT ("io server disconnect": socket.io-client does not reconnect),
+    // then a normal close.
+    void disconnect() override;
     void flush() override;
     void tick(session::Protocol::Clock::time_point now) override;
     void close(session::CloseReason reason) override;
@@ -83,6 +86,10 @@ private:
     bool feed_parser(std::size_t n);
     bool on_message(const ws::Message& message);
     void apply_effects();
+    // nudge:subscribe without a token: the cache or the hook decides, later.
+    void ask_hook(session::HookQuery query);
+    void answer_subscription(const std::optional<std::uint64_t>& ack_id,
+                             session::SubscribeOutcome outcome);
     // The one door (see above). `from_fanout`: inside a fan-out batch, where closing must be
     // deferred (the hub is iterating a room this connection is in).
     void enqueue(hub::Frame frame, bool from_fanout);
@@ -123,7 +130,10 @@ private:
     std::uint32_t ip_key_;
     std::uint32_t charged_partial_ = 0;  // parser bytes counted in the process-wide budget
     State state_ = State::kOpen;
-    std::uint8_t pending_waits_ = 0;  // asio waits in flight (at most one read, one write)
+    // asio waits in flight (at most one read, one write) and hook questions (a connection is
+    // freed only when none is pending)
+    std::uint8_t pending_waits_ = 0;
+    std::uint8_t pending_subscribes_ = 0;  // hook questions in flight
     bool read_waiting_ = false;
     bool write_waiting_ = false;
     bool read_paused_ = false;       // above the high watermark: not reading

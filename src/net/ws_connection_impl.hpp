@@ -272,11 +272,18 @@ void WsConnection<Stream>::apply_effects() {
     }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
+        // Rooms the backend granted to this user's rooms (--granted-rooms-ttl) come back.
+        if (const hub::Hub* hub = worker_.context().hub; hub != nullptr && hub->grants().enabled()) {
+            for (const auto& room : hub->granted_rooms(effects.join)) worker_.rooms().join(room, this);
+        }
         registry.sessions.add(1);
         set_message_limit();
         spdlog::debug("client connected user={} rooms={}", *effects.user_id,
                       hub::RoomIndex::rooms_of(*this));
     }
+    for (const auto& room : effects.leave) worker_.rooms().leave(room, this);
+    if (effects.subscription) registry.subscriptions[*effects.subscription].add(1);
+    if (effects.hook_query) ask_hook(std::move(*effects.hook_query));
     if (effects.leave_all) {
         worker_.rooms().leave_all(this);
         registry.sessions.add(-1);
@@ -293,6 +300,59 @@ void WsConnection<Stream>::apply_effects() {
                                                                  : session::to_string(reason),
                     false);
     }
+}
+
+template <class Stream>
+void WsConnection<Stream>::answer_subscription(const std::optional<std::uint64_t>& ack_id,
+                                               session::SubscribeOutcome outcome) {
+    metrics::registry().subscriptions[outcome].add(1);
+    if (ack_id) send_text(session::subscribe_ack(*ack_id, outcome));
+}
+
+template <class Stream>
+void WsConnection<Stream>::ask_hook(session::HookQuery query) {
+    SubscribeHook* hook = worker_.subscribe_hook();
+    using session::SubscribeOutcome;
+    if (hook == nullptr) {  // the protocol asks only when a hook is configured
+        answer_subscription(query.ack_id, SubscribeOutcome::kHookError);
+        return;
+    }
+    if (hook->cached(protocol_.user_id(), query.room, SubscribeHook::Clock::now())) {
+        worker_.rooms().join(query.room, this);
+        answer_subscription(query.ack_id, SubscribeOutcome::kGrantedCached);
+        return;
+    }
+    if (pending_subscribes_ >= worker_.context().session.config.max_pending_subscribes) {
+        answer_subscription(query.ack_id, SubscribeOutcome::kBusy);
+        return;
+    }
+    ++pending_subscribes_;
+    ++pending_waits_;  // not freed while the hook may still call back
+    // The room is copied into the request before the query moves into the callback.
+    const std::string room = query.room;
+    hook->ask(protocol_.user_id(), room,
+              [this, query = std::move(query)](SubscribeHook::Verdict verdict) {
+                  --pending_waits_;
+                  --pending_subscribes_;
+                  // Closed, or a DISCONNECT and another CONNECT since: not for this session.
+                  if (state_ != State::kOpen || protocol_.epoch() != query.epoch ||
+                      !protocol_.connected()) {
+                      return;
+                  }
+                  SubscribeOutcome outcome = SubscribeOutcome::kHookError;
+                  switch (verdict) {
+                      case SubscribeHook::Verdict::kAllowed:
+                          worker_.rooms().join(query.room, this);
+                          outcome = SubscribeOutcome::kGrantedHook;
+                          break;
+                      case SubscribeHook::Verdict::kRefused: outcome = SubscribeOutcome::kHookRefused; break;
+                      case SubscribeHook::Verdict::kTimeout: outcome = SubscribeOutcome::kHookTimeout; break;
+                      case SubscribeHook::Verdict::kBusy: outcome = SubscribeOutcome::kBusy; break;
+                      case SubscribeHook::Verdict::kError: break;
+                  }
+                  answer_subscription(query.ack_id, outcome);
+                  if (!write_pending()) fail(session::CloseReason::kTransportError);
+              });
 }
 
 template <class Stream>
@@ -342,6 +402,13 @@ void WsConnection<Stream>::enqueue(hub::Frame frame, bool from_fanout) {
 template <class Stream>
 void WsConnection<Stream>::deliver(const hub::Frame& frame) {
     enqueue(frame, true);
+}
+
+template <class Stream>
+void WsConnection<Stream>::disconnect() {
+    if (state_ != State::kOpen) return;
+    if (protocol_.connected()) send_text("41");  // Socket.IO DISCONNECT of "/"
+    close(session::CloseReason::kServerDisconnect);
 }
 
 template <class Stream>

@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <cstring>
+#include <fmt/format.h>
 
 #include "common/random_id.hpp"
 #include "eio/packet.hpp"
@@ -26,12 +27,84 @@ std::string_view to_string(CloseReason reason) noexcept {
         case CloseReason::kPartialBudget: return "partial_budget";
         case CloseReason::kServerShutdown: return "server_shutdown";
         case CloseReason::kTokenExpired: return "token_expired";
+        case CloseReason::kServerDisconnect: return "server_disconnect";
         case CloseReason::kCount: break;
     }
     return "unknown";
 }
 
+std::string_view outcome_name(SubscribeOutcome outcome) noexcept {
+    switch (outcome) {
+        case SubscribeOutcome::kGrantedToken: return "granted_token";
+        case SubscribeOutcome::kGrantedHook: return "granted_hook";
+        case SubscribeOutcome::kGrantedCached: return "granted_cached";
+        case SubscribeOutcome::kNoProof: return "no_proof";
+        case SubscribeOutcome::kBadToken: return "bad_token";
+        case SubscribeOutcome::kHookRefused: return "hook_refused";
+        case SubscribeOutcome::kHookTimeout: return "hook_timeout";
+        case SubscribeOutcome::kHookError: return "hook_error";
+        case SubscribeOutcome::kBusy: return "busy";
+        case SubscribeOutcome::kBadRequest: return "bad_request";
+        case SubscribeOutcome::kUnsubscribed: return "unsubscribed";
+        case SubscribeOutcome::kCount: break;
+    }
+    return "unknown";
+}
+
+std::string subscribe_ack(std::uint64_t ack_id, SubscribeOutcome outcome, std::string_view message) {
+    std::string_view code;
+    std::string_view fallback;
+    switch (outcome) {
+        case SubscribeOutcome::kGrantedToken:
+        case SubscribeOutcome::kGrantedHook:
+        case SubscribeOutcome::kGrantedCached:
+        case SubscribeOutcome::kUnsubscribed:
+        case SubscribeOutcome::kCount:
+            return sio::encode_ack("/", ack_id, R"([{"ok":true}])");
+        case SubscribeOutcome::kNoProof:
+            code = "forbidden";
+            fallback = "this room needs proof: a subscription token for it";
+            break;
+        case SubscribeOutcome::kBadToken:
+            code = "bad_token";
+            fallback = "the subscription token was refused";
+            break;
+        case SubscribeOutcome::kHookRefused:
+            code = "forbidden";
+            fallback = "the backend refused this subscription";
+            break;
+        case SubscribeOutcome::kHookTimeout:
+            code = "hook_timeout";
+            fallback = "the backend did not answer in time; try again";
+            break;
+        case SubscribeOutcome::kHookError:
+            code = "hook_error";
+            fallback = "the backend could not be asked; try again";
+            break;
+        case SubscribeOutcome::kBusy:
+            code = "busy";
+            fallback = "too many subscriptions pending; try again";
+            break;
+        case SubscribeOutcome::kBadRequest:
+            code = "bad_request";
+            fallback = "expected {room: string, token?: string}";
+            break;
+    }
+    json::object error;
+    error["code"] = code;
+    error["message"] = message.empty() ? fallback : message;
+    json::object answer;
+    answer["ok"] = false;
+    answer["error"] = std::move(error);
+    json::array args;
+    args.emplace_back(std::move(answer));
+    return sio::encode_ack("/", ack_id, json::serialize(args));
+}
+
 namespace {
+
+constexpr std::string_view kSubscribeEvent = R"(["nudge:subscribe")";
+constexpr std::string_view kUnsubscribeEvent = R"(["nudge:unsubscribe")";
 
 // Acknowledgement for client events: nudge does not relay them (sockets notify only), and
 // says so in the ack so a client awaiting it learns why nothing happened.
@@ -157,6 +230,8 @@ void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::tim
             return;
         case sio::PacketType::kDisconnect:
             connected_ = false;
+            user_id_.reset();
+            ++epoch_;
             token_deadline_ = kNoExpiry;
             out.leave_all = true;
             // The old deadline has long passed: the client gets a fresh connect_timeout to
@@ -166,6 +241,10 @@ void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::tim
         case sio::PacketType::kBinaryEvent:
         case sio::PacketType::kEvent:
             pending_attachments_ = packet->attachments;
+            if (packet->type == sio::PacketType::kEvent && context_->config.client_subscriptions &&
+                on_subscription(packet->payload, packet->ack_id, wall_now, out)) {
+                return;
+            }
             if (packet->ack_id) {
                 out.send.push_back(sio::encode_ack("/", *packet->ack_id, kNotRelayedAck));
             }
@@ -222,8 +301,12 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
             }
             out.join.push_back(room_for_user(context_->config.user_room, identity->user_id));
             for (auto& room : identity->rooms) out.join.push_back(std::move(room));
+            if (context_->config.client_subscriptions) {
+                user_id_ = std::make_unique<const std::string>(identity->user_id);
+            }
             out.user_id = std::move(identity->user_id);
             connected_ = true;
+            ++epoch_;
             restart_connect_deadline_ = false;
             if (identity->expires_at) {
                 const std::int64_t leeway = context_->verifier->leeway().count();
@@ -236,6 +319,64 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
         }
     }
     refuse(auth::AuthError::kMissingToken);
+}
+
+bool Protocol::on_subscription(std::string_view payload, std::optional<std::uint64_t> ack_id,
+                               std::chrono::system_clock::time_point wall_now, Effects& out) {
+    const bool subscribe = payload.starts_with(kSubscribeEvent);
+    if (!subscribe && !payload.starts_with(kUnsubscribeEvent)) return false;
+    auto answer = [&](SubscribeOutcome outcome, std::string_view message = {}) {
+        out.subscription = outcome;
+        if (ack_id) out.send.push_back(subscribe_ack(*ack_id, outcome, message));
+    };
+    // The payload is a valid JSON array (sio::payload_valid); its first element is the name.
+    std::error_code ec;
+    const json::value parsed = json::parse(json::string_view(payload.data(), payload.size()), ec);
+    const json::array* args = ec ? nullptr : parsed.if_array();
+    const json::object* request =
+        args != nullptr && args->size() >= 2 ? (*args)[1].if_object() : nullptr;
+    const json::value* room_value = request != nullptr ? request->if_contains("room") : nullptr;
+    const json::string* room = room_value != nullptr ? room_value->if_string() : nullptr;
+    if (room == nullptr || room->empty() || room->size() > context_->config.max_room_bytes) {
+        answer(SubscribeOutcome::kBadRequest,
+               fmt::format("expected {{room: a non-empty string of at most {} bytes, token?: "
+                           "string}}",
+                           context_->config.max_room_bytes));
+        return true;
+    }
+    const std::string_view name(room->data(), room->size());
+    if (!subscribe) {
+        out.leave.emplace_back(name);
+        answer(SubscribeOutcome::kUnsubscribed);
+        return true;
+    }
+    if (const json::value* token = request->if_contains("token"); token != nullptr) {
+        const json::string* text = token->if_string();
+        if (text == nullptr) {
+            answer(SubscribeOutcome::kBadRequest, "token: must be a string");
+            return true;
+        }
+        auto identity = context_->verifier->verify(std::string_view(text->data(), text->size()), wall_now);
+        if (!identity) {
+            answer(SubscribeOutcome::kBadToken, auth::reason(identity.error()));
+        } else if (identity->user_id != user_id()) {
+            answer(SubscribeOutcome::kBadToken, "the token is for another user");
+        } else if (identity->room != name) {
+            answer(SubscribeOutcome::kBadToken, "the token does not name this room (room claim)");
+        } else if (!identity->expires_at) {
+            answer(SubscribeOutcome::kBadToken, "a subscription token must expire (exp claim)");
+        } else {
+            out.join.emplace_back(name);
+            answer(SubscribeOutcome::kGrantedToken);
+        }
+        return true;
+    }
+    if (context_->config.subscribe_hook) {
+        out.hook_query = HookQuery{std::string(name), ack_id, epoch_};
+        return true;
+    }
+    answer(SubscribeOutcome::kNoProof);
+    return true;
 }
 
 }  // namespace nudge::session

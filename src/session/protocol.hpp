@@ -28,7 +28,9 @@
 
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -45,6 +47,12 @@ struct Config {
     std::uint32_t max_payload = 1000000;
     std::string user_room = "user_{id}";  // "{id}" is replaced by the user id claim
     std::uint32_t max_auth_failures = 3;  // CONNECT attempts refused before the hub hangs up
+    // Client-requested rooms (nudge:subscribe with a subscription token or the hook). Off, the
+    // session keeps no copy of the user id and those events get the not_relayed ack.
+    bool client_subscriptions = true;
+    bool subscribe_hook = false;         // a --subscribe-hook is configured (the caller asks it)
+    std::size_t max_room_bytes = 256;    // as for rooms in the publish API
+    std::uint8_t max_pending_subscribes = 4;  // hook questions in flight per connection
 };
 
 enum class CloseReason {
@@ -59,11 +67,42 @@ enum class CloseReason {
     kPartialBudget,     // the process-wide budget for partially received messages ran out
     kServerShutdown,    // SIGTERM/SIGINT
     kTokenExpired,      // the CONNECT token passed exp + leeway
+    kServerDisconnect,  // the API disconnected the socket (disconnectSockets, logout everywhere)
     kCount,             // number of reasons above; not a reason
 };
 
 // Stable snake_case name, used in logs and as the metric label.
 [[nodiscard]] std::string_view to_string(CloseReason reason) noexcept;
+
+// What became of a client's nudge:subscribe / nudge:unsubscribe (metric label).
+enum class SubscribeOutcome {
+    kGrantedToken,     // a valid subscription token named the room
+    kGrantedHook,      // the hook answered 200
+    kGrantedCached,    // the hook had answered 200 for this user and room within its cache TTL
+    kNoProof,          // no token and no hook configured
+    kBadToken,         // the token was refused (signature, expiry, other user or room, no exp)
+    kHookRefused,      // the hook answered 403 (or any non-2xx)
+    kHookTimeout,      // the hook did not answer within its timeout
+    kHookError,        // the hook could not be reached or answered garbage
+    kBusy,             // too many hook requests pending (per connection or per worker)
+    kBadRequest,       // not {room, token?} with a valid room name
+    kUnsubscribed,     // nudge:unsubscribe
+    kCount,            // number of outcomes above; not an outcome
+};
+[[nodiscard]] std::string_view outcome_name(SubscribeOutcome outcome) noexcept;
+
+// The ack payload for a subscribe request: `[{"ok":true}]`, or
+// `[{"ok":false,"error":{"code":…,"message":…}}]` with a code derived from the outcome.
+[[nodiscard]] std::string subscribe_ack(std::uint64_t ack_id, SubscribeOutcome outcome,
+                                        std::string_view message = {});
+
+// A subscription the session could not decide itself: the caller asks the hook, then joins
+// `room` and acks if the session is still the one that asked (epoch unchanged).
+struct HookQuery {
+    std::string room;
+    std::optional<std::uint64_t> ack_id;
+    std::uint16_t epoch = 0;
+};
 
 // Everything the per-client code needs that is shared by all clients of a worker.
 struct Context {
@@ -79,6 +118,9 @@ struct Effects {
     std::optional<CloseReason> close;     // close the connection after sending `send`
     std::optional<auth::AuthError> auth_failure;  // a refused CONNECT, for metrics/logs
     std::optional<std::string> user_id;   // set when a CONNECT is accepted
+    std::vector<std::string> leave;       // rooms to leave (nudge:unsubscribe)
+    std::optional<HookQuery> hook_query;  // ask the subscribe hook
+    std::optional<SubscribeOutcome> subscription;  // for metrics
 
     void clear() {
         send.clear();
@@ -87,6 +129,9 @@ struct Effects {
         close.reset();
         auth_failure.reset();
         user_id.reset();
+        leave.clear();
+        hook_query.reset();
+        subscription.reset();
     }
 };
 
@@ -110,6 +155,13 @@ public:
     void on_tick(Clock::time_point now, Effects& out);
 
     [[nodiscard]] bool connected() const noexcept { return connected_; }
+    // The connected user (client subscriptions on), else empty.
+    [[nodiscard]] std::string_view user_id() const noexcept {
+        return user_id_ ? std::string_view(*user_id_) : std::string_view{};
+    }
+    // Changes with every accepted CONNECT and every DISCONNECT: a hook answer for an older
+    // session must not join the socket of a newer one.
+    [[nodiscard]] std::uint16_t epoch() const noexcept { return epoch_; }
     [[nodiscard]] std::string_view sid() const noexcept { return {sid_.data(), sid_.size()}; }
 
 private:
@@ -117,6 +169,9 @@ private:
                      Effects& out);
     void on_connect(std::string_view nsp, std::string_view payload,
                     std::chrono::system_clock::time_point wall_now, Effects& out);
+    // nudge:subscribe / nudge:unsubscribe; false when the event is neither.
+    bool on_subscription(std::string_view payload, std::optional<std::uint64_t> ack_id,
+                         std::chrono::system_clock::time_point wall_now, Effects& out);
 
     const Context* context_;
     std::array<char, 20> sid_{};  // inline, no heap: idle memory matters
@@ -125,7 +180,9 @@ private:
     Clock::time_point connect_deadline_;
     // exp + leeway of the accepted token, seconds since the epoch; kNoExpiry when none.
     std::int64_t token_deadline_ = kNoExpiry;
+    std::unique_ptr<const std::string> user_id_;  // only with client subscriptions
     std::uint32_t pending_attachments_ = 0;
+    std::uint16_t epoch_ = 0;
     std::uint8_t auth_failures_ = 0;
     bool awaiting_pong_ = false;
     bool connected_ = false;

@@ -1,6 +1,7 @@
 // @nudge/react-query in Debian's Chromium (playwright-core), against the real hub: a Vite +
 // React page shows REST data, a hub event updates it without polling or reload, two tabs share
-// one socket, and the other tab takes over when the leader closes.
+// one socket, the other tab takes over when the leader closes, and a project page listens to
+// its room (useNudgeRoom) only while it is open.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
 const balances = new Map();
 const requests = new Map(); // user → data requests served
+const projects = new Map(); // project id → { version, requests }
 let hub;
 let server;
 let browser;
@@ -26,6 +28,15 @@ before(async () => {
   ({ server, base } = await serveApp(outDir, (url, req, res) => {
     const user = url.searchParams.get('user');
     if (url.pathname === '/api/token') return json(res, { token: token(user) });
+    if (url.pathname === '/api/subscription-token') {
+      return json(res, { token: token(user, { room: url.searchParams.get('room'), ttl: 60 }) });
+    }
+    if (url.pathname === '/api/project') {
+      const project = projects.get(url.searchParams.get('id')) ?? { version: 1, requests: 0 };
+      project.requests += 1;
+      projects.set(url.searchParams.get('id'), project);
+      return json(res, { version: project.version });
+    }
     if (url.pathname === '/api/balance') {
       requests.set(user, (requests.get(user) ?? 0) + 1);
       return json(res, { balance: balances.get(user) ?? 100 });
@@ -106,6 +117,39 @@ test('two tabs of one user share one socket; closing the leader, the other takes
     await emit(hub, { room: 'user_b2', event: 'balance_updated' });
     await follower.locator('#balance', { hasText: '420' }).waitFor({ timeout: 5000 });
     await eventually(async () => (await metrics(hub)).nudge_connections === connectionsBefore + 1);
+  } finally {
+    await context.close();
+  }
+});
+
+test('a project page joins project_42: project_updated refetches it; after leaving, nothing does', async () => {
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${pageUrl('b3')}&project=42`);
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    await page.locator('#project', { hasText: 'version 1' }).waitFor();
+    await eventually(async () => (await metrics(hub))['nudge_subscriptions_total{result="granted_token"}'] >= 1);
+
+    projects.get('42').version = 2;
+    await emit(hub, { room: 'project_42', event: 'project_updated', data: { id: 42 } });
+    await page.locator('#project', { hasText: 'version 2' }).waitFor({ timeout: 5000 });
+    assert.equal(projects.get('42').requests, 2, 'one refetch for one event');
+
+    const unsubscribed = (await metrics(hub))['nudge_subscriptions_total{result="unsubscribed"}'] ?? 0;
+    await page.locator('#leave').click();
+    await page.locator('#project', { hasText: 'closed' }).waitFor();
+    await eventually(async () =>
+      (await metrics(hub))['nudge_subscriptions_total{result="unsubscribed"}'] === unsubscribed + 1);
+    const deliveries = (await metrics(hub)).nudge_deliveries_total;
+    projects.get('42').version = 3;
+    await emit(hub, { room: 'project_42', event: 'project_updated', data: { id: 42 } });
+    // A later event to the same socket has arrived: the project event would have too.
+    balances.set('b3', 555);
+    await emit(hub, { room: 'user_b3', event: 'balance_updated' });
+    await page.locator('#balance', { hasText: '555' }).waitFor({ timeout: 5000 });
+    assert.equal((await metrics(hub)).nudge_deliveries_total, deliveries + 1, 'only the balance event was delivered');
+    assert.equal(projects.get('42').requests, 2, 'no project request after leaving the page');
   } finally {
     await context.close();
   }

@@ -25,6 +25,15 @@ struct EmitArgs {
     std::optional<std::string> data_json;
 };
 
+struct RoomsArgs {
+    std::string url = "http://127.0.0.1:8080";
+    std::string api_key;
+    std::string action;               // join, leave or disconnect
+    std::vector<std::string> room;    // --room, repeatable: the sockets acted on
+    std::vector<std::string> except;
+    std::vector<std::string> targets; // rooms to join or leave
+};
+
 struct TokenArgs {
     std::string secret;
     TokenClaims claims;
@@ -84,6 +93,27 @@ void add_emit(CLI::App& app, EmitArgs& args) {
     emit->add_option("DATA_JSON", args.data_json, "the event's argument, any JSON");
 }
 
+void add_rooms(CLI::App& app, RoomsArgs& args) {
+    CLI::App* rooms = app.add_subcommand(
+        "rooms", "join, leave or disconnect the sockets in rooms (POST /api/v1/rooms/ACTION)");
+    rooms->add_option("--url", args.url, "the hub, http://host:port")
+        ->envname("NUDGE_URL")
+        ->capture_default_str();
+    rooms->add_option("--api-key", args.api_key, "the hub's --api-key")
+        ->envname("NUDGE_API_KEY")
+        ->required();
+    rooms->add_option("--room", args.room, "act on the sockets in this room; repeat for more")
+        ->allow_extra_args(false)
+        ->required();
+    rooms->add_option("--except", args.except, "but not on those in these rooms, comma-separated")
+        ->delimiter(',')
+        ->allow_extra_args(false);
+    rooms->add_option("ACTION", args.action, "join, leave or disconnect")
+        ->required()
+        ->check(CLI::IsMember({"join", "leave", "disconnect"}));
+    rooms->add_option("ROOMS", args.targets, "the rooms to join or leave");
+}
+
 void add_token(CLI::App& app, TokenArgs& args) {
     CLI::App* token =
         app.add_subcommand("token", "print an HS256 JWT the hub accepts (development)");
@@ -130,6 +160,28 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
     return kExitOk;
 }
 
+int run_rooms(RoomsArgs& args, std::ostream& out, std::ostream& err) {
+    if ((args.action == "disconnect") != args.targets.empty()) {
+        return usage_error(err, args.action == "disconnect"
+                                    ? "disconnect takes no ROOMS"
+                                    : args.action + " needs the ROOMS to " + args.action);
+    }
+    EmitterOptions options;
+    options.url = args.url;
+    options.api_key = args.api_key;
+    auto emitter = Emitter::create(std::move(options));
+    if (!emitter) return usage_error(err, emitter.error().message);
+    auto done = args.action == "join"    ? emitter->sockets_join(args.room, args.targets, args.except)
+                : args.action == "leave" ? emitter->sockets_leave(args.room, args.targets, args.except)
+                                         : emitter->disconnect_sockets(args.room, args.except);
+    if (!done) {
+        err << "nudge: " << done.error().describe() << "\n";
+        return exit_code(done.error().kind);
+    }
+    out << "accepted " << args.action << "\n";
+    return kExitOk;
+}
+
 int run_token(TokenArgs& args, std::ostream& out, std::ostream& err) {
     if (args.secret.empty()) return usage_error(err, "--secret must not be empty");
     if (args.claims.subject.empty()) return usage_error(err, "--sub must not be empty");
@@ -150,7 +202,9 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
     app.require_subcommand(1);
     EmitArgs emit_args;
     TokenArgs token_args;
+    RoomsArgs rooms_args;
     add_emit(app, emit_args);
+    add_rooms(app, rooms_args);
     add_token(app, token_args);
     try {
         app.parse(argc, argv);
@@ -161,6 +215,7 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         return usage_error(err, error.what());
     }
     if (app.got_subcommand("emit")) return run_emit(emit_args, out, err);
+    if (app.got_subcommand("rooms")) return run_rooms(rooms_args, out, err);
     return run_token(token_args, out, err);
 }
 

@@ -3,6 +3,9 @@
 //   nudge emit [--url URL] [--api-key KEY] (--room R ... | --rooms a,b) [--except a,b]
 //              [--timeout SECONDS] [--retries N] EVENT [DATA_JSON]
 //       publishes one event; prints "accepted N"
+//   nudge rooms [--url URL] [--api-key KEY] --room R ... [--except a,b] ACTION [ROOMS...]
+//       ACTION join|leave ROOMS, or disconnect: the sockets in R (Socket.IO's socketsJoin,
+//       socketsLeave, disconnectSockets); prints "accepted ACTION"
 //   nudge token --secret S --sub ID [--rooms a,b] [--ttl SECONDS] [--iss I] [--aud A]
 //       prints an HS256 JWT the hub (--jwt-secret S) accepts
 //

@@ -16,6 +16,7 @@ namespace nudge {
 namespace {
 
 constexpr std::string_view kEmitPath = "/api/v1/emit";
+constexpr std::string_view kRoomsPath = "/api/v1/rooms/";
 
 tl::unexpected<EmitError> invalid(std::string message) {
     EmitError error;
@@ -62,12 +63,28 @@ struct Emitter::Impl {
 
     // One request with its retries. `accepted_before` only annotates a failure.
     EmitResult send(std::span<const Event> events, std::size_t accepted_before) {
-        const std::string body = detail::publish_body(events);
+        return post(kEmitPath, detail::publish_body(events), events.size(), accepted_before);
+    }
+
+    // A membership request: `kind` is join, leave or disconnect.
+    EmitResult room_op(std::string_view kind, const std::vector<std::string>& rooms,
+                       const std::vector<std::string>& except,
+                       const std::vector<std::string>& targets) {
+        if (rooms.empty()) return invalid(std::string(kind) + ": give at least one room");
+        if (kind != "disconnect" && targets.empty()) {
+            return invalid(std::string(kind) + ": give at least one room to " + std::string(kind));
+        }
+        return post(std::string(kRoomsPath) + std::string(kind),
+                    detail::room_op_body(kind, rooms, except, targets), 0, 0);
+    }
+
+    EmitResult post(std::string_view path, const std::string& body, std::size_t events,
+                    std::size_t accepted_before) {
         const detail::Backoff backoff{options.backoff, options.max_backoff};
         for (unsigned attempt = 1;; ++attempt) {
-            auto answer = connection.post(kEmitPath, body, options.api_key);
+            auto answer = connection.post(path, body, options.api_key);
             EmitResult result =
-                answer ? detail::interpret(*answer, events.size())
+                answer ? detail::interpret(*answer, events)
                        : tl::make_unexpected(transport_failure(answer.error(), options.timeout));
             if (result) return result;
             EmitError& error = result.error();
@@ -136,6 +153,27 @@ EmitResult Emitter::emit_json(const std::vector<std::string>& rooms, std::string
 EmitResult Emitter::emit_event(std::string_view user_id, std::string_view event,
                                std::optional<boost::json::value> data) {
     return emit({user_room(impl_->options.user_room, user_id)}, event, std::move(data));
+}
+
+EmitResult Emitter::sockets_join(const std::vector<std::string>& rooms,
+                                 const std::vector<std::string>& join,
+                                 const std::vector<std::string>& except) {
+    return impl_->room_op("join", rooms, except, join);
+}
+
+EmitResult Emitter::sockets_leave(const std::vector<std::string>& rooms,
+                                  const std::vector<std::string>& leave,
+                                  const std::vector<std::string>& except) {
+    return impl_->room_op("leave", rooms, except, leave);
+}
+
+EmitResult Emitter::disconnect_sockets(const std::vector<std::string>& rooms,
+                                       const std::vector<std::string>& except) {
+    return impl_->room_op("disconnect", rooms, except, {});
+}
+
+std::string Emitter::room_for(std::string_view user_id) const {
+    return user_room(impl_->options.user_room, user_id);
 }
 
 EmitResult Emitter::emit_batch(const std::vector<Event>& events) {

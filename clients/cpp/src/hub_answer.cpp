@@ -54,13 +54,18 @@ tl::expected<Accepted, EmitError> interpret(const HubAnswer& answer, std::size_t
             json::parse(json::string_view(answer.body.data(), answer.body.size()), ec);
         const json::value* count = nullptr;
         if (!ec && parsed.is_object()) count = parsed.get_object().if_contains("accepted");
+        if (events_sent == 0 && count != nullptr && count->is_bool() && count->get_bool()) {
+            return Accepted{0};
+        }
         if (count != nullptr && count->is_int64() && count->get_int64() >= 0 &&
             static_cast<std::size_t>(count->get_int64()) == events_sent) {
             return Accepted{events_sent};
         }
         EmitError error = failure(ErrorKind::kBadResponse, answer);
         error.message =
-            "expected {\"accepted\":" + std::to_string(events_sent) + "}, got " + error.message;
+            "expected {\"accepted\":" +
+            (events_sent == 0 ? std::string("true") : std::to_string(events_sent)) + "}, got " +
+            error.message;
         return tl::make_unexpected(std::move(error));
     }
     ErrorKind kind = ErrorKind::kBadResponse;

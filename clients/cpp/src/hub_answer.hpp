@@ -1,6 +1,7 @@
 // What one HTTP answer of the hub to POST /api/v1/emit means. Pure; thread-safe.
 //
 //   2xx {"accepted": N}, N = events sent   → Accepted
+//   2xx {"accepted": true} to a membership request (events_sent 0) → Accepted{0}
 //   401 → kUnauthorized, 413 → kTooLarge, other 4xx → kRejected, 5xx → kUnavailable
 //   anything else (1xx/3xx, a 2xx without the right count) → kBadResponse
 // The hub's {"error":{"code","message"}} fills EmitError::code and message; an answer from

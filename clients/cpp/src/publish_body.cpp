@@ -38,4 +38,14 @@ std::string publish_body(std::span<const Event> events) {
     return json::serialize(body);
 }
 
+std::string room_op_body(std::string_view kind, const std::vector<std::string>& rooms,
+                         const std::vector<std::string>& except,
+                         const std::vector<std::string>& targets) {
+    json::object body;
+    body["rooms"] = string_array(rooms);
+    if (!except.empty()) body["except"] = string_array(except);
+    if (kind != "disconnect") body[kind] = string_array(targets);
+    return json::serialize(body);
+}
+
 }  // namespace nudge::detail

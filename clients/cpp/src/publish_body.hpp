@@ -8,6 +8,8 @@
 
 #include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "nudge/emitter.hpp"
 
@@ -15,5 +17,11 @@ namespace nudge::detail {
 
 // `events` must not be empty.
 [[nodiscard]] std::string publish_body(std::span<const Event> events);
+
+// POST /api/v1/rooms/<kind> bodies: {"rooms":[…],"except":[…],"<kind>":[…]}; `kind` is
+// "join" or "leave" with `targets`, or "disconnect" (targets ignored).
+[[nodiscard]] std::string room_op_body(std::string_view kind, const std::vector<std::string>& rooms,
+                                       const std::vector<std::string>& except,
+                                       const std::vector<std::string>& targets);
 
 }  // namespace nudge::detail

@@ -145,3 +145,39 @@ test('a token from `nudge token` is accepted by the hub with its rooms', async (
   assert.equal((await nudge(['emit', '--url', hub.url, '--api-key', API_KEY, '--room', 'team_7', 'team', '7'])).code, 0);
   assert.deepEqual(await team, [7]);
 });
+
+test('nudge rooms: the sockets of a user join, leave, and are disconnected', async () => {
+  const tab1 = await client(token('31'));
+  const tab2 = await client(token('31'));
+  const other = await client(token('32'));
+  const otherGot = record(other, 'board_updated');
+  const base = ['rooms', '--url', hub.url, '--api-key', API_KEY, '--room', 'user_31'];
+
+  assert.deepEqual(await nudge([...base, 'join', 'team_7', 'team_8']),
+    { code: 0, stdout: 'accepted join\n', stderr: '' });
+  const both = [nextEvent(tab1, 'board_updated'), nextEvent(tab2, 'board_updated')];
+  assert.equal((await nudge(['emit', '--url', hub.url, '--api-key', API_KEY, '--room', 'team_8',
+    'board_updated', '{"id":8}'])).code, 0);
+  assert.deepEqual(await Promise.all(both), [[{ id: 8 }], [{ id: 8 }]]);
+
+  assert.equal((await nudge([...base, 'leave', 'team_8'])).code, 0);
+  const tab1Got = record(tab1, 'board_updated');
+  assert.equal((await nudge(['emit', '--url', hub.url, '--api-key', API_KEY, '--room', 'team_8',
+    'board_updated'])).code, 0);
+  await drain(tab1, 'user_31');
+  assert.deepEqual(tab1Got, []);
+
+  const closed = [nextEvent(tab1, 'disconnect'), nextEvent(tab2, 'disconnect')];
+  assert.equal((await nudge([...base, 'disconnect'])).code, 0);
+  assert.deepEqual((await Promise.all(closed)).map(([reason]) => reason),
+    ['io server disconnect', 'io server disconnect']);
+  await drain(other, 'user_32');
+  assert.deepEqual(otherGot, []);
+
+  const usage = await nudge([...base, 'join']);
+  assert.equal(usage.code, 2);
+  assert.match(usage.stderr, /join needs the ROOMS/);
+  const refused = await nudge([...base, 'join', 'x'.repeat(300)]);
+  assert.equal(refused.code, 4);
+  assert.match(refused.stderr, /longer than 256 bytes/);
+});

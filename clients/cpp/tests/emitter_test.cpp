@@ -298,15 +298,49 @@ TEST(EmitterCreate, RefusesBadOptions) {
         {[](EmitterOptions& o) { o.max_backoff = milliseconds(-1); }, "must not be negative"},
     };
     for (const auto& [change, why] : cases) {
+        // Constructed, not assigned from a literal: GCC 12 -Wrestrict false positive.
         EmitterOptions options;
-        options.url = "http://hub";
-        options.api_key = "k";
+        options.url = std::string("http://hub");
+        options.api_key = std::string(1, 'k');
         change(options);
         const auto emitter = Emitter::create(std::move(options));
         ASSERT_FALSE(emitter) << why;
         EXPECT_EQ(emitter.error().kind, ErrorKind::kInvalidArgument);
         EXPECT_NE(emitter.error().message.find(why), std::string::npos) << emitter.error().message;
     }
+}
+
+TEST_F(EmitterTest, MembershipRequestsPostTheirBodiesToTheRoomsRoutes) {
+    const Step ok = Step::answer(202, R"({"accepted":true})");
+    ScriptedHub hub({ok, ok, ok});
+    Emitter emitter = make(hub.url());
+    const auto joined = emitter.sockets_join({emitter.room_for("1")}, {"team_7"}, {"user_2"});
+    ASSERT_TRUE(joined) << joined.error().describe();
+    ASSERT_TRUE(emitter.sockets_leave({"user_1", "org_1"}, {"team_7", "team_8"}));
+    ASSERT_TRUE(emitter.disconnect_sockets({"user_1"}));
+    const auto requests = hub.requests();
+    ASSERT_EQ(requests.size(), 3U);
+    EXPECT_EQ(requests[0].target, "/api/v1/rooms/join");
+    EXPECT_EQ(json::parse(requests[0].body),
+              json::parse(R"({"rooms":["user_1"],"except":["user_2"],"join":["team_7"]})"));
+    EXPECT_EQ(requests[1].target, "/api/v1/rooms/leave");
+    EXPECT_EQ(json::parse(requests[1].body),
+              json::parse(R"({"rooms":["user_1","org_1"],"leave":["team_7","team_8"]})"));
+    EXPECT_EQ(requests[2].target, "/api/v1/rooms/disconnect");
+    EXPECT_EQ(json::parse(requests[2].body), json::parse(R"({"rooms":["user_1"]})"));
+    EXPECT_EQ(requests[2].authorization, "Bearer k3y");
+}
+
+TEST_F(EmitterTest, MembershipRequestsWithoutRoomsAreRefusedWithoutSending) {
+    ScriptedHub hub({Step::answer(202, R"({"accepted":true})")});
+    Emitter emitter = make(hub.url());
+    const auto no_rooms = emitter.disconnect_sockets({});
+    ASSERT_FALSE(no_rooms);
+    EXPECT_EQ(no_rooms.error().kind, ErrorKind::kInvalidArgument);
+    const auto no_targets = emitter.sockets_join({"user_1"}, {});
+    ASSERT_FALSE(no_targets);
+    EXPECT_EQ(no_targets.error().message, "join: give at least one room to join");
+    EXPECT_TRUE(hub.requests().empty());
 }
 
 }  // namespace

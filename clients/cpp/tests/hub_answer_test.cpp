@@ -11,6 +11,18 @@ TEST(HubAnswer, AcceptedWithTheRightCount) {
     EXPECT_EQ(result->events, 3U);
 }
 
+TEST(HubAnswer, AMembershipRequestIsAcceptedWithTrue) {
+    const auto result = interpret({202, R"({"accepted":true})", ""}, 0);
+    ASSERT_TRUE(result) << result.error().describe();
+    EXPECT_EQ(result->events, 0U);
+    for (std::string_view body : {R"({"accepted":false})", R"({"accepted":1})", "{}"}) {
+        const auto refused = interpret({202, std::string(body), ""}, 0);
+        ASSERT_FALSE(refused) << body;
+        EXPECT_NE(refused.error().message.find(R"(expected {"accepted":true})"), std::string::npos)
+            << refused.error().message;
+    }
+}
+
 TEST(HubAnswer, AWrongOrMissingCountIsABadResponse) {
     for (std::string_view body : {R"({"accepted":2})", R"({"accepted":-3})", R"({"accepted":"3"})",
                                   R"({})", "accepted", ""}) {

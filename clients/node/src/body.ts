@@ -57,6 +57,27 @@ export function eventBody(rooms: unknown, event: unknown, data: unknown, except:
   return body
 }
 
+/** The kinds of membership request (POST /api/v1/rooms/<kind>). */
+export type RoomOpKind = 'join' | 'leave' | 'disconnect'
+
+/**
+ * The hub's JSON object for a membership request: the sockets in `rooms` (and in none of
+ * `except`) join or leave `targets`, or are disconnected. Throws `invalid_argument`.
+ */
+export function roomOpBody(
+  kind: RoomOpKind,
+  rooms: unknown,
+  except: unknown,
+  targets?: unknown,
+): object {
+  const roomList = names(rooms, 'rooms')
+  const body: Record<string, unknown> =
+    roomList.length === 1 ? { room: roomList[0] } : { rooms: roomList }
+  if (except !== undefined) body['except'] = names(except, 'except')
+  if (kind !== 'disconnect') body[kind] = names(targets, `${kind === 'join' ? 'socketsJoin' : 'socketsLeave'} rooms`)
+  return body
+}
+
 /** `eventBody` for an `emitMany` item, with its index in the message. */
 export function itemBody(item: unknown, index: number): object {
   try {

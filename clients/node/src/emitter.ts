@@ -11,7 +11,16 @@
 //   un-awaited call (the seed's fire-and-forget `io.to(room).emit(...)`) no longer becomes an
 //   unhandled rejection.
 // - One emitter per hub and process: it keeps its HTTP connections alive between calls.
-import { batches, type EmitItem, encode, eventBody, itemBody, type Rooms } from './body.js'
+import {
+  batches,
+  type EmitItem,
+  encode,
+  eventBody,
+  itemBody,
+  type RoomOpKind,
+  type Rooms,
+  roomOpBody,
+} from './body.js'
 import { NudgeError, type NudgeErrorCode } from './errors.js'
 import { createTransport, type Response, TimeoutError } from './transport.js'
 
@@ -47,6 +56,20 @@ export interface BroadcastOperator {
   except(room: Rooms): BroadcastOperator
   /** Sends `event` with `data` as the handler's one argument; resolves when the hub accepted it. */
   emit(event: string, data?: unknown): Promise<number>
+  /**
+   * The selected sockets join `rooms` (POST /api/v1/rooms/join), on every hub. Resolves once
+   * the hub accepted it; an event published afterwards reaches them. A socket that reconnects
+   * loses the room unless its token grants it or the hub runs with `--granted-rooms-ttl`.
+   */
+  socketsJoin(rooms: Rooms): Promise<void>
+  /** The selected sockets leave `rooms`. */
+  socketsLeave(rooms: Rooms): Promise<void>
+  /**
+   * Disconnects the selected sockets (they get "io server disconnect" and do not reconnect
+   * by themselves): `io.in(\`user_${id}\`).disconnectSockets()` logs a user out everywhere.
+   * The hub always closes the connection; `close` is accepted for Socket.IO compatibility.
+   */
+  disconnectSockets(close?: boolean): Promise<void>
 }
 
 export interface Emitter {
@@ -67,6 +90,7 @@ export interface Emitter {
 }
 
 const EMIT_PATH = '/api/v1/emit'
+const ROOMS_PATH = '/api/v1/rooms/'
 const USER_AGENT = 'nudge-node/0.1'
 // A Retry-After longer than this is treated as this: a misconfigured proxy must not park us.
 const MAX_RETRY_AFTER_MS = 60_000
@@ -120,11 +144,11 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   const transport = createTransport(base)
 
   /** One request, retried on network errors and 5xx; resolves with `accepted`. */
-  async function post(body: string): Promise<number> {
+  async function post(body: string, path = EMIT_PATH): Promise<number> {
     for (let attempt = 1; ; attempt++) {
       let failure: NudgeError
       let retryAfterMs = 0
-      const outcome = await transport.post(EMIT_PATH, body, headers, timeoutMs).then(
+      const outcome = await transport.post(path, body, headers, timeoutMs).then(
         (response) => ({ response }),
         (error: unknown) => ({ error }),
       )
@@ -149,6 +173,7 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   function accepted(response: Response, attempt: number): number {
     const count = parseJson(response.body)?.['accepted']
     if (typeof count === 'number') return count
+    if (count === true) return 1  // a membership request
     const error = new NudgeError(
       `the server at ${url} answered ${response.status} but not like a nudge hub (${snippet(response.body)}); ` +
         `is ${url} the hub's address?`,
@@ -159,7 +184,7 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   }
 
   /** Failures go to `onError` too, and are then marked handled, for un-awaited calls. */
-  function report(promise: Promise<number>): Promise<number> {
+  function report<T>(promise: Promise<T>): Promise<T> {
     const onError = options.onError
     if (onError) {
       promise.catch((error: unknown) => {
@@ -230,11 +255,35 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     )
   }
 
+  async function roomOp(
+    kind: RoomOpKind,
+    rooms: readonly string[],
+    except: readonly string[],
+    targets?: Rooms,
+  ): Promise<void> {
+    if (rooms.length === 0) {
+      throw invalid(
+        `${kind === 'disconnect' ? 'disconnectSockets' : kind === 'join' ? 'socketsJoin' : 'socketsLeave'}` +
+          '() needs a room: use io.in(room)… (the hub does not act on every socket at once)',
+      )
+    }
+    const body = roomOpBody(
+      kind,
+      [...new Set(rooms)],
+      except.length > 0 ? [...new Set(except)] : undefined,
+      targets,
+    )
+    await post(encode(body), ROOMS_PATH + kind)
+  }
+
   const operator = (rooms: readonly string[], except: readonly string[]): BroadcastOperator => ({
     to: (room) => operator([...rooms, ...list(room)], except),
     in: (room) => operator([...rooms, ...list(room)], except),
     except: (room) => operator(rooms, [...except, ...list(room)]),
     emit: (event: string, ...args: unknown[]) => report(broadcast(rooms, except, event, args)),
+    socketsJoin: (targets) => report(roomOp('join', rooms, except, targets)),
+    socketsLeave: (targets) => report(roomOp('leave', rooms, except, targets)),
+    disconnectSockets: () => report(roomOp('disconnect', rooms, except)),
   })
   const root = operator([], [])
 

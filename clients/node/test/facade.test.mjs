@@ -89,3 +89,36 @@ test('onError sees an un-awaited failure, and it is not an unhandled rejection',
     down.close();
   }
 });
+
+test("Socket.IO's socketsJoin, socketsLeave and disconnectSockets lines, unchanged", async () => {
+  const [tab1, tab2, other] = await Promise.all([listener(hub, '77'), listener(hub, '77'), listener(hub, '78')]);
+  try {
+    const userId = '77';
+    // As in Socket.IO server code (or @socket.io/redis-emitter).
+    await io.in(`user_${userId}`).socketsJoin('team_7');
+    await io.to('team_7').emit('board_updated', { id: 7 });
+    await eventually(() => tab1.received.length === 1 && tab2.received.length === 1);
+    assert.deepEqual(tab1.received[0], { event: 'board_updated', args: [{ id: 7 }] });
+
+    await io.in(`user_${userId}`).socketsLeave(['team_7']);
+    await io.to('team_7').emit('board_updated', { id: 8 });
+    await io.to(`user_${userId}`).emit('marker');
+    await eventually(() => tab1.received.length === 2 && tab2.received.length === 2);
+    assert.equal(tab2.received[1].event, 'marker');
+
+    const closed = Promise.all([tab1, tab2].map((t) => new Promise((resolve) => t.socket.once('disconnect', resolve))));
+    await io.in(`user_${userId}`).disconnectSockets(true);
+    assert.deepEqual(await closed, ['io server disconnect', 'io server disconnect']);
+    assert.ok(other.socket.connected);
+    assert.deepEqual(other.received, []);
+  } finally {
+    [tab1, tab2, other].forEach((l) => l.close());
+  }
+});
+
+test('membership calls without a room or with bad rooms are refused before sending', async () => {
+  await assert.rejects(io.except('user_a').socketsJoin('x'), { code: 'invalid_argument', message: /socketsJoin\(\) needs a room/ });
+  await assert.rejects(io.in('user_a').socketsJoin([]), { code: 'invalid_argument', message: /socketsJoin rooms must not be empty/ });
+  await assert.rejects(io.in('user_a').socketsLeave(''), { code: 'invalid_argument' });
+  await assert.rejects(io.except('x').disconnectSockets(), { code: 'invalid_argument', message: /disconnectSockets\(\) needs a room/ });
+});

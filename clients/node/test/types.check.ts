@@ -28,3 +28,12 @@ const codes: NudgeErrorCode[] = ['unreachable', 'unauthorized', 'bad_request', '
 const unknown: NudgeErrorCode = 'nope'
 void codes
 void unknown
+
+// Socket.IO's membership calls; they resolve with nothing.
+const joined: Promise<void> = io.in(`user_${userId}`).socketsJoin(['team_7', 'team_8'])
+void joined
+void io.in('user_1').except('user_2').socketsLeave('team_7')
+void io.in(`user_${userId}`).disconnectSockets()
+void io.in(`user_${userId}`).disconnectSockets(true)
+// @ts-expect-error socketsJoin takes room names
+void io.in('user_1').socketsJoin(7)

@@ -32,6 +32,7 @@ __all__ = ["Nudge", "DEFAULT_URL", "validate_event_name"]
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 EMIT_PATH = "/api/v1/emit"
+ROOMS_PATH = "/api/v1/rooms/"
 USER_AGENT = "nudge-python/0.1"
 # The hub's own defaults (--max-batch, --max-body); raise them here if the hub's are raised.
 DEFAULT_MAX_BATCH = 1000
@@ -206,6 +207,38 @@ class Nudge:
                 raise
         return accepted
 
+    def sockets_join(self, rooms: str | Iterable[str], join: str | Iterable[str],
+                     except_: str | Iterable[str] | None = None) -> None:
+        """Socket.IO's ``io.in_(rooms).socketsJoin(join)``: every socket in ``rooms``
+        (and in none of ``except_``), on every hub, joins the rooms ``join``. Returns
+        once the hub accepted it; events emitted afterwards reach those sockets. A
+        socket that reconnects loses the rooms unless its token grants them or the
+        hub runs with ``--granted-rooms-ttl``."""
+        self._room_op("join", rooms, except_, join)
+
+    def sockets_leave(self, rooms: str | Iterable[str], leave: str | Iterable[str],
+                      except_: str | Iterable[str] | None = None) -> None:
+        """Socket.IO's ``socketsLeave``: the sockets in ``rooms`` leave ``leave``."""
+        self._room_op("leave", rooms, except_, leave)
+
+    def disconnect_sockets(self, rooms: str | Iterable[str],
+                           except_: str | Iterable[str] | None = None) -> None:
+        """Socket.IO's ``disconnectSockets``: the sockets in ``rooms`` are disconnected
+        and do not reconnect by themselves. ``disconnect_sockets(client.room_for(42))``
+        logs user 42 out everywhere."""
+        self._room_op("disconnect", rooms, except_, None)
+
+    def _room_op(self, kind: str, rooms: object, except_: object, targets: object) -> None:
+        selected = _names(rooms, "rooms")
+        body: dict[str, Any] = ({"room": selected[0]} if len(selected) == 1
+                                else {"rooms": selected})
+        if except_ is not None:
+            body["except"] = _names(except_, "except_")
+        if kind != "disconnect":
+            body[kind] = _names(targets, kind)
+        self._post(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8"),
+                   ROOMS_PATH + kind)
+
     @staticmethod
     def _batch_item(index: int, event: object) -> dict[str, Any]:
         if not isinstance(event, Mapping):
@@ -250,14 +283,14 @@ class Nudge:
                 f"data of event {body['event']!r} cannot be sent as JSON: {error}") from error
         return text.encode("utf-8")
 
-    def _post(self, body: bytes) -> int:
+    def _post(self, body: bytes, path: str = EMIT_PATH) -> int:
         """One request, retried on network errors and 5xx; returns ``accepted``."""
         attempt = 0
         while True:
             attempt += 1
             retry_after = None
             try:
-                response = self._transport.post(EMIT_PATH, body, self._headers)
+                response = self._transport.post(path, body, self._headers)
             except socket.timeout as error:
                 failure: NudgeError = NudgeTimeoutError(
                     f"the hub at {self.url} did not answer within {self.timeout} s",
@@ -290,6 +323,8 @@ class Nudge:
     def _accepted(self, response: Response, attempt: int) -> int:
         try:
             accepted = json.loads(response.body)["accepted"]
+            if accepted is True:  # a membership request
+                return 1
             if isinstance(accepted, int):
                 return accepted
         except (ValueError, TypeError, KeyError):

@@ -3,6 +3,7 @@
 //   {"kind":"connected"}
 //   {"kind":"event","event":"balance_updated","args":[{...}],"t":1700000000123.456}
 //   {"kind":"connect_error","message":"unauthorized","data":{"reason":"..."}}
+//   {"kind":"disconnect","reason":"io server disconnect"}
 // `t` is the receive time in milliseconds since the epoch (sub-millisecond precision).
 //   node listener.mjs --url http://127.0.0.1:PORT --secret S --sub 123
 import { parseArgs } from 'node:util';
@@ -31,6 +32,10 @@ const socket = io(values.url, {
 });
 socket.onAny((event, ...args) => print({ kind: 'event', event, args, t: now() }));
 socket.on('connect', () => print({ kind: 'connected' }));
+// Only the server's own disconnect (POST /api/v1/rooms/disconnect): other ends are the test's.
+socket.on('disconnect', (reason) => {
+  if (reason === 'io server disconnect') print({ kind: 'disconnect', reason });
+});
 socket.on('connect_error', (err) => print({ kind: 'connect_error', message: err.message, data: err.data }));
 
 // The test closes stdin (or ends the process) when it is done with us.

@@ -17,6 +17,7 @@ import type {
   ChannelLike,
   ConnectionState,
   EventName,
+  GetSubscriptionToken,
   GetToken,
   LockManagerLike,
   NudgeStatus,
@@ -24,6 +25,7 @@ import type {
   SocketFactory,
   SocketFactoryOptions,
   SocketLike,
+  Token,
 } from './types.js'
 
 export interface NudgeOptions<E extends object = RegisteredEvents> extends InvalidationOptions<E> {
@@ -71,6 +73,14 @@ export interface NudgeClient<E extends object = RegisteredEvents> {
   on<K extends EventName<E>>(name: K, handler: (data: E[K]) => void): () => void
   /** Invalidates every key the event map can produce. */
   resync(): void
+  /**
+   * Joins `room` (nudge:subscribe) while the returned cleanup has not run: now if connected,
+   * again after every reconnect (with a fresh token from `getSubscriptionToken`). Events of the
+   * room go through the same event map. Joins are counted: the room is left (nudge:unsubscribe)
+   * when the last holder cleans up. A refused join goes to `onError`. With tabs sharing one
+   * socket, a follower tab's rooms are joined by the leader's socket.
+   */
+  joinRoom(room: string, getSubscriptionToken?: GetSubscriptionToken): () => void
 }
 
 type Message =
@@ -79,6 +89,14 @@ type Message =
   | { t: 'resync' }
   | { t: 'logout' }
   | { t: 'hello' }
+  | { t: 'join'; tab: string; room: string; token: Token }
+  | { t: 'leave'; tab: string; room: string }
+  | { t: 'rooms' }
+
+interface RoomHold {
+  count: number
+  getToken: GetSubscriptionToken | undefined
+}
 
 const IDLE: NudgeStatus = { state: 'idle', error: null, lastEventAt: null, role: 'solo' }
 
@@ -104,6 +122,11 @@ class Nudge<E extends object> implements NudgeClient<E> {
   /** Events may have been missed (takeover, back/forward cache): resync at the next chance. */
   #stale = false
   #sawLeader = false
+  /** Rooms this tab joined (joinRoom), with their holders. */
+  #rooms = new Map<string, RoomHold>()
+  /** On the socket's tab: rooms the other tabs asked for, by tab. */
+  #remoteRooms = new Map<string, Map<string, Token>>()
+  #tab = Math.random().toString(36).slice(2)
 
   constructor(options: NudgeOptions<E>) {
     this.#o = options
@@ -162,6 +185,59 @@ class Nudge<E extends object> implements NudgeClient<E> {
   resync(): void {
     this.#engine.resync()
     this.#post({ t: 'resync' })
+  }
+
+  joinRoom(room: string, getSubscriptionToken?: GetSubscriptionToken): () => void {
+    const hold = this.#rooms.get(room) ?? { count: 0, getToken: getSubscriptionToken }
+    hold.count++
+    hold.getToken = getSubscriptionToken ?? hold.getToken
+    this.#rooms.set(room, hold)
+    if (hold.count === 1) this.#requestRoom(room)
+    let held = true
+    return () => {
+      if (!held) return
+      held = false
+      if (--hold.count > 0 || this.#rooms.get(room) !== hold) return
+      this.#rooms.delete(room)
+      if (this.#status.role === 'follower') this.#post({ t: 'leave', tab: this.#tab, room })
+      else this.#unsubscribeIfUnheld(room)
+    }
+  }
+
+  /** Fetches the room's token, then joins it here or asks the leader to. */
+  #requestRoom(room: string): void {
+    const hold = this.#rooms.get(room)
+    if (!hold) return
+    // Not connected: the connect handler asks again, and a token fetched now could expire.
+    if (this.#status.role !== 'follower' && !this.#socket?.connected) return
+    Promise.resolve()
+      .then(() => hold.getToken?.(room))
+      .then((token) => {
+        if (this.#rooms.get(room) !== hold) return
+        if (this.#status.role === 'follower') this.#post({ t: 'join', tab: this.#tab, room, token })
+        else this.#subscribeRoom(room, token)
+      })
+      .catch((error: unknown) => this.#report(error))
+  }
+
+  #subscribeRoom(room: string, token: Token): void {
+    const socket = this.#socket
+    if (!socket?.connected) return // joined at the next connect
+    const request = token == null ? { room } : { room, token }
+    socket.emit('nudge:subscribe', request, (answer: unknown) => {
+      const reply = answer as { ok?: boolean; error?: { code?: string; message?: string } }
+      if (reply?.ok === true) return
+      const error = new Error(
+        `nudge: joining room "${room}" was refused: ${reply?.error?.code ?? 'error'} (${reply?.error?.message ?? 'no answer'})`,
+      )
+      this.#report(error)
+    })
+  }
+
+  #unsubscribeIfUnheld(room: string): void {
+    if (this.#rooms.has(room)) return
+    for (const rooms of this.#remoteRooms.values()) if (rooms.has(room)) return
+    if (this.#socket?.connected) this.#socket.emit('nudge:unsubscribe', { room })
   }
 
   #set(patch: Partial<NudgeStatus>): void {
@@ -258,6 +334,20 @@ class Nudge<E extends object> implements NudgeClient<E> {
       }
     } else if (message.t === 'hello') {
       if (this.#status.role === 'leader') this.#announce()
+    } else if (message.t === 'join' || message.t === 'leave') {
+      if (this.#status.role !== 'leader') return
+      const rooms = this.#remoteRooms.get(message.tab) ?? new Map<string, Token>()
+      this.#remoteRooms.set(message.tab, rooms)
+      if (message.t === 'join') {
+        rooms.set(message.room, message.token)
+        this.#subscribeRoom(message.room, message.token)
+      } else {
+        rooms.delete(message.room)
+        this.#unsubscribeIfUnheld(message.room)
+      }
+    } else if (message.t === 'rooms') {
+      // The socket's tab (re)connected: it asks every tab for its rooms, with fresh tokens.
+      if (follower) for (const room of this.#rooms.keys()) this.#requestRoom(room)
     } else if (follower) {
       this.#sawLeader = true
       if (this.#stale) {
@@ -321,6 +411,10 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#stale = false
       this.#set({ state: 'connected', error: null })
       if (resync) this.resync()
+      // A new connection starts with the token's rooms only: join ours and the other tabs'.
+      this.#remoteRooms.clear()
+      for (const room of this.#rooms.keys()) this.#requestRoom(room)
+      this.#post({ t: 'rooms' })
     }
     const onConnectError = (error: Error): void => {
       // `active` stays true while the manager retries a transport error by itself; a refusal

@@ -16,6 +16,7 @@ import { io } from 'socket.io-client'
 import { createNudge, type NudgeClient, type NudgeOptions } from './nudge.js'
 import type {
   EventName,
+  GetSubscriptionToken,
   GetToken,
   NudgeStatus,
   RegisteredEvents,
@@ -86,4 +87,26 @@ export const useNudgeEvent = <K extends EventName>(
     latest.current = handler
   })
   useEffect(() => nudge.on(name, (data) => latest.current(data)), [nudge, name])
+}
+
+/**
+ * Joins `room` while the component is mounted (and `room` is not `null`/`undefined`): events
+ * published to it reach this page and go through the provider's event map. Re-joins after every
+ * reconnect. `getSubscriptionToken(room)` returns the proof the hub needs (a subscription token),
+ * or nothing when the hub asks its --subscribe-hook; it is called at every (re)join.
+ */
+export const useNudgeRoom = (
+  room: string | null | undefined,
+  getSubscriptionToken?: GetSubscriptionToken,
+): void => {
+  const nudge = useNudgeClient()
+  const latest = useRef(getSubscriptionToken)
+  useEffect(() => {
+    latest.current = getSubscriptionToken
+  })
+  const withToken = getSubscriptionToken !== undefined
+  useEffect(() => {
+    if (room == null) return undefined
+    return nudge.joinRoom(room, withToken ? (name) => latest.current?.(name) : undefined)
+  }, [nudge, room, withToken])
 }

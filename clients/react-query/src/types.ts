@@ -59,7 +59,17 @@ export type EventMap<E extends object = RegisteredEvents> = {
 /** The part of socket.io-client's `Socket` that nudge uses (tests pass a fake of it). */
 export type SocketLike = Pick<
   Socket,
-  'connected' | 'active' | 'recovered' | 'on' | 'off' | 'onAny' | 'offAny' | 'connect' | 'disconnect' | 'io'
+  | 'connected'
+  | 'active'
+  | 'recovered'
+  | 'on'
+  | 'off'
+  | 'onAny'
+  | 'offAny'
+  | 'connect'
+  | 'disconnect'
+  | 'io'
+  | 'emit'
 >
 
 export type SocketFactoryOptions = Partial<ManagerOptions & SocketOptions>
@@ -71,6 +81,13 @@ export type Token = string | null | undefined
 
 /** Called on every (re)connect; `null`/`undefined` means "logged out". */
 export type GetToken = () => Token | Promise<Token>
+
+/**
+ * A subscription token for `room` (a short-lived JWT with `sub` and `room`, signed like the
+ * connection token), asked for at every (re)join; `null`/`undefined` asks without one (the hub
+ * then asks its --subscribe-hook, if it has one).
+ */
+export type GetSubscriptionToken = (room: string) => Token | Promise<Token>
 
 export type ConnectionState =
   | 'idle'

@@ -40,6 +40,8 @@ export class FakeSocket extends Emitter {
   readonly sentAuth: unknown[] = []
   readonly io = new Emitter()
   readonly #any = new Set<AnyListener>()
+  /** What the client emitted (nudge:subscribe …), with its ack callback if any. */
+  readonly sent: Array<{ event: string; args: unknown[] }> = []
 
   constructor(
     readonly url: string,
@@ -51,6 +53,15 @@ export class FakeSocket extends Emitter {
   /** This fake where the library expects a socket.io-client Socket. */
   get typed(): SocketLike {
     return this as unknown as SocketLike
+  }
+
+  /** The client's `socket.emit`: recorded; the test answers acks through `sent`. */
+  override emit(event: string, ...args: unknown[]): void {
+    this.sent.push({ event, args })
+  }
+  /** Calls the listeners, as the real socket does for events from the server. */
+  fire(event: string, ...args: unknown[]): void {
+    super.emit(event, ...args)
   }
 
   onAny(listener: AnyListener): this {
@@ -77,7 +88,7 @@ export class FakeSocket extends Emitter {
     const was = this.connected
     this.connected = false
     this.active = false
-    if (was) this.emit('disconnect', 'io client disconnect')
+    if (was) this.fire('disconnect', 'io client disconnect')
     return this
   }
 
@@ -92,30 +103,30 @@ export class FakeSocket extends Emitter {
   accept({ recovered = false } = {}): void {
     this.connected = true
     this.recovered = recovered
-    this.emit('connect')
+    this.fire('connect')
   }
   /** CONNECT_ERROR: socket.io-client destroys the socket and does not retry by itself. */
   refuse(message: string, data?: unknown): void {
     this.active = false
-    this.emit('connect_error', Object.assign(new Error(message), { data }))
+    this.fire('connect_error', Object.assign(new Error(message), { data }))
   }
   /** A transport error while connecting: the manager retries by itself. */
   transportError(): void {
-    this.emit('connect_error', new Error('websocket error'))
+    this.fire('connect_error', new Error('websocket error'))
   }
   /** The connection drops; the manager will reconnect (call `handshake()` then `accept()`). */
   drop(): void {
     this.connected = false
-    this.emit('disconnect', 'transport close')
+    this.fire('disconnect', 'transport close')
   }
   serverDisconnect(): void {
     this.connected = false
     this.active = false
-    this.emit('disconnect', 'io server disconnect')
+    this.fire('disconnect', 'io server disconnect')
   }
   event(name: string, ...args: unknown[]): void {
     for (const listener of [...this.#any]) listener(name, ...args)
-    this.emit(name, ...args)
+    this.fire(name, ...args)
   }
 }
 

@@ -498,3 +498,97 @@ describe('across tabs', () => {
     expect(b.client.getQueryState(['balance'])?.isInvalidated).toBe(true)
   })
 })
+
+describe('rooms (joinRoom)', () => {
+  const subscribes = (socket: FakeSocket, event = 'nudge:subscribe'): unknown[] =>
+    socket.sent.filter((s) => s.event === event).map((s) => s.args[0])
+  const ack = (socket: FakeSocket, index: number, answer: unknown): void => {
+    const sent = socket.sent.filter((s) => s.event === 'nudge:subscribe')[index]
+    ;(sent?.args[1] as (a: unknown) => void)(answer)
+  }
+
+  it('joins when connected, with the subscription token, re-joins after a reconnect, leaves on cleanup', async () => {
+    const { nudge } = tab()
+    await tick()
+    const socket = only()
+    const tokens: string[] = []
+    const leave = nudge.joinRoom('project_42', (room) => {
+      tokens.push(room)
+      return `sub-${tokens.length}`
+    })
+    await tick()
+    expect(subscribes(socket)).toEqual([]) // not connected yet: joined at connect
+    socket.accept()
+    await tick()
+    expect(subscribes(socket)).toEqual([{ room: 'project_42', token: 'sub-1' }])
+    ack(socket, 0, { ok: true })
+
+    socket.drop()
+    socket.handshake()
+    socket.accept()
+    await tick()
+    expect(subscribes(socket)).toEqual([
+      { room: 'project_42', token: 'sub-1' },
+      { room: 'project_42', token: 'sub-2' }, // a fresh token for every join
+    ])
+    leave()
+    leave() // idempotent
+    expect(subscribes(socket, 'nudge:unsubscribe')).toEqual([{ room: 'project_42' }])
+    expect(onError).not.toHaveBeenCalled()
+  })
+
+  it('counts holders: the room is left when the last one cleans up; no token asks without one', async () => {
+    const { nudge } = tab()
+    await tick()
+    const socket = only()
+    socket.accept()
+    const first = nudge.joinRoom('team_7')
+    const second = nudge.joinRoom('team_7')
+    await tick()
+    expect(subscribes(socket)).toEqual([{ room: 'team_7' }])
+    first()
+    expect(subscribes(socket, 'nudge:unsubscribe')).toEqual([])
+    second()
+    expect(subscribes(socket, 'nudge:unsubscribe')).toEqual([{ room: 'team_7' }])
+  })
+
+  it('a refused join goes to onError with the hub\'s code; events of the room use the event map', async () => {
+    const { nudge, client } = tab()
+    await tick()
+    const socket = only()
+    socket.accept()
+    nudge.joinRoom('project_42')
+    await tick()
+    ack(socket, 0, { ok: false, error: { code: 'forbidden', message: 'no proof' } })
+    expect(onError).toHaveBeenCalledTimes(1)
+    expect(String(onError.mock.calls[0]?.[0])).toMatch(/project_42.*forbidden \(no proof\)/)
+    const calls = recordInvalidations(client)
+    socket.event('balance_updated')
+    await tick(100)
+    expect(calls.map((c) => c.key)).toEqual([['balance']])
+  })
+
+  it('a follower tab\'s rooms are joined by the leader\'s socket, and again after it reconnects', async () => {
+    const locks = new FakeLocks()
+    const hub = new ChannelHub()
+    tab({ locks, channel: hub.channel })
+    await tick()
+    const b = tab({ locks, channel: hub.channel })
+    await tick()
+    const socket = only()
+    socket.accept()
+    await tick()
+    expect(b.nudge.getStatus().role).toBe('follower')
+    const leave = b.nudge.joinRoom('project_42', () => 'sub-b')
+    await tick(10)
+    expect(subscribes(socket)).toEqual([{ room: 'project_42', token: 'sub-b' }])
+    socket.drop()
+    socket.handshake()
+    socket.accept()
+    await tick(10)
+    expect(subscribes(socket)).toHaveLength(2)
+    leave()
+    await tick(10)
+    expect(subscribes(socket, 'nudge:unsubscribe')).toEqual([{ room: 'project_42' }])
+  })
+})

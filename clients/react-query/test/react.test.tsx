@@ -2,7 +2,13 @@ import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-quer
 import { act, StrictMode, type ReactNode } from 'react'
 import { createRoot, type Root } from 'react-dom/client'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { NudgeProvider, type NudgeProviderProps, useNudgeEvent, useNudgeStatus } from '../src/react.js'
+import {
+  NudgeProvider,
+  type NudgeProviderProps,
+  useNudgeEvent,
+  useNudgeRoom,
+  useNudgeStatus,
+} from '../src/react.js'
 import type { EventMap } from '../src/types.js'
 import { fakeIo, type FakeSocket } from './fake-socket.js'
 
@@ -237,5 +243,31 @@ describe('NudgeProvider', () => {
       errors.push(error)
     }
     expect(String(errors[0])).toContain('no <NudgeProvider>')
+  })
+})
+
+describe('useNudgeRoom', () => {
+  function ProjectPage({ id }: { id: number | null }): ReactNode {
+    useNudgeRoom(id === null ? null : `project_${id}`, (room) => `token-for-${room}`)
+    return <p>{`project ${id}`}</p>
+  }
+  const sentOf = (socket: FakeSocket, event: string): unknown[] =>
+    socket.sent.filter((s) => s.event === event).map((s) => s.args[0])
+
+  it('joins while mounted (StrictMode: once), follows the room prop, leaves on unmount', async () => {
+    await render(app({ children: <ProjectPage id={42} /> }))
+    const socket = socketAt(0)
+    await act(async () => socket.accept())
+    await tick()
+    expect(sentOf(socket, 'nudge:subscribe')).toEqual([
+      { room: 'project_42', token: 'token-for-project_42' },
+    ])
+    await render(app({ children: <ProjectPage id={43} /> }))
+    await tick()
+    expect(sentOf(socket, 'nudge:unsubscribe')).toEqual([{ room: 'project_42' }])
+    expect(sentOf(socket, 'nudge:subscribe')).toHaveLength(2)
+    await render(app({ children: <ProjectPage id={null} /> }))
+    await tick()
+    expect(sentOf(socket, 'nudge:unsubscribe')).toEqual([{ room: 'project_42' }, { room: 'project_43' }])
   })
 })

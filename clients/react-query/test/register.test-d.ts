@@ -2,7 +2,7 @@
 // entry module). This file's augmentation applies to the type-test program only.
 import { expectTypeOf, test } from 'vitest'
 import type { EventMap, RegisteredEvents } from '../src/index.js'
-import { NudgeProvider, useNudgeEvent } from '../src/react.js'
+import { NudgeProvider, useNudgeEvent, useNudgeRoom } from '../src/react.js'
 
 interface AppEvents {
   balance_updated: undefined
@@ -39,4 +39,13 @@ test('Register types the map, the provider and useNudgeEvent', () => {
   })
   // @ts-expect-error not a registered event
   useNudgeEvent('nope', () => {})
+})
+
+test('useNudgeRoom takes a room (or nothing) and an optional token getter', () => {
+  expectTypeOf(useNudgeRoom).parameter(0).toEqualTypeOf<string | null | undefined>()
+  useNudgeRoom('project_42')
+  useNudgeRoom(null)
+  useNudgeRoom('project_42', async (room) => `token-for-${room}`)
+  // @ts-expect-error a room is a string
+  useNudgeRoom(42)
 })

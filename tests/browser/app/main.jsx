@@ -1,14 +1,21 @@
 // A minimal app in the seed's shape: React Query fetches /api/balance, @nudge/react-query
 // invalidates it when the hub says balance_updated. The page's query string names the user
-// and the hub.
+// and the hub; with project=<id> it also shows that project, listening to project_<id>
+// (useNudgeRoom, with a subscription token) until the page is left.
+import { useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { QueryClient, QueryClientProvider, useQuery } from '@tanstack/react-query';
-import { NudgeProvider, useNudgeStatus } from '@nudge/react-query/react';
+import { NudgeProvider, useNudgeRoom, useNudgeStatus } from '@nudge/react-query/react';
 
 const params = new URLSearchParams(window.location.search);
 const user = params.get('user');
 const hub = params.get('hub');
-const events = { balance_updated: ['balance'], transaction_happened: ['transactions', 'balance'] };
+const project = params.get('project');
+const events = {
+  balance_updated: ['balance'],
+  transaction_happened: ['transactions', 'balance'],
+  project_updated: (data) => [['project', data.id]],
+};
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: Infinity, refetchOnWindowFocus: false, retry: false } },
 });
@@ -30,10 +37,34 @@ function Balance() {
   );
 }
 
+const getSubscriptionToken = async (room) =>
+  (await (await fetch(`/api/subscription-token?user=${user}&room=${room}`)).json()).token;
+
+// A page showing one entity: it listens to project_<id> only while it is open.
+function ProjectPage({ id }) {
+  useNudgeRoom(`project_${id}`, getSubscriptionToken);
+  const data = useQuery({
+    queryKey: ['project', Number(id)],
+    queryFn: async () => (await fetch(`/api/project?id=${id}`)).json(),
+  });
+  return <div id="project">{data.data ? `version ${data.data.version}` : '…'}</div>;
+}
+
+function Pages() {
+  const [open, setOpen] = useState(project !== null);
+  return (
+    <>
+      <Balance />
+      {open ? <ProjectPage id={project} /> : <div id="project">closed</div>}
+      <button id="leave" onClick={() => setOpen(false)}>leave the project page</button>
+    </>
+  );
+}
+
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
     <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports: ['websocket'] }}>
-      <Balance />
+      <Pages />
     </NudgeProvider>
   </QueryClientProvider>,
 );

@@ -93,5 +93,53 @@ TEST(ErrorBody, IsTheDocumentedShape) {
               R"({"error":{"code":"invalid_json","message":"body: \"x\""}})");
 }
 
+TEST(ParseRoomOp, JoinLeaveDisconnect) {
+    auto join = parse_room_op(hub::RoomOpKind::kJoin, R"({"room":"user_1","join":["team_7","t8"]})", kLimits);
+    ASSERT_TRUE(join);
+    EXPECT_EQ(join->kind, hub::RoomOpKind::kJoin);
+    EXPECT_EQ(join->rooms, std::vector<std::string>{"user_1"});
+    EXPECT_EQ(join->targets, (std::vector<std::string>{"team_7", "t8"}));
+    auto one = parse_room_op(hub::RoomOpKind::kJoin, R"({"rooms":["a","b"],"except":["c"],"join":"x"})", kLimits);
+    ASSERT_TRUE(one);
+    EXPECT_EQ(one->rooms, (std::vector<std::string>{"a", "b"}));
+    EXPECT_EQ(one->except, std::vector<std::string>{"c"});
+    EXPECT_EQ(one->targets, std::vector<std::string>{"x"});
+    auto leave = parse_room_op(hub::RoomOpKind::kLeave, R"({"room":"user_1","leave":["team_7"]})", kLimits);
+    ASSERT_TRUE(leave);
+    EXPECT_EQ(leave->targets, std::vector<std::string>{"team_7"});
+    auto disconnect = parse_room_op(hub::RoomOpKind::kDisconnect, R"({"room":"user_1"})", kLimits);
+    ASSERT_TRUE(disconnect);
+    EXPECT_TRUE(disconnect->targets.empty());
+}
+
+TEST(ParseRoomOp, BadBodiesNameTheField) {
+    auto bad_op = [](hub::RoomOpKind kind, std::string_view body) {
+        auto result = parse_room_op(kind, body, kLimits);
+        EXPECT_FALSE(result) << body;
+        return result ? ApiError{} : result.error();
+    };
+    using K = hub::RoomOpKind;
+    EXPECT_EQ(bad_op(K::kJoin, "{").code, "invalid_json");
+    EXPECT_EQ(bad_op(K::kJoin, "[]").code, "invalid_body");
+    EXPECT_EQ(bad_op(K::kJoin, R"({"join":["a"]})").message, "room: required (room or rooms)");
+    EXPECT_EQ(bad_op(K::kJoin, R"({"room":"u"})").message, "join: required");
+    EXPECT_EQ(bad_op(K::kJoin, R"({"room":"u","join":[]})").message, "join: must not be empty");
+    EXPECT_EQ(bad_op(K::kJoin, R"({"room":"u","join":["a",""]})").message,
+              "join[1]: must be a non-empty string");
+    EXPECT_EQ(bad_op(K::kJoin, R"({"room":"u","leave":["a"]})").code, "unknown_field");
+    EXPECT_EQ(bad_op(K::kLeave, R"({"room":"u","join":["a"]})").code, "unknown_field");
+    EXPECT_EQ(bad_op(K::kDisconnect, R"({"room":"u","join":["a"]})").code, "unknown_field");
+    EXPECT_EQ(bad_op(K::kDisconnect, R"({"room":"u","rooms":["a"]})").code, "invalid_field");
+    EXPECT_EQ(bad_op(K::kDisconnect, R"({"room":7})").message, "room: must be a non-empty string");
+    const std::string long_room(kLimits.max_name_bytes + 1, 'r');
+    EXPECT_EQ(bad_op(K::kJoin, R"({"room":"u","join":[")" + long_room + R"("]})").message,
+              "join[0]: longer than 256 bytes");
+    PublishLimits small;
+    small.max_rooms = 2;
+    auto many = parse_room_op(K::kJoin, R"({"room":"u","join":["a","b"]})", small);
+    ASSERT_FALSE(many);
+    EXPECT_EQ(many.error().message, "rooms: more than 2 rooms in one request");
+}
+
 }  // namespace
 }  // namespace nudge::api

@@ -17,7 +17,13 @@ struct RecordingBroker final : broker::Broker {
         batches.push_back(std::move(batch));
         return broker::PublishResult::kAccepted;
     }
+    broker::PublishResult apply(hub::SharedRoomOp op) override {
+        if (overloaded) return broker::PublishResult::kOverloaded;
+        ops.push_back(std::move(op));
+        return broker::PublishResult::kAccepted;
+    }
     std::vector<hub::SharedBatch> batches;
+    std::vector<hub::SharedRoomOp> ops;
     bool overloaded = false;
 };
 
@@ -42,6 +48,31 @@ TEST_F(RouterTest, PublishAcceptsAndForwardsToTheBroker) {
     const auto batch = call("POST", "/api/v1/emit?x=1",
                             R"({"events":[{"room":"a","event":"e"},{"room":"b","event":"e"}]})");
     EXPECT_EQ(batch.body, R"({"accepted":2})");
+}
+
+TEST_F(RouterTest, RoomRoutesForwardOperationsToTheBroker) {
+    const auto join = call("POST", "/api/v1/rooms/join", R"({"room":"user_1","join":["team_7"]})");
+    EXPECT_EQ(join.status, 202U);
+    EXPECT_EQ(join.body, R"({"accepted":true})");
+    EXPECT_EQ(call("POST", "/api/v1/rooms/leave", R"({"room":"user_1","leave":["team_7"]})").status, 202U);
+    EXPECT_EQ(call("POST", "/api/v1/rooms/disconnect", R"({"room":"user_1"})").status, 202U);
+    ASSERT_EQ(broker.ops.size(), 3U);
+    EXPECT_EQ(broker.ops[0]->kind, hub::RoomOpKind::kJoin);
+    EXPECT_EQ(broker.ops[1]->kind, hub::RoomOpKind::kLeave);
+    EXPECT_EQ(broker.ops[2]->kind, hub::RoomOpKind::kDisconnect);
+    EXPECT_EQ(broker.ops[2]->rooms, std::vector<std::string>{"user_1"});
+
+    EXPECT_EQ(call("POST", "/api/v1/rooms/join", R"({"room":"user_1"})").status, 400U);
+    EXPECT_EQ(call("POST", "/api/v1/rooms/join", R"({"room":"u","join":["a"]})", "Bearer no").status, 401U);
+    const auto get = call("GET", "/api/v1/rooms/join");
+    EXPECT_EQ(get.status, 405U);
+    EXPECT_EQ(get.allow, "POST");
+    EXPECT_EQ(call("POST", "/api/v1/rooms/kick", "{}").status, 404U);
+    EXPECT_EQ(broker.ops.size(), 3U);
+    broker.overloaded = true;
+    const auto busy = call("POST", "/api/v1/rooms/disconnect", R"({"room":"user_1"})");
+    EXPECT_EQ(busy.status, 503U);
+    EXPECT_EQ(busy.retry_after, "1");
 }
 
 TEST_F(RouterTest, PublishNeedsTheApiKey) {

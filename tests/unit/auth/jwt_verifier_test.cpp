@@ -700,13 +700,13 @@ TEST(JwtVerifierMalformed, OversizeToken) {
 // --- create() ------------------------------------------------------------------------------
 
 TEST(JwtVerifierCreate, NeitherSecretNorKey) {
-    EXPECT_EQ(create_error({}), "set exactly one of --jwt-secret or --jwt-public-key");
+    EXPECT_EQ(create_error({}), "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks");
 }
 
 TEST(JwtVerifierCreate, BothSecretAndKey) {
     JwtConfig both = secret_config("s");
     both.public_key_pem = public_pem(rsa_key());
-    EXPECT_EQ(create_error(std::move(both)), "set exactly one of --jwt-secret or --jwt-public-key");
+    EXPECT_EQ(create_error(std::move(both)), "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks");
 }
 
 TEST(JwtVerifierCreate, GarbagePem) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <chrono>
 #include <deque>
 #include <string>
 #include <vector>
@@ -11,7 +13,9 @@ namespace {
 
 struct Recorder final : Subscriber {
     void deliver(const Frame& frame) override { frames.push_back(frame); }
+    void disconnect() override { ++disconnects; }
     std::vector<Frame> frames;
+    int disconnects = 0;
 };
 
 // Two shards whose "threads" are task queues the test drains by hand.
@@ -114,6 +118,88 @@ TEST(Hub, EmptyBatchPostsNothing) {
     EXPECT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>()));
     EXPECT_TRUE(f.queues[0].empty());
     EXPECT_TRUE(f.queues[1].empty());
+}
+
+SharedRoomOp op(RoomOpKind kind, std::vector<std::string> rooms, std::vector<std::string> targets,
+                std::vector<std::string> except = {}) {
+    return std::make_shared<const RoomOp>(
+        RoomOp{kind, std::move(rooms), std::move(except), std::move(targets)});
+}
+
+TEST(HubRoomOps, JoinLeaveAndDisconnectActOnEveryShard) {
+    Fixture f;
+    Recorder tab1, tab2, other;
+    f.hub.rooms(0).join("user_1", &tab1);
+    f.hub.rooms(1).join("user_1", &tab2);
+    f.hub.rooms(1).join("user_2", &other);
+    ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7", "team_8"})));
+    EXPECT_EQ(f.hub.rooms(0).member_count("team_7"), 0U);  // runs on the shard's thread
+    f.drain();
+    EXPECT_EQ(f.hub.rooms(0).member_count("team_7"), 1U);
+    EXPECT_EQ(f.hub.rooms(1).member_count("team_7"), 1U);
+    EXPECT_EQ(f.hub.rooms(1).member_count("team_8"), 1U);
+    EXPECT_EQ(RoomIndex::rooms_of(other), 1U);
+
+    ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kLeave, {"team_7"}, {"team_8"}, {"user_2"})));
+    f.drain();
+    EXPECT_EQ(f.hub.rooms(1).member_count("team_8"), 0U);
+    EXPECT_EQ(f.hub.rooms(1).member_count("team_7"), 1U);
+
+    ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kDisconnect, {"user_1"}, {})));
+    f.drain();
+    EXPECT_EQ(tab1.disconnects, 1);
+    EXPECT_EQ(tab2.disconnects, 1);
+    EXPECT_EQ(other.disconnects, 0);
+    EXPECT_EQ(f.hub.pending(), 0U);
+}
+
+TEST(HubRoomOps, AnEventPublishedAfterAJoinReachesTheJoinedSockets) {
+    Fixture f;
+    Recorder a;
+    f.hub.rooms(1).join("user_1", &a);
+    ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7"})));
+    // No shard has team_7 yet, but the join is in flight: the event goes to every shard,
+    // behind the join in each queue.
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", ""}})));
+    EXPECT_EQ(f.queues[1].size(), 2U);
+    f.drain();
+    EXPECT_EQ(a.frames.size(), 1U);
+    // Once the join ran, the presence filter decides again.
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", ""}})));
+    EXPECT_TRUE(f.queues[0].empty());
+    EXPECT_EQ(f.queues[1].size(), 1U);
+}
+
+TEST(HubRoomOps, OperationsCountAgainstTheOverloadBound) {
+    std::deque<Hub::Task> queue;
+    Hub hub{{Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}}}, 1};
+    Recorder a;
+    hub.rooms(0).join("user_1", &a);
+    EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"x"})));
+    EXPECT_FALSE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"y"})));
+    EXPECT_FALSE(hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", ""}})));
+    EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"nobody"}, {"y"})));  // no shard: nothing posted
+}
+
+TEST(HubRoomOps, GrantsAreRememberedOnlyWithATtl) {
+    Fixture f;
+    EXPECT_FALSE(f.hub.grants().enabled());
+    ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7"})));
+    EXPECT_TRUE(f.hub.granted_rooms(std::vector<std::string>{"user_1"}).empty());
+
+    std::deque<Hub::Task> queue;
+    Hub hub{{Hub::ShardHooks{[&](Hub::Task t) { queue.push_back(std::move(t)); }, {}}},
+            16,
+            std::chrono::seconds(60)};
+    ASSERT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7", "team_8"})));
+    const std::vector<std::string> mine{"user_1", "org_3"};
+    auto granted = hub.granted_rooms(mine);
+    std::sort(granted.begin(), granted.end());
+    EXPECT_EQ(granted, (std::vector<std::string>{"team_7", "team_8"}));
+    ASSERT_TRUE(hub.apply(op(RoomOpKind::kLeave, {"user_1"}, {"team_7"})));
+    EXPECT_EQ(hub.granted_rooms(mine), std::vector<std::string>{"team_8"});
+    ASSERT_TRUE(hub.apply(op(RoomOpKind::kDisconnect, {"user_1"}, {})));
+    EXPECT_TRUE(hub.granted_rooms(mine).empty());
 }
 
 }  // namespace

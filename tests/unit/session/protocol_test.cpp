@@ -321,5 +321,77 @@ TEST_F(ProtocolTest, EveryCloseReasonHasAName) {
     EXPECT_EQ(to_string(CloseReason::kTokenExpired), "token_expired");
 }
 
+std::string subscribe_packet(std::string_view event, std::string_view body_json, int ack = 5) {
+    return "42" + std::to_string(ack) + "[\"" + std::string(event) + "\"," + std::string(body_json) + "]";
+}
+
+TEST_F(ProtocolTest, SubscribeWithATokenForThisUserAndRoomJoins) {
+    text(connect_with(R"({"sub":"1"})"));
+    ASSERT_TRUE(protocol.connected());
+    EXPECT_EQ(protocol.user_id(), "1");
+    const std::string good = hs256(R"({"sub":"1","room":"project_42","exp":9999999999})");
+    text(subscribe_packet("nudge:subscribe", R"({"room":"project_42","token":")" + good + "\"}"));
+    EXPECT_EQ(out.join, std::vector<std::string>{"project_42"});
+    EXPECT_EQ(out.subscription, SubscribeOutcome::kGrantedToken);
+    ASSERT_EQ(out.send.size(), 1U);
+    EXPECT_EQ(out.send[0], R"(435[{"ok":true}])");
+
+    text(subscribe_packet("nudge:unsubscribe", R"({"room":"project_42"})", 6));
+    EXPECT_EQ(out.leave, std::vector<std::string>{"project_42"});
+    EXPECT_EQ(out.send[0], R"(436[{"ok":true}])");
+}
+
+TEST_F(ProtocolTest, SubscribeWithoutProofOrWithAWrongTokenIsRefused) {
+    text(connect_with(R"({"sub":"1"})"));
+    text(subscribe_packet("nudge:subscribe", R"({"room":"project_42"})"));
+    EXPECT_TRUE(out.join.empty());
+    EXPECT_FALSE(out.hook_query);
+    EXPECT_EQ(out.subscription, SubscribeOutcome::kNoProof);
+    EXPECT_NE(out.send[0].find(R"("code":"forbidden")"), std::string::npos);
+    for (std::string_view claims : {R"({"sub":"2","room":"project_42","exp":9999999999})",
+                                    R"({"sub":"1","room":"project_43","exp":9999999999})",
+                                    R"({"sub":"1","room":"project_42"})",
+                                    R"({"sub":"1","room":"project_42","exp":1})"}) {
+        text(subscribe_packet("nudge:subscribe",
+                              R"({"room":"project_42","token":")" + hs256(claims) + "\"}"));
+        EXPECT_TRUE(out.join.empty()) << claims;
+        EXPECT_EQ(out.subscription, SubscribeOutcome::kBadToken) << claims;
+        EXPECT_NE(out.send[0].find(R"("code":"bad_token")"), std::string::npos);
+    }
+    for (std::string_view body : {R"({"room":""})", R"({"room":7})", R"("project_42")",
+                                  R"({"room":"a","token":1})"}) {
+        text(subscribe_packet("nudge:subscribe", body));
+        EXPECT_EQ(out.subscription, SubscribeOutcome::kBadRequest) << body;
+    }
+    // Without an ack id nothing is sent, and nothing is joined either.
+    text(R"(42["nudge:subscribe",{"room":"project_42"}])");
+    EXPECT_TRUE(out.send.empty());
+    EXPECT_TRUE(out.join.empty());
+}
+
+TEST_F(ProtocolTest, WithAHookASubscriptionWithoutTokenIsAskedWithTheSessionEpoch) {
+    context.config.subscribe_hook = true;
+    text(connect_with(R"({"sub":"1"})"));
+    const auto epoch = protocol.epoch();
+    text(subscribe_packet("nudge:subscribe", R"({"room":"project_42"})", 9));
+    ASSERT_TRUE(out.hook_query);
+    EXPECT_EQ(out.hook_query->room, "project_42");
+    EXPECT_EQ(out.hook_query->ack_id, 9U);
+    EXPECT_EQ(out.hook_query->epoch, epoch);
+    EXPECT_TRUE(out.send.empty());  // the caller acks after the hook answered
+    text("41");
+    EXPECT_NE(protocol.epoch(), epoch);
+    EXPECT_EQ(protocol.user_id(), "");
+}
+
+TEST_F(ProtocolTest, WithoutClientSubscriptionsTheEventIsNotRelayedAndNoUserIsKept) {
+    context.config.client_subscriptions = false;
+    text(connect_with(R"({"sub":"1"})"));
+    EXPECT_EQ(protocol.user_id(), "");
+    text(subscribe_packet("nudge:subscribe", R"({"room":"project_42"})"));
+    EXPECT_FALSE(out.subscription);
+    EXPECT_NE(out.send[0].find("not_relayed"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace nudge::session

@@ -1,5 +1,6 @@
 // nudge::Emitter: publishes events to a nudge hub from a C++ backend through the hub's HTTP
-// API (POST /api/v1/emit), synchronously.
+// API (POST /api/v1/emit), synchronously; and changes which rooms connected sockets are in
+// (POST /api/v1/rooms/{join,leave,disconnect}).
 //
 //   nudge::EmitterOptions options;
 //   options.url = "http://127.0.0.1:8080";
@@ -97,6 +98,23 @@ class Emitter {
     // Many events, max_batch per request, in order. On failure, error().accepted says how
     // many of the first events went through. An empty list sends nothing.
     [[nodiscard]] EmitResult emit_batch(const std::vector<Event>& events);
+
+    // Membership (POST /api/v1/rooms/...), Socket.IO's io.in(rooms).socketsJoin(join) etc.:
+    // every socket in any of `rooms` and in none of `except`, on every hub, joins or leaves
+    // the rooms given, or is disconnected (disconnect_sockets({emitter.room_for(id)}) logs a
+    // user out everywhere). Success is Accepted{0}: the hub took the request, and an event
+    // emitted afterwards reaches the sockets a join added. A socket that reconnects loses
+    // API-granted rooms unless its token grants them or the hub runs --granted-rooms-ttl.
+    [[nodiscard]] EmitResult sockets_join(const std::vector<std::string>& rooms,
+                                          const std::vector<std::string>& join,
+                                          const std::vector<std::string>& except = {});
+    [[nodiscard]] EmitResult sockets_leave(const std::vector<std::string>& rooms,
+                                           const std::vector<std::string>& leave,
+                                           const std::vector<std::string>& except = {});
+    [[nodiscard]] EmitResult disconnect_sockets(const std::vector<std::string>& rooms,
+                                                const std::vector<std::string>& except = {});
+    // The room of every socket of `user_id` (options.user_room with {id} replaced).
+    [[nodiscard]] std::string room_for(std::string_view user_id) const;
 
     Emitter(Emitter&&) noexcept;
     Emitter& operator=(Emitter&&) noexcept;

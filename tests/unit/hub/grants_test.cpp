@@ -1,0 +1,64 @@
+#include "hub/grants.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace nudge::hub {
+namespace {
+
+using std::chrono::seconds;
+using Strings = std::vector<std::string>;
+
+const Grants::Clock::time_point kT0{seconds(1000)};
+
+Strings sorted(Strings v) {
+    std::sort(v.begin(), v.end());
+    return v;
+}
+
+TEST(Grants, OffWithoutATtl) {
+    Grants grants(seconds(0), 10);
+    EXPECT_TRUE(grants.add(Strings{"user_1"}, Strings{"team_7"}, kT0));
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_1"}, kT0).empty());
+    EXPECT_EQ(grants.size(), 0U);
+}
+
+TEST(Grants, RoomsOfEverySelectorUntilTheTtlPasses) {
+    Grants grants(seconds(60), 10);
+    EXPECT_TRUE(grants.add(Strings{"user_1", "user_2"}, Strings{"team_7"}, kT0));
+    EXPECT_TRUE(grants.add(Strings{"org_1"}, Strings{"team_7", "org_1", "audit"}, kT0));
+    EXPECT_EQ(grants.size(), 4U);  // a room is never granted to itself
+    EXPECT_EQ(sorted(grants.rooms_for(Strings{"user_1", "org_1"}, kT0 + seconds(59))),
+              (Strings{"audit", "team_7"}));  // team_7 once
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_1"}, kT0 + seconds(60)).empty());
+    // A repeated grant extends it.
+    EXPECT_TRUE(grants.add(Strings{"user_1"}, Strings{"team_7"}, kT0 + seconds(30)));
+    EXPECT_EQ(grants.rooms_for(Strings{"user_1"}, kT0 + seconds(80)), Strings{"team_7"});
+    EXPECT_EQ(grants.size(), 4U);
+}
+
+TEST(Grants, RemoveAndClear) {
+    Grants grants(seconds(60), 10);
+    grants.add(Strings{"user_1"}, Strings{"a", "b", "c"}, kT0);
+    grants.remove(Strings{"user_1"}, Strings{"b", "zzz"});
+    EXPECT_EQ(sorted(grants.rooms_for(Strings{"user_1"}, kT0)), (Strings{"a", "c"}));
+    EXPECT_EQ(grants.size(), 2U);
+    grants.clear(Strings{"user_1", "nobody"});
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_1"}, kT0).empty());
+    EXPECT_EQ(grants.size(), 0U);
+}
+
+TEST(Grants, BoundedPurgingExpiredEntriesFirst) {
+    Grants grants(seconds(60), 2);
+    EXPECT_TRUE(grants.add(Strings{"user_1"}, Strings{"a", "b"}, kT0));
+    EXPECT_FALSE(grants.add(Strings{"user_2"}, Strings{"c"}, kT0 + seconds(1)));  // full
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_2"}, kT0).empty());
+    // Once a and b expired, they make room.
+    EXPECT_TRUE(grants.add(Strings{"user_2"}, Strings{"c"}, kT0 + seconds(61)));
+    EXPECT_EQ(grants.size(), 1U);
+    EXPECT_EQ(grants.rooms_for(Strings{"user_2"}, kT0 + seconds(61)), Strings{"c"});
+}
+
+}  // namespace
+}  // namespace nudge::hub
