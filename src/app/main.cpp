@@ -87,6 +87,7 @@ int main(int argc, char** argv) {
     net::ServerContext context;
     context.session = session::Context{config.session, &*verifier};
     context.limits = config.limits;
+    context.origins = config.origins;
     context.admission.configure(config.limits.admission);
     // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.
     const auto threads = config.listen.threads != 0

@@ -40,6 +40,7 @@ struct Config {
     session::Config session;
     api::Config api;
     net::Limits limits;
+    net::Origins origins;
     Log log;
     Shutdown shutdown;
     bool dev = false;           // development defaults for the secret and API key, printed at start

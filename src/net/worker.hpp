@@ -16,6 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -27,6 +30,8 @@
 #include "ws/frame_parser.hpp"
 
 namespace nudge::net {
+
+class PollingSession;
 
 class Worker {
 public:
@@ -83,6 +88,18 @@ public:
     void drain_deferred();
 
     void log_slow_consumer(std::size_t queued_bytes);
+    // Engine.IO requests refused (unknown transport, protocol version, sid): one info line
+    // per 10 s with the reason, so a misconfigured client is visible without flooding.
+    [[nodiscard]] LogLimiter& refused_request_log() noexcept { return refused_request_log_; }
+
+    // HTTP long-polling sessions held here, by sid (see PollingSession, PollingDirectory).
+    void register_polling(PollingSession& session);
+    void unregister_polling(PollingSession& session);
+    [[nodiscard]] PollingSession* polling_session(std::string_view sid) const;
+    // WebSocket upgrades in progress: the probing connection and the session it upgrades.
+    void add_probe(const Connection& probe, PollingSession& session);
+    [[nodiscard]] PollingSession* probe_source(const Connection& probe) const noexcept;
+    void remove_probe(const Connection& probe) noexcept;
 
 private:
     struct Link {
@@ -113,6 +130,9 @@ private:
     LogLimiter accept_log_;
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;
+    LogLimiter refused_request_log_;
+    std::unordered_map<std::string, PollingSession*> polling_;
+    std::vector<std::pair<const Connection*, PollingSession*>> probes_;
     std::array<char, std::size_t{64} * 1024> read_buffer_{};
     bool stopping_ = false;
 };

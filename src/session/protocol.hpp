@@ -45,6 +45,10 @@ struct Config {
     std::uint32_t max_payload = 1000000;
     std::string user_room = "user_{id}";  // "{id}" is replaced by the user id claim
     std::uint32_t max_auth_failures = 3;  // CONNECT attempts refused before the hub hangs up
+    // A CONNECT without a token is let in (no user room, only anonymous_rooms) instead of
+    // being refused with missing_token. A token that fails verification is still refused.
+    bool allow_anonymous = false;
+    std::vector<std::string> anonymous_rooms;
 };
 
 enum class CloseReason {
@@ -78,7 +82,7 @@ struct Effects {
     bool leave_all = false;               // the client left "/": leave every room
     std::optional<CloseReason> close;     // close the connection after sending `send`
     std::optional<auth::AuthError> auth_failure;  // a refused CONNECT, for metrics/logs
-    std::optional<std::string> user_id;   // set when a CONNECT is accepted
+    std::optional<std::string> user_id;   // set when a CONNECT is accepted ("" if anonymous)
 
     void clear() {
         send.clear();
@@ -96,8 +100,9 @@ public:
 
     Protocol(const Context& context, Clock::time_point now);
 
-    // The Engine.IO open packet, the first thing the server sends.
-    [[nodiscard]] std::string open_packet() const;
+    // The Engine.IO open packet, the first thing the server sends. `can_upgrade`: the
+    // session is on HTTP long-polling and may upgrade to WebSocket.
+    [[nodiscard]] std::string open_packet(bool can_upgrade = false) const;
 
     void on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
                  Effects& out);
