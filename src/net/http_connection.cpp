@@ -100,8 +100,15 @@ void HttpConnection::read_request() {
                                 }
                                 if (path_of(self->parser_->get().target()) == kEngineIoPath) {
                                     // Engine.IO's maxHttpBufferSize: a POST is one payload.
-                                    self->parser_->body_limit(
-                                        self->worker_.context().session.config.max_payload);
+                                    // Beast checks a Content-Length against the limit only
+                                    // while parsing the header, so check it here too.
+                                    const auto limit = self->worker_.context().session.config.max_payload;
+                                    self->parser_->body_limit(limit);
+                                    if (const auto length = self->parser_->content_length();
+                                        length && *length > limit) {
+                                        self->on_read_error(http::error::body_limit);
+                                        return;
+                                    }
                                 }
                                 if (const auto problem = framing_problem(self->parser_->get());
                                     !problem.empty()) {
@@ -265,7 +272,7 @@ void HttpConnection::handle_engine_io(Request& request, bool migrated) {
     auto refuse = [&](eio::HandshakeError reason) {
         // Info, rate-limited: a client offering what the hub does not serve (a transport, a
         // protocol version, a session it does not hold) is otherwise invisible.
-        if (auto held = worker_.refused_request_log().allow()) {
+        if (auto held = worker_.refused_request_log(static_cast<std::size_t>(reason)).allow()) {
             spdlog::info(
                 "engine.io request refused source={} reason=\"{}\" method={} transport={} eio={} "
                 "suppressed={}",
@@ -323,7 +330,7 @@ void HttpConnection::handle_engine_io(Request& request, bool migrated) {
     // Closed, upgraded, never existed, or held by another hub (no sticky routing): the
     // client starts a new session.
     if (info.transport == eio::Transport::kWebSocket) {
-        if (auto held = worker_.refused_request_log().allow()) {
+        if (auto held = worker_.refused_request_log(static_cast<std::size_t>(eio::HandshakeError::kUnknownSid)).allow()) {
             spdlog::info("engine.io request refused source={} reason=\"{}\" transport=websocket "
                          "suppressed={}",
                          remote_, eio::message(eio::HandshakeError::kUnknownSid), *held);

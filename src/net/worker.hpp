@@ -89,8 +89,11 @@ public:
 
     void log_slow_consumer(std::size_t queued_bytes);
     // Engine.IO requests refused (unknown transport, protocol version, sid): one info line
-    // per 10 s with the reason, so a misconfigured client is visible without flooding.
-    [[nodiscard]] LogLimiter& refused_request_log() noexcept { return refused_request_log_; }
+    // per reason per 10 s, so a misconfigured client is visible without flooding the log.
+    // `reason`: the Engine.IO error code (0-5).
+    [[nodiscard]] LogLimiter& refused_request_log(std::size_t reason) noexcept {
+        return refused_request_logs_[reason % refused_request_logs_.size()];
+    }
 
     // HTTP long-polling sessions held here, by sid (see PollingSession, PollingDirectory).
     void register_polling(PollingSession& session);
@@ -130,7 +133,7 @@ private:
     LogLimiter accept_log_;
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;
-    LogLimiter refused_request_log_;
+    std::array<LogLimiter, 6> refused_request_logs_;
     std::unordered_map<std::string, PollingSession*> polling_;
     std::vector<std::pair<const Connection*, PollingSession*>> probes_;
     std::array<char, std::size_t{64} * 1024> read_buffer_{};
