@@ -8,6 +8,8 @@ import { NudgeProvider, useNudgeStatus } from '@nudge/react-query/react';
 const params = new URLSearchParams(window.location.search);
 const user = params.get('user');
 const hub = params.get('hub');
+// `transports=polling,websocket` tries socket.io-client's own default instead of WebSocket only.
+const transports = (params.get('transports') ?? 'websocket').split(',');
 const events = { balance_updated: ['balance'], transaction_happened: ['transactions', 'balance'] };
 const queryClient = new QueryClient({
   defaultOptions: { queries: { staleTime: Infinity, refetchOnWindowFocus: false, retry: false } },
@@ -32,7 +34,7 @@ function Balance() {
 
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
-    <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports: ['websocket'] }}>
+    <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports }}>
       <Balance />
     </NudgeProvider>
   </QueryClientProvider>,
