@@ -27,7 +27,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             nudge::eio::append_binary_packet(again, packet.data);
             continue;
         }
-        if (packet.data.empty() || packet.data.front() < '0' || packet.data.front() > '6') std::abort();
+        if (packet.data.empty() || packet.data.front() < '0' || packet.data.front() > '6')
+            std::abort();
         if (packet.data.find(nudge::eio::kRecordSeparator) != std::string::npos) std::abort();
         nudge::eio::append_text_packet(again, packet.data);
     }

@@ -8,10 +8,14 @@ namespace nudge::eio {
 
 std::string_view message(PayloadError error) noexcept {
     switch (error) {
-        case PayloadError::kEmpty: return "empty packet in payload";
-        case PayloadError::kUnknownType: return "unknown packet type in payload";
-        case PayloadError::kBadBase64: return "malformed base64 in binary packet";
-        case PayloadError::kTooManyPackets: return "too many packets in payload";
+        case PayloadError::kEmpty:
+            return "empty packet in payload";
+        case PayloadError::kUnknownType:
+            return "unknown packet type in payload";
+        case PayloadError::kBadBase64:
+            return "malformed base64 in binary packet";
+        case PayloadError::kTooManyPackets:
+            return "too many packets in payload";
     }
     return "bad payload";
 }
@@ -19,8 +23,8 @@ std::string_view message(PayloadError error) noexcept {
 namespace {
 
 bool is_base64_char(char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '+' || c == '/';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+           c == '/';
 }
 
 // Standard, padded base64 (what engine.io-parser writes); anything else is refused.

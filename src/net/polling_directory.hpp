@@ -17,7 +17,7 @@
 namespace nudge::net {
 
 class PollingDirectory {
-public:
+  public:
     void add(std::string_view sid, std::size_t worker) {
         const std::scoped_lock lock(mutex_);
         owners_.emplace(std::string(sid), worker);
@@ -33,7 +33,7 @@ public:
         return it->second;
     }
 
-private:
+  private:
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::size_t> owners_;
 };

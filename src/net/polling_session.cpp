@@ -158,7 +158,8 @@ void PollingSession::apply_effects() {
         // The client's own close: its held GET ends with a noop. A token past its expiry ends
         // with the next request failing, so the client reconnects with a fresh token.
         end(reason,
-            reason == session::CloseReason::kClientClose || reason == session::CloseReason::kTokenExpired
+            reason == session::CloseReason::kClientClose ||
+                    reason == session::CloseReason::kTokenExpired
                 ? kNoop
                 : kClose,
             true);

@@ -43,7 +43,7 @@ class HttpConnection;
 class Worker;
 
 class PollingSession final : public Connection {
-public:
+  public:
     explicit PollingSession(Worker& worker);
     ~PollingSession() override;
     PollingSession(const PollingSession&) = delete;
@@ -90,7 +90,7 @@ public:
     [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_.bytes(); }
     [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
 
-private:
+  private:
     void enqueue(hub::Frame frame, bool from_fanout);
     void apply_effects();
     // Answers the held GET with everything queued.

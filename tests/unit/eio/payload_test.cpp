@@ -1,10 +1,10 @@
 // Payload codec: golden bodies from the Engine.IO v4 protocol document and from
 // socket.io-client 4.8's polling requests.
+#include "eio/payload.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
-
-#include "eio/payload.hpp"
 
 namespace nudge::eio {
 namespace {
@@ -22,19 +22,26 @@ TEST(EioPayload, DecodesOnePlainTextPacket) {
 }
 
 TEST(EioPayload, DecodesSeveralPacketsSeparatedByRecordSeparator) {
-    auto packets = decode_payload("4test1\x1e" "4test2\x1e" "4test3");
+    auto packets = decode_payload(
+        "4test1\x1e"
+        "4test2\x1e"
+        "4test3");
     ASSERT_TRUE(packets);
     EXPECT_EQ(texts(*packets), "[4test1][4test2][4test3]");
 }
 
 TEST(EioPayload, DecodesBase64BinaryPackets) {
-    auto packets = decode_payload("4hello\x1e" "bAQIDBA==");
+    auto packets = decode_payload(
+        "4hello\x1e"
+        "bAQIDBA==");
     ASSERT_TRUE(packets);
     ASSERT_EQ(packets->size(), 2U);
     EXPECT_TRUE((*packets)[1].binary);
     EXPECT_EQ((*packets)[1].data, std::string("\x01\x02\x03\x04"));
     // Captured from socket.io-client: a CONNECT with auth, then a pong.
-    auto connect = decode_payload(R"(40{"token":"a.b.c"})" "\x1e" "3");
+    auto connect = decode_payload(R"(40{"token":"a.b.c"})"
+                                  "\x1e"
+                                  "3");
     ASSERT_TRUE(connect);
     EXPECT_EQ(texts(*connect), R"([40{"token":"a.b.c"}][3])");
 }
@@ -42,9 +49,15 @@ TEST(EioPayload, DecodesBase64BinaryPackets) {
 TEST(EioPayload, RefusesMalformedBodiesWhole) {
     EXPECT_EQ(decode_payload("").error(), PayloadError::kEmpty);
     EXPECT_EQ(decode_payload("4a\x1e").error(), PayloadError::kEmpty);
-    EXPECT_EQ(decode_payload("\x1e" "4a").error(), PayloadError::kEmpty);
+    EXPECT_EQ(decode_payload("\x1e"
+                             "4a")
+                  .error(),
+              PayloadError::kEmpty);
     EXPECT_EQ(decode_payload("abc").error(), PayloadError::kUnknownType);
-    EXPECT_EQ(decode_payload("4ok\x1e" "7x").error(), PayloadError::kUnknownType);
+    EXPECT_EQ(decode_payload("4ok\x1e"
+                             "7x")
+                  .error(),
+              PayloadError::kUnknownType);
 }
 
 TEST(EioPayload, RefusesBadBase64) {
@@ -60,8 +73,16 @@ TEST(EioPayload, RefusesBadBase64) {
 }
 
 TEST(EioPayload, BoundsThePacketCount) {
-    EXPECT_EQ(decode_payload("3\x1e" "3\x1e" "3", 2).error(), PayloadError::kTooManyPackets);
-    EXPECT_TRUE(decode_payload("3\x1e" "3", 2));
+    EXPECT_EQ(decode_payload("3\x1e"
+                             "3\x1e"
+                             "3",
+                             2)
+                  .error(),
+              PayloadError::kTooManyPackets);
+    EXPECT_TRUE(
+        decode_payload("3\x1e"
+                       "3",
+                       2));
 }
 
 TEST(EioPayload, EncodesWhatItDecodes) {
@@ -69,7 +90,11 @@ TEST(EioPayload, EncodesWhatItDecodes) {
     append_text_packet(payload, "2");
     append_text_packet(payload, R"(42["balance_updated",{"id":1}])");
     append_binary_packet(payload, std::string("\x01\x02\x03\x04"));
-    EXPECT_EQ(payload, "2\x1e" R"(42["balance_updated",{"id":1}])" "\x1e" "bAQIDBA==");
+    EXPECT_EQ(payload,
+              "2\x1e"
+              R"(42["balance_updated",{"id":1}])"
+              "\x1e"
+              "bAQIDBA==");
     auto back = decode_payload(payload);
     ASSERT_TRUE(back);
     EXPECT_EQ(back->size(), 3U);
@@ -77,7 +102,10 @@ TEST(EioPayload, EncodesWhatItDecodes) {
 }
 
 TEST(EioPayload, EveryPrefixOfAValidBodyDecodesOrFailsCleanly) {
-    const std::string body = "40{\"token\":\"x\"}\x1e" "bAQIDBA==\x1e" "3";
+    const std::string body =
+        "40{\"token\":\"x\"}\x1e"
+        "bAQIDBA==\x1e"
+        "3";
     for (std::size_t n = 0; n <= body.size(); ++n) {
         auto r = decode_payload(std::string_view(body).substr(0, n));
         if (r) {
