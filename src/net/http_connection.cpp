@@ -137,8 +137,18 @@ void HttpConnection::on_read_error(beast::error_code ec) {
         if (path_of(target) == kEngineIoPath) {
             // A polling POST over maxPayload closes its session, as in Engine.IO.
             const auto sid = eio::query_param(query_of(target), "sid");
+            const auto& context = worker_.context();
             if (PollingSession* session = sid ? worker_.polling_session(*sid) : nullptr) {
                 session->on_post_too_large();
+            } else if (const auto owner = sid ? context.polling.owner(*sid) : std::nullopt;
+                       owner && *owner < context.workers.size()) {
+                // The session lives on another worker: close it there.
+                Worker& target_worker = *context.workers[*owner];
+                asio::post(target_worker.io(), [&target_worker, id = std::string(*sid)] {
+                    if (PollingSession* remote = target_worker.polling_session(id)) {
+                        remote->on_post_too_large();
+                    }
+                });
             }
             send(error(413, "payload_too_large", "body over --max-payload"), true);
             return;
