@@ -352,8 +352,8 @@ void HttpConnection::handle_engine_io(Request& request, bool migrated) {
 }
 
 void HttpConnection::refuse_websocket_sid(const Request& request) {
-    // Engine.IO accepts such a WebSocket and closes it at once (its session is gone or already
-    // upgraded); a client's upgrade probe then fails and it goes on with what it has.
+    // Engine.IO accepts such a WebSocket and closes it at once (its session is gone, already
+    // upgraded or being upgraded); a client's probe then fails and it goes on with what it has.
     const ws::UpgradeRequest upgrade_request{
         request.method_string(), request[http::field::upgrade], request[http::field::connection],
         request[http::field::sec_websocket_key], request[http::field::sec_websocket_version]};
@@ -378,7 +378,8 @@ void HttpConnection::serve_session(Request& request, const eio::RequestInfo& inf
                                    PollingSession& session) {
     if (info.transport == eio::Transport::kWebSocket) {
         if (session.probing()) {
-            answer_error(eio::HandshakeError::kBadRequest);
+            // Engine.IO: "transport has already been trying to upgrade" (accepted, then closed).
+            refuse_websocket_sid(request);
             return;
         }
         upgrade_to_websocket(request, &session);
