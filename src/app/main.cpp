@@ -131,6 +131,7 @@ int main(int argc, char** argv) {
                      config.subscribe_hook.timeout.count(), config.subscribe_hook.cache_ttl.count());
     }
     context.limits = config.limits;
+    context.origins = config.origins;
     context.admission.configure(config.limits.admission);
     // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.
     const auto threads = config.listen.threads != 0

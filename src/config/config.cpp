@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <boost/asio/ip/address.hpp>
 
@@ -137,6 +138,17 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_API_AUTH_BACKOFF_SECONDS")->capture_default_str()->check(CLI::Range(1, 86400));
 
     auto* engine = app.add_option_group("engine.io");
+    engine->add_flag("--allow-anonymous", config.session.allow_anonymous,
+                     "let a CONNECT without a token in, with no user room and only --anonymous-rooms")
+        ->envname("NUDGE_ALLOW_ANONYMOUS");
+    engine->add_option("--anonymous-rooms", config.session.anonymous_rooms,
+                       "comma-separated rooms an anonymous client joins (with --allow-anonymous)")
+        ->envname("NUDGE_ANONYMOUS_ROOMS")->delimiter(',');
+    engine->add_option("--allowed-origins", config.origins.allowed,
+                       "comma-separated browser origins (https://app.example.com) that get CORS "
+                       "headers on HTTP long-polling; when set, other origins are refused "
+                       "(default: no CORS headers, any origin for WebSocket)")
+        ->envname("NUDGE_ALLOWED_ORIGINS")->delimiter(',');
     engine->add_option("--ping-interval", ping_interval_ms, "ms between server pings")
         ->envname("NUDGE_PING_INTERVAL")->capture_default_str()->check(CLI::Range(100, 3600000));
     engine->add_option("--ping-timeout", ping_timeout_ms, "ms a client has to answer a ping")
@@ -302,6 +314,12 @@ std::string summary(const Config& config) {
     line("token claims", fmt::format("user={} issuer={} audience={}", jwt.user_claim,
                                      jwt.issuer.value_or("(any)"), jwt.audience.value_or("(any)")));
     line("user room", config.session.user_room);
+    line("anonymous", config.session.allow_anonymous
+                          ? fmt::format("allowed rooms=[{}]", fmt::join(config.session.anonymous_rooms, ","))
+                          : std::string("refused"));
+    line("allowed origins", config.origins.allowed.empty()
+                                ? std::string("(any for WebSocket, no CORS)")
+                                : fmt::format("{}", fmt::join(config.origins.allowed, ",")));
     line("api key", fmt::format("set ({} bytes)", config.api.api_key.size()));
     line("publish limits", fmt::format("body={} B batch={} pending batches={}", config.api.max_body,
                                        config.api.limits.max_events,

@@ -41,6 +41,7 @@ struct Config {
     session::Config session;
     api::Config api;
     net::Limits limits;
+    net::Origins origins;
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

@@ -16,8 +16,8 @@ Result<Packet, PacketError> decode(std::string_view text) {
 std::string encode_open(const OpenInfo& info) {
     // The sid is our own base64url id: no JSON escaping needed.
     return fmt::format(
-        R"(0{{"sid":"{}","upgrades":[],"pingInterval":{},"pingTimeout":{},"maxPayload":{}}})",
-        info.sid, info.ping_interval_ms, info.ping_timeout_ms, info.max_payload);
+        R"(0{{"sid":"{}","upgrades":[{}],"pingInterval":{},"pingTimeout":{},"maxPayload":{}}})",
+        info.sid, info.can_upgrade ? R"("websocket")" : "", info.ping_interval_ms, info.ping_timeout_ms, info.max_payload);
 }
 
 std::string_view message(HandshakeError error) noexcept {
@@ -36,10 +36,6 @@ std::string error_body(HandshakeError error) {
     return fmt::format(R"({{"code":{},"message":"{}"}})", static_cast<int>(error), message(error));
 }
 
-namespace {
-
-// The value of `key` in an application/x-www-form-urlencoded query; nullopt when absent.
-// Values we compare against never need percent-decoding ("4", "websocket").
 std::optional<std::string_view> query_param(std::string_view query, std::string_view key) {
     while (!query.empty()) {
         const auto amp = query.find('&');
@@ -54,14 +50,22 @@ std::optional<std::string_view> query_param(std::string_view query, std::string_
     return std::nullopt;
 }
 
-}  // namespace
-
-Result<void, HandshakeError> check_handshake(std::string_view query, bool is_websocket_upgrade) {
+Result<RequestInfo, HandshakeError> check_request(std::string_view query, std::string_view method,
+                                                  bool is_websocket_upgrade) {
     if (query_param(query, "EIO") != "4") return fail(HandshakeError::kUnsupportedProtocolVersion);
-    if (query_param(query, "transport") != "websocket") return fail(HandshakeError::kUnknownTransport);
-    if (query_param(query, "sid").has_value()) return fail(HandshakeError::kUnknownSid);
-    if (!is_websocket_upgrade) return fail(HandshakeError::kBadRequest);
-    return {};
+    const auto transport = query_param(query, "transport");
+    const std::string_view sid = query_param(query, "sid").value_or(std::string_view{});
+    if (transport == "websocket") {
+        if (!is_websocket_upgrade) return fail(HandshakeError::kBadRequest);
+        return RequestInfo{Transport::kWebSocket, sid};
+    }
+    if (transport != "polling") return fail(HandshakeError::kUnknownTransport);
+    if (sid.empty()) {
+        if (method != "GET") return fail(HandshakeError::kBadHandshakeMethod);
+    } else if (method != "GET" && method != "POST") {
+        return fail(HandshakeError::kBadRequest);
+    }
+    return RequestInfo{Transport::kPolling, sid};
 }
 
 }  // namespace nudge::eio

@@ -1,8 +1,9 @@
-// Engine.IO v4 packets over WebSocket (one packet per WebSocket message) and the handshake
-// query checks. Pure codec; see ../shared/protocol.md and the Engine.IO v4 protocol doc.
+// Engine.IO v4 packets (one packet per WebSocket message; see payload.hpp for HTTP
+// long-polling bodies) and the handshake query checks. Pure codec; see ../shared/protocol.md and the Engine.IO v4 protocol doc.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,10 +37,11 @@ struct OpenInfo {
     std::uint32_t ping_interval_ms;
     std::uint32_t ping_timeout_ms;
     std::uint32_t max_payload;
+    bool can_upgrade = false;  // a polling session: it may upgrade to WebSocket
 };
 
-// `0{"sid":"…","upgrades":[],"pingInterval":…,"pingTimeout":…,"maxPayload":…}`; upgrades is
-// empty because the session is already on the WebSocket transport.
+// `0{"sid":"…","upgrades":[…],"pingInterval":…,"pingTimeout":…,"maxPayload":…}`; upgrades is
+// ["websocket"] for a polling session, empty for one already on the WebSocket transport.
 [[nodiscard]] std::string encode_open(const OpenInfo& info);
 
 inline constexpr std::string_view kPingPacket = "2";
@@ -59,12 +61,27 @@ enum class HandshakeError : int {
 [[nodiscard]] std::string_view message(HandshakeError error) noexcept;
 [[nodiscard]] std::string error_body(HandshakeError error);
 
-// Checks the query string of a request to the Engine.IO path (without the leading '?').
-// nudged serves only the WebSocket transport on EIO=4, without a prior polling session:
-// EIO missing or not 4 → kUnsupportedProtocolVersion; transport missing or not websocket →
-// kUnknownTransport; a `sid` (an upgrade from polling) → kUnknownSid; a WebSocket transport
-// request that is not an upgrade → kBadRequest.
-[[nodiscard]] Result<void, HandshakeError> check_handshake(std::string_view query,
-                                                           bool is_websocket_upgrade);
+enum class Transport : std::uint8_t { kPolling, kWebSocket };
+
+struct RequestInfo {
+    Transport transport;
+    std::string_view sid;  // empty: a new session (a handshake)
+};
+
+// Checks a request to the Engine.IO path: its query string (without the leading '?'), its
+// method and whether it is a WebSocket upgrade. nudged serves EIO=4 only, on both transports:
+// EIO missing or not 4 → kUnsupportedProtocolVersion; transport missing or neither polling
+// nor websocket → kUnknownTransport; a WebSocket transport request that is not an upgrade →
+// kBadRequest; a polling handshake (no sid) by any method but GET → kBadHandshakeMethod; a
+// polling request of a session by any method but GET or POST → kBadRequest. Whether the sid
+// names a live session is the caller's business (kUnknownSid).
+[[nodiscard]] Result<RequestInfo, HandshakeError> check_request(std::string_view query,
+                                                                std::string_view method,
+                                                                bool is_websocket_upgrade);
+
+// The value of `key` in an application/x-www-form-urlencoded query; nullopt when absent.
+// Not percent-decoded: the values compared against never need it ("4", "websocket", sids).
+[[nodiscard]] std::optional<std::string_view> query_param(std::string_view query,
+                                                          std::string_view key);
 
 }  // namespace nudge::eio

@@ -58,6 +58,13 @@ void RoomIndex::leave_all(Subscriber* subscriber) {
     }
 }
 
+void RoomIndex::transfer(Subscriber* from, Subscriber* to) {
+    for (std::size_t i = 0; i < from->memberships_.size(); ++i) {
+        join(*from->memberships_[i].room->name, to);
+    }
+    leave_all(from);
+}
+
 void RoomIndex::remove_membership(Subscriber* subscriber, std::size_t i) {
     const Membership m = subscriber->memberships_[i];
     subscriber->memberships_.swap_remove(i);

@@ -46,6 +46,9 @@ public:
     void leave(std::string_view room, Subscriber* subscriber);
     // Leaves every room; must be called before a member is destroyed.
     void leave_all(Subscriber* subscriber);
+    // `to` joins every room `from` is in, then `from` leaves them all (a session moving from
+    // one transport to another keeps its rooms).
+    void transfer(Subscriber* from, Subscriber* to);
     // Number of rooms `subscriber` is in.
     [[nodiscard]] static std::size_t rooms_of(const Subscriber& subscriber) noexcept {
         return subscriber.memberships_.size();

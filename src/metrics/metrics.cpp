@@ -102,8 +102,8 @@ Registry::Registry() { label_enum<ApiStatus>(api_requests, [](ApiStatus s) { ret
 std::string Registry::render() const {
     std::string out;
     out.reserve(4096);
-    render_value(out, "nudge_connections", "gauge", "Open WebSocket connections.", connections);
-    render_value(out, "nudge_connections_total", "counter", "WebSocket handshakes accepted.",
+    render_value(out, "nudge_connections", "gauge", "Open client connections (WebSockets and HTTP long-polling sessions).", connections);
+    render_value(out, "nudge_connections_total", "counter", "Client sessions opened (WebSocket handshakes and polling handshakes).",
                  connections_total);
     render_value(out, "nudge_sessions", "gauge", "Clients connected to the main namespace.",
                  sessions);
@@ -137,7 +137,7 @@ std::string Registry::render() const {
                  "Requests answered 429 by the per-IP API key backoff.", api_auth_backoffs);
     render_labeled(out, "nudge_auth_failures_total", "reason", "Refused Socket.IO CONNECTs.",
                    auth_failures);
-    render_labeled(out, "nudge_disconnects_total", "reason", "Closed WebSocket connections.",
+    render_labeled(out, "nudge_disconnects_total", "reason", "Closed client connections (either transport).",
                    disconnects);
     render_labeled(out, "nudge_api_requests_total", "status", "HTTP API answers by status.",
                    api_requests);

@@ -10,6 +10,13 @@
 // answered 400 (431/413 for the limits) with a JSON error and closed; only EOF, resets and
 // the idle deadline close silently.
 //
+// Engine.IO on /socket.io/: WebSocket handshakes become a WsConnection; HTTP long-polling
+// requests go to their PollingSession (PollingSession's header has the transport's rules).
+// A request for a session that lives on another worker moves there with its socket (the
+// descriptor and any bytes read past the request), so a session is only touched by its own
+// worker. A GET the session holds keeps a read pending: a client that goes away while its
+// poll is held closes the session, as in Engine.IO.
+//
 // A connection accepted by the metrics listener is restricted to the metrics routes.
 #pragma once
 
@@ -25,9 +32,11 @@
 #include <string>
 
 #include "api/router.hpp"
+#include "eio/packet.hpp"
 
 namespace nudge::net {
 
+class PollingSession;
 class Worker;
 
 class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
@@ -41,15 +50,34 @@ public:
     HttpConnection& operator=(const HttpConnection&) = delete;
     void start();
 
-private:
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
+
+    // A request moved here from another worker: serve it as if it had been read here.
+    void resume(Request request, std::string_view early_bytes);
+    // For the PollingSession of the current GET: keep it open until answered; tell `session`
+    // if the client goes away meanwhile.
+    void hold(PollingSession& session);
+    // Answers the current polling request: 200 with an Engine.IO payload.
+    void answer_poll(std::string payload);
+    // Answers the current Engine.IO request with Engine.IO's error codes (400, or 403).
+    void answer_error(eio::HandshakeError error);
+
+private:
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
     void read_request();
     void read_body();
     void on_read_error(boost::beast::error_code ec);
     void on_request();
-    void handle_engine_io(const Request& request);
+    // `migrated`: the request came from another worker (its session must be here).
+    void handle_engine_io(Request& request, bool migrated);
+    void serve_session(Request& request, const eio::RequestInfo& info, PollingSession& session);
+    void upgrade_to_websocket(const Request& request, PollingSession* session);
+    void refuse_websocket_sid(const Request& request);
+    // Moves the socket and the current request to worker `owner`.
+    void migrate(std::size_t owner);
+    void watch_held_poll();
+    void add_cors(Response& response) const;
     void send(Response response, bool close_after);
     void linger();
     void linger_read();
@@ -64,6 +92,10 @@ private:
     boost::beast::flat_buffer buffer_;
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     std::uint32_t ip_key_;
+    std::unique_ptr<Request> migrated_;   // a request that arrived from another worker
+    PollingSession* poll_owner_ = nullptr;  // the session holding this GET, while held
+    std::string cors_origin_;  // the request's Origin when it is an allowed one
+    bool keep_alive_ = true;   // of the current Engine.IO request
 };
 
 }  // namespace nudge::net

@@ -41,6 +41,13 @@ void SendQueue::consume(std::size_t written) noexcept {
     compact();
 }
 
+void SendQueue::splice(SendQueue& other) {
+    if (!other.state_) return;
+    State& o = *other.state_;
+    for (std::size_t i = o.head; i < o.frames.size(); ++i) push(std::move(o.frames[i]));
+    other.state_.reset();
+}
+
 void SendQueue::drop_unstarted() noexcept {
     if (!state_) return;
     State& s = *state_;

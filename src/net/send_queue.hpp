@@ -46,6 +46,9 @@ public:
     void consume(std::size_t written) noexcept;
     // Drops every frame not started; a partly written head stays so its frame completes.
     void drop_unstarted() noexcept;
+    // Appends the unwritten frames of `other` (whose head must not be partly written) and
+    // empties it: an HTTP long-polling session hands its backlog to the WebSocket it upgrades to.
+    void splice(SendQueue& other);
     // Drops everything and frees the storage.
     void clear() noexcept { state_.reset(); }
 

@@ -17,6 +17,7 @@ Server::Server(ServerContext& context, std::size_t threads) : context_(context) 
     for (std::size_t i = 0; i < threads; ++i) {
         workers_.push_back(std::make_unique<Worker>(i, context_));
         Worker* worker = workers_.back().get();
+        context_.workers.push_back(worker);
         hooks.push_back(hub::Hub::ShardHooks{
             [worker](hub::Hub::Task task) { asio::post(worker->io(), std::move(task)); },
             [worker] { worker->flush_pending(); }});

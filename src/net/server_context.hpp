@@ -6,11 +6,14 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "api/router.hpp"
 #include "hub/hub.hpp"
 #include "net/admission.hpp"
 #include "net/subscribe_hook.hpp"
+#include "net/polling_directory.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
@@ -40,6 +43,23 @@ struct Limits {
     AdmissionConfig admission;
 };
 
+// Browser origins (RFC 6454 serializations, e.g. "https://app.example.com"). Empty: HTTP
+// long-polling answers carry no CORS headers (same-origin pages and non-browser clients work)
+// and WebSocket upgrades are accepted from any origin (authentication is in the CONNECT
+// payload, not in cookies). Set: polling answers and preflights carry CORS headers for these
+// origins only, and an Engine.IO request from any other Origin is refused (403, code 4).
+struct Origins {
+    std::vector<std::string> allowed;
+    [[nodiscard]] bool listed(std::string_view origin) const {
+        for (const auto& o : allowed) {
+            if (o == origin) return true;
+        }
+        return false;
+    }
+};
+
+class Worker;
+
 struct ServerContext {
     session::Context session;
     Limits limits;
@@ -51,6 +71,9 @@ struct ServerContext {
     std::optional<HookTarget> subscribe_hook_target;  // set (resolved) when the hook is on
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
     std::atomic<bool> shutting_down{false};
+    Origins origins;
+    PollingDirectory polling;
+    std::vector<Worker*> workers;  // every worker, by index (set once by Server)
 };
 
 }  // namespace nudge::net

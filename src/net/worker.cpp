@@ -10,6 +10,7 @@
 
 #include "metrics/metrics.hpp"
 #include "net/http_connection.hpp"
+#include "net/polling_session.hpp"
 #include "net/send_queue.hpp"
 
 namespace nudge::net {
@@ -193,6 +194,48 @@ void Worker::log_slow_consumer(std::size_t queued_bytes) {
     if (auto held = slow_consumer_log_.allow()) {
         spdlog::warn("slow consumer disconnected queued_bytes={} limit={} suppressed={}", queued_bytes,
                      context_.limits.max_send_queue_bytes, *held);
+    }
+}
+
+void Worker::register_polling(PollingSession& session) {
+    polling_.emplace(std::string(session.sid()), &session);
+    context_.polling.add(session.sid(), index_);
+}
+
+void Worker::unregister_polling(PollingSession& session) {
+    polling_.erase(std::string(session.sid()));
+    context_.polling.remove(session.sid());
+    for (auto it = probes_.begin(); it != probes_.end(); ++it) {
+        if (it->second == &session) {
+            probes_.erase(it);
+            break;
+        }
+    }
+}
+
+PollingSession* Worker::polling_session(std::string_view sid) const {
+    const auto it = polling_.find(std::string(sid));
+    return it == polling_.end() ? nullptr : it->second;
+}
+
+void Worker::add_probe(const Connection& probe, PollingSession& session) {
+    probes_.emplace_back(&probe, &session);
+}
+
+PollingSession* Worker::probe_source(const Connection& probe) const noexcept {
+    for (const auto& [connection, session] : probes_) {
+        if (connection == &probe) return session;
+    }
+    return nullptr;
+}
+
+void Worker::remove_probe(const Connection& probe) noexcept {
+    for (auto it = probes_.begin(); it != probes_.end(); ++it) {
+        if (it->first == &probe) {
+            it->second->detach_probe();
+            probes_.erase(it);
+            return;
+        }
     }
 }
 

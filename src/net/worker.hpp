@@ -16,6 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -29,6 +32,8 @@
 #include "ws/frame_parser.hpp"
 
 namespace nudge::net {
+
+class PollingSession;
 
 class Worker {
 public:
@@ -89,6 +94,21 @@ public:
     void drain_deferred();
 
     void log_slow_consumer(std::size_t queued_bytes);
+    // Engine.IO requests refused (unknown transport, protocol version, sid): one info line
+    // per reason per 10 s, so a misconfigured client is visible without flooding the log.
+    // `reason`: the Engine.IO error code (0-5).
+    [[nodiscard]] LogLimiter& refused_request_log(std::size_t reason) noexcept {
+        return refused_request_logs_[reason % refused_request_logs_.size()];
+    }
+
+    // HTTP long-polling sessions held here, by sid (see PollingSession, PollingDirectory).
+    void register_polling(PollingSession& session);
+    void unregister_polling(PollingSession& session);
+    [[nodiscard]] PollingSession* polling_session(std::string_view sid) const;
+    // WebSocket upgrades in progress: the probing connection and the session it upgrades.
+    void add_probe(const Connection& probe, PollingSession& session);
+    [[nodiscard]] PollingSession* probe_source(const Connection& probe) const noexcept;
+    void remove_probe(const Connection& probe) noexcept;
 
 private:
     struct Link {
@@ -122,6 +142,9 @@ private:
     LogLimiter accept_log_;
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;
+    std::array<LogLimiter, 6> refused_request_logs_;
+    std::unordered_map<std::string, PollingSession*> polling_;
+    std::vector<std::pair<const Connection*, PollingSession*>> probes_;
     std::array<char, std::size_t{64} * 1024> read_buffer_{};
     std::size_t adopted_since_trim_ = 0;
     std::size_t adopted_at_last_sweep_ = 0;

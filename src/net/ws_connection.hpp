@@ -39,6 +39,7 @@
 
 namespace nudge::net {
 
+class PollingSession;
 class Worker;
 
 template <class Stream>
@@ -54,8 +55,13 @@ public:
     // Registers with the worker, sends the 101 answer and the Engine.IO open packet, then
     // processes `early_bytes` (anything the client sent right behind its upgrade request)
     // and starts reading. The worker owns the connection from here on.
+    // With `upgrade_from`, the connection is the probe of that HTTP long-polling session
+    // (Engine.IO v4 "Upgrade"): no open packet; it answers `2probe` with `3probe`, and on `5`
+    // takes the session's protocol state, queue and rooms. Anything else while probing closes
+    // it (the polling session goes on).
     static WsConnection& start(Stream stream, Worker& worker, std::string_view accept_key,
-                               std::string_view early_bytes, std::uint32_t ip_key = 0);
+                               std::string_view early_bytes, std::uint32_t ip_key = 0,
+                               PollingSession* upgrade_from = nullptr);
 
     void deliver(const hub::Frame& frame) override;
     // A Socket.IO DISCONNECT ("io server disconnect": socket.io-client does not reconnect),
@@ -78,7 +84,10 @@ public:
 private:
     enum class State : std::uint8_t { kOpen, kClosing, kClosed };
 
-    void begin(std::string_view accept_key, std::string_view early_bytes);
+    void begin(std::string_view accept_key, std::string_view early_bytes,
+               PollingSession* upgrade_from);
+    // A text message while probing; false once no longer open.
+    bool on_probe_message(std::string_view text);
     void wait_readable();
     void on_readable();
     void wait_writable();
@@ -140,6 +149,7 @@ private:
     bool close_deferred_ = false;    // a close was requested from inside a fan-out
     bool shut_down_ = false;         // our side half-closed after the close frame
     bool parsing_ = false;           // inside parser_.feed(): the parser must stay alive
+    bool probing_ = false;           // an upgrade probe of a polling session, before its `5`
 };
 
 }  // namespace nudge::net

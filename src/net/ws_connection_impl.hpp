@@ -1,5 +1,5 @@
 // WsConnection's member definitions. Included by ws_connection.cpp (explicit instantiation
-// for TcpSocket) and by tests and fuzzers that instantiate it over a test stream.
+// for EpollSocket) and by tests and fuzzers that instantiate it over a test stream.
 #pragma once
 
 #include <spdlog/spdlog.h>
@@ -13,6 +13,7 @@
 
 #include "auth/jwt_verifier.hpp"
 #include "metrics/metrics.hpp"
+#include "net/polling_session.hpp"
 #include "net/worker.hpp"
 #include "net/ws_connection.hpp"
 #include "ws/frame_writer.hpp"
@@ -64,23 +65,31 @@ template <class Stream>
 WsConnection<Stream>& WsConnection<Stream>::start(Stream stream, Worker& worker,
                                                   std::string_view accept_key,
                                                   std::string_view early_bytes,
-                                                  std::uint32_t ip_key) {
+                                                  std::uint32_t ip_key,
+                                                  PollingSession* upgrade_from) {
     auto owned = std::make_unique<WsConnection>(std::move(stream), worker, ip_key);
     WsConnection& connection = *owned;
     worker.adopt(std::move(owned));
-    connection.begin(accept_key, early_bytes);
+    connection.begin(accept_key, early_bytes, upgrade_from);
     return connection;
 }
 
 template <class Stream>
-void WsConnection<Stream>::begin(std::string_view accept_key, std::string_view early_bytes) {
+void WsConnection<Stream>::begin(std::string_view accept_key, std::string_view early_bytes,
+                                 PollingSession* upgrade_from) {
     metrics::registry().connections.add(1);
-    metrics::registry().connections_total.add(1);
     std::string handshake =
         "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         "Sec-WebSocket-Accept: ";
     handshake.append(accept_key).append("\r\n\r\n");
-    handshake += ws::encode_frame(ws::Opcode::kText, protocol_.open_packet());
+    if (upgrade_from != nullptr && upgrade_from->attach_probe(*this)) {
+        // The session's client already has its open packet (from the polling handshake).
+        probing_ = true;
+        worker_.add_probe(*this, *upgrade_from);
+    } else {
+        metrics::registry().connections_total.add(1);
+        handshake += ws::encode_frame(ws::Opcode::kText, protocol_.open_packet());
+    }
     enqueue(std::make_shared<const std::string>(std::move(handshake)), false);
     if (!write_pending()) {
         fail(session::CloseReason::kTransportError);
@@ -239,9 +248,15 @@ bool WsConnection<Stream>::on_message(const ws::Message& message) {
     effects.clear();
     switch (message.opcode) {
         case ws::Opcode::kText:
+            if (probing_) return on_probe_message(message.payload);
             protocol_.on_text(message.payload, std::chrono::system_clock::now(), effects);
             break;
         case ws::Opcode::kBinary:
+            if (probing_) {
+                begin_close(session::CloseReason::kProtocolError, ws::CloseCode::kProtocolError,
+                            "upgrade probe expected", false);
+                return false;
+            }
             protocol_.on_binary(message.payload, effects);
             break;
         case ws::Opcode::kPing:
@@ -260,6 +275,30 @@ bool WsConnection<Stream>::on_message(const ws::Message& message) {
     }
     apply_effects();
     return state_ == State::kOpen;
+}
+
+template <class Stream>
+bool WsConnection<Stream>::on_probe_message(std::string_view text) {
+    PollingSession* source = worker_.probe_source(*this);
+    if (source != nullptr && text == "2probe") {
+        send_text("3probe");
+        source->on_probe();
+        return state_ == State::kOpen;
+    }
+    if (source != nullptr && text == "5") {
+        // Engine.IO v4 upgrade: the session continues here with its state, backlog and rooms.
+        protocol_ = source->take_protocol();
+        queue_.splice(source->queue());
+        worker_.rooms().transfer(source, this);
+        worker_.remove_probe(*this);
+        source->end_upgraded();
+        probing_ = false;
+        set_message_limit();
+        return state_ == State::kOpen;
+    }
+    begin_close(session::CloseReason::kProtocolError, ws::CloseCode::kProtocolError,
+                "upgrade probe expected", false);
+    return false;
 }
 
 template <class Stream>
@@ -508,6 +547,10 @@ void WsConnection<Stream>::flush() {
 template <class Stream>
 void WsConnection<Stream>::leave(session::CloseReason reason) {
     state_ = State::kClosing;
+    if (probing_) {
+        probing_ = false;
+        worker_.remove_probe(*this);  // the polling session goes on without the upgrade
+    }
     close_deadline_ = session::Protocol::Clock::now() + worker_.context().limits.close_timeout;
     first_link = last_link = kNoLink;
     staged_bytes = 0;
@@ -605,6 +648,7 @@ void WsConnection<Stream>::tick(session::Protocol::Clock::time_point now) {
         close(session::CloseReason::kSlowConsumer);
         return;
     }
+    if (probing_) return;  // the session's heartbeat runs on polling until the upgrade
     session::Effects& effects = worker_.effects();
     effects.clear();
     protocol_.on_tick(now, effects);

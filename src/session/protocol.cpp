@@ -3,6 +3,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
+#include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -128,11 +129,11 @@ Protocol::Protocol(const Context& context, Clock::time_point now)
     std::memcpy(sid_.data(), id.data(), sid_.size());
 }
 
-std::string Protocol::open_packet() const {
+std::string Protocol::open_packet(bool can_upgrade) const {
     const Config& config = context_->config;
     return eio::encode_open({sid(), static_cast<std::uint32_t>(config.ping_interval.count()),
                              static_cast<std::uint32_t>(config.ping_timeout.count()),
-                             config.max_payload});
+                             config.max_payload, can_upgrade});
 }
 
 void Protocol::on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
@@ -205,7 +206,10 @@ void Protocol::on_tick(Clock::time_point now, std::chrono::system_clock::time_po
     if (!awaiting_pong_ && now >= next_ping_) {
         out.send.emplace_back(eio::kPingPacket);
         awaiting_pong_ = true;
-        pong_deadline_ = now + context_->config.ping_timeout;
+        // From when the ping was due, not from this (slightly late) tick, as Engine.IO's own
+        // timers do; but a ping sent very late (a stalled sweep) still gets half the timeout.
+        pong_deadline_ = std::max(next_ping_ + context_->config.ping_timeout,
+                                  now + context_->config.ping_timeout / 2);
         next_ping_ = now + context_->config.ping_interval;
     }
 }
@@ -317,6 +321,15 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
             out.send.push_back(sio::encode_connect("/", random_id()));
             return;
         }
+    }
+    if (context_->config.allow_anonymous) {
+        // No identity: no user room, only the configured public rooms, no token expiry.
+        for (const auto& room : context_->config.anonymous_rooms) out.join.push_back(room);
+        out.user_id = std::string();
+        connected_ = true;
+        restart_connect_deadline_ = false;
+        out.send.push_back(sio::encode_connect("/", random_id()));
+        return;
     }
     refuse(auth::AuthError::kMissingToken);
 }

@@ -53,6 +53,10 @@ struct Config {
     bool subscribe_hook = false;         // a --subscribe-hook is configured (the caller asks it)
     std::size_t max_room_bytes = 256;    // as for rooms in the publish API
     std::uint8_t max_pending_subscribes = 4;  // hook questions in flight per connection
+    // A CONNECT without a token is let in (no user room, only anonymous_rooms) instead of
+    // being refused with missing_token. A token that fails verification is still refused.
+    bool allow_anonymous = false;
+    std::vector<std::string> anonymous_rooms;
 };
 
 enum class CloseReason {
@@ -117,7 +121,7 @@ struct Effects {
     bool leave_all = false;               // the client left "/": leave every room
     std::optional<CloseReason> close;     // close the connection after sending `send`
     std::optional<auth::AuthError> auth_failure;  // a refused CONNECT, for metrics/logs
-    std::optional<std::string> user_id;   // set when a CONNECT is accepted
+    std::optional<std::string> user_id;   // set when a CONNECT is accepted ("" if anonymous)
     std::vector<std::string> leave;       // rooms to leave (nudge:unsubscribe)
     std::optional<HookQuery> hook_query;  // ask the subscribe hook
     std::optional<SubscribeOutcome> subscription;  // for metrics
@@ -141,8 +145,9 @@ public:
 
     Protocol(const Context& context, Clock::time_point now);
 
-    // The Engine.IO open packet, the first thing the server sends.
-    [[nodiscard]] std::string open_packet() const;
+    // The Engine.IO open packet, the first thing the server sends. `can_upgrade`: the
+    // session is on HTTP long-polling and may upgrade to WebSocket.
+    [[nodiscard]] std::string open_packet(bool can_upgrade = false) const;
 
     void on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
                  Effects& out);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@ std::size_t write_header(Opcode opcode, std::size_t payload_size,
 
 // Header followed by payload.
 [[nodiscard]] std::string encode_frame(Opcode opcode, std::string_view payload);
+
+// Reads back one frame as encode_frame() writes it (FIN set, unmasked, exactly one frame):
+// HTTP long-polling sessions take the hub's shared frames and send only their payloads.
+struct OwnFrame {
+    Opcode opcode;
+    std::string_view payload;
+};
+[[nodiscard]] std::optional<OwnFrame> read_own_frame(std::string_view frame) noexcept;
 
 // A close frame carrying `code` and a reason (truncated to fit 125 bytes, on a UTF-8
 // character boundary).

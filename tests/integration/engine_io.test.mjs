@@ -1,7 +1,7 @@
 // Engine.IO handshake errors and the heartbeat, on the wire.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startHub, seedClient, token, connected, sleep, metrics, SLOW } from './lib/hub.mjs';
+import { startHub, seedClient, token, connected, sleep, metrics, eventually, SLOW } from './lib/hub.mjs';
 
 let hub;
 before(async () => { hub = await startHub({ args: ['--ping-interval', '300', '--ping-timeout', '200'] }); });
@@ -19,11 +19,10 @@ test('other Engine.IO versions get 400 with the Engine.IO error JSON', async () 
     { status: 400, body: { code: 5, message: 'Unsupported protocol version' } });
 });
 
-test('polling and unknown transports get 400 "Transport unknown"', async () => {
-  assert.deepEqual(await handshake('EIO=4&transport=polling'),
-    { status: 400, body: { code: 0, message: 'Transport unknown' } });
+test('unknown transports get 400 "Transport unknown" and an info log line', async () => {
   assert.deepEqual(await handshake('EIO=4&transport=carrier-pigeon'),
     { status: 400, body: { code: 0, message: 'Transport unknown' } });
+  await eventually(() => /info +engine\.io request refused .*reason="Transport unknown".*transport=carrier-pigeon/.test(hub.output()));
 });
 
 test('a websocket transport request that is not an upgrade gets 400 "Bad request"', async () => {

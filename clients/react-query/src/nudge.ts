@@ -36,7 +36,8 @@ export interface NudgeOptions<E extends object = RegisteredEvents> extends Inval
   readonly io: SocketFactory
   /**
    * Passed to `io`; nudge sets `autoConnect: false` and `auth`, and `transports` defaults to
-   * `['websocket']` (nudged speaks Engine.IO over WebSocket only, no long-polling).
+   * `['websocket']`: one connection, no request per event, no sticky routing. nudged also
+   * serves long-polling (`['polling', 'websocket']` works where WebSockets are blocked).
    */
   readonly socketOptions?: SocketFactoryOptions
   /** One socket per browser instead of per tab, where supported (default `true`). */

@@ -11,6 +11,8 @@ const params = new URLSearchParams(window.location.search);
 const user = params.get('user');
 const hub = params.get('hub');
 const project = params.get('project');
+// `transports=polling,websocket` tries socket.io-client's own default instead of WebSocket only.
+const transports = (params.get('transports') ?? 'websocket').split(',');
 const events = {
   balance_updated: ['balance'],
   transaction_happened: ['transactions', 'balance'],
@@ -63,7 +65,7 @@ function Pages() {
 
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
-    <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports: ['websocket'] }}>
+    <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports }}>
       <Pages />
     </NudgeProvider>
   </QueryClientProvider>,

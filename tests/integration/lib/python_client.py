@@ -1,10 +1,13 @@
 """A python-socketio client (Debian python3-socketio) for the shutdown test.
 
 Usage: python_client.py <hub url> <token> <event>...
+NUDGE_PY_TRANSPORTS=default uses python-socketio's default transports (polling, then the
+upgrade to WebSocket); otherwise the client uses WebSocket only.
 Prints one JSON object per line: {"type": "connect"}, {"type": "disconnect"} and
 {"type": "event", "name": ..., "data": ...} for each listed event. Runs until killed.
 """
 import json
+import os
 import sys
 
 import socketio
@@ -23,7 +26,11 @@ def main() -> None:
     for name in events:
         sio.on(name, lambda data=None, name=name: say(type='event', name=name, data=data))
 
-    sio.connect(url, auth={'token': token}, transports=['websocket'])
+    if os.environ.get('NUDGE_PY_TRANSPORTS') == 'default':
+        sio.connect(url, auth={'token': token})
+    else:
+        sio.connect(url, auth={'token': token}, transports=['websocket'])
+    say(type='transport', name=sio.transport())
     sio.wait()
 
 

@@ -35,6 +35,12 @@ TEST(EioEncode, OpenPacketMatchesEngineIoV4) {
               R"("pingTimeout":20000,"maxPayload":1000000})");
 }
 
+TEST(EioEncode, PollingOpenPacketOffersTheWebSocketUpgrade) {
+    EXPECT_EQ(encode_open({"abc", 300, 200, 1000000, true}),
+              R"(0{"sid":"abc","upgrades":["websocket"],"pingInterval":300,)"
+              R"("pingTimeout":200,"maxPayload":1000000})");
+}
+
 TEST(EioEncode, ErrorBodiesUseEngineIoCodes) {
     EXPECT_EQ(error_body(HandshakeError::kUnknownTransport),
               R"({"code":0,"message":"Transport unknown"})");

@@ -57,6 +57,19 @@ TEST(RoomIndex, DeduplicatesAcrossRoomsAndHonoursExcept) {
     EXPECT_EQ(recipients(index, {"all"}, {}), std::vector<int>({1, 2, 3}));
 }
 
+TEST(RoomIndex, TransferMovesEveryMembershipToTheNewSubscriber) {
+    RoomIndex index;
+    Recorder polling(1), websocket(2), other(3);
+    index.join("user_1", &polling);
+    index.join("all", &polling);
+    index.join("all", &other);
+    index.transfer(&polling, &websocket);
+    EXPECT_EQ(RoomIndex::rooms_of(polling), 0U);
+    EXPECT_EQ(RoomIndex::rooms_of(websocket), 2U);
+    EXPECT_EQ(recipients(index, {"user_1"}), std::vector<int>({2}));
+    EXPECT_EQ(recipients(index, {"all"}), std::vector<int>({2, 3}));
+}
+
 TEST(RoomIndex, JoinTwiceIsOnceAndLeaveErasesEmptyRooms) {
     RoomIndex index;
     Recorder a(1), b(2);

@@ -29,6 +29,21 @@ TEST(SendQueue, CountsPayloadPlusAFixedCostPerEntry) {
     EXPECT_EQ(q.entries(), 2U);
 }
 
+TEST(SendQueue, SpliceAppendsTheOtherQueueInOrderAndEmptiesIt) {
+    SendQueue ws;
+    SendQueue polling;
+    ws.push(frame("3probe"));
+    polling.push(frame("a"));
+    polling.push(frame("bc"));
+    ws.splice(polling);
+    EXPECT_TRUE(polling.empty());
+    EXPECT_EQ(unwritten(ws), "3probeabc");
+    EXPECT_EQ(ws.bytes(), 9 + 3 * SendQueue::kEntryOverhead);
+    SendQueue empty;
+    ws.splice(empty);
+    EXPECT_EQ(ws.entries(), 3U);
+}
+
 TEST(SendQueue, PartialWritesKeepTheHeadOffset) {
     SendQueue q;
     q.push(frame("hello"));

@@ -96,6 +96,31 @@ TEST_F(ProtocolTest, RefusedConnectsGetConnectErrorWithReason) {
     EXPECT_EQ(out.close, CloseReason::kAuthFailures);
 }
 
+TEST_F(ProtocolTest, AnonymousConnectJoinsOnlyTheAnonymousRooms) {
+    context.config.allow_anonymous = true;
+    context.config.anonymous_rooms = {"status", "news"};
+    text("40");
+    EXPECT_TRUE(protocol.connected());
+    ASSERT_EQ(out.send.size(), 1U);
+    EXPECT_EQ(out.send[0].rfind("40{\"sid\":\"", 0), 0U);
+    EXPECT_EQ(out.join, (std::vector<std::string>{"status", "news"}));
+    EXPECT_EQ(out.user_id, "");
+    EXPECT_FALSE(out.auth_failure);
+}
+
+TEST_F(ProtocolTest, AnonymousModeStillRefusesABadToken) {
+    context.config.allow_anonymous = true;
+    text(R"(40{"token":"a.b.c"})");
+    EXPECT_FALSE(protocol.connected());
+    EXPECT_EQ(out.send[0].rfind(R"(44{"message":"unauthorized")", 0), 0U);
+    text(R"(40{"other":1})");
+    EXPECT_TRUE(protocol.connected());  // no token at all: anonymous
+}
+
+TEST_F(ProtocolTest, PollingOpenPacketOffersWebSocket) {
+    EXPECT_NE(protocol.open_packet(true).find(R"("upgrades":["websocket"])"), std::string::npos);
+}
+
 TEST_F(ProtocolTest, OtherNamespacesAreInvalid) {
     text(R"(40/admin,{"token":"x"})");
     ASSERT_EQ(out.send.size(), 1U);
