@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "broker/local_broker.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
 
@@ -40,6 +41,7 @@ struct Config {
     session::Config session;
     api::Config api;
     net::Limits limits;
+    broker::LocalBrokerConfig broker;
     Log log;
     Shutdown shutdown;
     bool dev = false;           // development defaults for the secret and API key, printed at start

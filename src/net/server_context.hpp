@@ -7,6 +7,7 @@
 #include <cstddef>
 
 #include "api/router.hpp"
+#include "broker/broker.hpp"
 #include "hub/hub.hpp"
 #include "net/admission.hpp"
 #include "session/protocol.hpp"
@@ -39,6 +40,9 @@ struct ServerContext {
     Limits limits;
     const api::Router* router = nullptr;
     hub::Hub* hub = nullptr;
+    // Positions and history for connection-state recovery; without one (unit tests), a
+    // CONNECT is answered without a pid.
+    broker::Broker* broker = nullptr;
     Admission admission;
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
     std::atomic<bool> shutting_down{false};

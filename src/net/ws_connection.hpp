@@ -89,6 +89,10 @@ private:
     bool feed_parser(std::size_t n);
     bool on_message(const ws::Message& message);
     void apply_effects();
+    // An accepted CONNECT under recovery: ask the broker what the session missed.
+    void recover(session::Recover recover);
+    // The broker's answer, on this connection's thread: [nudge:resync], CONNECT, replay.
+    void on_recovered(const std::string& client_pid, broker::Recovery recovery);
     // The one door (see above). `from_fanout`: inside a fan-out batch, where closing must be
     // deferred (the hub is iterating a room this connection is in).
     void enqueue(hub::Frame frame, bool from_fanout);

@@ -8,6 +8,7 @@
 #include <array>
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -16,6 +17,8 @@
 #include "metrics/metrics.hpp"
 #include "net/worker.hpp"
 #include "net/ws_connection.hpp"
+#include "common/random_id.hpp"
+#include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
 
 namespace nudge::net {
@@ -302,6 +305,7 @@ void WsConnection<Stream>::apply_effects() {
         set_message_limit();
     }
     for (const auto& text : effects.send) send_text(text);
+    if (effects.recover) recover(std::move(*effects.recover));
     if (effects.close) {
         const session::CloseReason reason = *effects.close;
         // A client's Engine.IO close gets a WebSocket close too, so it sees 1000, not 1006.
@@ -312,6 +316,69 @@ void WsConnection<Stream>::apply_effects() {
                                                                  : session::to_string(reason),
                     false);
     }
+}
+
+template <class Stream>
+void WsConnection<Stream>::recover(session::Recover recover) {
+    broker::Broker* broker = worker_.context().broker;
+    if (broker == nullptr) {
+        send_text(sio::encode_connect("/", random_id()));
+        return;
+    }
+    broker::RecoveryRequest request;
+    // The rooms just joined (from the fresh token): the joins happened before this query, so
+    // every event numbered after the broker's answer reaches this session live.
+    request.rooms = worker_.effects().join;
+    request.from = std::move(recover.from);
+    // A replay must fit in the send budget, or the session would be dropped as a slow consumer
+    // and come back asking for it again (a fresh connection's kernel buffers take most of it
+    // at once, so a replay up to the budget goes through).
+    request.max_bytes = worker_.context().limits.max_send_queue_bytes;
+    request.per_frame_overhead = SendQueue::kEntryOverhead;
+    // A pending wait keeps the connection from being freed until the answer arrives (the
+    // local broker answers inline; a remote one may answer later, on another thread).
+    ++pending_waits_;
+    broker->recover(std::move(request),
+                    [this, pid = std::move(recover.pid)](broker::Recovery recovery) mutable {
+                        if (worker_.io().get_executor().running_in_this_thread()) {
+                            on_recovered(pid, std::move(recovery));
+                            return;
+                        }
+                        boost::asio::post(worker_.io(), [this, pid = std::move(pid),
+                                                         recovery = std::move(recovery)]() mutable {
+                            on_recovered(pid, std::move(recovery));
+                            if (state_ != State::kClosed && !write_pending()) {
+                                fail(session::CloseReason::kTransportError);
+                            }
+                        });
+                    });
+}
+
+template <class Stream>
+void WsConnection<Stream>::on_recovered(const std::string& client_pid, broker::Recovery recovery) {
+    --pending_waits_;
+    if (state_ != State::kOpen || !protocol_.connected()) return;
+    auto& registry = metrics::registry();
+    if (!client_pid.empty()) {
+        // Live events up to the broker's position are in the replay (or lost): skip them.
+        deliver_from = recovery.now.seq + 1;
+        (recovery.recovered ? registry.sessions_recovered : registry.sessions_resynced).add(1);
+    }
+    if (!recovery.lost_rooms.empty()) {
+        // Before the CONNECT answer: socket.io-client buffers it and emits it just before
+        // "connect", so the application knows at "connect" that (and what) it must resync.
+        std::string data = R"({"rooms":[)";
+        for (std::size_t i = 0; i < recovery.lost_rooms.size(); ++i) {
+            if (i > 0) data.push_back(',');
+            data += sio::json_quote(recovery.lost_rooms[i]);
+        }
+        data += "]}";
+        send_text(sio::encode_event("/", "nudge:resync", data));
+    }
+    send_text(session::Protocol::connect_answer(
+        recovery.recovered ? client_pid : make_pid(recovery.now.epoch, recovery.now.seq)));
+    registry.events_replayed.add(static_cast<std::int64_t>(recovery.replay.size()));
+    for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
 }
 
 template <class Stream>

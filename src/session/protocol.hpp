@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "auth/jwt_verifier.hpp"
+#include "common/position.hpp"
 
 namespace nudge::session {
 
@@ -45,6 +46,9 @@ struct Config {
     std::uint32_t max_payload = 1000000;
     std::string user_room = "user_{id}";  // "{id}" is replaced by the user id claim
     std::uint32_t max_auth_failures = 3;  // CONNECT attempts refused before the hub hangs up
+    // Connection-state recovery: an accepted CONNECT is answered by the caller, with a pid, once
+    // the broker says what the session missed (Effects::recover) instead of at once.
+    bool recovery = true;
 };
 
 enum class CloseReason {
@@ -71,6 +75,17 @@ struct Context {
     const auth::JwtVerifier* verifier = nullptr;
 };
 
+// An accepted CONNECT under connection-state recovery: the caller asks the broker what the
+// session missed since `from`, then sends connect_answer(pid) (the client's own pid when
+// recovered, a new one otherwise) and the missed events.
+struct Recover {
+    // The client's position: its pid's, raised to its offset's when that is later in the same
+    // epoch. Empty for a new session (no pid in the CONNECT auth). A pid that does not parse
+    // gives an epoch no broker has, so the session is resynced rather than silently fresh.
+    std::optional<Position> from;
+    std::string pid;  // as the client sent it
+};
+
 // What the caller must do after an input. Reused across calls: clear() between inputs.
 struct Effects {
     std::vector<std::string> send;        // Engine.IO packets, each one WebSocket text frame
@@ -79,6 +94,7 @@ struct Effects {
     std::optional<CloseReason> close;     // close the connection after sending `send`
     std::optional<auth::AuthError> auth_failure;  // a refused CONNECT, for metrics/logs
     std::optional<std::string> user_id;   // set when a CONNECT is accepted
+    std::optional<Recover> recover;       // set when a CONNECT is accepted with recovery on
 
     void clear() {
         send.clear();
@@ -87,6 +103,7 @@ struct Effects {
         close.reset();
         auth_failure.reset();
         user_id.reset();
+        recover.reset();
     }
 };
 
@@ -110,6 +127,8 @@ public:
     void on_tick(Clock::time_point now, Effects& out);
 
     [[nodiscard]] bool connected() const noexcept { return connected_; }
+    // The CONNECT answer under recovery: `40{"sid":"…","pid":"…"}`.
+    [[nodiscard]] static std::string connect_answer(std::string_view pid);
     [[nodiscard]] std::string_view sid() const noexcept { return {sid_.data(), sid_.size()}; }
 
 private:
