@@ -24,8 +24,11 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   let connectedBefore = socket.connected
   let resyncedByHub = false
   const onAny = (name: string, data?: unknown): void => {
-    if (name === (options.resyncEvent ?? 'nudge:resync') && !socket.connected) resyncedByHub = true
+    if (name === (options.resyncEvent ?? 'nudge:resync')) resyncedByHub = true
     engine.event(name, data)
+  }
+  const onDisconnect = (): void => {
+    resyncedByHub = false
   }
   const onConnect = (): void => {
     if (connectedBefore && socket.recovered !== true && !resyncedByHub) engine.resync()
@@ -34,9 +37,11 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   }
   socket.onAny(onAny)
   socket.on('connect', onConnect)
+  socket.on('disconnect', onDisconnect)
   return () => {
     socket.offAny(onAny)
     socket.off('connect', onConnect)
+    socket.off('disconnect', onDisconnect)
     engine.dispose()
   }
 }

@@ -346,6 +346,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#retry(socket)
     }
     const onDisconnect = (reason: string): void => {
+      this.#resyncedByHub = false
       if (reason === 'io client disconnect') return
       this.#set({ state: 'reconnecting' })
       // The hub hung up on purpose (e.g. an expired token): socket.io-client will not retry.
@@ -353,7 +354,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
     }
     const onFailed = (): void => this.#set({ state: 'disconnected' })
     const onAny = (name: string, ...args: unknown[]): void => {
-      if (name === (o.resyncEvent ?? 'nudge:resync') && !socket.connected) this.#resyncedByHub = true
+      // Between a disconnect and the next connect (socket.io-client emits what arrived before
+      // the CONNECT answer just before "connect", already marked connected).
+      if (name === (o.resyncEvent ?? 'nudge:resync')) this.#resyncedByHub = true
       // An ack callback cannot cross to other tabs; events carry their data first.
       const data = typeof args[0] === 'function' ? undefined : args[0]
       this.#deliver(name, data)
