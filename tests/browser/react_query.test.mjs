@@ -4,6 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
 const balances = new Map();
 const requests = new Map(); // user → data requests served
+const queryFetches = new Map(); // `${user}:${i}` → dashboard query requests served
 let hub;
 let server;
 let browser;
@@ -33,6 +35,12 @@ before(async () => {
     if (url.pathname === '/api/token') {
       res.setHeader('content-type', 'application/json');
       return res.end(JSON.stringify({ token: token(user) }));
+    }
+    if (url.pathname === '/api/q') {
+      const key = `${user}:${url.searchParams.get('i')}`;
+      queryFetches.set(key, (queryFetches.get(key) ?? 0) + 1);
+      res.setHeader('content-type', 'application/json');
+      return res.end(JSON.stringify({ n: queryFetches.get(key) }));
     }
     if (url.pathname === '/api/balance') {
       requests.set(user, (requests.get(user) ?? 0) + 1);
@@ -131,5 +139,70 @@ test('two tabs of one user share one socket; closing the leader, the other takes
     await eventually(async () => (await metrics(hub)).nudge_connections === connectionsBefore + 1);
   } finally {
     await context.close();
+  }
+});
+
+// A TCP proxy in front of the hub whose "network" the test can cut: every connection through
+// it is destroyed and new ones are refused until it is restored.
+async function cuttableProxy(target) {
+  const { port } = new URL(target);
+  const sockets = new Set();
+  let down = false;
+  const proxy = createTcpServer((client) => {
+    if (down) return client.destroy();
+    const upstream = tcpConnect(Number(port), '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() { down = false; },
+    close() {
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    },
+  };
+}
+
+test('a 2 s network drop of a tab with 8 queries refetches only the queries of the events sent meanwhile', async () => {
+  const recoveringHub = await startHub({ recovery: true });
+  const proxy = await cuttableProxy(recoveringHub.url);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${base}/?user=d1&mode=dashboard&hub=${encodeURIComponent(proxy.url)}`);
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '1' }).waitFor();
+    const counts = () => Array.from({ length: 8 }, (_, i) => queryFetches.get(`d1:${i}`) ?? 0);
+    assert.deepEqual(counts(), [1, 1, 1, 1, 1, 1, 1, 1]);
+
+    proxy.cut();
+    await page.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
+    await emit(recoveringHub, { room: 'user_d1', event: 'e1', data: {} });
+    await emit(recoveringHub, { room: 'user_d1', event: 'e6', data: {} });
+    await new Promise((r) => setTimeout(r, 2000));
+    proxy.restore();
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
+    await page.locator('#q1', { hasText: '2' }).waitFor({ timeout: 5000 });
+    await page.locator('#q6', { hasText: '2' }).waitFor({ timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const after = counts();
+    console.log(`# after a 2 s drop: ${after.filter((n) => n > 1).length} of 8 queries refetched`);
+    assert.deepEqual(after, [1, 2, 1, 1, 1, 1, 2, 1], 'only the 2 queries whose events were missed');
+    assert.equal((await metrics(recoveringHub)).nudge_sessions_recovered_total, 1);
+  } finally {
+    await context.close();
+    proxy.close();
+    await recoveringHub.stop();
   }
 });
