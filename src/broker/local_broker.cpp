@@ -9,7 +9,7 @@ namespace nudge::broker {
 
 LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config)
     : hub_(hub),
-      config_(std::move(config)),
+      config_(config),
       epoch_(random_epoch()),
       history_(config_.history),
       ids_(config_.idempotency_window, config_.idempotency_max_entries) {}
