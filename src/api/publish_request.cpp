@@ -69,7 +69,8 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     const json::object& object = value.get_object();
     for (const auto& entry : object) {
         const std::string_view key(entry.key().data(), entry.key().size());
-        if (key != "room" && key != "rooms" && key != "event" && key != "data" && key != "except") {
+        if (key != "room" && key != "rooms" && key != "event" && key != "data" && key != "except" &&
+            key != "id") {
             return fail(bad("unknown_field", fmt::format("{}: unknown field", field(key))));
         }
     }
@@ -115,6 +116,16 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     }
     if (const json::value* data = object.if_contains("data")) {
         emit.data_json = json::serialize(*data);
+    }
+    if (const json::value* id = object.if_contains("id")) {
+        // The idempotency key: a retry with the same id within the window is not delivered again.
+        if (!id->is_string() || id->get_string().empty() ||
+            id->get_string().size() > limits.max_name_bytes) {
+            return fail(bad("invalid_field",
+                            fmt::format("{}: must be a string of 1 to {} bytes", field("id"),
+                                        limits.max_name_bytes)));
+        }
+        emit.id.assign(id->get_string().data(), id->get_string().size());
     }
     return emit;
 }

@@ -1,9 +1,10 @@
 // Parsing and validation of POST /api/v1/emit bodies. Pure; thread-safe.
 //
 // Accepted forms:
-//   {"room": "user_1", "event": "balance_updated", "data": {...}, "except": [...]}
+//   {"room": "user_1", "event": "balance_updated", "data": {...}, "except": [...], "id": "..."}
 //   {"rooms": ["a", "b"], "event": "...", ...}
 //   {"events": [ <either form above>, ... ]}
+// `id` (optional) is the publisher's idempotency key for that event.
 // Unknown fields are rejected (a typo such as "romm" must not silently drop an event).
 #pragma once
 

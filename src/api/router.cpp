@@ -160,12 +160,22 @@ Response Router::publish(const Request& request) const {
                               batch.error().message);
     }
     const std::size_t accepted = batch->size();
-    if (broker_.publish(std::make_shared<const hub::EmitBatch>(std::move(*batch))) ==
-        broker::PublishResult::kOverloaded) {
+    const broker::PublishOutcome outcome = broker_.publish(std::move(*batch));
+    if (outcome.result == broker::PublishResult::kOverloaded) {
         return overloaded();
     }
     metrics::registry().emits.add(static_cast<std::int64_t>(accepted));
-    return {202, fmt::format(R"({{"accepted":{}}})", accepted)};
+    // Each event's position ("<epoch>:<seq>", the offset clients see as its last argument);
+    // a duplicate id answers with the position of the event first published with it.
+    std::string body = fmt::format(R"({{"accepted":{},"events":[)", accepted);
+    for (std::size_t i = 0; i < outcome.events.size(); ++i) {
+        const broker::Published& event = outcome.events[i];
+        fmt::format_to(std::back_inserter(body), R"({}{{"offset":"{}"{}}})", i == 0 ? "" : ",",
+                       format_offset(outcome.epoch, event.seq),
+                       event.duplicate ? R"(,"duplicate":true)" : "");
+    }
+    body += "]}";
+    return {202, std::move(body)};
 }
 
 }  // namespace nudge::api

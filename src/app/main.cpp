@@ -139,7 +139,8 @@ int main(int argc, char** argv) {
                              : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
                                                        metrics::kWorkerSlots);
     net::Server server(context, threads);
-    broker::LocalBroker broker(server.hub());
+    broker::LocalBroker broker(server.hub(), config.broker);
+    context.broker = &broker;
     std::atomic<bool> draining{false};
     const api::Router router(config.api, broker, [&context, &draining] {
         return !draining.load(std::memory_order_relaxed) &&
@@ -208,6 +209,17 @@ int main(int argc, char** argv) {
         });
     };
     wait_for_signal();
+    // The history and the idempotency ids give their memory back even when nothing is published.
+    boost::asio::steady_timer expire_timer(signals_io);
+    std::function<void()> expire = [&] {
+        expire_timer.expires_after(std::chrono::seconds(1));
+        expire_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            broker.expire();
+            expire();
+        });
+    };
+    expire();
     std::thread signal_thread([&] { signals_io.run(); });
 
     server.run();

@@ -1,24 +1,58 @@
 // LocalBroker: the embedded default — events published on this node reach this node's
-// clients, with no external service. Thread-safe; owns nothing but a reference to the hub.
+// clients, with no external service. Thread-safe: one mutex serializes publish (numbering,
+// history, the post to the workers' queues) and recovery queries, so a session that joined its
+// rooms before asking for its position gets every later event live, and every earlier one from
+// history. The epoch is chosen at construction: a restart starts a new history.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
 #include "broker/broker.hpp"
+#include "broker/history.hpp"
+#include "broker/idempotency.hpp"
 #include "hub/hub.hpp"
 
 namespace nudge::broker {
 
+struct LocalBrokerConfig {
+    bool recovery = true;  // number events with offsets and keep history
+    HistoryConfig history;
+    std::chrono::milliseconds idempotency_window{300000};
+    std::size_t idempotency_max_entries = 100000;
+};
+
 class LocalBroker final : public Broker {
 public:
-    explicit LocalBroker(hub::Hub& hub) : hub_(hub) {}
-    PublishResult publish(hub::SharedBatch batch) override {
-        return hub_.deliver(batch) ? PublishResult::kAccepted : PublishResult::kOverloaded;
-    }
-    PublishResult apply(hub::SharedRoomOp op) override {
+    explicit LocalBroker(hub::Hub& hub, LocalBrokerConfig config = {});
+    [[nodiscard]] PublishOutcome publish(hub::EmitBatch batch) override;
+    [[nodiscard]] PublishResult apply(hub::SharedRoomOp op) override {
         return hub_.apply(op) ? PublishResult::kAccepted : PublishResult::kOverloaded;
     }
+    void recover(RecoveryRequest request, std::function<void(Recovery)> done) override;
+    // Trims history and ids past their windows; call about once a second so an idle hub
+    // gives the memory back.
+    void expire();
+
+    [[nodiscard]] const std::string& epoch() const noexcept { return epoch_; }
 
 private:
+    using Clock = std::chrono::steady_clock;
+    void update_gauges();
+
     hub::Hub& hub_;
+    LocalBrokerConfig config_;
+    const std::string epoch_;
+    std::mutex mutex_;
+    std::uint64_t seq_ = 0;  // the last position handed out
+    History history_;
+    IdempotencyCache ids_;
+    std::int64_t reported_events_ = 0;
+    std::int64_t reported_bytes_ = 0;
+    std::int64_t reported_ids_ = 0;
 };
 
 }  // namespace nudge::broker

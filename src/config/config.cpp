@@ -60,6 +60,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned jwks_refresh_s = 300;
     unsigned jwks_min_refresh_s = 10;
     unsigned hook_cache_ttl_s = 60;
+    std::string recovery = "on";
+    unsigned history_ttl_s = 120;
+    unsigned idempotency_window_s = 300;
 
     auto* listen = app.add_option_group("listen");
     listen->add_option("--host", config.listen.host, "address to listen on")
@@ -198,6 +201,29 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 
+    auto* delivery = app.add_option_group("delivery");
+    delivery->add_option("--recovery", recovery,
+                         "connection-state recovery: events carry their offset as last argument and "
+                         "a reconnecting client gets what it missed (python-socketio handlers then "
+                         "need *args; see README)")
+        ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+    delivery->add_option("--history-size", config.broker.history.max_per_room,
+                         "events kept per room for recovery")
+        ->envname("NUDGE_HISTORY_SIZE")->capture_default_str()->check(CLI::Range(1, 10000000));
+    delivery->add_option("--history-ttl", history_ttl_s,
+                         "seconds events are kept for recovery: how long a client may be away")
+        ->envname("NUDGE_HISTORY_TTL")->capture_default_str()->check(CLI::Range(1, 86400));
+    delivery->add_option("--max-replay", config.broker.history.max_replay,
+                         "most events replayed to one reconnecting client; past it the client "
+                         "gets recovered=false and a nudge:resync event instead")
+        ->envname("NUDGE_MAX_REPLAY")->capture_default_str()->check(CLI::Range(0, 10000000));
+    delivery->add_option("--idempotency-window", idempotency_window_s,
+                         "seconds an event id is remembered: a retry with the same id is not delivered again")
+        ->envname("NUDGE_IDEMPOTENCY_WINDOW")->capture_default_str()->check(CLI::Range(1, 86400));
+    delivery->add_option("--idempotency-max-entries", config.broker.idempotency_max_entries,
+                         "event ids remembered at most (the oldest are forgotten first)")
+        ->envname("NUDGE_IDEMPOTENCY_MAX_ENTRIES")->capture_default_str()->check(CLI::Range(1, 100000000));
+
     auto* log = app.add_option_group("log");
     log->add_option("--log-level", config.log.level, "trace, debug, info, warn, error")
         ->envname("NUDGE_LOG_LEVEL")->capture_default_str()
@@ -295,6 +321,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
         return ParseOutcome{std::nullopt, 2};
     }
     config.session.subscribe_hook = !config.subscribe_hook.url.empty();
+    config.broker.recovery = recovery == "on";
+    config.session.recovery = config.broker.recovery;
+    config.broker.history.ttl = std::chrono::seconds(history_ttl_s);
+    config.broker.history.tombstone_ttl = config.broker.history.ttl * 10;
+    config.broker.idempotency_window = std::chrono::seconds(idempotency_window_s);
     return ParseOutcome{std::move(config), 0};
 }
 
@@ -332,6 +363,17 @@ std::string summary(const Config& config) {
                                  config.session.ping_timeout.count(),
                                  config.session.connect_timeout.count(),
                                  config.limits.http_idle_timeout.count()));
+    line("recovery", config.broker.recovery
+                         ? fmt::format("on history={}/room ttl={}s max replay={}",
+                                       config.broker.history.max_per_room,
+                                       std::chrono::duration_cast<std::chrono::seconds>(
+                                           config.broker.history.ttl).count(),
+                                       config.broker.history.max_replay)
+                         : std::string("off"));
+    line("idempotency", fmt::format("window={}s max ids={}",
+                                    std::chrono::duration_cast<std::chrono::seconds>(
+                                        config.broker.idempotency_window).count(),
+                                    config.broker.idempotency_max_entries));
     line("shutdown", fmt::format("drain {}s", config.shutdown.drain.count()));
     line("log", fmt::format("level={}{}", config.log.level, config.log.json ? " json" : ""));
     if (config.dev) {

@@ -9,6 +9,7 @@
 
 #include "api/router.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "broker/local_broker.hpp"
 #include "net/jwks_refresher.hpp"
 #include "net/server_context.hpp"
 #include "session/protocol.hpp"
@@ -42,6 +43,7 @@ struct Config {
     api::Config api;
     net::Limits limits;
     net::Origins origins;
+    broker::LocalBrokerConfig broker;
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

@@ -2,6 +2,7 @@
 // validated before it gets here (api/), so the hub trusts it.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,11 @@ struct Emit {
     std::vector<std::string> except;  // rooms whose members must not receive it
     std::string event;                // non-reserved event name
     std::string data_json;            // serialized JSON argument, empty for none
+    std::string id;                   // publisher's idempotency key, empty for none
+    // Set by the broker: the emit's position (global sequence, 0 when unsequenced) and, when
+    // connection-state recovery is on, the offset string sent as the event's last argument.
+    std::uint64_t seq = 0;
+    std::string offset;
 };
 
 using EmitBatch = std::vector<Emit>;

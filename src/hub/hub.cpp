@@ -29,10 +29,16 @@ Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending, std::chrono::se
 }
 
 std::string Hub::encode(const Emit& emit) {
-    return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
+    if (emit.offset.empty()) {
+        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
+    }
+    return ws::encode_frame(ws::Opcode::kText,
+                            sio::encode_event("/", emit.event,
+                                              emit.data_json.empty() ? "null" : emit.data_json,
+                                              emit.offset));
 }
 
-bool Hub::deliver(const SharedBatch& batch) {
+bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> frames) {
     if (!batch || batch->empty()) return true;
     // Only the shards that may have a recipient get the batch: a per-user event wakes one
     // worker, not all of them.
@@ -51,9 +57,12 @@ bool Hub::deliver(const SharedBatch& batch) {
     // A soft bound: concurrent publishers may overshoot it by a few batches, never more.
     if (pending_.load(std::memory_order_relaxed) + targets.size() > max_pending_) return false;
     pending_.fetch_add(targets.size(), std::memory_order_relaxed);
-    auto frames = std::make_shared<EncodedBatch>();
-    frames->reserve(batch->size());
-    for (const Emit& emit : *batch) frames->push_back(encode(emit));
+    if (!frames) {
+        auto encoded = std::make_shared<EncodedBatch>();
+        encoded->reserve(batch->size());
+        for (const Emit& emit : *batch) encoded->push_back(encode(emit));
+        frames = std::move(encoded);
+    }
     std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
     for (Shard* shard : targets) {
         shard->hooks.post([this, shard, batch, shared_frames] {
@@ -128,6 +137,7 @@ void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBa
         const Emit& emit = batch[i];
         Frame frame;  // made on first recipient: shards with nobody in the rooms copy nothing
         delivered += shard.rooms.for_each_recipient(emit.rooms, emit.except, [&](Subscriber& s) {
+            if (emit.seq < s.deliver_from) return;  // replayed from history already
             if (!frame) frame = std::make_shared<const std::string>(frames[i]);
             s.deliver(frame);
         });

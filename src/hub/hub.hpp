@@ -56,8 +56,14 @@ public:
     // Only from the shard's own thread.
     [[nodiscard]] RoomIndex& rooms(std::size_t shard) { return shards_[shard]->rooms; }
 
-    // Thread-safe. False when the hub is overloaded and the batch was not taken.
-    [[nodiscard]] bool deliver(const SharedBatch& batch);
+    // One complete WebSocket frame per emit of a batch, in the batch's order.
+    using EncodedBatch = std::vector<std::string>;
+
+    // Thread-safe. False when the hub is overloaded and the batch was not taken. `frames`, when
+    // given, are the batch's frames already encoded (the broker encodes once for fan-out and
+    // history alike); otherwise deliver() encodes them.
+    [[nodiscard]] bool deliver(const SharedBatch& batch,
+                               std::shared_ptr<const EncodedBatch> frames = nullptr);
     // Thread-safe. Joins, leaves or disconnects the sockets `op` selects, on every shard.
     // False when the hub is overloaded and the operation was not taken.
     [[nodiscard]] bool apply(const SharedRoomOp& op);
@@ -72,7 +78,10 @@ public:
     }
 
     // Encodes one event as it goes on the wire: a WebSocket text frame carrying the
-    // Engine.IO message `42["event",data]`.
+    // Engine.IO message `42["event",data]`, or `42["event",data,"<offset>"]` when the emit has
+    // an offset (Socket.IO's connection-state recovery: the client stores the last string
+    // argument). With an offset and no data, data is `null`, so a handler's first argument is
+    // never mistaken for the offset.
     [[nodiscard]] static std::string encode(const Emit& emit);
 
 private:
@@ -81,8 +90,6 @@ private:
         RoomIndex rooms;
         std::vector<Subscriber*> selected;  // scratch for apply_on_shard
     };
-    using EncodedBatch = std::vector<std::string>;
-
     static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
     static void apply_on_shard(Shard& shard, const RoomOp& op);
 

@@ -63,6 +63,9 @@ public:
 
     // Scratch mark used by RoomIndex to deduplicate recipients across rooms.
     std::uint64_t delivery_mark = 0;
+    // Emits with a lower sequence are not delivered: a recovered session already got them
+    // from history (they may still be in flight to this worker when it reconnects).
+    std::uint64_t deliver_from = 0;
 
 protected:
     Subscriber() = default;

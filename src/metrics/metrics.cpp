@@ -135,6 +135,25 @@ std::string Registry::render() const {
                  "Publish API requests with a missing or wrong API key.", api_auth_failures);
     render_value(out, "nudge_api_auth_backoffs_total", "counter",
                  "Requests answered 429 by the per-IP API key backoff.", api_auth_backoffs);
+    render_value(out, "nudge_history_events", "gauge",
+                 "Emits kept for connection-state recovery.", history_events);
+    render_value(out, "nudge_history_bytes", "gauge",
+                 "Memory held by the recovery history (estimate).", history_bytes);
+    render_value(out, "nudge_sessions_recovered_total", "counter",
+                 "Reconnects recovered with every missed event replayed.", sessions_recovered);
+    render_value(out, "nudge_sessions_resynced_total", "counter",
+                 "Reconnects that lost events: recovered false and a nudge:resync event.",
+                 sessions_resynced);
+    render_value(out, "nudge_events_replayed_total", "counter",
+                 "Events replayed from history to reconnecting clients.", events_replayed);
+    render_value(out, "nudge_duplicate_emits_total", "counter",
+                 "Published events whose id was seen within the idempotency window (not delivered).",
+                 duplicate_emits);
+    render_value(out, "nudge_idempotency_entries", "gauge", "Event ids remembered.",
+                 idempotency_entries);
+    render_value(out, "nudge_idempotency_evictions_total", "counter",
+                 "Event ids forgotten before their window ended (--idempotency-max-entries).",
+                 idempotency_evictions);
     render_labeled(out, "nudge_auth_failures_total", "reason", "Refused Socket.IO CONNECTs.",
                    auth_failures);
     render_labeled(out, "nudge_disconnects_total", "reason", "Closed client connections (either transport).",

@@ -113,6 +113,14 @@ struct Registry {
     Value refused_rate;           // connections refused by --max-connect-rate
     Value api_auth_failures;      // publish requests with a missing or wrong API key
     Value api_auth_backoffs;      // requests answered 429 by the per-IP API key backoff
+    Value history_events;         // gauge: emits kept for connection-state recovery
+    Value history_bytes;          // gauge: memory those emits hold (estimate)
+    Value sessions_recovered;     // reconnects answered with the same pid (nothing lost)
+    Value sessions_resynced;      // reconnects that lost events (recovered false + nudge:resync)
+    Value events_replayed;        // frames replayed from history to reconnecting clients
+    Value duplicate_emits;        // published events with an id already seen (not delivered)
+    Value idempotency_entries;    // gauge: event ids remembered
+    Value idempotency_evictions;  // ids forgotten before their window ended (the cap was hit)
     Labeled<16> auth_failures;    // by reason
     Labeled<16> disconnects;      // by close reason
     Labeled<16> api_requests;     // by status of the answer

@@ -9,7 +9,11 @@
 
 #include "auth/jwt_verifier.hpp"
 #include "eio/payload.hpp"
+#include "common/random_id.hpp"
 #include "hub/hub.hpp"
+#include "net/recovery_answer.hpp"
+#include "sio/packet.hpp"
+#include <boost/asio/post.hpp>
 #include "metrics/metrics.hpp"
 #include "net/http_connection.hpp"
 #include "net/worker.hpp"
@@ -160,6 +164,8 @@ void PollingSession::apply_effects() {
                 false);
         if (closed_) return;
     }
+    if (effects.recover) recover(std::move(*effects.recover));
+    if (closed_) return;
     if (pending_get_ && !queue_.empty()) answer_pending();
     if (effects.close) {
         const session::CloseReason reason = *effects.close;
@@ -309,6 +315,49 @@ void PollingSession::ask_hook(session::HookQuery query) {
             case SubscribeHook::Verdict::kError: break;
         }
         answer_subscription(query.ack_id, outcome);
+    });
+}
+
+void PollingSession::recover(session::Recover recover) {
+    broker::Broker* broker = worker_.context().broker;
+    if (broker == nullptr) {
+        enqueue(std::make_shared<const std::string>(ws::encode_frame(
+                    ws::Opcode::kText, sio::encode_connect("/", random_id()))),
+                false);
+        return;
+    }
+    broker::RecoveryRequest request;
+    // The rooms just joined: every event numbered after the broker's answer arrives live.
+    request.rooms = worker_.effects().join;
+    request.from = std::move(recover.from);
+    request.max_bytes = worker_.context().limits.max_send_queue_bytes;
+    request.per_frame_overhead = SendQueue::kEntryOverhead;
+    ++pending_hooks_;
+    auto on_recovered = [this, pid = std::move(recover.pid)](broker::Recovery recovery) {
+        --pending_hooks_;
+        if (closed_ || !protocol_.connected()) return;
+        if (!pid.empty()) deliver_from = recovery.now.seq + 1;
+        for (const auto& text : recovery_answer(pid, recovery)) {
+            enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)),
+                    false);
+            if (closed_) return;
+        }
+        for (auto& frame : recovery.replay) {
+            enqueue(std::move(frame), false);
+            if (closed_) return;
+        }
+        if (pending_get_ && !queue_.empty()) answer_pending();
+    };
+    broker->recover(std::move(request), [this, on_recovered = std::move(on_recovered)](
+                                            broker::Recovery recovery) mutable {
+        if (worker_.io().get_executor().running_in_this_thread()) {
+            on_recovered(std::move(recovery));
+            return;
+        }
+        boost::asio::post(worker_.io(), [on_recovered = std::move(on_recovered),
+                                         recovery = std::move(recovery)]() mutable {
+            on_recovered(std::move(recovery));
+        });
     });
 }
 

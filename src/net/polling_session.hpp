@@ -97,6 +97,9 @@ class PollingSession final : public Connection {
   private:
     void enqueue(hub::Frame frame, bool from_fanout);
     void apply_effects();
+    // An accepted CONNECT under recovery: ask the broker what the session missed, then
+    // [nudge:resync], the CONNECT answer and the replay (as a WebSocket client gets them).
+    void recover(session::Recover recover);
     // nudge:subscribe without a token: the cache or the subscribe hook decides, later.
     void ask_hook(session::HookQuery query);
     void answer_subscription(const std::optional<std::uint64_t>& ack_id,
@@ -114,7 +117,8 @@ class PollingSession final : public Connection {
     Connection* probe_ = nullptr;  // the WebSocket probing this session, if any
     // Above the high watermark since: dropped as a slow consumer at this deadline.
     session::Protocol::Clock::time_point slow_deadline_{};
-    std::uint8_t pending_hooks_ = 0;  // hook questions in flight: not reaped before they end
+    // Hook questions and a recovery query in flight: not reaped before they end.
+    std::uint8_t pending_hooks_ = 0;
     bool above_high_ = false;
     bool probed_ = false;  // `2probe` seen: GETs are answered at once (noop if nothing queued)
     bool closed_ = false;

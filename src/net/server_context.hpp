@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "api/router.hpp"
+#include "broker/broker.hpp"
 #include "hub/hub.hpp"
 #include "net/admission.hpp"
 #include "net/subscribe_hook.hpp"
@@ -65,6 +66,9 @@ struct ServerContext {
     Limits limits;
     const api::Router* router = nullptr;
     hub::Hub* hub = nullptr;
+    // Positions and history for connection-state recovery; without one (unit tests), a
+    // CONNECT is answered without a pid.
+    broker::Broker* broker = nullptr;
     Admission admission;
     // --subscribe-hook: each worker asks it for nudge:subscribe without a token.
     SubscribeHookConfig subscribe_hook;

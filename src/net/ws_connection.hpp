@@ -99,6 +99,10 @@ private:
     void ask_hook(session::HookQuery query);
     void answer_subscription(const std::optional<std::uint64_t>& ack_id,
                              session::SubscribeOutcome outcome);
+    // An accepted CONNECT under recovery: ask the broker what the session missed.
+    void recover(session::Recover recover);
+    // The broker's answer, on this connection's thread: [nudge:resync], CONNECT, replay.
+    void on_recovered(const std::string& client_pid, broker::Recovery recovery);
     // The one door (see above). `from_fanout`: inside a fan-out batch, where closing must be
     // deferred (the hub is iterating a room this connection is in).
     void enqueue(hub::Frame frame, bool from_fanout);

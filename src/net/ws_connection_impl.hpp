@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <array>
 #include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
 #include <chrono>
 #include <memory>
 #include <utility>
@@ -14,8 +15,11 @@
 #include "auth/jwt_verifier.hpp"
 #include "metrics/metrics.hpp"
 #include "net/polling_session.hpp"
+#include "net/recovery_answer.hpp"
 #include "net/worker.hpp"
 #include "net/ws_connection.hpp"
+#include "common/random_id.hpp"
+#include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
 
 namespace nudge::net {
@@ -329,6 +333,7 @@ void WsConnection<Stream>::apply_effects() {
         set_message_limit();
     }
     for (const auto& text : effects.send) send_text(text);
+    if (effects.recover) recover(std::move(*effects.recover));
     if (effects.close) {
         const session::CloseReason reason = *effects.close;
         // A client's Engine.IO close gets a WebSocket close too, so it sees 1000, not 1006.
@@ -392,6 +397,52 @@ void WsConnection<Stream>::ask_hook(session::HookQuery query) {
                   answer_subscription(query.ack_id, outcome);
                   if (!write_pending()) fail(session::CloseReason::kTransportError);
               });
+}
+
+template <class Stream>
+void WsConnection<Stream>::recover(session::Recover recover) {
+    broker::Broker* broker = worker_.context().broker;
+    if (broker == nullptr) {
+        send_text(sio::encode_connect("/", random_id()));
+        return;
+    }
+    broker::RecoveryRequest request;
+    // The rooms just joined (from the fresh token): the joins happened before this query, so
+    // every event numbered after the broker's answer reaches this session live.
+    request.rooms = worker_.effects().join;
+    request.from = std::move(recover.from);
+    // A replay must fit in the send budget, or the session would be dropped as a slow consumer
+    // and come back asking for it again (a fresh connection's kernel buffers take most of it
+    // at once, so a replay up to the budget goes through).
+    request.max_bytes = worker_.context().limits.max_send_queue_bytes;
+    request.per_frame_overhead = SendQueue::kEntryOverhead;
+    // A pending wait keeps the connection from being freed until the answer arrives (the
+    // local broker answers inline; a remote one may answer later, on another thread).
+    ++pending_waits_;
+    broker->recover(std::move(request),
+                    [this, pid = std::move(recover.pid)](broker::Recovery recovery) mutable {
+                        if (worker_.io().get_executor().running_in_this_thread()) {
+                            on_recovered(pid, std::move(recovery));
+                            return;
+                        }
+                        boost::asio::post(worker_.io(), [this, pid = std::move(pid),
+                                                         recovery = std::move(recovery)]() mutable {
+                            on_recovered(pid, std::move(recovery));
+                            if (state_ != State::kClosed && !write_pending()) {
+                                fail(session::CloseReason::kTransportError);
+                            }
+                        });
+                    });
+}
+
+template <class Stream>
+void WsConnection<Stream>::on_recovered(const std::string& client_pid, broker::Recovery recovery) {
+    --pending_waits_;
+    if (state_ != State::kOpen || !protocol_.connected()) return;
+    // Live events up to the broker's position are in the replay (or lost): skip them.
+    if (!client_pid.empty()) deliver_from = recovery.now.seq + 1;
+    for (const auto& text : recovery_answer(client_pid, recovery)) send_text(text);
+    for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
 }
 
 template <class Stream>

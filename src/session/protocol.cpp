@@ -136,6 +136,10 @@ std::string Protocol::open_packet(bool can_upgrade) const {
                              config.max_payload, can_upgrade});
 }
 
+std::string Protocol::connect_answer(std::string_view pid) {
+    return sio::encode_connect("/", random_id(), pid);
+}
+
 void Protocol::on_text(std::string_view text, std::chrono::system_clock::time_point wall_now,
                        Effects& out) {
     auto packet = eio::decode(text);
@@ -318,7 +322,25 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
                                       ? kNoExpiry
                                       : *identity->expires_at + leeway;
             }
-            out.send.push_back(sio::encode_connect("/", random_id()));
+            if (!context_->config.recovery) {
+                out.send.push_back(sio::encode_connect("/", random_id()));
+                return;
+            }
+            Recover recover;
+            if (const auto* pid = auth.as_object().if_contains("pid"); pid && pid->is_string()) {
+                const json::string& text = pid->get_string();
+                recover.pid.assign(text.data(), text.size());
+                recover.from = parse_pid(recover.pid).value_or(Position{});
+                const auto* offset = auth.as_object().if_contains("offset");
+                if (offset && offset->is_string()) {
+                    const json::string& o = offset->get_string();
+                    auto at = parse_offset(std::string_view(o.data(), o.size()));
+                    if (at && at->epoch == recover.from->epoch && at->seq > recover.from->seq) {
+                        recover.from->seq = at->seq;
+                    }
+                }
+            }
+            out.recover = std::move(recover);
             return;
         }
     }

@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "auth/jwt_verifier.hpp"
+#include "common/position.hpp"
 
 namespace nudge::session {
 
@@ -57,6 +58,9 @@ struct Config {
     // being refused with missing_token. A token that fails verification is still refused.
     bool allow_anonymous = false;
     std::vector<std::string> anonymous_rooms;
+    // Connection-state recovery: an accepted CONNECT is answered by the caller, with a pid, once
+    // the broker says what the session missed (Effects::recover) instead of at once.
+    bool recovery = true;
 };
 
 enum class CloseReason {
@@ -114,6 +118,17 @@ struct Context {
     const auth::JwtVerifier* verifier = nullptr;
 };
 
+// An accepted CONNECT under connection-state recovery: the caller asks the broker what the
+// session missed since `from`, then sends connect_answer(pid) (the client's own pid when
+// recovered, a new one otherwise) and the missed events.
+struct Recover {
+    // The client's position: its pid's, raised to its offset's when that is later in the same
+    // epoch. Empty for a new session (no pid in the CONNECT auth). A pid that does not parse
+    // gives an epoch no broker has, so the session is resynced rather than silently fresh.
+    std::optional<Position> from;
+    std::string pid;  // as the client sent it
+};
+
 // What the caller must do after an input. Reused across calls: clear() between inputs.
 struct Effects {
     std::vector<std::string> send;        // Engine.IO packets, each one WebSocket text frame
@@ -125,6 +140,7 @@ struct Effects {
     std::vector<std::string> leave;       // rooms to leave (nudge:unsubscribe)
     std::optional<HookQuery> hook_query;  // ask the subscribe hook
     std::optional<SubscribeOutcome> subscription;  // for metrics
+    std::optional<Recover> recover;       // set when a CONNECT is accepted with recovery on
 
     void clear() {
         send.clear();
@@ -136,6 +152,7 @@ struct Effects {
         leave.clear();
         hook_query.reset();
         subscription.reset();
+        recover.reset();
     }
 };
 
@@ -167,6 +184,8 @@ public:
     // Changes with every accepted CONNECT and every DISCONNECT: a hook answer for an older
     // session must not join the socket of a newer one.
     [[nodiscard]] std::uint16_t epoch() const noexcept { return epoch_; }
+    // The CONNECT answer under recovery: `40{"sid":"…","pid":"…"}`.
+    [[nodiscard]] static std::string connect_answer(std::string_view pid);
     [[nodiscard]] std::string_view sid() const noexcept { return {sid_.data(), sid_.size()}; }
 
 private:

@@ -19,11 +19,11 @@ void append_nsp(std::string& out, std::string_view nsp) {
     }
 }
 
+}  // namespace
+
 std::string json_quote(std::string_view text) {
     return boost::json::serialize(boost::json::string(text));
 }
-
-}  // namespace
 
 Result<Packet, PacketError> decode(std::string_view text) {
     if (text.empty()) return fail(PacketError::kEmpty);
@@ -127,6 +127,25 @@ std::string encode_event(std::string_view nsp, std::string_view event, std::stri
     out.append(json_quote(event));
     if (!data_json.empty()) out.append(",").append(data_json);
     out.push_back(']');
+    return out;
+}
+
+std::string encode_event(std::string_view nsp, std::string_view event, std::string_view data_json,
+                         std::string_view trailing) {
+    std::string out = "42";
+    append_nsp(out, nsp);
+    out.push_back('[');
+    out.append(json_quote(event)).push_back(',');
+    out.append(data_json).push_back(',');
+    out.append(json_quote(trailing)).push_back(']');
+    return out;
+}
+
+std::string encode_connect(std::string_view nsp, std::string_view sid, std::string_view pid) {
+    std::string out = "40";
+    append_nsp(out, nsp);
+    out.append(R"({"sid":)").append(json_quote(sid)).append(R"(,"pid":)").append(json_quote(pid));
+    out.push_back('}');
     return out;
 }
 

@@ -47,14 +47,23 @@ enum class PacketError { kEmpty, kUnknownType, kBadAttachments, kBadAckId };
 // Reserved event names that may not be emitted by applications (socket.io's RESERVED_EVENTS).
 [[nodiscard]] bool is_reserved_event(std::string_view name) noexcept;
 
+// `text` as a JSON string literal, quotes included.
+[[nodiscard]] std::string json_quote(std::string_view text);
 // `40{"sid":"…"}`
 [[nodiscard]] std::string encode_connect(std::string_view nsp, std::string_view sid);
+// `40{"sid":"…","pid":"…"}`: the answer of a server with connection-state recovery.
+[[nodiscard]] std::string encode_connect(std::string_view nsp, std::string_view sid,
+                                         std::string_view pid);
 // `44[<nsp>,]{"message":…[,"data":<data_json>]}`; data_json must be valid JSON when given.
 [[nodiscard]] std::string encode_connect_error(std::string_view nsp, std::string_view message,
                                                std::string_view data_json = {});
 // `42[<nsp>,]["<event>"[,<data_json>]]`; data_json must be valid JSON when non-empty.
 [[nodiscard]] std::string encode_event(std::string_view nsp, std::string_view event,
                                        std::string_view data_json);
+// `42[<nsp>,]["<event>",<data_json>,"<trailing>"]`: an event whose last argument is a string
+// (the recovery offset); data_json must be valid JSON.
+[[nodiscard]] std::string encode_event(std::string_view nsp, std::string_view event,
+                                       std::string_view data_json, std::string_view trailing);
 // `43[<nsp>,]<id><args_json_array>`
 [[nodiscard]] std::string encode_ack(std::string_view nsp, std::uint64_t id,
                                      std::string_view args_json_array);

@@ -4,6 +4,8 @@
 // its room (useNudgeRoom) only while it is open.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +19,7 @@ const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
 const balances = new Map();
 const requests = new Map(); // user → data requests served
 const projects = new Map(); // project id → { version, requests }
+const queryFetches = new Map(); // `${user}:${i}` → dashboard query requests served
 let hub;
 let server;
 let browser;
@@ -36,6 +39,11 @@ before(async () => {
       project.requests += 1;
       projects.set(url.searchParams.get('id'), project);
       return json(res, { version: project.version });
+    }
+    if (url.pathname === '/api/q') {
+      const key = `${user}:${url.searchParams.get('i')}`;
+      queryFetches.set(key, (queryFetches.get(key) ?? 0) + 1);
+      return json(res, { n: queryFetches.get(key) });
     }
     if (url.pathname === '/api/balance') {
       requests.set(user, (requests.get(user) ?? 0) + 1);
@@ -152,5 +160,67 @@ test('a project page joins project_42: project_updated refetches it; after leavi
     assert.equal(projects.get('42').requests, 2, 'no project request after leaving the page');
   } finally {
     await context.close();
+// A TCP proxy in front of the hub whose "network" the test can cut: every connection through
+// it is destroyed and new ones are refused until it is restored.
+async function cuttableProxy(target) {
+  const { port } = new URL(target);
+  const sockets = new Set();
+  let down = false;
+  const proxy = createTcpServer((client) => {
+    if (down) return client.destroy();
+    const upstream = tcpConnect(Number(port), '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => {});
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  return {
+    url: `http://127.0.0.1:${proxy.address().port}`,
+    cut() {
+      down = true;
+      for (const s of sockets) s.destroy();
+    },
+    restore() { down = false; },
+    close() {
+      for (const s of sockets) s.destroy();
+      proxy.close();
+    },
+  };
+}
+
+test('a 2 s network drop of a tab with 8 queries refetches only the queries of the events sent meanwhile', async () => {
+  const recoveringHub = await startHub({ recovery: true });
+  const proxy = await cuttableProxy(recoveringHub.url);
+  const context = await browser.newContext();
+  try {
+    const page = await context.newPage();
+    await page.goto(`${base}/?user=d1&mode=dashboard&hub=${encodeURIComponent(proxy.url)}`);
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '1' }).waitFor();
+    const counts = () => Array.from({ length: 8 }, (_, i) => queryFetches.get(`d1:${i}`) ?? 0);
+    assert.deepEqual(counts(), [1, 1, 1, 1, 1, 1, 1, 1]);
+
+    proxy.cut();
+    await page.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
+    await emit(recoveringHub, { room: 'user_d1', event: 'e1', data: {} });
+    await emit(recoveringHub, { room: 'user_d1', event: 'e6', data: {} });
+    await new Promise((r) => setTimeout(r, 2000));
+    proxy.restore();
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
+    await page.locator('#q1', { hasText: '2' }).waitFor({ timeout: 5000 });
+    await page.locator('#q6', { hasText: '2' }).waitFor({ timeout: 5000 });
+    await new Promise((r) => setTimeout(r, 500));
+    const after = counts();
+    console.log(`# after a 2 s drop: ${after.filter((n) => n > 1).length} of 8 queries refetched`);
+    assert.deepEqual(after, [1, 2, 1, 1, 1, 1, 2, 1], 'only the 2 queries whose events were missed');
+    assert.equal((await metrics(recoveringHub)).nudge_sessions_recovered_total, 1);
+  } finally {
+    await context.close();
+    proxy.close();
+    await recoveringHub.stop();
   }
 });

@@ -70,7 +70,7 @@ test('a chunked request alone is framed and accepted', async () => {
   const chunked = post('Transfer-Encoding: chunked\r\nConnection: close\r\n', `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`);
   const r = parse(await exchange(chunked));
   assert.equal(r.status, 202, r.head);
-  assert.deepEqual(r.json, { accepted: 1 });
+  assert.equal(r.json.accepted, 1);
 });
 
 for (const [name, request] of [

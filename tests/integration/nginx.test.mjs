@@ -175,7 +175,7 @@ test('the publish API through nginx over TLS (a backend using the proxy URL)', a
       body: JSON.stringify({ room: 'user_p1', event: 'profile_updated', data: { n: ++posted } }),
     });
     assert.equal(answer.status, 202, answer.text);
-    assert.deepEqual(JSON.parse(answer.text), { accepted: 1 });
+    assert.equal(JSON.parse(answer.text).accepted, 1);
     return ((await metrics(hubs[hub])).nudge_emits_total ?? 0) > before;
   });
   const [data] = await received;

@@ -28,7 +28,7 @@ test('an event emitted to user_<id> reaches that user and nobody else', async ()
   const received = nextEvent(alice, 'balance_updated');
   const result = await emit(hub, { room: 'user_123', event: 'balance_updated', data: { userId: '123' } });
   assert.equal(result.status, 202);
-  assert.deepEqual(result.json, { accepted: 1 });
+  assert.equal(result.json.accepted, 1);
   assert.deepEqual(await received, [{ userId: '123' }]);
 
   // A later event to bob proves bob's socket works; the earlier one must not have arrived.
@@ -75,7 +75,7 @@ test('an event with no data arrives with no arguments; batches deliver every eve
       { rooms: ['user_d1', 'user_nobody'], event: 'three', data: 'x' },
     ],
   });
-  assert.deepEqual(result.json, { accepted: 3 });
+  assert.equal(result.json.accepted, 3);
   await all;
   assert.deepEqual(got, [['one'], ['two', [1, 2]], ['three', 'x']]);
 });

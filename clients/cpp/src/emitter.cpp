@@ -1,6 +1,8 @@
 #include "nudge/emitter.hpp"
 
 #include <boost/json/parse.hpp>
+#include <cstdint>
+#include <random>
 #include <span>
 #include <thread>
 #include <utility>
@@ -63,7 +65,13 @@ struct Emitter::Impl {
 
     // One request with its retries. `accepted_before` only annotates a failure.
     EmitResult send(std::span<const Event> events, std::size_t accepted_before) {
-        return post(kEmitPath, detail::publish_body(events), events.size(), accepted_before);
+        // Ids are fixed before the first attempt: every retry carries the same ones.
+        std::vector<std::string> ids;
+        if (options.idempotent) {
+            ids.reserve(events.size());
+            for (const Event& event : events) ids.push_back(event.id.empty() ? random_id() : std::string());
+        }
+        return post(kEmitPath, detail::publish_body(events, ids), events.size(), accepted_before);
     }
 
     // A membership request: `kind` is join, leave or disconnect.
@@ -104,6 +112,18 @@ struct Emitter::Impl {
         }
     }
 
+    // 128 random bits as 32 hex digits: unique, not secret (an id only names an event).
+    std::string random_id() {
+        static constexpr std::string_view kHex = "0123456789abcdef";
+        std::string id;
+        id.reserve(32);
+        for (int half = 0; half < 2; ++half) {
+            std::uint64_t bits = random();
+            for (int i = 0; i < 16; ++i, bits >>= 4) id.push_back(kHex[bits & 0xF]);
+        }
+        return id;
+    }
+
     void wait(std::chrono::milliseconds delay) const {
         if (options.sleep) {
             options.sleep(delay);
@@ -114,6 +134,7 @@ struct Emitter::Impl {
 
     EmitterOptions options;
     detail::Connection connection;
+    std::mt19937_64 random{std::random_device{}() ^ (std::uint64_t{std::random_device{}()} << 32)};
 };
 
 tl::expected<Emitter, EmitError> Emitter::create(EmitterOptions options) {
@@ -139,7 +160,7 @@ Emitter::~Emitter() = default;
 EmitResult Emitter::emit(const std::vector<std::string>& rooms, std::string_view event,
                          std::optional<boost::json::value> data,
                          const std::vector<std::string>& except) {
-    const Event one{rooms, std::string(event), std::move(data), except};
+    const Event one{rooms, std::string(event), std::move(data), except, {}};
     return impl_->send(std::span(&one, 1), 0);
 }
 

@@ -1,6 +1,7 @@
 // The JSON bodies of POST /api/v1/emit, built from Events. Pure; thread-safe.
 //
-// One event:   {"rooms":["a"],"event":"e","data":…,"except":["b"]}  (data, except when given)
+// One event:   {"rooms":["a"],"event":"e","data":…,"except":["b"],"id":"…"}  (data, except, id
+//              when given)
 // Several:     {"events":[ <one event>, … ]}
 // Field checks (reserved names, empty rooms, lengths) are left to the hub, whose 400 names the
 // field: the library cannot know the hub's configured limits, and one set of rules is enough.
@@ -15,8 +16,10 @@
 
 namespace nudge::detail {
 
-// `events` must not be empty.
-[[nodiscard]] std::string publish_body(std::span<const Event> events);
+// `events` must not be empty. `ids`, when given, has one id per event, used for an event whose
+// own id is empty (an empty one there too: no id).
+[[nodiscard]] std::string publish_body(std::span<const Event> events,
+                                       std::span<const std::string> ids = {});
 
 // POST /api/v1/rooms/<kind> bodies: {"rooms":[…],"except":[…],"<kind>":[…]}; `kind` is
 // "join" or "leave" with `targets`, or "disconnect" (targets ignored).

@@ -5,7 +5,10 @@
 // did not expect that request.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <boost/asio/awaitable.hpp>
+#include <boost/json.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
@@ -16,6 +19,24 @@
 #include <vector>
 
 namespace nudge::fakes {
+
+// A request body without the ids the emitter gave its events (each checked to be 32 hex
+// digits), so tests can compare the rest exactly.
+inline boost::json::value without_ids(const std::string& body) {
+    boost::json::value value = boost::json::parse(body);
+    const auto strip = [](boost::json::object& event) {
+        const auto* id = event.if_contains("id");
+        EXPECT_TRUE(id != nullptr && id->is_string() && id->as_string().size() == 32) << event;
+        event.erase("id");
+    };
+    if (auto* events = value.as_object().if_contains("events")) {
+        for (auto& event : events->as_array()) strip(event.as_object());
+    } else {
+        strip(value.as_object());
+    }
+    return value;
+}
+
 
 struct Step {
     enum class Action {

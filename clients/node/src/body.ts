@@ -12,6 +12,8 @@ export interface EmitItem {
   readonly event: string
   readonly data?: unknown
   readonly except?: Rooms
+  /** Idempotency key; the emitter makes one per event unless given (`idempotent: false`: none). */
+  readonly id?: string
 }
 
 const invalid = (message: string): NudgeError =>
@@ -84,15 +86,21 @@ export function itemBody(item: unknown, index: number): object {
     if (typeof item !== 'object' || item === null || Array.isArray(item)) {
       throw invalid(`must be an object, got ${describe(item)}`)
     }
-    const known = new Set(['room', 'rooms', 'event', 'data', 'except'])
+    const known = new Set(['room', 'rooms', 'event', 'data', 'except', 'id'])
     const unknown = Object.keys(item).filter((key) => !known.has(key))
     if (unknown.length > 0) {
-      throw invalid(`unknown key(s) ${unknown.join(', ')}; use room/rooms, event, data, except`)
+      throw invalid(`unknown key(s) ${unknown.join(', ')}; use room/rooms, event, data, except, id`)
     }
-    const { room, rooms, event, data, except } = item as EmitItem
+    const { room, rooms, event, data, except, id } = item as EmitItem
     if ((room === undefined) === (rooms === undefined))
       throw invalid('give exactly one of room or rooms')
-    return eventBody(room ?? rooms, event, data, except)
+    const body = eventBody(room ?? rooms, event, data, except) as Record<string, unknown>
+    if (id !== undefined) {
+      if (typeof id !== 'string' || id === '' || Buffer.byteLength(id) > 256)
+        throw invalid(`id must be a string of 1 to 256 bytes, got ${describe(id)}`)
+      body['id'] = id
+    }
+    return body
   } catch (error) {
     if (error instanceof NudgeError) throw invalid(`events[${index}]: ${error.message}`)
     throw error

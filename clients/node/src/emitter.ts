@@ -11,6 +11,7 @@
 //   un-awaited call (the seed's fire-and-forget `io.to(room).emit(...)`) no longer becomes an
 //   unhandled rejection.
 // - One emitter per hub and process: it keeps its HTTP connections alive between calls.
+import { randomUUID } from 'node:crypto'
 import {
   batches,
   type EmitItem,
@@ -42,6 +43,11 @@ export interface EmitterOptions {
   readonly userRoom?: string
   /** Sees every failed call, e.g. to log it. */
   readonly onError?: (error: NudgeError) => void
+  /**
+   * Give every event a random `id` (default `true`), so a retry of a request the hub had taken
+   * is accepted but not delivered again (the hub's `--idempotency-window`).
+   */
+  readonly idempotent?: boolean
 }
 
 export interface EmitOptions {
@@ -194,6 +200,10 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     return promise
   }
 
+  // The id is fixed before the first attempt: every retry of the request carries the same one.
+  const withId = (body: object): object =>
+    options.idempotent === false || 'id' in body ? body : { ...body, id: randomUUID() }
+
   const roomFor = (userId: string | number): string => {
     if (userId === '' || userId === null || userId === undefined)
       throw invalid('userId must not be empty')
@@ -206,7 +216,7 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     event: string,
     data?: unknown,
     except?: Rooms,
-  ): Promise<number> => post(encode(eventBody(rooms, event, data, except)))
+  ): Promise<number> => post(encode(withId(eventBody(rooms, event, data, except))))
 
   const emitEvent = async (userId: string | number, event: string, metadata?: unknown) =>
     emit(roomFor(userId), event, metadata ?? {})
@@ -217,7 +227,7 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     ) {
       throw invalid('emitMany takes an array (or iterable) of events')
     }
-    const encoded = Array.from(events, (item, index) => encode(itemBody(item, index)))
+    const encoded = Array.from(events, (item, index) => encode(withId(itemBody(item, index))))
     let total = 0
     for (const batch of batches(encoded, maxBatch, maxBody)) {
       try {

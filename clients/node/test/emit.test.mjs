@@ -81,3 +81,17 @@ test('a batch larger than the hub allows is refused whole', async () => {
     tooBig.close();
   }
 });
+
+test('the same batch with ids emitted twice is delivered once; the hub answers each offset', async () => {
+  const carol = await listener(hub, 'carol');
+  try {
+    const batch = [0, 1, 2].map((i) => ({ room: 'user_carol', event: 'n', data: { i }, id: `carol-${i}` }));
+    assert.equal(await emitter.emitMany(batch), 3);
+    assert.equal(await emitter.emitMany(batch), 3);
+    await eventually(() => carol.received.length === 3);
+    await sleep(300);
+    assert.deepEqual(carol.received.map((r) => r.args[0].i), [0, 1, 2]);
+  } finally {
+    carol.close();
+  }
+});

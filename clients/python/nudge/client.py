@@ -4,11 +4,12 @@ One ``Nudge`` per hub and process is enough: it is thread-safe and keeps its
 connections alive between calls. Each call blocks until the hub has accepted
 the events (``202``) or raises a ``NudgeError`` naming the cause.
 
-Delivery is at least once: a request that failed on the network or with a 5xx
-is sent again (with exponential backoff, honouring ``Retry-After``), so an event
-can reach browsers twice in rare cases. For invalidation events that is
-harmless; refetching twice costs one extra request. 4xx answers are never
-retried: the same request would be refused again.
+A request that failed on the network or with a 5xx is sent again (with
+exponential backoff, honouring ``Retry-After``). Every event carries an ``id``
+(a random one unless given), so a retry of a request the hub had in fact taken
+is accepted but not delivered again: exactly once on the wire, within the hub's
+``--idempotency-window``. 4xx answers are never retried: the same request would
+be refused again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import random
 import socket
 import time
+import uuid
 from collections.abc import Iterable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -39,7 +41,7 @@ DEFAULT_MAX_BATCH = 1000
 DEFAULT_MAX_BODY = 1 << 20
 # A Retry-After longer than this is treated as this (a misconfigured proxy must not park us).
 MAX_RETRY_AFTER = 60.0
-_EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except"})
+_EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except", "id"})
 
 # Indirection so tests can observe the backoff without waiting for it.
 _sleep = time.sleep
@@ -71,7 +73,8 @@ def _names(value: object, what: str) -> list[str]:
     return names
 
 
-def _event_body(rooms: object, event: object, data: Any, except_: object) -> dict[str, Any]:
+def _event_body(rooms: object, event: object, data: Any, except_: object,
+                event_id: object = None) -> dict[str, Any]:
     body: dict[str, Any] = {"event": validate_event_name(event)}
     room_list = _names(rooms, "rooms")
     if len(room_list) == 1:
@@ -82,6 +85,10 @@ def _event_body(rooms: object, event: object, data: Any, except_: object) -> dic
         body["except"] = _names(except_, "except_")
     if data is not None:
         body["data"] = data
+    if event_id is not None:
+        if not isinstance(event_id, str) or not 0 < len(event_id.encode()) <= 256:
+            raise NudgeValidationError(f"id must be a string of 1 to 256 bytes, got {event_id!r}")
+        body["id"] = event_id
     return body
 
 
@@ -128,6 +135,7 @@ class Nudge:
         max_body: int = DEFAULT_MAX_BODY,
         user_room: str | None = None,
         json_encoder: type[json.JSONEncoder] | None = None,
+        idempotent: bool = True,
     ) -> None:
         self.url = (url or os.environ.get("NUDGE_URL") or DEFAULT_URL).rstrip("/")
         api_key = api_key if api_key is not None else os.environ.get("NUDGE_API_KEY")
@@ -151,6 +159,7 @@ class Nudge:
         self.max_batch = max_batch
         self.max_body = max_body
         self._encoder = json_encoder
+        self.idempotent = idempotent
         self._headers = {
             "Authorization": f"Bearer {api_key}",
             "Content-Type": "application/json",
@@ -252,7 +261,7 @@ class Nudge:
             raise NudgeValidationError(f"events[{index}]: give exactly one of room or rooms")
         try:
             return _event_body(event.get("room", event.get("rooms")), event.get("event"),
-                               event.get("data"), event.get("except"))
+                               event.get("data"), event.get("except"), event.get("id"))
         except NudgeValidationError as error:
             raise NudgeValidationError(f"events[{index}]: {error}") from None
 
@@ -275,6 +284,9 @@ class Nudge:
         return self._encode(_event_body(rooms, event, data, except_))
 
     def _encode(self, body: dict[str, Any]) -> bytes:
+        # The id is fixed here, before the first attempt, so every retry carries the same one.
+        if self.idempotent and "id" not in body:
+            body["id"] = uuid.uuid4().hex
         try:
             text = json.dumps(body, cls=self._encoder, ensure_ascii=False, allow_nan=False,
                               separators=(",", ":"))

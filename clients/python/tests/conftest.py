@@ -44,7 +44,10 @@ class Hub:
             pytest.fail(f"{NUDGED_BIN} is missing: run `make build` (or set NUDGED_BIN)")
         self.process = subprocess.Popen(
             [str(NUDGED_BIN), "--host", "127.0.0.1", "--port", "0", "--jwt-secret", SECRET,
-             "--api-key", API_KEY, "--log-level", "info", *args],
+             "--api-key", API_KEY, "--log-level", "info",
+             # These tests check exact event arguments: no recovery offset argument (a flag in
+             # *args wins: the hub takes the last value).
+             "--recovery", "off", *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True)
         self.log: list[str] = []

@@ -60,6 +60,8 @@ def test_request_shape(fake_hub):
     nudge.Nudge(fake_hub.url + "/prefix/", "the-key").emit(
         ["user_1", "user_2"], "loan_status_changed", {"loanId": "é"}, except_="user_3")
     request = fake_hub.requests[0]
+    event_id = request["body"].pop("id")  # a fresh idempotency key per event
+    assert len(event_id) == 32 and int(event_id, 16) >= 0
     assert request["path"] == "/prefix/api/v1/emit"
     assert request["headers"]["Authorization"] == "Bearer the-key"
     assert request["headers"]["Content-Type"] == "application/json"

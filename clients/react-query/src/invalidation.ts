@@ -35,8 +35,17 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
   readonly coalesceMs?: number
   /** Longest a continuous stream of events may hold back a batch, in ms (default 1000). */
   readonly maxWaitMs?: number
-  /** Server event that asks for a full resync (default `'nudge:resync'`). */
+  /**
+   * Server event that asks for a resync (default `'nudge:resync'`). nudged sends it, with the
+   * rooms whose events were lost (`{ rooms: [...] }`), when a reconnect could not be recovered.
+   */
   readonly resyncEvent?: string
+  /**
+   * The events your backend publishes to a room, so a resync naming rooms refetches only the
+   * keys of those events. A room it returns `undefined` for (or no `roomEvents` at all) resyncs
+   * every mapped key.
+   */
+  readonly roomEvents?: (room: string) => readonly string[] | undefined
   /** Default: `document.visibilityState === 'hidden'` where there is a document. */
   readonly isHidden?: () => boolean
   /** Default: `console.error`. */
@@ -46,8 +55,8 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
 /** @internal */
 export interface Invalidation {
   event(name: string, data: unknown): void
-  /** Invalidates every key the event map can produce. */
-  resync(): void
+  /** Invalidates every key the event map can produce (or only those of `names`). */
+  resync(names?: ReadonlySet<string>): void
   dispose(): void
 }
 
@@ -181,9 +190,9 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     })
   }
 
-  const resync = (): void => {
+  const resync = (names?: ReadonlySet<string>): void => {
     for (const [name, raw] of Object.entries(entries())) {
-      if (!raw) continue
+      if (!raw || (names && !names.has(name))) continue
       const e = normalize(raw)
       const keys: KeyList =
         e.resync ?? (typeof e.keys === 'function' ? [...(produced.get(name)?.values() ?? [])] : e.keys)
@@ -192,9 +201,22 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     if (pending.size) schedule()
   }
 
+  /** The events whose keys a resync of `data.rooms` must refetch; undefined: all of them. */
+  const scope = (data: unknown): ReadonlySet<string> | undefined => {
+    const rooms = (data as { rooms?: unknown } | null | undefined)?.rooms
+    if (!o.roomEvents || !Array.isArray(rooms)) return undefined
+    const names = new Set<string>()
+    for (const room of rooms as unknown[]) {
+      const published = typeof room === 'string' ? o.roomEvents(room) : undefined
+      if (!published) return undefined
+      for (const n of published) names.add(n)
+    }
+    return names
+  }
+
   const event = (name: string, data: unknown): void => {
     try {
-      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync()
+      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data))
       const events = entries()
       const raw = Object.hasOwn(events, name) ? events[name] : undefined
       if (!raw) return
@@ -217,7 +239,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
 
   return {
     event,
-    resync,
+    resync: () => resync(),
     dispose: () => {
       clearTimeout(timer)
       timer = undefined

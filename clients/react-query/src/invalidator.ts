@@ -13,7 +13,8 @@ export interface InvalidatorOptions<E extends object = RegisteredEvents>
 /**
  * Wires socket events to `queryClient.invalidateQueries` through the event map, with coalescing,
  * refetch-after-settle and hidden-tab handling, and resyncs every mapped key after a reconnect
- * that the server did not recover (`socket.recovered !== true`).
+ * that the server did not recover (`socket.recovered !== true`) unless the hub named what was
+ * lost with `nudge:resync` (sent before the CONNECT answer, so it arrives before `connect`).
  */
 export const createInvalidator = <E extends object = RegisteredEvents>(
   options: InvalidatorOptions<E>,
@@ -21,16 +22,26 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   const { socket } = options
   const engine = createInvalidation(options)
   let connectedBefore = socket.connected
-  const onAny = (name: string, data?: unknown): void => engine.event(name, data)
+  let resyncedByHub = false
+  const onAny = (name: string, data?: unknown): void => {
+    if (name === (options.resyncEvent ?? 'nudge:resync')) resyncedByHub = true
+    engine.event(name, data)
+  }
+  const onDisconnect = (): void => {
+    resyncedByHub = false
+  }
   const onConnect = (): void => {
-    if (connectedBefore && socket.recovered !== true) engine.resync()
+    if (connectedBefore && socket.recovered !== true && !resyncedByHub) engine.resync()
     connectedBefore = true
+    resyncedByHub = false
   }
   socket.onAny(onAny)
   socket.on('connect', onConnect)
+  socket.on('disconnect', onDisconnect)
   return () => {
     socket.offAny(onAny)
     socket.off('connect', onConnect)
+    socket.off('disconnect', onDisconnect)
     engine.dispose()
   }
 }

@@ -120,6 +120,8 @@ class Nudge<E extends object> implements NudgeClient<E> {
   #channel: ChannelLike | undefined
   #stepDown: (() => void) | undefined
   #connectedBefore = false
+  /** The hub sent `nudge:resync` since the last connect: it named what was lost. */
+  #resyncedByHub = false
   /** Events may have been missed (takeover, back/forward cache): resync at the next chance. */
   #stale = false
   #sawLeader = false
@@ -407,7 +409,14 @@ class Nudge<E extends object> implements NudgeClient<E> {
     })
     const onConnect = (): void => {
       this.#attempt = 0
-      const resync = (this.#connectedBefore && socket.recovered !== true) || this.#stale
+      // A recovered session had every missed event replayed (they go through coalescing like
+      // live ones). An unrecovered one that got nudge:resync (nudged sends it before the
+      // CONNECT answer) has resynced what it named. Otherwise (a hub without recovery):
+      // everything.
+      const resync =
+        (this.#connectedBefore && socket.recovered !== true && !this.#resyncedByHub) ||
+        this.#stale
+      this.#resyncedByHub = false
       this.#connectedBefore = true
       this.#stale = false
       this.#set({ state: 'connected', error: null })
@@ -432,6 +441,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#retry(socket)
     }
     const onDisconnect = (reason: string): void => {
+      this.#resyncedByHub = false
       if (reason === 'io client disconnect') return
       this.#set({ state: 'reconnecting' })
       // The hub hung up on purpose (e.g. an expired token): socket.io-client will not retry.
@@ -439,6 +449,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
     }
     const onFailed = (): void => this.#set({ state: 'disconnected' })
     const onAny = (name: string, ...args: unknown[]): void => {
+      // Between a disconnect and the next connect (socket.io-client emits what arrived before
+      // the CONNECT answer just before "connect", already marked connected).
+      if (name === (o.resyncEvent ?? 'nudge:resync')) this.#resyncedByHub = true
       // An ack callback cannot cross to other tabs; events carry their data first.
       const data = typeof args[0] === 'function' ? undefined : args[0]
       this.#deliver(name, data)

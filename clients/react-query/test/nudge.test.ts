@@ -167,6 +167,48 @@ describe('connection lifecycle', () => {
     expect(calls).toHaveLength(2)
   })
 
+  it('a recovered reconnect does not resync: the replayed events coalesce into one refetch per key', async () => {
+    const { client } = tab()
+    await tick()
+    const socket = only()
+    socket.accept()
+    const calls = recordInvalidations(client)
+    socket.drop()
+    socket.handshake()
+    await tick()
+    socket.accept({ recovered: true })
+    // nudged replays what was missed after the CONNECT answer; the offset is the last argument.
+    for (let i = 0; i < 500; i++) socket.event('transaction_happened', { id: i }, `ep:${i}`)
+    await tick(2000)
+    expect(calls.map((c) => c.key)).toEqual([['transactions'], ['balance']])
+  })
+
+  it("nudge:resync before the CONNECT answer resyncs only the named rooms' events, once", async () => {
+    const roomEvents = (room: string): readonly string[] | undefined =>
+      room.startsWith('user_') ? ['balance_updated'] : undefined
+    const { client } = tab({ roomEvents })
+    await tick()
+    const socket = only()
+    socket.accept()
+    const calls = recordInvalidations(client)
+    socket.drop()
+    socket.handshake()
+    await tick()
+    socket.event('nudge:resync', { rooms: ['user_1'] })
+    socket.accept({ recovered: false })
+    await tick(100)
+    expect(calls.map((c) => c.key)).toEqual([['balance']])
+
+    // A room the map does not know: every key, still once.
+    socket.drop()
+    socket.handshake()
+    await tick()
+    socket.event('nudge:resync', { rooms: ['user_1', 'team_9'] })
+    socket.accept({ recovered: false })
+    await tick(100)
+    expect(calls.map((c) => c.key).slice(1)).toEqual([['transactions'], ['balance']])
+  })
+
   it('on an unauthorized CONNECT_ERROR calls onAuthError and retries with backoff and a fresh token', async () => {
     let n = 0
     const onAuthError = vi.fn<(error: Error) => void>()

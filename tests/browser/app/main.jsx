@@ -63,10 +63,33 @@ function Pages() {
   );
 }
 
+// ?mode=dashboard: 8 queries, each refetched by its own event (e0 … e7).
+const dashboard = params.get('mode') === 'dashboard';
+const dashboardEvents = Object.fromEntries(Array.from({ length: 8 }, (_, i) => [`e${i}`, [['q', i]]]));
+
+function Query({ i }) {
+  const q = useQuery({
+    queryKey: ['q', i],
+    queryFn: async () => (await fetch(`/api/q?user=${user}&i=${i}`)).json(),
+  });
+  return <div className="q" id={`q${i}`}>{q.data ? q.data.n : '…'}</div>;
+}
+
+function Dashboard() {
+  const status = useNudgeStatus();
+  return (
+    <div className="card">
+      {Array.from({ length: 8 }, (_, i) => <Query key={i} i={i} />)}
+      <span className="badge" id="status">{status.state}</span>
+    </div>
+  );
+}
+
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
-    <NudgeProvider url={hub} getToken={getToken} events={events} socketOptions={{ transports }}>
-      <Pages />
+    <NudgeProvider url={hub} getToken={getToken} events={dashboard ? dashboardEvents : events}
+      socketOptions={{ transports }}>
+      {dashboard ? <Dashboard /> : <Pages />}
     </NudgeProvider>
   </QueryClientProvider>,
 );

@@ -35,9 +35,12 @@ export async function distinctFreePorts(n) {
 // resolves with the exit code and the time it took. With `keys: false` the caller configures
 // the JWT key and API key itself (flags, file or environment).
 // `wrapper` runs the hub under another command (e.g. ['prlimit', '--nofile=40:40']).
-export async function startHub({ port = 0, args = [], env = {}, keys = true, wrapper = [] } = {}) {
+// Suites that check exact event arguments run with `--recovery off` (no offset argument);
+// `recovery: true` (or '--recovery', 'on' in args, which wins) runs the default.
+export async function startHub({ port = 0, args = [], env = {}, keys = true, wrapper = [], recovery = false } = {}) {
   const keyArgs = keys ? ['--jwt-secret', SECRET, '--api-key', API_KEY] : [];
-  const hubArgs = ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info', ...args];
+  const hubArgs = ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info',
+    '--recovery', recovery ? 'on' : 'off', ...args];
   const child = spawn(
     wrapper.length ? wrapper[0] : NUDGED_BIN,
     wrapper.length ? [...wrapper.slice(1), NUDGED_BIN, ...hubArgs] : hubArgs,

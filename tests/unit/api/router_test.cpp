@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,10 +13,21 @@ namespace nudge::api {
 namespace {
 
 struct RecordingBroker final : broker::Broker {
-    broker::PublishResult publish(hub::SharedBatch batch) override {
-        if (overloaded) return broker::PublishResult::kOverloaded;
-        batches.push_back(std::move(batch));
-        return broker::PublishResult::kAccepted;
+    broker::PublishOutcome publish(hub::EmitBatch batch) override {
+        if (overloaded) return {broker::PublishResult::kOverloaded, "ep", {}};
+        broker::PublishOutcome outcome{broker::PublishResult::kAccepted, "ep", {}};
+        for (const auto& emit : batch) {
+            // An id seen before is a duplicate of its first event, as the real brokers answer.
+            const bool duplicate = !emit.id.empty() && ids.count(emit.id) > 0;
+            if (!duplicate) ids.emplace(emit.id, ++seq);
+            outcome.events.push_back({duplicate ? ids[emit.id] : seq, duplicate});
+        }
+        batches.push_back(std::make_shared<const hub::EmitBatch>(std::move(batch)));
+        return outcome;
+    }
+    void recover(broker::RecoveryRequest /*request*/,
+                 std::function<void(broker::Recovery)> done) override {
+        done({});
     }
     broker::PublishResult apply(hub::SharedRoomOp op) override {
         if (overloaded) return broker::PublishResult::kOverloaded;
@@ -24,6 +36,8 @@ struct RecordingBroker final : broker::Broker {
     }
     std::vector<hub::SharedBatch> batches;
     std::vector<hub::SharedRoomOp> ops;
+    std::map<std::string, std::uint64_t> ids;
+    std::uint64_t seq = 0;
     bool overloaded = false;
 };
 
@@ -41,13 +55,30 @@ struct RouterTest : ::testing::Test {
 TEST_F(RouterTest, PublishAcceptsAndForwardsToTheBroker) {
     const auto r = call("POST", "/api/v1/emit", R"({"room":"user_1","event":"e"})");
     EXPECT_EQ(r.status, 202U);
-    EXPECT_EQ(r.body, R"({"accepted":1})");
+    EXPECT_EQ(r.body, R"({"accepted":1,"events":[{"offset":"ep:1"}]})");
     ASSERT_EQ(broker.batches.size(), 1U);
     EXPECT_EQ((*broker.batches[0])[0].rooms[0], "user_1");
 
     const auto batch = call("POST", "/api/v1/emit?x=1",
                             R"({"events":[{"room":"a","event":"e"},{"room":"b","event":"e"}]})");
-    EXPECT_EQ(batch.body, R"({"accepted":2})");
+    EXPECT_EQ(batch.body, R"({"accepted":2,"events":[{"offset":"ep:2"},{"offset":"ep:3"}]})");
+}
+
+TEST_F(RouterTest, PublishPassesIdsAndNamesDuplicates) {
+    const auto first = call("POST", "/api/v1/emit", R"({"room":"a","event":"e","id":"k1"})");
+    EXPECT_EQ(first.body, R"({"accepted":1,"events":[{"offset":"ep:1"}]})");
+    ASSERT_EQ(broker.batches.size(), 1U);
+    EXPECT_EQ((*broker.batches[0])[0].id, "k1");
+    const auto again = call("POST", "/api/v1/emit",
+                            R"({"events":[{"room":"a","event":"e","id":"k1"},{"room":"a","event":"e","id":"k2"}]})");
+    EXPECT_EQ(again.status, 202U);
+    EXPECT_EQ(again.body,
+              R"({"accepted":2,"events":[{"offset":"ep:1","duplicate":true},{"offset":"ep:2"}]})");
+    for (std::string_view bad : {R"({"room":"a","event":"e","id":""})", R"({"room":"a","event":"e","id":7})"}) {
+        const auto r = call("POST", "/api/v1/emit", bad);
+        EXPECT_EQ(r.status, 400U) << bad;
+        EXPECT_NE(r.body.find("\"id: must be a string"), std::string::npos) << r.body;
+    }
 }
 
 TEST_F(RouterTest, RoomRoutesForwardOperationsToTheBroker) {

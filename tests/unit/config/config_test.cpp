@@ -41,6 +41,31 @@ TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
     EXPECT_EQ(defaults.config->shutdown.drain, std::chrono::seconds(0));
 }
 
+TEST(ConfigParse, DeliveryGuaranteeSettings) {
+    const auto defaults = parse_args({"--dev"});
+    ASSERT_TRUE(defaults.config);
+    EXPECT_TRUE(defaults.config->broker.recovery);
+    EXPECT_TRUE(defaults.config->session.recovery);
+    EXPECT_EQ(defaults.config->broker.history.ttl, std::chrono::seconds(120));
+    EXPECT_EQ(defaults.config->broker.idempotency_window, std::chrono::seconds(300));
+
+    const auto set = parse_args({"--dev", "--recovery", "off", "--history-size", "5", "--history-ttl",
+                                 "7", "--max-replay", "9", "--idempotency-window", "11",
+                                 "--idempotency-max-entries", "13"});
+    ASSERT_TRUE(set.config);
+    const auto& broker = set.config->broker;
+    EXPECT_FALSE(broker.recovery);
+    EXPECT_FALSE(set.config->session.recovery);
+    EXPECT_EQ(broker.history.max_per_room, 5U);
+    EXPECT_EQ(broker.history.ttl, std::chrono::seconds(7));
+    EXPECT_EQ(broker.history.tombstone_ttl, std::chrono::seconds(70));
+    EXPECT_EQ(broker.history.max_replay, 9U);
+    EXPECT_EQ(broker.idempotency_window, std::chrono::seconds(11));
+    EXPECT_EQ(broker.idempotency_max_entries, 13U);
+    EXPECT_EQ(parse_args({"--dev", "--recovery", "maybe"}).exit_code, 2);
+    EXPECT_EQ(parse_args({"--dev", "--history-size", "0"}).exit_code, 2);
+}
+
 TEST(ConfigParse, BadConfigurationsExit2) {
     EXPECT_EQ(parse_args({"--dev", "--drain-seconds", "3601"}).exit_code, 2);
     EXPECT_FALSE(parse_args({"--dev", "--host", "localhost"}).config);  // an IP address is required

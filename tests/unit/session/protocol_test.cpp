@@ -65,11 +65,49 @@ TEST_F(ProtocolTest, OpenPacketCarriesSidAndTimings) {
 TEST_F(ProtocolTest, ValidTokenJoinsUserRoomAndRoomsClaim) {
     text(connect_with(R"({"sub":"123","rooms":["all","team_7"]})"));
     EXPECT_TRUE(protocol.connected());
-    ASSERT_EQ(out.send.size(), 1U);
-    EXPECT_EQ(out.send[0].rfind("40{\"sid\":\"", 0), 0U);
+    // Under recovery (the default) the caller answers, once the broker has said what was missed.
+    EXPECT_TRUE(out.send.empty());
+    ASSERT_TRUE(out.recover);
+    EXPECT_FALSE(out.recover->from);
+    EXPECT_TRUE(out.recover->pid.empty());
     EXPECT_EQ(out.join, (std::vector<std::string>{"user_123", "all", "team_7"}));
     EXPECT_EQ(out.user_id, "123");
     EXPECT_FALSE(out.close);
+}
+
+TEST_F(ProtocolTest, WithoutRecoveryTheConnectIsAnsweredAtOnceWithoutPid) {
+    context.config.recovery = false;
+    text(connect_with(R"({"sub":"123"})"));
+    ASSERT_EQ(out.send.size(), 1U);
+    EXPECT_EQ(out.send[0].rfind("40{\"sid\":\"", 0), 0U);
+    EXPECT_EQ(out.send[0].find("pid"), std::string::npos);
+    EXPECT_FALSE(out.recover);
+}
+
+TEST_F(ProtocolTest, ReconnectPositionIsThePidRaisedByALaterOffsetOfTheSameEpoch) {
+    auto reconnect = [&](std::string_view extra) {
+        Protocol fresh{context, t0};
+        out.clear();
+        fresh.on_text("40{\"token\":\"" + hs256(R"({"sub":"1"})") + "\"" + std::string(extra) + "}",
+                      std::chrono::system_clock::now(), out);
+        return out.recover;
+    };
+    auto r = reconnect(R"(,"pid":"Ep:7:abc")");
+    ASSERT_TRUE(r && r->from);
+    EXPECT_EQ(*r->from, (Position{"Ep", 7}));
+    EXPECT_EQ(r->pid, "Ep:7:abc");
+    r = reconnect(R"(,"pid":"Ep:7:abc","offset":"Ep:12")");
+    EXPECT_EQ(*r->from, (Position{"Ep", 12}));
+    // An older offset (from before a resync gave a new pid) or another epoch's is ignored.
+    r = reconnect(R"(,"pid":"Ep:7:abc","offset":"Ep:3")");
+    EXPECT_EQ(*r->from, (Position{"Ep", 7}));
+    r = reconnect(R"(,"pid":"Ep:7:abc","offset":"Old:99")");
+    EXPECT_EQ(*r->from, (Position{"Ep", 7}));
+    // A pid that does not parse is not a fresh session: it resyncs (an epoch no broker has).
+    r = reconnect(R"(,"pid":"garbage")");
+    ASSERT_TRUE(r && r->from);
+    EXPECT_EQ(r->from->epoch, "");
+    EXPECT_EQ(Protocol::connect_answer("Ep:7:abc").find(R"(,"pid":"Ep:7:abc"})"), 31U);
 }
 
 TEST_F(ProtocolTest, UserRoomTemplateIsConfigurable) {

@@ -57,6 +57,9 @@ struct EmitterOptions {
     // How to wait between retries; empty means std::this_thread::sleep_for. Tests record the
     // waits here instead of sleeping.
     std::function<void(std::chrono::milliseconds)> sleep;
+    // Give every event without an id a random one, so a retry of a request the hub had taken
+    // is accepted but not delivered again (the hub's --idempotency-window).
+    bool idempotent = true;
 };
 
 // One event: `name` is sent to every client in any of `rooms` and in none of `except`, with
@@ -66,6 +69,7 @@ struct Event {
     std::string name;
     std::optional<boost::json::value> data;
     std::vector<std::string> except;
+    std::string id = {};  // idempotency key; empty: a random one when options.idempotent
 };
 
 struct Accepted {

@@ -1,0 +1,129 @@
+#include "broker/history.hpp"
+
+#include <algorithm>
+
+namespace nudge::broker {
+
+namespace {
+
+// What one room's pointer to an emit costs: its deque slot (a shared_ptr).
+constexpr std::size_t kPerRoomEntry = sizeof(std::shared_ptr<const History::Event>);
+
+}  // namespace
+
+std::size_t History::cost(const Event& event) noexcept {
+    // The control block and Event of make_shared, the frame's string with its allocation, the
+    // room names, plus one deque slot in the global list and in each room.
+    std::size_t bytes = sizeof(Event) + 16 + sizeof(std::string) + 16 + event.frame->capacity() +
+                        kPerRoomEntry * (1 + event.rooms.size());
+    for (const auto& room : event.rooms) bytes += sizeof(std::string) + room.capacity();
+    for (const auto& room : event.except) bytes += sizeof(std::string) + room.capacity();
+    return bytes;
+}
+
+void History::append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
+                     std::vector<std::string> rooms, std::vector<std::string> except) {
+    expire(now);
+    auto event = std::make_shared<const Event>(
+        Event{seq, now, std::move(frame), std::move(rooms), std::move(except)});
+    bytes_ += cost(*event);
+    for (const auto& room : event->rooms) {
+        auto it = rooms_.find(room);
+        if (it == rooms_.end()) it = rooms_.emplace(room, RoomLog{}).first;
+        RoomLog& log = it->second;
+        log.events.push_back(event);
+        if (log.events.size() > config_.max_per_room) {
+            log.trimmed_through = std::max(log.trimmed_through, log.events.front()->seq);
+            log.events.pop_front();
+        }
+    }
+    all_.push_back(std::move(event));
+}
+
+void History::trim_front(RoomLog& log, Clock::time_point now, std::string_view room) {
+    if (log.events.empty()) return;
+    log.trimmed_through = std::max(log.trimmed_through, log.events.front()->seq);
+    log.events.pop_front();
+    if (log.events.empty()) {
+        log.emptied_at = now;
+        emptied_.emplace_back(std::string(room), now);
+    }
+}
+
+void History::expire(Clock::time_point now) {
+    while (!all_.empty() && now - all_.front()->at > config_.ttl) {
+        const EventPtr event = std::move(all_.front());
+        all_.pop_front();
+        for (const auto& room : event->rooms) {
+            auto it = rooms_.find(room);
+            // The room may have trimmed it by count already (then it is not at the front).
+            if (it != rooms_.end() && !it->second.events.empty() &&
+                it->second.events.front() == event) {
+                trim_front(it->second, now, room);
+            }
+        }
+        bytes_ -= cost(*event);
+    }
+    while (!emptied_.empty() && now - emptied_.front().second > config_.tombstone_ttl) {
+        auto it = rooms_.find(emptied_.front().first);
+        // Only if it is still the same empty log (it may have had emits since, and emptied again).
+        if (it != rooms_.end() && it->second.events.empty() &&
+            it->second.emptied_at == emptied_.front().second) {
+            forgotten_through_ = std::max(forgotten_through_, it->second.trimmed_through);
+            rooms_.erase(it);
+        }
+        emptied_.pop_front();
+    }
+}
+
+History::Query History::query(std::span<const std::string> rooms, std::uint64_t from,
+                              Clock::time_point now, std::size_t max_bytes,
+                              std::size_t per_frame_overhead) {
+    expire(now);
+    Query result;
+    std::vector<const Event*> missed;
+    for (const auto& room : rooms) {
+        auto it = rooms_.find(room);
+        if (it == rooms_.end()) {
+            if (from < forgotten_through_) result.lost_rooms.push_back(room);
+            continue;
+        }
+        const RoomLog& log = it->second;
+        if (log.trimmed_through > from) {
+            result.lost_rooms.push_back(room);
+            continue;
+        }
+        auto first = std::upper_bound(log.events.begin(), log.events.end(), from,
+                                      [](std::uint64_t seq, const EventPtr& e) { return seq < e->seq; });
+        for (; first != log.events.end(); ++first) missed.push_back(first->get());
+    }
+    std::sort(missed.begin(), missed.end(),
+              [](const Event* a, const Event* b) { return a->seq < b->seq; });
+    missed.erase(std::unique(missed.begin(), missed.end()), missed.end());
+    const auto excluded = [&](const Event& event) {
+        return std::any_of(event.except.begin(), event.except.end(), [&](const std::string& room) {
+            return std::find(rooms.begin(), rooms.end(), room) != rooms.end();
+        });
+    };
+    std::erase_if(missed, [&](const Event* e) { return excluded(*e); });
+    std::size_t bytes = 0;
+    for (const Event* e : missed) bytes += e->frame->size() + per_frame_overhead;
+    if (missed.size() > config_.max_replay || bytes > max_bytes) {
+        // Too much to replay: every room that missed something resyncs instead.
+        for (const auto& room : rooms) {
+            const bool touched = std::any_of(missed.begin(), missed.end(), [&](const Event* e) {
+                return std::find(e->rooms.begin(), e->rooms.end(), room) != e->rooms.end();
+            });
+            if (touched && std::find(result.lost_rooms.begin(), result.lost_rooms.end(), room) ==
+                               result.lost_rooms.end()) {
+                result.lost_rooms.push_back(room);
+            }
+        }
+        return result;
+    }
+    result.replay.reserve(missed.size());
+    for (const Event* e : missed) result.replay.push_back(e->frame);
+    return result;
+}
+
+}  // namespace nudge::broker

@@ -1,0 +1,99 @@
+// History: the embedded broker's bounded per-room history of emits, for connection-state
+// recovery. Not thread-safe: LocalBroker calls it under its lock.
+//
+// Each emit is stored once (its encoded frame, its rooms and except list) and every room it
+// targets holds a pointer to it, in sequence order. Two bounds:
+// - count: at most `max_per_room` emits per room; older ones are trimmed from that room;
+// - age: emits older than `ttl` are trimmed from every room (the recovery window).
+// Per room the history remembers the highest sequence it trimmed, so "a client at position p
+// is missing something of room R" is exact: trimmed_through(R) > p. A room whose emits all
+// aged out keeps that number for `tombstone_ttl` more (a small record), then is forgotten;
+// forgotten rooms raise one history-wide watermark, so for a room the history no longer knows,
+// a position under that watermark counts as a gap (a false gap costs one resync, never a loss).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <deque>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "hub/subscriber.hpp"
+
+namespace nudge::broker {
+
+struct HistoryConfig {
+    std::size_t max_per_room = 1000;
+    std::chrono::milliseconds ttl{120000};
+    std::chrono::milliseconds tombstone_ttl{1200000};  // rooms' trim records, 10 × ttl
+    std::size_t max_replay = 10000;  // more missed emits than this: resync instead of replay
+};
+
+class History {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    struct Event {
+        std::uint64_t seq;
+        Clock::time_point at;
+        hub::Frame frame;
+        std::vector<std::string> rooms;
+        std::vector<std::string> except;
+    };
+
+    struct Query {
+        std::vector<hub::Frame> replay;       // the missed emits in sequence order, each once
+        std::vector<std::string> lost_rooms;  // rooms with emits the history cannot give back
+    };
+
+    explicit History(HistoryConfig config) : config_(config) {}
+
+    // Sequences must increase from one call to the next.
+    void append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
+                std::vector<std::string> rooms, std::vector<std::string> except);
+    // Trims what is older than the window (and forgets old tombstones).
+    void expire(Clock::time_point now);
+    // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
+    // `except` room the client is in are not replayed. More than max_replay missed emits:
+    // nothing is replayed and every room with a missed emit is lost; the same when the missed
+    // frames together (plus `per_frame_overhead` each) pass `max_bytes`.
+    [[nodiscard]] Query query(std::span<const std::string> rooms, std::uint64_t from,
+                              Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
+                              std::size_t per_frame_overhead = 0);
+
+    [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }
+    [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
+    [[nodiscard]] std::size_t rooms() const noexcept { return rooms_.size(); }
+
+private:
+    using EventPtr = std::shared_ptr<const Event>;
+    struct RoomLog {
+        std::deque<EventPtr> events;
+        std::uint64_t trimmed_through = 0;
+        Clock::time_point emptied_at{};
+    };
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    static std::size_t cost(const Event& event) noexcept;
+    void trim_front(RoomLog& log, Clock::time_point now, std::string_view room);
+
+    HistoryConfig config_;
+    std::unordered_map<std::string, RoomLog, Hash, std::equal_to<>> rooms_;
+    std::deque<EventPtr> all_;  // every stored emit, in sequence order (age trimming)
+    std::deque<std::pair<std::string, Clock::time_point>> emptied_;  // rooms whose log emptied
+    std::uint64_t forgotten_through_ = 0;  // highest trimmed sequence of any forgotten room
+    std::size_t bytes_ = 0;
+};
+
+}  // namespace nudge::broker

@@ -1,0 +1,118 @@
+#include "broker/local_broker.hpp"
+
+#include <memory>
+#include <utility>
+
+#include "metrics/metrics.hpp"
+
+namespace nudge::broker {
+
+LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config)
+    : hub_(hub),
+      config_(config),
+      epoch_(random_epoch()),
+      history_(config_.history),
+      ids_(config_.idempotency_window, config_.idempotency_max_entries) {}
+
+void LocalBroker::update_gauges() {
+    auto& registry = metrics::registry();
+    const auto events = static_cast<std::int64_t>(history_.events());
+    const auto bytes = static_cast<std::int64_t>(history_.bytes());
+    const auto ids = static_cast<std::int64_t>(ids_.size());
+    registry.history_events.add(events - std::exchange(reported_events_, events));
+    registry.history_bytes.add(bytes - std::exchange(reported_bytes_, bytes));
+    registry.idempotency_entries.add(ids - std::exchange(reported_ids_, ids));
+}
+
+PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
+    PublishOutcome outcome;
+    outcome.epoch = epoch_;
+    outcome.events.reserve(batch.size());
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    // Numbered tentatively: nothing is committed until the hub has taken the batch.
+    std::uint64_t seq = seq_;
+    hub::EmitBatch fresh;
+    fresh.reserve(batch.size());
+    std::int64_t duplicates = 0;
+    for (auto& emit : batch) {
+        std::optional<std::uint64_t> earlier;
+        if (!emit.id.empty()) {
+            earlier = ids_.find(emit.id, now);
+            // The same id twice in one batch: the second is a duplicate of the first.
+            if (!earlier) {
+                for (const auto& taken : fresh) {
+                    if (taken.id == emit.id) earlier = taken.seq;
+                }
+            }
+        }
+        if (earlier) {
+            outcome.events.push_back(Published{*earlier, true});
+            ++duplicates;
+            continue;
+        }
+        emit.seq = ++seq;
+        if (config_.recovery) emit.offset = format_offset(epoch_, emit.seq);
+        outcome.events.push_back(Published{emit.seq, false});
+        fresh.push_back(std::move(emit));
+    }
+    if (!fresh.empty()) {
+        auto frames = std::make_shared<hub::Hub::EncodedBatch>();
+        frames->reserve(fresh.size());
+        for (const auto& emit : fresh) frames->push_back(hub::Hub::encode(emit));
+        auto shared = std::make_shared<hub::EmitBatch>(std::move(fresh));
+        if (!hub_.deliver(shared, frames)) {
+            outcome.result = PublishResult::kOverloaded;
+            outcome.events.clear();
+            return outcome;
+        }
+        seq_ = seq;
+        std::size_t forgotten = 0;
+        for (std::size_t i = 0; i < shared->size(); ++i) {
+            hub::Emit& emit = (*shared)[i];
+            if (!emit.id.empty()) forgotten += ids_.insert(emit.id, emit.seq, now);
+            if (config_.recovery) {
+                // The hub's workers only read the batch; the history gets its own copies.
+                history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
+                                emit.rooms, emit.except);
+            }
+        }
+        if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));
+    }
+    if (duplicates > 0) metrics::registry().duplicate_emits.add(duplicates);
+    update_gauges();
+    return outcome;
+}
+
+void LocalBroker::recover(RecoveryRequest request, std::function<void(Recovery)> done) {
+    Recovery recovery;
+    {
+        const std::lock_guard lock(mutex_);
+        recovery.now = Position{epoch_, seq_};
+        if (request.from) {
+            if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery) {
+                // Another epoch (a restart lost the history) or a position this broker never
+                // handed out: everything may be missing.
+                recovery.lost_rooms = std::move(request.rooms);
+            } else {
+                auto query = history_.query(request.rooms, request.from->seq, Clock::now(),
+                                            request.max_bytes, request.per_frame_overhead);
+                recovery.lost_rooms = std::move(query.lost_rooms);
+                recovery.replay = std::move(query.replay);
+                recovery.recovered = recovery.lost_rooms.empty();
+            }
+        }
+        update_gauges();
+    }
+    done(std::move(recovery));
+}
+
+void LocalBroker::expire() {
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    history_.expire(now);
+    ids_.expire(now);
+    update_gauges();
+}
+
+}  // namespace nudge::broker

@@ -1,0 +1,123 @@
+#include "broker/history.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace nudge::broker {
+namespace {
+
+using namespace std::chrono_literals;
+using Rooms = std::vector<std::string>;
+
+struct HistoryTest : ::testing::Test {
+    HistoryConfig config{3, 10s, 100s, 100};
+    History history{config};
+    History::Clock::time_point t0 = History::Clock::now();
+
+    void add(std::uint64_t seq, Rooms rooms, std::chrono::seconds at = 0s, Rooms except = {}) {
+        std::string frame = std::to_string(seq);
+        frame.insert(0, 1, 'f');  // not "f" + ...: GCC 12 -Wrestrict false positive
+        history.append(seq, t0 + at, std::make_shared<const std::string>(std::move(frame)),
+                       std::move(rooms), std::move(except));
+    }
+    static std::vector<std::string> frames(const History::Query& q) {
+        std::vector<std::string> out;
+        for (const auto& f : q.replay) out.push_back(*f);
+        return out;
+    }
+};
+
+TEST_F(HistoryTest, ReplaysWhatARoomMissedInOrder) {
+    add(1, {"a"});
+    add(2, {"b"});
+    add(3, {"a"});
+    const auto q = history.query(Rooms{"a"}, 1, t0);
+    EXPECT_TRUE(q.lost_rooms.empty());
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f3"}));
+    EXPECT_TRUE(history.query(Rooms{"a"}, 3, t0).replay.empty());
+}
+
+TEST_F(HistoryTest, MergesRoomsBySequenceAndSendsAnEventOfTwoRoomsOnce) {
+    add(1, {"a", "b"});
+    add(2, {"b"});
+    add(3, {"a"});
+    add(4, {"a", "b"});
+    const auto q = history.query(Rooms{"b", "a"}, 0, t0);
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f1", "f2", "f3", "f4"}));
+}
+
+TEST_F(HistoryTest, ExceptRoomsAreHonouredOnReplay) {
+    add(1, {"team"}, 0s, {"user_1"});
+    add(2, {"team"});
+    EXPECT_EQ(frames(history.query(Rooms{"user_1", "team"}, 0, t0)),
+              (std::vector<std::string>{"f2"}));
+    EXPECT_EQ(frames(history.query(Rooms{"user_2", "team"}, 0, t0)),
+              (std::vector<std::string>{"f1", "f2"}));
+}
+
+TEST_F(HistoryTest, ARoomTrimmedByCountIsLostOnlyForPositionsBeforeTheTrim) {
+    for (std::uint64_t s = 1; s <= 5; ++s) add(s, {"a"});  // keeps 3, 4, 5
+    add(6, {"b"});
+    auto q = history.query(Rooms{"a", "b"}, 1, t0);
+    EXPECT_EQ(q.lost_rooms, Rooms{"a"});
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f6"}));  // the complete room is replayed
+    q = history.query(Rooms{"a"}, 2, t0);
+    EXPECT_TRUE(q.lost_rooms.empty());
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f3", "f4", "f5"}));
+}
+
+TEST_F(HistoryTest, EventsOlderThanTheWindowAreTrimmedAndTheirRoomsReportLost) {
+    add(1, {"a"}, 0s);
+    add(2, {"b"}, 5s);
+    history.expire(t0 + 12s);  // 1 is past the 10 s window, 2 is not
+    EXPECT_EQ(history.events(), 1U);
+    const auto q = history.query(Rooms{"a", "b", "c"}, 0, t0 + 12s);
+    EXPECT_EQ(q.lost_rooms, Rooms{"a"});
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f2"}));
+    // A client that had seen event 1 lost nothing.
+    EXPECT_TRUE(history.query(Rooms{"a"}, 1, t0 + 12s).lost_rooms.empty());
+}
+
+TEST_F(HistoryTest, ForgottenRoomsCountAsLostForPositionsBeforeThem) {
+    add(1, {"a"}, 0s);
+    history.expire(t0 + 11s);    // emptied: a tombstone remembers it trimmed 1
+    history.expire(t0 + 200s);   // the tombstone is forgotten too
+    EXPECT_EQ(history.rooms(), 0U);
+    EXPECT_EQ(history.query(Rooms{"a"}, 0, t0 + 200s).lost_rooms, Rooms{"a"});
+    EXPECT_EQ(history.query(Rooms{"quiet"}, 0, t0 + 200s).lost_rooms, Rooms{"quiet"});
+    EXPECT_TRUE(history.query(Rooms{"quiet"}, 1, t0 + 200s).lost_rooms.empty());
+}
+
+TEST_F(HistoryTest, TooManyMissedEventsResyncTheRoomsThatMissedThem) {
+    HistoryConfig small{1000, 10s, 100s, 2};
+    History h{small};
+    for (std::uint64_t s = 1; s <= 3; ++s) {
+        h.append(s, t0, std::make_shared<const std::string>("x"), Rooms{"a"}, Rooms{});
+    }
+    h.append(4, t0, std::make_shared<const std::string>("x"), Rooms{"b"}, Rooms{});
+    auto q = h.query(Rooms{"a", "b", "c"}, 0, t0);
+    EXPECT_TRUE(q.replay.empty());
+    EXPECT_EQ(q.lost_rooms, (Rooms{"a", "b"}));
+    // The byte cap works the same way.
+    q = h.query(Rooms{"b"}, 0, t0, 10, 64);
+    EXPECT_TRUE(q.replay.empty());
+    EXPECT_EQ(q.lost_rooms, Rooms{"b"});
+    EXPECT_EQ(h.query(Rooms{"b"}, 0, t0, 65, 64).replay.size(), 1U);
+}
+
+TEST_F(HistoryTest, MemoryIsCountedAndGivenBack) {
+    EXPECT_EQ(history.bytes(), 0U);
+    add(1, {"a", "b"});
+    const std::size_t one = history.bytes();
+    EXPECT_GT(one, 2U);
+    add(2, {"a"});
+    EXPECT_GT(history.bytes(), one);
+    history.expire(t0 + 11s);
+    EXPECT_EQ(history.events(), 0U);
+    EXPECT_EQ(history.bytes(), 0U);
+}
+
+}  // namespace
+}  // namespace nudge::broker
