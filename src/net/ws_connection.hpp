@@ -30,6 +30,7 @@
 #include <memory>
 #include <string_view>
 
+#include "broker/broker.hpp"
 #include "net/connection.hpp"
 #include "net/epoll_socket.hpp"
 #include "net/send_queue.hpp"

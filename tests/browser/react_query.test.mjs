@@ -160,6 +160,9 @@ test('a project page joins project_42: project_updated refetches it; after leavi
     assert.equal(projects.get('42').requests, 2, 'no project request after leaving the page');
   } finally {
     await context.close();
+  }
+});
+
 // A TCP proxy in front of the hub whose "network" the test can cut: every connection through
 // it is destroyed and new ones are refused until it is restored.
 async function cuttableProxy(target) {

@@ -227,11 +227,16 @@ test('the example config shows every setting of nudged --help, and each one, unc
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = join(scratch, 'jwt-public.pem');
   writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
+  // So does the JWKS setting: a JWKS document with that key.
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'a', alg: 'ES256', use: 'sig' };
+  const jwks = join(scratch, 'jwks.json');
+  writeFileSync(jwks, JSON.stringify({ keys: [jwk] }));
+  const files = { 'jwt-public-key': pem, 'jwt-jwks': jwks };
   for (const [name, value] of settings) {
     const file = join(scratch, `one-${name}.toml`);
-    writeFileSync(file, `${name} = ${name === 'jwt-public-key' ? JSON.stringify(pem) : value}\n`);
+    writeFileSync(file, `${name} = ${name in files ? JSON.stringify(files[name]) : value}\n`);
     const env = { ...process.env, NUDGE_API_KEY: 'k' };
-    if (name !== 'jwt-public-key') env.NUDGE_JWT_SECRET = 'x'.repeat(32);
+    if (!(name in files)) env.NUDGE_JWT_SECRET = 'x'.repeat(32);
     const { stdout } = await run(nudged, ['--config', file, '--check-config'], { env });
     assert.match(stdout, /configuration OK/, name);
   }

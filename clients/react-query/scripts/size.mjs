@@ -1,10 +1,11 @@
 // Size budget: the library itself (both entry points, without React, TanStack Query or
-// socket.io-client) must stay under 4 KB minified and gzipped. Run after `tsc` has built dist/.
+// socket.io-client) must stay under 4.5 KB minified and gzipped (4 KB until rooms and
+// recovery-scoped resync came in). Run after `tsc` has built dist/.
 import { build } from 'esbuild'
 import { gzipSync } from 'node:zlib'
 import { fileURLToPath } from 'node:url'
 
-const BUDGET = 4096
+const BUDGET = 4608
 const root = fileURLToPath(new URL('..', import.meta.url))
 
 const measure = async (contents) => {
