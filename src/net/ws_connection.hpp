@@ -133,14 +133,8 @@ private:
     [[nodiscard]] std::size_t message_limit() const noexcept;
     void set_message_limit();
 
-    Stream stream_;
-    Worker& worker_;
-    std::unique_ptr<ws::FrameParser> parser_;  // only while a frame spans reads
-    session::Protocol protocol_;
-    SendQueue queue_;
-    // While closing: when TCP is cut. While open and reading is paused: when the client is
-    // dropped as a slow consumer.
-    session::Protocol::Clock::time_point close_deadline_{};
+    // The small fields first: they fill the tail padding of Connection (Itanium C++ ABI), which
+    // keeps the object a size class smaller.
     std::uint32_t ip_key_;
     std::uint32_t charged_partial_ = 0;  // parser bytes counted in the process-wide budget
     State state_ = State::kOpen;
@@ -155,6 +149,14 @@ private:
     bool shut_down_ = false;         // our side half-closed after the close frame
     bool parsing_ = false;           // inside parser_.feed(): the parser must stay alive
     bool probing_ = false;           // an upgrade probe of a polling session, before its `5`
+    Stream stream_;
+    Worker& worker_;
+    std::unique_ptr<ws::FrameParser> parser_;  // only while a frame spans reads
+    session::Protocol protocol_;
+    SendQueue queue_;
+    // While closing: when TCP is cut. While open and reading is paused: when the client is
+    // dropped as a slow consumer.
+    session::Protocol::Clock::time_point close_deadline_{};
 };
 
 }  // namespace nudge::net

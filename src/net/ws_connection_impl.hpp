@@ -50,10 +50,10 @@ inline bool would_block(const boost::system::error_code& ec) {
 
 template <class Stream>
 WsConnection<Stream>::WsConnection(Stream stream, Worker& worker, std::uint32_t ip_key)
-    : stream_(std::move(stream)),
+    : ip_key_(ip_key),
+      stream_(std::move(stream)),
       worker_(worker),
-      protocol_(worker.context().session, session::Protocol::Clock::now()),
-      ip_key_(ip_key) {}
+      protocol_(worker.context().session, session::Protocol::Clock::now()) {}
 
 template <class Stream>
 WsConnection<Stream>::~WsConnection() {

@@ -238,7 +238,7 @@ void Protocol::on_socketio(std::string_view text, std::chrono::system_clock::tim
             return;
         case sio::PacketType::kDisconnect:
             connected_ = false;
-            user_id_.reset();
+            user_id_ = std::string();
             ++epoch_;
             token_deadline_ = kNoExpiry;
             out.leave_all = true;
@@ -310,7 +310,7 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
             out.join.push_back(room_for_user(context_->config.user_room, identity->user_id));
             for (auto& room : identity->rooms) out.join.push_back(std::move(room));
             if (context_->config.client_subscriptions) {
-                user_id_ = std::make_unique<const std::string>(identity->user_id);
+                user_id_ = identity->user_id;
             }
             out.user_id = std::move(identity->user_id);
             connected_ = true;

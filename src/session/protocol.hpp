@@ -179,7 +179,7 @@ public:
     [[nodiscard]] bool connected() const noexcept { return connected_; }
     // The connected user (client subscriptions on), else empty.
     [[nodiscard]] std::string_view user_id() const noexcept {
-        return user_id_ ? std::string_view(*user_id_) : std::string_view{};
+        return user_id_;
     }
     // Changes with every accepted CONNECT and every DISCONNECT: a hook answer for an older
     // session must not join the socket of a newer one.
@@ -199,13 +199,15 @@ private:
 
     const Context* context_;
     std::array<char, 20> sid_{};  // inline, no heap: idle memory matters
+    std::uint32_t pending_attachments_ = 0;  // beside sid_: in what would be padding
     Clock::time_point next_ping_;
     Clock::time_point pong_deadline_;  // meaningful while awaiting_pong_
     Clock::time_point connect_deadline_;
     // exp + leeway of the accepted token, seconds since the epoch; kNoExpiry when none.
     std::int64_t token_deadline_ = kNoExpiry;
-    std::unique_ptr<const std::string> user_id_;  // only with client subscriptions
-    std::uint32_t pending_attachments_ = 0;
+    // Only with client subscriptions. A std::string, not a pointer to one: the usual short ids
+    // stay inline (no allocation per session, which would also sit among the handshake's).
+    std::string user_id_;
     std::uint16_t epoch_ = 0;
     std::uint8_t auth_failures_ = 0;
     bool awaiting_pong_ = false;
