@@ -4,6 +4,7 @@
 // and one nudge:resync event naming the rooms, never silence.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { io } from 'socket.io-client';
 import {
   startHub, seedClient, token, connected, emit, eventually, metrics, sleep, SLOW,
 } from './lib/hub.mjs';
@@ -178,3 +179,28 @@ test('--recovery off: no pid, no offset argument, never recovered', async () => 
   await dropAndReconnect(gina, async () => {});
   assert.notEqual(gina.recovered, true);
 });
+
+// The same guarantee over HTTP long-polling (socket.io-client's default transport first): the
+// polling session answers CONNECT with a pid once the broker has answered, and a reconnect
+// after a drop replays the gap.
+for (const transports of [['polling'], ['polling', 'websocket']]) {
+  test(`over ${transports.join(' then ')}: connects with a pid and a drop recovers the gap`, async () => {
+    const h = await hub();
+    const socket = io(h.url, {
+      auth: { token: token('rp') },
+      transports,
+      reconnectionDelay: 200,
+    });
+    sockets.push(socket);
+    socket.got = [];
+    socket.onAny((name, ...args) => socket.got.push([name, ...args]));
+    await connected(socket);
+    await publish(h, 'user_rp', 1, 1);
+    await eventually(() => socket.got.length === 1);
+    await dropAndReconnect(socket, () => publish(h, 'user_rp', 2, 3));
+    assert.equal(socket.recovered, true);
+    await eventually(() => seqs(socket).length >= 4);
+    await sleep(200);
+    assert.deepEqual(seqs(socket), [1, 2, 3, 4]);
+  });
+}
