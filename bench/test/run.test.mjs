@@ -60,6 +60,14 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
   // The idle-memory row names how many clients each server held next to its memory figure.
   const [, mostHeld] = /\| 50 \| \d+ B \| 50 \| \d+ B \| (\d+) \| /.exec(report) ?? [];
   assert.equal(Number(mostHeld) >= Number(held) && Number(mostHeld) <= 50, true, report);
+  // The stand-in speaks WebSocket only: the socket.io-client polling clients it refuses are a
+  // finding, and nudged's column of that table is filled.
+  assert.match(report, /- standin-peer\.mjs held 0 of 20 clients; 20 failed or closed by the server during the handshake \(long-polling, 20 socket\.io-client clients\)/);
+  assert.match(report, /\| idle long-polling client \(RSS\) \| -?[\d,]+ B \| — \| — \|/);
+  assert.match(report, /\| long-polling latency p99 \| [\d,]+ µs \| — \| — \|/);
+  // nudged alone, recovery on and off: both columns and their ratio; the history's memory.
+  assert.match(report, /\| 50 \| 1 \| [\d.]+ µs \| [\d.]+ µs \| ([\d.]+×|—) \|/);
+  assert.match(report, /\| 3 \| 200 \| [\d,]+ KiB \| -?[\d,]+ KiB \|/);
   // nudged kept every client: no finding names it.
   assert.doesNotMatch(report, /^- nudged/m);
   assert.equal(existsSync(`${dir}/results.png`), true);

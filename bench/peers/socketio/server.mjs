@@ -3,7 +3,8 @@
 // benchmark scenario runs unchanged against both. Same flags (--host --port --jwt-secret
 // --api-key), same JWT rules (HS256, exp/nbf with 30 s leeway, sub → user_<sub>, rooms claim),
 // same POST /api/v1/emit (room/rooms/except/data, batch {"events":[…]}, 202 {"accepted":N}),
-// GET /metrics with nudge_connections, WebSocket transport only, same ping settings.
+// GET /metrics with nudge_connections, same ping settings. Both transports, as nudged: WebSocket
+// (what nudge-loadgen speaks) and HTTP long-polling with the upgrade (the polling scenario).
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -75,7 +76,7 @@ const http = createServer((req, res) => {
   });
 });
 
-const io = new Server(http, { transports: ['websocket'], pingInterval: 25000, pingTimeout: 20000, serveClient: false });
+const io = new Server(http, { transports: ['polling', 'websocket'], pingInterval: 25000, pingTimeout: 20000, serveClient: false });
 io.use((socket, next) => {
   try {
     socket.data.claims = verify(socket.handshake.auth?.token);
