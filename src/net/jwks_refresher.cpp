@@ -90,7 +90,7 @@ Result<asio::ssl::context, std::string> make_tls_context(const JwksConfig& confi
 std::string tls_failure(SSL* ssl, const beast::error_code& ec) {
     const long verdict = SSL_get_verify_result(ssl);
     if (verdict != X509_V_OK) {
-        return ec.message() + " (" + X509_verify_cert_error_string(verdict) + ")";
+        return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verdict);
     }
     return ec.message();
 }
