@@ -345,10 +345,12 @@ std::string summary(const Config& config) {
                                config.listen.threads == 0 ? std::string("auto")
                                                           : std::to_string(config.listen.threads)));
     const auto& jwt = config.jwt;
-    line("client tokens", !config.jwks.source.empty() ? "JWKS " + config.jwks.source
-                          : jwt.public_key_pem.empty()
-                              ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
-                              : std::string("RS256/ES256 public key"));
+    line("client tokens",
+         !config.jwks.source.empty()
+             ? "JWKS " + config.jwks.source +
+                   (config.jwks.ca_file.empty() ? "" : " (CA " + config.jwks.ca_file + ")")
+         : jwt.public_key_pem.empty() ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
+                                      : std::string("RS256/ES256 public key"));
     line("token claims", fmt::format("user={} issuer={} audience={}", jwt.user_claim,
                                      jwt.issuer.value_or("(any)"), jwt.audience.value_or("(any)")));
     line("user room", config.session.user_room);

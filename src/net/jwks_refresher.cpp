@@ -15,8 +15,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -42,7 +42,8 @@ Result<std::string, std::string> read_jwks_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     std::string document = text.str();
-    if (document.size() > auth::kMaxJwksBytes) return fail("--jwt-jwks: " + path + " is over 1 MiB");
+    if (document.size() > auth::kMaxJwksBytes)
+        return fail("--jwt-jwks: " + path + " is over 1 MiB");
     return document;
 }
 
@@ -116,7 +117,8 @@ Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
     parser.body_limit(auth::kMaxJwksBytes);
     std::string failure;
     auto done = [&failure, &where](std::string_view stage, beast::error_code ec) {
-        if (!stage.empty()) failure = std::string(stage) + " to " + where + " failed: " + ec.message();
+        if (!stage.empty())
+            failure = std::string(stage) + " to " + where + " failed: " + ec.message();
     };
 
     // One deadline for connect, TLS handshake, write and read (the tcp_stream's timer, which
@@ -139,7 +141,8 @@ Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
         boost::system::error_code not_address;
         (void)asio::ip::make_address(url->host, not_address);
         // SNI carries DNS names only (RFC 6066 §3): never an IP address literal.
-        if (not_address && SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str()) != 1) {
+        if (not_address &&
+            SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str()) != 1) {
             return fail("--jwt-jwks: cannot set TLS SNI for " + url->host);
         }
         // The chain must verify and its leaf must name the host; a mismatch is recorded as
@@ -150,27 +153,27 @@ Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
                 if (check(preverified, verify)) return true;
                 X509_STORE_CTX* store = verify.native_handle();
                 if (preverified && X509_STORE_CTX_get_error(store) == X509_V_OK) {
-                    X509_STORE_CTX_set_error(store, ip ? X509_V_ERR_IP_ADDRESS_MISMATCH
-                                                       : X509_V_ERR_HOSTNAME_MISMATCH);
+                    X509_STORE_CTX_set_error(
+                        store, ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH);
                 }
                 return false;
             });
         beast::get_lowest_layer(stream).expires_after(config.timeout);
-        beast::get_lowest_layer(stream).async_connect(
-            endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
-                if (ec) {
-                    done("connect", ec);
+        beast::get_lowest_layer(stream).async_connect(endpoints, [&](beast::error_code ec,
+                                                                     const tcp::endpoint&) {
+            if (ec) {
+                done("connect", ec);
+                return;
+            }
+            stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code hs_ec) {
+                if (hs_ec) {
+                    failure = "TLS handshake with " + where +
+                              " failed: " + tls_failure(stream.native_handle(), hs_ec);
                     return;
                 }
-                stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code hs_ec) {
-                    if (hs_ec) {
-                        failure = "TLS handshake with " + where + " failed: " +
-                                  tls_failure(stream.native_handle(), hs_ec);
-                        return;
-                    }
-                    exchange(stream, request, buffer, parser, done);
-                });
+                exchange(stream, request, buffer, parser, done);
             });
+        });
         io.run();
         // No TLS close_notify: the whole response is read (Content-Length or chunked framing;
         // a body cut short by the peer fails the read), and the connection is not reused.
@@ -237,7 +240,8 @@ Result<JwksUrl, std::string> parse_jwks_url(std::string_view url) {
     if (!port.empty()) {
         unsigned number = 0;
         const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-        if (ec != std::errc{} || end != port.data() + port.size() || number == 0 || number > 65535) {
+        if (ec != std::errc{} || end != port.data() + port.size() || number == 0 ||
+            number > 65535) {
             return bad("bad port");
         }
         parsed.port = std::to_string(number);

@@ -29,20 +29,20 @@
 namespace nudge::net {
 
 struct JwksConfig {
-    std::string source;                       // file path, http:// or https:// URL; empty: none
-    std::string ca_file;                      // PEM bundle trusted for https instead of the system's
-    std::chrono::seconds refresh{300};        // scheduled refetch
-    std::chrono::seconds min_refresh{10};     // at most one fetch per this, unknown kids included
+    std::string source;                    // file path, http:// or https:// URL; empty: none
+    std::string ca_file;                   // PEM bundle trusted for https instead of the system's
+    std::chrono::seconds refresh{300};     // scheduled refetch
+    std::chrono::seconds min_refresh{10};  // at most one fetch per this, unknown kids included
     std::chrono::milliseconds timeout{5000};  // per HTTP fetch
 };
 
 // Where an http:// or https:// --jwt-jwks URL points. Pure: nothing is resolved.
 struct JwksUrl {
-    bool tls = false;        // https://
-    std::string host;        // DNS name or IP address (IPv6 without brackets): connect, verify, SNI
-    std::string port;        // "80" / "443" unless the URL names one
-    std::string authority;   // the URL's host[:port], for the Host header
-    std::string target;      // path and query ("/" when the URL has no path); no fragment
+    bool tls = false;       // https://
+    std::string host;       // DNS name or IP address (IPv6 without brackets): connect, verify, SNI
+    std::string port;       // "80" / "443" unless the URL names one
+    std::string authority;  // the URL's host[:port], for the Host header
+    std::string target;     // path and query ("/" when the URL has no path); no fragment
 };
 
 [[nodiscard]] Result<JwksUrl, std::string> parse_jwks_url(std::string_view url);

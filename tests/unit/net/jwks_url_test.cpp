@@ -56,11 +56,11 @@ TEST(JwksUrl, Ipv6LiteralLosesItsBrackets) {
 }
 
 TEST(JwksUrl, RefusesOtherSchemesAndBadAuthorities) {
-    for (const char* bad : {"ftp://idp.example/jwks", "idp.example/jwks", "HTTPS//x", "https://",
-                            "https:///jwks", "https://:443/jwks", "https://idp.example:/jwks",
-                            "https://idp.example:0/jwks", "https://idp.example:65536/jwks",
-                            "https://idp.example:44x/jwks", "https://user:pw@idp.example/jwks",
-                            "https://[::1/jwks", "https://[::1]x/jwks"}) {
+    for (const char* bad :
+         {"ftp://idp.example/jwks", "idp.example/jwks", "HTTPS//x", "https://", "https:///jwks",
+          "https://:443/jwks", "https://idp.example:/jwks", "https://idp.example:0/jwks",
+          "https://idp.example:65536/jwks", "https://idp.example:44x/jwks",
+          "https://user:pw@idp.example/jwks", "https://[::1/jwks", "https://[::1]x/jwks"}) {
         EXPECT_FALSE(parse_jwks_url(bad)) << bad;
     }
 }
