@@ -42,8 +42,9 @@ Result<std::string, std::string> read_jwks_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     std::string document = text.str();
-    if (document.size() > auth::kMaxJwksBytes)
+    if (document.size() > auth::kMaxJwksBytes) {
         return fail("--jwt-jwks: " + path + " is over 1 MiB");
+    }
     return document;
 }
 
@@ -52,7 +53,7 @@ Result<std::string, std::string> read_jwks_file(const std::string& path) {
 template <class Stream>
 void exchange(Stream& stream, const http::request<http::empty_body>& request,
               beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser,
-              std::function<void(std::string_view, beast::error_code)> done) {
+              const std::function<void(std::string_view, beast::error_code)>& done) {
     http::async_write(stream, request,
                       [&stream, &buffer, &parser, done](beast::error_code ec, std::size_t) {
                           if (ec) {
@@ -99,7 +100,9 @@ std::string tls_failure(SSL* ssl, const beast::error_code& ec) {
 Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
     auto url = parse_jwks_url(config.source);
     if (!url) return fail("--jwt-jwks: " + url.error());
-    const std::string where = url->host + ":" + url->port;
+    const std::string where =
+        (url->host.find(':') == std::string::npos ? url->host : "[" + url->host + "]") + ":" +
+        url->port;
     asio::io_context io;
     tcp::resolver resolver(io);
     beast::error_code resolve_ec;
@@ -117,8 +120,9 @@ Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
     parser.body_limit(auth::kMaxJwksBytes);
     std::string failure;
     auto done = [&failure, &where](std::string_view stage, beast::error_code ec) {
-        if (!stage.empty())
+        if (!stage.empty()) {
             failure = std::string(stage) + " to " + where + " failed: " + ec.message();
+        }
     };
 
     // One deadline for connect, TLS handshake, write and read (the tcp_stream's timer, which

@@ -2,12 +2,13 @@
 // by the openssl CLI serves the JWKS. Trusted through --jwt-jwks-ca, the hub loads it and a
 // client with a token of the served key connects (and a rotated key is fetched again over
 // TLS); untrusted (no --jwt-jwks-ca), for another host name, or answered with a redirect, the
-// hub does not start — there is no insecure fallback. A TLS failure at a later refresh keeps
-// the last good keys.
+// hub does not start — there is no insecure fallback — nor when the handshake never completes
+// (the fetch's 5 s deadline). A TLS failure at a later refresh keeps the last good keys.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:https';
+import { createServer as createTcpServer } from 'node:net';
 import { once } from 'node:events';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -189,6 +190,24 @@ test('a redirect is not followed: the hub names it and does not start', async ()
     assert.equal(idp.seen.length, seen, 'the Location was not fetched');
   } finally {
     redirecting.close();
+  }
+});
+
+test('a server that accepts but never completes the TLS handshake fails the fetch at its deadline', async () => {
+  const silent = createTcpServer(() => {});  // holds every connection, says nothing
+  const held = [];
+  silent.on('connection', (socket) => held.push(socket));
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  try {
+    await assert.rejects(startHub({
+      keys: false,
+      args: ['--api-key', API_KEY, '--jwt-jwks', `https://127.0.0.1:${silent.address().port}/jwks.json`, '--jwt-jwks-ca', trusted.cert],
+    }), /exited \(2\)[^]*TLS handshake with 127\.0\.0\.1:\d+ failed: .*timeout/);
+    assert.equal(held.length, 1, 'the hub did connect');
+  } finally {
+    for (const socket of held) socket.destroy();
+    silent.close();
   }
 });
 
