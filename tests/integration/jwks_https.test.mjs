@@ -159,6 +159,27 @@ test('without --jwt-jwks-ca the self-signed certificate is refused and the hub d
   assert.equal(idp.seen.length, seen, 'no request was sent over the untrusted connection');
 });
 
+test('without --jwt-jwks-ca the system CA store decides; with it, only its bundle is trusted', async () => {
+  // OpenSSL's default verify paths (the system store) honour SSL_CERT_FILE: point them at the
+  // test CA, and the hub trusts the server without --jwt-jwks-ca.
+  const viaSystem = await startHub({
+    keys: false,
+    env: { SSL_CERT_FILE: trusted.cert },
+    args: ['--api-key', API_KEY, '--jwt-jwks', `https://127.0.0.1:${idp.port}/system.json`],
+  });
+  try {
+    await connected(client(viaSystem, jwt(a, 'alice')));
+  } finally {
+    await viaSystem.stop();
+  }
+  // --jwt-jwks-ca replaces the system store rather than adding to it.
+  await assert.rejects(startHub({
+    keys: false,
+    env: { SSL_CERT_FILE: trusted.cert },
+    args: ['--api-key', API_KEY, '--jwt-jwks', `https://127.0.0.1:${idp.port}/jwks.json`, '--jwt-jwks-ca', wrongHost.cert],
+  }), /exited \(2\)[^]*TLS handshake with 127\.0\.0\.1:\d+ failed: certificate verify failed: self-signed certificate/);
+});
+
 test('a certificate for another host name is refused even when its CA is trusted', async () => {
   const other = await serveTls(wrongHost, (req, res) => res.end(document));
   try {
