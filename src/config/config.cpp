@@ -86,9 +86,13 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--jwt-public-key", public_key_file, "PEM public key file (RS256 or ES256)")
         ->envname("NUDGE_JWT_PUBLIC_KEY");
     auth->add_option("--jwt-jwks", config.jwks.source,
-                     "JWKS file or http:// URL of the identity provider's keys (RS256, ES256, "
-                     "EdDSA by kid); token header jku/x5u are never fetched")
+                     "JWKS file or http(s):// URL of the identity provider's keys (RS256, ES256, "
+                     "EdDSA by kid); https certificates are verified, redirects not followed; "
+                     "token header jku/x5u are never fetched")
         ->envname("NUDGE_JWT_JWKS");
+    auth->add_option("--jwt-jwks-ca", config.jwks.ca_file,
+                     "PEM CA bundle trusted for an https --jwt-jwks instead of the system's CA store")
+        ->envname("NUDGE_JWT_JWKS_CA")->check(CLI::ExistingFile);
     auth->add_option("--jwt-jwks-refresh", jwks_refresh_s, "seconds between scheduled JWKS fetches")
         ->envname("NUDGE_JWT_JWKS_REFRESH")->capture_default_str()->check(CLI::Range(1, 86400));
     auth->add_option("--jwt-jwks-min-refresh", jwks_min_refresh_s,
@@ -261,6 +265,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
             throw CLI::ValidationError(
                 "auth", "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks (or --dev for local development)");
         }
+        if (!config.jwks.ca_file.empty() && !config.jwks.source.starts_with("https://")) {
+            throw CLI::ValidationError("--jwt-jwks-ca", "applies only to an https:// --jwt-jwks");
+        }
         if (config.api.api_key.empty()) {
             throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
         }
@@ -338,10 +345,12 @@ std::string summary(const Config& config) {
                                config.listen.threads == 0 ? std::string("auto")
                                                           : std::to_string(config.listen.threads)));
     const auto& jwt = config.jwt;
-    line("client tokens", !config.jwks.source.empty() ? "JWKS " + config.jwks.source
-                          : jwt.public_key_pem.empty()
-                              ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
-                              : std::string("RS256/ES256 public key"));
+    line("client tokens",
+         !config.jwks.source.empty()
+             ? "JWKS " + config.jwks.source +
+                   (config.jwks.ca_file.empty() ? "" : " (CA " + config.jwks.ca_file + ")")
+         : jwt.public_key_pem.empty() ? fmt::format("HS256 secret ({} bytes)", jwt.secret.size())
+                                      : std::string("RS256/ES256 public key"));
     line("token claims", fmt::format("user={} issuer={} audience={}", jwt.user_claim,
                                      jwt.issuer.value_or("(any)"), jwt.audience.value_or("(any)")));
     line("user room", config.session.user_room);

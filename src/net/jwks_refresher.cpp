@@ -1,27 +1,38 @@
 #include "net/jwks_refresher.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <charconv>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "metrics/metrics.hpp"
-#include "net/subscribe_hook.hpp"
 
 namespace nudge::net {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -31,43 +42,154 @@ Result<std::string, std::string> read_jwks_file(const std::string& path) {
     std::ostringstream text;
     text << in.rdbuf();
     std::string document = text.str();
-    if (document.size() > auth::kMaxJwksBytes) return fail("--jwt-jwks: " + path + " is over 1 MiB");
+    if (document.size() > auth::kMaxJwksBytes) {
+        return fail("--jwt-jwks: " + path + " is over 1 MiB");
+    }
     return document;
 }
 
+// One GET on a connected stream (tcp_stream or ssl_stream over it): write, then read into
+// `parser`. `done` gets the stage that failed ("request", "response") or an empty one.
+template <class Stream>
+void exchange(Stream& stream, const http::request<http::empty_body>& request,
+              beast::flat_buffer& buffer, http::response_parser<http::string_body>& parser,
+              const std::function<void(std::string_view, beast::error_code)>& done) {
+    http::async_write(stream, request,
+                      [&stream, &buffer, &parser, done](beast::error_code ec, std::size_t) {
+                          if (ec) {
+                              done("request", ec);
+                              return;
+                          }
+                          http::async_read(stream, buffer, parser,
+                                           [done](beast::error_code read_ec, std::size_t) {
+                                               done(read_ec ? "response" : "", read_ec);
+                                           });
+                      });
+}
+
+// The certificate store https fetches trust: --jwt-jwks-ca, or the system's. TLS 1.2 at least.
+Result<asio::ssl::context, std::string> make_tls_context(const JwksConfig& config) {
+    asio::ssl::context context(asio::ssl::context::tls_client);
+    if (SSL_CTX_set_min_proto_version(context.native_handle(), TLS1_2_VERSION) != 1) {
+        return fail(std::string("--jwt-jwks: cannot require TLS 1.2"));
+    }
+    context.set_verify_mode(asio::ssl::verify_peer);
+    beast::error_code ec;
+    if (config.ca_file.empty()) {
+        context.set_default_verify_paths(ec);
+        if (ec) return fail("--jwt-jwks: cannot load the system CA store: " + ec.message());
+    } else {
+        context.load_verify_file(config.ca_file, ec);
+        if (ec) {
+            return fail("--jwt-jwks-ca: cannot load " + config.ca_file + ": " + ec.message());
+        }
+    }
+    return context;
+}
+
+// Why a TLS handshake failed, in words: the certificate check's verdict when there is one
+// ("self-signed certificate", "hostname mismatch", "certificate has expired"), else the error.
+std::string tls_failure(SSL* ssl, const beast::error_code& ec) {
+    const long verdict = SSL_get_verify_result(ssl);
+    if (verdict != X509_V_OK) {
+        return std::string("certificate verify failed: ") + X509_verify_cert_error_string(verdict);
+    }
+    return ec.message();
+}
+
 Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
-    auto target = resolve_http_url("--jwt-jwks", config.source);
-    if (!target) return fail(std::move(target.error()));
+    auto url = parse_jwks_url(config.source);
+    if (!url) return fail("--jwt-jwks: " + url.error());
+    const std::string where =
+        (url->host.find(':') == std::string::npos ? url->host : "[" + url->host + "]") + ":" +
+        url->port;
     asio::io_context io;
-    beast::tcp_stream stream(io);
-    http::request<http::string_body> request{http::verb::get, target->target, 11};
-    request.set(http::field::host, target->host);
+    tcp::resolver resolver(io);
+    beast::error_code resolve_ec;
+    const auto endpoints = resolver.resolve(url->host, url->port, resolve_ec);
+    if (resolve_ec || endpoints.empty()) {
+        return fail("--jwt-jwks: cannot resolve " + url->host + ": " + resolve_ec.message());
+    }
+    http::request<http::empty_body> request{http::verb::get, url->target, 11};
+    request.set(http::field::host, url->authority);
     request.set(http::field::user_agent, "nudged");
     request.set(http::field::accept, "application/json");
     request.keep_alive(false);
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(auth::kMaxJwksBytes);
-    beast::error_code result;
-    // One deadline for connect, write and read (the stream's timer), run on this thread.
-    stream.expires_after(config.timeout);
-    stream.async_connect(target->endpoints, [&](beast::error_code ec, const auto&) {
-        if (ec) {
-            result = ec;
-            return;
+    std::string failure;
+    auto done = [&failure, &where](std::string_view stage, beast::error_code ec) {
+        if (!stage.empty()) {
+            failure = std::string(stage) + " to " + where + " failed: " + ec.message();
         }
-        http::async_write(stream, request, [&](beast::error_code write_ec, std::size_t) {
-            if (write_ec) {
-                result = write_ec;
+    };
+
+    // One deadline for connect, TLS handshake, write and read (the tcp_stream's timer, which
+    // the TLS layer's operations run through), all run on this thread by io.run().
+    if (!url->tls) {
+        beast::tcp_stream stream(io);
+        stream.expires_after(config.timeout);
+        stream.async_connect(endpoints, [&](beast::error_code ec, const tcp::endpoint&) {
+            if (ec) {
+                done("connect", ec);
                 return;
             }
-            http::async_read(stream, buffer, parser,
-                             [&](beast::error_code read_ec, std::size_t) { result = read_ec; });
+            exchange(stream, request, buffer, parser, done);
         });
-    });
-    io.run();
-    if (result) return fail("--jwt-jwks: GET " + config.source + " failed: " + result.message());
+        io.run();
+    } else {
+        auto context = make_tls_context(config);
+        if (!context) return fail(std::move(context.error()));
+        beast::ssl_stream<beast::tcp_stream> stream(io, *context);
+        boost::system::error_code not_address;
+        (void)asio::ip::make_address(url->host, not_address);
+        // SNI carries DNS names only (RFC 6066 §3): never an IP address literal.
+        if (not_address &&
+            SSL_set_tlsext_host_name(stream.native_handle(), url->host.c_str()) != 1) {
+            return fail("--jwt-jwks: cannot set TLS SNI for " + url->host);
+        }
+        // The chain must verify and its leaf must name the host; a mismatch is recorded as
+        // the certificate error so the log says "hostname mismatch", not only "verify failed".
+        stream.set_verify_callback(
+            [check = asio::ssl::host_name_verification(url->host), ip = !not_address](
+                bool preverified, asio::ssl::verify_context& verify) {
+                if (check(preverified, verify)) return true;
+                X509_STORE_CTX* store = verify.native_handle();
+                if (preverified && X509_STORE_CTX_get_error(store) == X509_V_OK) {
+                    X509_STORE_CTX_set_error(
+                        store, ip ? X509_V_ERR_IP_ADDRESS_MISMATCH : X509_V_ERR_HOSTNAME_MISMATCH);
+                }
+                return false;
+            });
+        beast::get_lowest_layer(stream).expires_after(config.timeout);
+        beast::get_lowest_layer(stream).async_connect(endpoints, [&](beast::error_code ec,
+                                                                     const tcp::endpoint&) {
+            if (ec) {
+                done("connect", ec);
+                return;
+            }
+            stream.async_handshake(asio::ssl::stream_base::client, [&](beast::error_code hs_ec) {
+                if (hs_ec) {
+                    failure = "TLS handshake with " + where +
+                              " failed: " + tls_failure(stream.native_handle(), hs_ec);
+                    return;
+                }
+                exchange(stream, request, buffer, parser, done);
+            });
+        });
+        io.run();
+        // No TLS close_notify: the whole response is read (Content-Length or chunked framing;
+        // a body cut short by the peer fails the read), and the connection is not reused.
+    }
+    if (!failure.empty()) return fail("--jwt-jwks: GET " + config.source + ": " + failure);
     const unsigned status = parser.get().result_int();
+    if (status >= 300 && status < 400) {
+        const auto location = parser.get()[http::field::location];
+        return fail("--jwt-jwks: GET " + config.source + " answered " + std::to_string(status) +
+                    " (redirects are not followed; set --jwt-jwks to the final URL, Location: " +
+                    std::string(location.substr(0, 200)) + ")");
+    }
     if (status != 200) {
         return fail("--jwt-jwks: GET " + config.source + " answered " + std::to_string(status));
     }
@@ -75,6 +197,63 @@ Result<std::string, std::string> get_jwks_url(const JwksConfig& config) {
 }
 
 }  // namespace
+
+Result<JwksUrl, std::string> parse_jwks_url(std::string_view url) {
+    JwksUrl parsed;
+    std::string_view rest;
+    if (url.starts_with("https://")) {
+        parsed.tls = true;
+        parsed.port = "443";
+        rest = url.substr(8);
+    } else if (url.starts_with("http://")) {
+        parsed.port = "80";
+        rest = url.substr(7);
+    } else {
+        return fail("expected http(s)://host[:port]/path, got \"" + std::string(url) + "\"");
+    }
+    rest = rest.substr(0, rest.find('#'));  // a fragment is never sent (RFC 9110 §4.2.4)
+    const std::size_t path = rest.find_first_of("/?");
+    const std::string_view authority = rest.substr(0, path);
+    if (path == std::string_view::npos) {
+        parsed.target = "/";
+    } else {
+        parsed.target = rest[path] == '/' ? std::string(rest.substr(path))
+                                          : "/" + std::string(rest.substr(path));
+    }
+    const auto bad = [&url](std::string_view why) {
+        return fail(std::string(why) + " in \"" + std::string(url) + "\"");
+    };
+    if (authority.find('@') != std::string_view::npos) return bad("credentials are not allowed");
+    std::string_view host = authority;
+    std::string_view port;
+    if (authority.starts_with('[')) {  // IPv6 literal (RFC 3986 §3.2.2)
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) return bad("unclosed [");
+        host = authority.substr(1, close - 1);
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty()) {
+            if (!after.starts_with(':')) return bad("bad host");
+            port = after.substr(1);
+        }
+    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (host.empty()) return bad("no host");
+    if (authority.ends_with(':')) return bad("empty port");
+    if (!port.empty()) {
+        unsigned number = 0;
+        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
+        if (ec != std::errc{} || end != port.data() + port.size() || number == 0 ||
+            number > 65535) {
+            return bad("bad port");
+        }
+        parsed.port = std::to_string(number);
+    }
+    parsed.host = std::string(host);
+    parsed.authority = std::string(authority);
+    return parsed;
+}
 
 Result<std::string, std::string> fetch_jwks_document(const JwksConfig& config) {
     if (config.source.starts_with("http://") || config.source.starts_with("https://")) {

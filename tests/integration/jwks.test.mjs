@@ -1,4 +1,4 @@
-// --jwt-jwks against a JWKS served over local HTTP (and from a file): tokens of several keys by
+// --jwt-jwks against a JWKS served over local HTTP (and from a file; https: jwks_https.test.mjs): tokens of several keys by
 // kid, key rotation picked up on an unknown kid, unknown_kid refusals, jku never fetched, and a
 // bad document keeping the last good keys. Keys and signatures come from node:crypto.
 import { test, before, after } from 'node:test';
@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { startHub, API_KEY, connected, connectError, eventually, metrics } from './lib/hub.mjs';
+import { startHub, API_KEY, connected, connectError, eventually, freePort, metrics } from './lib/hub.mjs';
 
 const b64url = (value) => Buffer.from(value).toString('base64url');
 
@@ -149,8 +149,9 @@ test('a JWKS file works too, and a hub whose JWKS cannot be loaded does not star
     writeFileSync(file, '{"keys":[]}');
     await assert.rejects(startHub({ keys: false, args: ['--api-key', API_KEY, '--jwt-jwks', file] }),
       /no usable signing key/);
-    await assert.rejects(startHub({ keys: false, args: ['--api-key', API_KEY, '--jwt-jwks', 'https://idp.example/jwks'] }),
-      /https is not supported/);
+    const closed = await freePort();  // nothing listens there
+    await assert.rejects(startHub({ keys: false, args: ['--api-key', API_KEY, '--jwt-jwks', `http://127.0.0.1:${closed}/jwks`] }),
+      /exited \(2\)[^]*--jwt-jwks: GET http:\/\/127\.0\.0\.1:\d+\/jwks: connect to 127\.0\.0\.1:\d+ failed/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

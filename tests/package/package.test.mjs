@@ -10,6 +10,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import {
   chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync,
@@ -223,22 +225,35 @@ test('the example config shows every setting of nudged --help, and each one, unc
   // Nothing is set by default: the installed file means the defaults.
   assert.doesNotMatch(text, /^[a-z]/m);
 
-  // The public key setting points at a file: use a real one in its place.
+  // The public key and JWKS settings point at files or an IdP: use real ones in their place
+  // (the JWKS CA setting: a test CA whose https server serves the JWKS).
   const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = join(scratch, 'jwt-public.pem');
   writeFileSync(pem, publicKey.export({ type: 'spki', format: 'pem' }));
-  // So does the JWKS setting: a JWKS document with that key.
-  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'a', alg: 'ES256', use: 'sig' };
-  const jwks = join(scratch, 'jwks.json');
-  writeFileSync(jwks, JSON.stringify({ keys: [jwk] }));
-  const files = { 'jwt-public-key': pem, 'jwt-jwks': jwks };
-  for (const [name, value] of settings) {
-    const file = join(scratch, `one-${name}.toml`);
-    writeFileSync(file, `${name} = ${name in files ? JSON.stringify(files[name]) : value}\n`);
-    const env = { ...process.env, NUDGE_API_KEY: 'k' };
-    if (!(name in files)) env.NUDGE_JWT_SECRET = 'x'.repeat(32);
-    const { stdout } = await run(nudged, ['--config', file, '--check-config'], { env });
-    assert.match(stdout, /configuration OK/, name);
+  const jwks = JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'k1' }] });
+  const jwksFile = join(scratch, 'jwks.json');
+  writeFileSync(jwksFile, jwks);
+  const caKey = join(scratch, 'jwks-ca-key.pem');
+  const caCert = join(scratch, 'jwks-ca.pem');
+  await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', caKey, '-out', caCert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  const idp = createHttpsServer({ key: readFileSync(caKey), cert: readFileSync(caCert) }, (req, res) => res.end(jwks));
+  idp.listen(0, '127.0.0.1');
+  await once(idp, 'listening');
+  const substitutes = { 'jwt-public-key': pem, 'jwt-jwks': jwksFile, 'jwt-jwks-ca': caCert };
+  try {
+    for (const [name, value] of settings) {
+      const file = join(scratch, `one-${name}.toml`);
+      writeFileSync(file, `${name} = ${name in substitutes ? JSON.stringify(substitutes[name]) : value}\n`);
+      const env = { ...process.env, NUDGE_API_KEY: 'k' };
+      const args = ['--config', file, '--check-config'];
+      if (name === 'jwt-jwks-ca') args.push('--jwt-jwks', `https://127.0.0.1:${idp.address().port}/jwks.json`);
+      else if (!['jwt-public-key', 'jwt-jwks'].includes(name)) env.NUDGE_JWT_SECRET = 'x'.repeat(32);
+      const { stdout } = await run(nudged, args, { env });
+      assert.match(stdout, /configuration OK/, name);
+    }
+  } finally {
+    idp.close();
   }
 });
 
