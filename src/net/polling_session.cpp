@@ -303,17 +303,8 @@ void PollingSession::ask_hook(session::HookQuery query) {
         --pending_hooks_;
         // Closed (or upgraded), or a DISCONNECT and another CONNECT since: not for this session.
         if (closed_ || protocol_.epoch() != query.epoch || !protocol_.connected()) return;
-        SubscribeOutcome outcome = SubscribeOutcome::kHookError;
-        switch (verdict) {
-            case SubscribeHook::Verdict::kAllowed:
-                worker_.rooms().join(query.room, this);
-                outcome = SubscribeOutcome::kGrantedHook;
-                break;
-            case SubscribeHook::Verdict::kRefused: outcome = SubscribeOutcome::kHookRefused; break;
-            case SubscribeHook::Verdict::kTimeout: outcome = SubscribeOutcome::kHookTimeout; break;
-            case SubscribeHook::Verdict::kBusy: outcome = SubscribeOutcome::kBusy; break;
-            case SubscribeHook::Verdict::kError: break;
-        }
+        const SubscribeOutcome outcome = subscribe_outcome(verdict);
+        if (outcome == SubscribeOutcome::kGrantedHook) worker_.rooms().join(query.room, this);
         answer_subscription(query.ack_id, outcome);
     });
 }

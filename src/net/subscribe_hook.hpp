@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "common/result.hpp"
+#include "session/protocol.hpp"
 
 namespace nudge::net {
 
@@ -71,5 +72,18 @@ private:
     std::size_t pending_ = 0;
     std::unordered_map<std::string, Clock::time_point> allowed_;  // "user\0room" → until
 };
+
+// What a hook's verdict means for the nudge:subscribe that asked (ack and metrics).
+[[nodiscard]] inline session::SubscribeOutcome subscribe_outcome(SubscribeHook::Verdict verdict) noexcept {
+    using session::SubscribeOutcome;
+    switch (verdict) {
+        case SubscribeHook::Verdict::kAllowed: return SubscribeOutcome::kGrantedHook;
+        case SubscribeHook::Verdict::kRefused: return SubscribeOutcome::kHookRefused;
+        case SubscribeHook::Verdict::kTimeout: return SubscribeOutcome::kHookTimeout;
+        case SubscribeHook::Verdict::kBusy: return SubscribeOutcome::kBusy;
+        case SubscribeHook::Verdict::kError: break;
+    }
+    return SubscribeOutcome::kHookError;
+}
 
 }  // namespace nudge::net

@@ -383,17 +383,8 @@ void WsConnection<Stream>::ask_hook(session::HookQuery query) {
                       !protocol_.connected()) {
                       return;
                   }
-                  SubscribeOutcome outcome = SubscribeOutcome::kHookError;
-                  switch (verdict) {
-                      case SubscribeHook::Verdict::kAllowed:
-                          worker_.rooms().join(query.room, this);
-                          outcome = SubscribeOutcome::kGrantedHook;
-                          break;
-                      case SubscribeHook::Verdict::kRefused: outcome = SubscribeOutcome::kHookRefused; break;
-                      case SubscribeHook::Verdict::kTimeout: outcome = SubscribeOutcome::kHookTimeout; break;
-                      case SubscribeHook::Verdict::kBusy: outcome = SubscribeOutcome::kBusy; break;
-                      case SubscribeHook::Verdict::kError: break;
-                  }
+                  const SubscribeOutcome outcome = subscribe_outcome(verdict);
+                  if (outcome == SubscribeOutcome::kGrantedHook) worker_.rooms().join(query.room, this);
                   answer_subscription(query.ack_id, outcome);
                   if (!write_pending()) fail(session::CloseReason::kTransportError);
               });

@@ -4,15 +4,13 @@
 // served from another origin than the hub, so the hub runs with --allowed-origins (CORS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, extname, normalize } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
-import { chromium } from 'playwright-core';
 import { startHub, token, emit, eventually } from '../integration/lib/hub.mjs';
+import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
 
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-polling-'));
@@ -22,38 +20,15 @@ let server;
 let browser;
 let base;
 
-const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css' };
-
 before(async () => {
   await build({ root: appDir, configFile: join(appDir, 'vite.config.mjs'), build: { outDir, emptyOutDir: true } });
-  server = createServer((req, res) => {
-    const url = new URL(req.url, 'http://x');
-    if (url.pathname === '/api/token') {
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ token: token(url.searchParams.get('user')) }));
-    }
-    if (url.pathname === '/api/balance') {
-      res.setHeader('content-type', 'application/json');
-      return res.end(JSON.stringify({ balance }));
-    }
-    const file = normalize(join(outDir, url.pathname === '/' ? 'index.html' : url.pathname));
-    if (!file.startsWith(outDir) || !existsSync(file)) {
-      res.statusCode = 404;
-      return res.end();
-    }
-    res.setHeader('content-type', types[extname(file)] ?? 'application/octet-stream');
-    return res.end(readFileSync(file));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  base = `http://127.0.0.1:${server.address().port}`;
+  ({ server, base } = await serveApp(outDir, (url, req, res) => {
+    if (url.pathname === '/api/token') return json(res, { token: token(url.searchParams.get('user')) });
+    if (url.pathname === '/api/balance') return json(res, { balance });
+    return false;
+  }));
   hub = await startHub({ args: ['--allowed-origins', base] });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
-      '--no-first-run', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
