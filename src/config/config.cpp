@@ -60,7 +60,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned jwks_refresh_s = 300;
     unsigned jwks_min_refresh_s = 10;
     unsigned hook_cache_ttl_s = 60;
-    std::string recovery = "on";
+    std::string recovery = "off";
     unsigned history_ttl_s = 120;
     unsigned idempotency_window_s = 300;
 
@@ -208,8 +208,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auto* delivery = app.add_option_group("delivery");
     delivery->add_option("--recovery", recovery,
                          "connection-state recovery: events carry their offset as last argument and "
-                         "a reconnecting client gets what it missed (python-socketio handlers then "
-                         "need *args; see README)")
+                         "a reconnecting client gets what it missed (off by default, as in Socket.IO: "
+                         "on, the CONNECT answer has a pid and python-socketio handlers need *args; "
+                         "see README)")
         ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
     delivery->add_option("--history-size", config.broker.history.max_per_room,
                          "events kept per room for recovery")
