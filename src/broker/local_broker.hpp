@@ -19,7 +19,7 @@
 namespace nudge::broker {
 
 struct LocalBrokerConfig {
-    bool recovery = true;  // number events with offsets and keep history
+    bool recovery = false;  // number events with offsets and keep history (--recovery on)
     HistoryConfig history;
     std::chrono::milliseconds idempotency_window{300000};
     std::size_t idempotency_max_entries = 100000;

@@ -59,8 +59,9 @@ struct Config {
     bool allow_anonymous = false;
     std::vector<std::string> anonymous_rooms;
     // Connection-state recovery: an accepted CONNECT is answered by the caller, with a pid, once
-    // the broker says what the session missed (Effects::recover) instead of at once.
-    bool recovery = true;
+    // the broker says what the session missed (Effects::recover) instead of at once. Off by
+    // default, as the flag (--recovery on).
+    bool recovery = false;
 };
 
 enum class CloseReason {

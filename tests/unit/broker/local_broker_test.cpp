@@ -31,8 +31,14 @@ struct LocalBrokerTest : ::testing::Test {
     std::deque<hub::Hub::Task> queue;
     hub::Hub hub{{hub::Hub::ShardHooks{[this](hub::Hub::Task t) { queue.push_back(std::move(t)); }, {}}},
                  2};
-    LocalBroker broker{hub};
+    LocalBroker broker{hub, recovering()};
     Recorder client;
+
+    static LocalBrokerConfig recovering() {
+        LocalBrokerConfig config;
+        config.recovery = true;
+        return config;
+    }
 
     void SetUp() override { hub.rooms(0).join("a", &client); }
     void drain() {

@@ -44,18 +44,19 @@ TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
 TEST(ConfigParse, DeliveryGuaranteeSettings) {
     const auto defaults = parse_args({"--dev"});
     ASSERT_TRUE(defaults.config);
-    EXPECT_TRUE(defaults.config->broker.recovery);
-    EXPECT_TRUE(defaults.config->session.recovery);
+    // Off unless asked for, as in Socket.IO (see README, Delivery guarantees).
+    EXPECT_FALSE(defaults.config->broker.recovery);
+    EXPECT_FALSE(defaults.config->session.recovery);
     EXPECT_EQ(defaults.config->broker.history.ttl, std::chrono::seconds(120));
     EXPECT_EQ(defaults.config->broker.idempotency_window, std::chrono::seconds(300));
 
-    const auto set = parse_args({"--dev", "--recovery", "off", "--history-size", "5", "--history-ttl",
+    const auto set = parse_args({"--dev", "--recovery", "on", "--history-size", "5", "--history-ttl",
                                  "7", "--max-replay", "9", "--idempotency-window", "11",
                                  "--idempotency-max-entries", "13"});
     ASSERT_TRUE(set.config);
     const auto& broker = set.config->broker;
-    EXPECT_FALSE(broker.recovery);
-    EXPECT_FALSE(set.config->session.recovery);
+    EXPECT_TRUE(broker.recovery);
+    EXPECT_TRUE(set.config->session.recovery);
     EXPECT_EQ(broker.history.max_per_room, 5U);
     EXPECT_EQ(broker.history.ttl, std::chrono::seconds(7));
     EXPECT_EQ(broker.history.tombstone_ttl, std::chrono::seconds(70));

@@ -63,9 +63,10 @@ TEST_F(ProtocolTest, OpenPacketCarriesSidAndTimings) {
 }
 
 TEST_F(ProtocolTest, ValidTokenJoinsUserRoomAndRoomsClaim) {
+    context.config.recovery = true;
     text(connect_with(R"({"sub":"123","rooms":["all","team_7"]})"));
     EXPECT_TRUE(protocol.connected());
-    // Under recovery (the default) the caller answers, once the broker has said what was missed.
+    // Under recovery the caller answers, once the broker has said what was missed.
     EXPECT_TRUE(out.send.empty());
     ASSERT_TRUE(out.recover);
     EXPECT_FALSE(out.recover->from);
@@ -85,6 +86,7 @@ TEST_F(ProtocolTest, WithoutRecoveryTheConnectIsAnsweredAtOnceWithoutPid) {
 }
 
 TEST_F(ProtocolTest, ReconnectPositionIsThePidRaisedByALaterOffsetOfTheSameEpoch) {
+    context.config.recovery = true;
     auto reconnect = [&](std::string_view extra) {
         Protocol fresh{context, t0};
         out.clear();
