@@ -215,6 +215,8 @@ for (const mode of ['single', 'cluster']) {
       await settle();
       assert.equal(count(c2, 'team9') + count(c3, 'team9') + count(c4, 'team9') + count(c5, 'team9'), 0);
 
+      // The leave is fire-and-forget too: once an emit to team_9 no longer reaches user 1,
+      // a later one must not either.
       io.in('user_1').socketsLeave('team_9');
       await eventually(async () => {
         const before = count(c1, 'team9');
@@ -222,6 +224,10 @@ for (const mode of ['single', 'cluster']) {
         await settle();
         return count(c1, 'team9') === before;
       });
+      const left = count(c1, 'team9');
+      io.to('team_9').emit('team9', { after: 'leave', last: true });
+      await settle();
+      assert.equal(count(c1, 'team9'), left, 'user 1 left team_9');
 
       const c7 = await w.client(B.url, '7');
       const gone = nextEvent(c7, 'disconnect', 5000 * SLOW);
