@@ -67,8 +67,9 @@ Result<Endpoint, std::string> parse_url(std::string_view url) {
             "rediss:// (TLS) is not supported: Debian's hiredis 0.14 has no TLS; use redis:// "
             "through a TLS tunnel such as stunnel");
     }
-    if (!url.starts_with(kScheme))
+    if (!url.starts_with(kScheme)) {
         return bad("expected redis://[[user]:password@]host[:port][/db]");
+    }
     std::string_view rest = url.substr(kScheme.size());
     Endpoint endpoint;
     // The userinfo ends at the last '@': host, port and db have none, and an unencoded '@' or
@@ -131,8 +132,9 @@ Result<Endpoint, std::string> parse_url(std::string_view url) {
     }
     if (!path.empty()) {
         const auto db = parse_number<int>(path);
-        if (!db || *db < 0)
+        if (!db || *db < 0) {
             return bad("bad database \"" + std::string(path) + "\" (a number >= 0)");
+        }
         endpoint.db = *db;
     }
     return endpoint;
