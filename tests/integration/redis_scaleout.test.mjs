@@ -17,7 +17,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import {
   startHub, seedClient, token, connected, emit, eventually, metrics, nextEvent, sleep, SLOW, API_KEY,
 } from './lib/hub.mjs';
-import { startRedis, startCluster, startProxy } from './lib/redis.mjs';
+import { startRedis, startCluster, startProxy, redisCli } from './lib/redis.mjs';
 
 const run = promisify(execFile);
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -125,6 +125,45 @@ for (const mode of ['single', 'cluster']) {
       const m = await metrics(A);
       assert.equal(m.nudge_broker_connected, 1);
       assert.ok('nudge_broker_lag_seconds' in m, 'nudge_broker_lag_seconds is exported');
+    });
+
+    test(`each hub subscribes only to its own clients' rooms (${mode === 'cluster' ? 'SSUBSCRIBE on the slot owner' : 'SUBSCRIBE'})`, async () => {
+      // Redis' own view: the channels subscribed on every node, and how many hubs hold each.
+      const ports = mode === 'cluster' ? w.backend.nodes.map((n) => n.port) : [w.backend.port];
+      const lines = (text) => text.split('\n').filter(Boolean);
+      const list = async (kind) => (await Promise.all(ports.map((p) => redisCli(p, 'pubsub', kind))))
+        .flatMap(lines);
+      const sharded = await list('shardchannels');
+      const classic = await list('channels');
+      const rooms = mode === 'cluster' ? sharded : classic;
+      // One channel per room: its name ends with the room's name.
+      const userOne = rooms.find((c) => c.endsWith('user_1'));
+      assert.ok(userOne, `a channel for user_1 among ${JSON.stringify(rooms)}`);
+      const prefix = userOne.slice(0, -'user_1'.length);
+      if (mode === 'cluster') {
+        assert.deepEqual(classic.filter((c) => c.startsWith(prefix)), [], 'no classic room channel in a cluster');
+      } else {
+        assert.deepEqual(sharded, []);
+      }
+      const holders = async (room) => {
+        const kind = mode === 'cluster' ? 'shardnumsub' : 'numsub';
+        const answers = await Promise.all(ports.map((p) => redisCli(p, 'pubsub', kind, prefix + room)));
+        return answers.reduce((sum, text) => sum + Number(lines(text)[1]), 0);
+      };
+      // Users 1 and 5 on A, 2 on B, 3 and 4 on C; team_7 on all three, everyone on all three.
+      assert.equal(await holders('user_1'), 1);
+      assert.equal(await holders('user_2'), 1);
+      assert.equal(await holders('user_3'), 1);
+      assert.equal(await holders('user_4'), 1);
+      assert.equal(await holders('team_7'), 3);
+      assert.equal(await holders('everyone'), 3);
+      assert.equal(await holders('user_404'), 0);
+      if (mode === 'cluster') {
+        // The room channels are spread over the three masters by slot.
+        const perNode = await Promise.all(ports.map(async (p) =>
+          lines(await redisCli(p, 'pubsub', 'shardchannels')).filter((c) => c.startsWith(prefix)).length));
+        assert.ok(perNode.filter((n) => n > 0).length >= 2, `room channels per node: ${perNode}`);
+      }
     });
 
     test('an emit posted to hub A for user_2 reaches only user 2, on hub B', async () => {

@@ -91,6 +91,10 @@ async function stopServer(server, signal = 'SIGTERM') {
 }
 
 // Runs redis-cli against `port`; resolves with its trimmed stdout.
+export function redisCli(port, ...args) {
+  return cliOn(port, args);
+}
+
 async function cliOn(port, args) {
   const { stdout } = await run(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...args],
     { timeout: 10000 * SLOW });
