@@ -206,6 +206,18 @@ for (const mode of ['single', 'cluster']) {
       assert.deepEqual(named(c3, 'batch2')[0], ['batch2', { n: 2 }]);
     });
 
+    test('an event id is remembered in Redis: the same id through another hub is a duplicate, delivered once', async () => {
+      const event = { room: 'user_3', event: 'once', data: { v: 1 }, id: `once-${mode}` };
+      const first = await emit(A, event);
+      assert.equal(first.status, 202, first.text);
+      assert.equal(first.json.events[0].duplicate, undefined);
+      const again = await emit(B, event);  // an emitter's retry that went to another hub
+      assert.equal(again.status, 202, again.text);
+      assert.equal(again.json.events[0].duplicate, true);
+      assert.equal(again.json.events[0].offset, first.json.events[0].offset);
+      await expectExactly('once', [[c3, 1], [c1, 0], [c2, 0], [c4, 0], [c5, 0]]);
+    });
+
     test('room ops on one hub move sockets on another; emits on a third follow them', async () => {
       // Join on hub C, the socket is on hub B, the emit goes through hub A.
       const joined = await roomOp(C, 'join', { room: 'user_2', join: ['squad_9'] });
@@ -392,6 +404,17 @@ for (const mode of ['single', 'cluster']) {
         }
         return sawDown.every(Boolean);
       }, { timeoutMs: 15000 * SLOW, intervalMs: 100 });
+      // While Redis is away: the gauge says so, and room ops are refused like emits.
+      assert.equal((await metrics(hubs[1])).nudge_broker_connected, 0);
+      const op = await fetch(`${hubs[2].url}/api/v1/rooms/join`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
+        body: JSON.stringify({ room: 'user_1', join: ['team_x'] }),
+        signal: AbortSignal.timeout(10000 * SLOW),
+      });
+      assert.equal(op.status, 503);
+      assert.equal(op.headers.get('retry-after'), '1');
+      assert.equal((await op.json()).error.code, 'broker_unavailable');
       const waited = Date.now() - downAt;
       if (waited < OUTAGE_MS) await sleep(OUTAGE_MS - waited);
       const duringOutage = statuses.filter((s) => s.status === 503).length;
