@@ -3,14 +3,13 @@
 #include <msgpuck.h>
 
 #include <array>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 #include <charconv>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <optional>
-
-#include <boost/json/parse.hpp>
-#include <boost/json/value.hpp>
 
 #include "sio/packet.hpp"
 #include "ws/utf8.hpp"
@@ -54,7 +53,8 @@ constexpr std::array<ErrorInfo, static_cast<std::size_t>(Err::kCount)> kErrors =
 
 const ErrorInfo& info(Err error) noexcept {
     const auto index = static_cast<std::size_t>(error);
-    return index < kErrors.size() ? kErrors[index] : kErrors[static_cast<std::size_t>(Err::kMalformed)];
+    return index < kErrors.size() ? kErrors[index]
+                                  : kErrors[static_cast<std::size_t>(Err::kMalformed)];
 }
 
 // Socket.IO packet types (socket.io-parser PacketType).
@@ -106,13 +106,27 @@ void append_json_string(std::string& out, std::string_view text) {
     for (const char c : text) {
         const auto u = static_cast<unsigned char>(c);
         switch (c) {
-            case '"': out.append("\\\""); break;
-            case '\\': out.append("\\\\"); break;
-            case '\n': out.append("\\n"); break;
-            case '\r': out.append("\\r"); break;
-            case '\t': out.append("\\t"); break;
-            case '\b': out.append("\\b"); break;
-            case '\f': out.append("\\f"); break;
+            case '"':
+                out.append("\\\"");
+                break;
+            case '\\':
+                out.append("\\\\");
+                break;
+            case '\n':
+                out.append("\\n");
+                break;
+            case '\r':
+                out.append("\\r");
+                break;
+            case '\t':
+                out.append("\\t");
+                break;
+            case '\b':
+                out.append("\\b");
+                break;
+            case '\f':
+                out.append("\\f");
+                break;
             default:
                 if (u < 0x20) {
                     out.append("\\u00");
@@ -221,15 +235,40 @@ public:
         std::size_t header = 0;
         std::size_t len = 0;
         switch (c) {
-            case 0xd4: header = 1; len = 1; break;
-            case 0xd5: header = 1; len = 2; break;
-            case 0xd6: header = 1; len = 4; break;
-            case 0xd7: header = 1; len = 8; break;
-            case 0xd8: header = 1; len = 16; break;
-            case 0xc7: header = 2; len = byte_at(pos_ + 1); break;
-            case 0xc8: header = 3; len = load_be(pos_ + 1, 2); break;
-            case 0xc9: header = 5; len = load_be(pos_ + 1, 4); break;
-            default: return fail(Err::kExtension);  // 0xc1, never used
+            case 0xd4:
+                header = 1;
+                len = 1;
+                break;
+            case 0xd5:
+                header = 1;
+                len = 2;
+                break;
+            case 0xd6:
+                header = 1;
+                len = 4;
+                break;
+            case 0xd7:
+                header = 1;
+                len = 8;
+                break;
+            case 0xd8:
+                header = 1;
+                len = 16;
+                break;
+            case 0xc7:
+                header = 2;
+                len = byte_at(pos_ + 1);
+                break;
+            case 0xc8:
+                header = 3;
+                len = load_be(pos_ + 1, 2);
+                break;
+            case 0xc9:
+                header = 5;
+                len = load_be(pos_ + 1, 4);
+                break;
+            default:
+                return fail(Err::kExtension);  // 0xc1, never used
         }
         const auto type = static_cast<std::int8_t>(byte_at(pos_ + header));
         Ext out{type, std::string_view(pos_ + header + 1, len)};
@@ -299,7 +338,7 @@ Decoded<void> append_timestamp(std::string& out, std::string_view data) {
         return fail(Err::kMalformed);
     }
     if (nanos >= 1'000'000'000U) return fail(Err::kMalformed);
-    constexpr std::int64_t kYear0 = -62167219200;   // 0000-01-01T00:00:00Z
+    constexpr std::int64_t kYear0 = -62167219200;    // 0000-01-01T00:00:00Z
     constexpr std::int64_t kYear10k = 253402300800;  // 10000-01-01T00:00:00Z
     if (seconds < kYear0 || seconds >= kYear10k) return fail(Err::kExtension);
 
@@ -373,7 +412,8 @@ public:
                 append_json_string(out, *s);
                 break;
             }
-            case MP_BIN: return fail(Err::kBinary);
+            case MP_BIN:
+                return fail(Err::kBinary);
             case MP_EXT: {
                 auto e = in_.ext();
                 if (!e) return fail(e.error());
@@ -407,7 +447,8 @@ public:
                     if (*key_type != MP_STR) return fail(Err::kBadMapKey);
                     auto key = string();
                     if (!key) return fail(key.error());
-                    if (out.size() + key->size() > limits_.max_data_bytes) return fail(Err::kTooLarge);
+                    if (out.size() + key->size() > limits_.max_data_bytes)
+                        return fail(Err::kTooLarge);
                     append_json_string(out, *key);
                     out.push_back(':');
                     auto ok = value(out, depth + 1);
@@ -654,17 +695,28 @@ Result<EmitterRequest, EmitterError> decode_request(std::string_view payload,
 
     hub::RoomOpKind kind = hub::RoomOpKind::kJoin;
     switch (static_cast<RequestType>(type_value->get_int64())) {
-        case RequestType::kRemoteJoin: kind = hub::RoomOpKind::kJoin; break;
-        case RequestType::kRemoteLeave: kind = hub::RoomOpKind::kLeave; break;
-        case RequestType::kRemoteDisconnect: kind = hub::RoomOpKind::kDisconnect; break;
+        case RequestType::kRemoteJoin:
+            kind = hub::RoomOpKind::kJoin;
+            break;
+        case RequestType::kRemoteLeave:
+            kind = hub::RoomOpKind::kLeave;
+            break;
+        case RequestType::kRemoteDisconnect:
+            kind = hub::RoomOpKind::kDisconnect;
+            break;
         case RequestType::kSockets:
-        case RequestType::kRemoteFetch: return fail(Err::kSocketsRequest);
-        case RequestType::kAllRooms: return fail(Err::kAllRoomsRequest);
-        case RequestType::kServerSideEmit: return fail(Err::kServerSideEmit);
+        case RequestType::kRemoteFetch:
+            return fail(Err::kSocketsRequest);
+        case RequestType::kAllRooms:
+            return fail(Err::kAllRoomsRequest);
+        case RequestType::kServerSideEmit:
+            return fail(Err::kServerSideEmit);
         case RequestType::kBroadcast:
         case RequestType::kBroadcastClientCount:
-        case RequestType::kBroadcastAck: return fail(Err::kAckRequest);
-        default: return fail(Err::kUnknownRequestType);
+        case RequestType::kBroadcastAck:
+            return fail(Err::kAckRequest);
+        default:
+            return fail(Err::kUnknownRequestType);
     }
 
     // Without opts the request names one Socket.IO sid of another server (remoteJoin & co.).
@@ -682,7 +734,8 @@ Result<EmitterRequest, EmitterError> decode_request(std::string_view payload,
     if (kind != hub::RoomOpKind::kDisconnect) {
         const json::value* targets_value = object.if_contains("rooms");
         if (targets_value == nullptr) return fail(Err::kMalformed);
-        auto t = json_rooms(targets_value, limits.max_rooms - rooms->size() - except->size(), limits);
+        auto t =
+            json_rooms(targets_value, limits.max_rooms - rooms->size() - except->size(), limits);
         if (!t) return fail(t.error());
         if (t->empty()) return fail(Err::kNoTargets);
         targets = std::move(*t);

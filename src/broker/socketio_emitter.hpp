@@ -47,7 +47,8 @@ struct ParsedChannel {
                                           std::string_view prefix = kEmitterDefaultPrefix) noexcept;
 
 // The names to SUBSCRIBE to: the broadcast channel, one room's channel, the request channel.
-[[nodiscard]] std::string emitter_broadcast_channel(std::string_view prefix = kEmitterDefaultPrefix);
+[[nodiscard]] std::string emitter_broadcast_channel(
+    std::string_view prefix = kEmitterDefaultPrefix);
 [[nodiscard]] std::string emitter_room_channel(std::string_view room,
                                                std::string_view prefix = kEmitterDefaultPrefix);
 [[nodiscard]] std::string emitter_request_channel(std::string_view prefix = kEmitterDefaultPrefix);
@@ -57,28 +58,28 @@ struct ParsedChannel {
 // second is a message nudge refuses (malformed, or something it cannot carry: log rate-limited).
 enum class EmitterError : std::uint8_t {
     // ignored
-    kOtherNamespace,        // packet.nsp is not "/"
-    kNotAnEvent,            // packet.type is not EVENT (2)
-    kSocketsRequest,        // allSockets/fetchSockets-style requests (types 0, 5): not answered
-    kAllRoomsRequest,       // type 1: not answered
-    kServerSideEmit,        // type 6: nudge runs no server-side handlers
-    kAckRequest,            // types 7-9: broadcasts with acknowledgements (server to server)
-    kSingleSocketRequest,   // join/leave/disconnect of one Socket.IO sid (no "opts")
-    kNoTargets,             // socketsJoin([]) / socketsLeave([]): nothing to do
+    kOtherNamespace,       // packet.nsp is not "/"
+    kNotAnEvent,           // packet.type is not EVENT (2)
+    kSocketsRequest,       // allSockets/fetchSockets-style requests (types 0, 5): not answered
+    kAllRoomsRequest,      // type 1: not answered
+    kServerSideEmit,       // type 6: nudge runs no server-side handlers
+    kAckRequest,           // types 7-9: broadcasts with acknowledgements (server to server)
+    kSingleSocketRequest,  // join/leave/disconnect of one Socket.IO sid (no "opts")
+    kNoTargets,            // socketsJoin([]) / socketsLeave([]): nothing to do
     // refused
-    kMalformed,             // not msgpack (or JSON), truncated, trailing bytes, wrong shape
-    kBadEvent,              // event name missing, empty, too long or not UTF-8
-    kReservedEvent,         // connect, disconnect, ... (as the publish API)
-    kBinary,                // a binary argument (msgpack bin, BINARY_EVENT): nudge carries JSON
-    kExtension,             // a msgpack extension other than a timestamp
-    kBadMapKey,             // an object key that is not a string
-    kBadString,             // a string argument that is not UTF-8
-    kTooDeep,               // arguments nested deeper than EmitterLimits::max_depth
-    kTooLarge,              // arguments' JSON above EmitterLimits::max_data_bytes
-    kBadRoom,               // a room that is not a non-empty UTF-8 string (or an integer)
-    kTooManyRooms,          // more than EmitterLimits::max_rooms rooms in all lists together
-    kUnknownRequestType,    // a request type Socket.IO does not define
-    kCount,                 // number of errors above; not an error
+    kMalformed,           // not msgpack (or JSON), truncated, trailing bytes, wrong shape
+    kBadEvent,            // event name missing, empty, too long or not UTF-8
+    kReservedEvent,       // connect, disconnect, ... (as the publish API)
+    kBinary,              // a binary argument (msgpack bin, BINARY_EVENT): nudge carries JSON
+    kExtension,           // a msgpack extension other than a timestamp
+    kBadMapKey,           // an object key that is not a string
+    kBadString,           // a string argument that is not UTF-8
+    kTooDeep,             // arguments nested deeper than EmitterLimits::max_depth
+    kTooLarge,            // arguments' JSON above EmitterLimits::max_data_bytes
+    kBadRoom,             // a room that is not a non-empty UTF-8 string (or an integer)
+    kTooManyRooms,        // more than EmitterLimits::max_rooms rooms in all lists together
+    kUnknownRequestType,  // a request type Socket.IO does not define
+    kCount,               // number of errors above; not an error
 };
 
 // Stable snake_case label (logs, metric label): "other_namespace", "binary", ...
