@@ -406,10 +406,9 @@ public:
                 break;
             }
             case MP_STR: {
-                auto s = string();
-                if (!s) return fail(s.error());
-                if (out.size() + s->size() > limits_.max_data_bytes) return fail(Err::kTooLarge);
-                append_json_string(out, *s);
+                auto text = string();
+                if (!text) return fail(text.error());
+                if (auto ok = append_string(out, *text); !ok) return ok;
                 break;
             }
             case MP_BIN:
@@ -447,9 +446,7 @@ public:
                     if (*key_type != MP_STR) return fail(Err::kBadMapKey);
                     auto key = string();
                     if (!key) return fail(key.error());
-                    if (out.size() + key->size() > limits_.max_data_bytes)
-                        return fail(Err::kTooLarge);
-                    append_json_string(out, *key);
+                    if (auto ok = append_string(out, *key); !ok) return ok;
                     out.push_back(':');
                     auto ok = value(out, depth + 1);
                     if (!ok) return ok;
@@ -463,6 +460,13 @@ public:
     }
 
 private:
+    Decoded<void> append_string(std::string& out, std::string_view text) const {
+        // Escaping only grows a string: refuse before copying what cannot fit.
+        if (out.size() + text.size() > limits_.max_data_bytes) return fail(Err::kTooLarge);
+        append_json_string(out, text);
+        return {};
+    }
+
     Decoded<std::string_view> string() noexcept {
         auto s = in_.str();
         if (!s) return s;

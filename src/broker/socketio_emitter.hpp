@@ -91,10 +91,10 @@ enum class EmitterError : std::uint8_t {
 
 // Bounds on what one message may carry. The defaults are the publish API's (api::PublishLimits).
 struct EmitterLimits {
-    std::size_t max_rooms = 1000;              // rooms + except (+ targets) of one message
-    std::size_t max_name_bytes = 256;          // event and room names
-    std::size_t max_depth = 32;                // arrays/objects nested in one argument
-    std::size_t max_data_bytes = 1024 * 1024;  // the JSON text of all arguments together
+    std::size_t max_rooms = 1000;      // rooms + except (+ targets) of one message
+    std::size_t max_name_bytes = 256;  // event and room names
+    std::size_t max_depth = 32;        // arrays/objects nested in one argument
+    std::size_t max_data_bytes = std::size_t{1} << 20U;  // the JSON text of all arguments together
 };
 
 // The emitter's "no room" (`io.emit(...)`, `io.except(...).emit(...)`): every socket of the
