@@ -1,0 +1,80 @@
+#include "broker/redis_message.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace nudge::broker {
+namespace {
+
+hub::Emit sample() {
+    hub::Emit emit;
+    emit.rooms = {"user_1", "team 7:x", ""};
+    emit.except = {"user_2"};
+    emit.event = "balance_updated";
+    emit.data_json = R"({"amount":5,"note":"a:b 3:xyz"})";
+    emit.id = "id-1";
+    return emit;
+}
+
+TEST(RedisMessage, AnEventRoundTripsWithThePositionTheScriptPrefixes) {
+    const std::string message = "ep0ch 42 1700000000123 " + encode_event_body(sample());
+    const auto event = decode_event(message);
+    ASSERT_TRUE(event.has_value());
+    EXPECT_EQ(event->epoch, "ep0ch");
+    EXPECT_EQ(event->ms, 1700000000123U);
+    EXPECT_EQ(event->emit.seq, 42U);
+    EXPECT_EQ(event->emit.rooms, sample().rooms);
+    EXPECT_EQ(event->emit.except, sample().except);
+    EXPECT_EQ(event->emit.event, "balance_updated");
+    EXPECT_EQ(event->emit.data_json, sample().data_json);
+    EXPECT_EQ(event->emit.id, "id-1");
+    EXPECT_TRUE(event->emit.offset.empty());
+}
+
+TEST(RedisMessage, AnEventWithoutDataOrIdRoundTrips) {
+    hub::Emit emit;
+    emit.rooms = {"r"};
+    emit.event = "e";
+    const auto event = decode_event("e 1 2 " + encode_event_body(emit));
+    ASSERT_TRUE(event.has_value());
+    EXPECT_TRUE(event->emit.data_json.empty());
+    EXPECT_TRUE(event->emit.except.empty());
+}
+
+TEST(RedisMessage, MalformedEventsAreRefused) {
+    const std::string body = encode_event_body(sample());
+    for (const std::string& bad : {std::string(), "ep 1 2", "ep x 2 " + body, "ep 1 y " + body,
+                                   " 1 2 " + body, "ep 1 2 " + body.substr(0, body.size() - 1),
+                                   "ep 1 2 " + body + "1:x", "ep 1 2 99999999999:x",
+                                   "ep 1 2 1:e0:0:1:02:r1", "ep 1 2 1:e0:0:0:0:"}) {
+        EXPECT_FALSE(decode_event(bad).has_value()) << bad;
+    }
+    // No room at all: nothing to deliver to.
+    hub::Emit roomless = sample();
+    roomless.rooms.clear();
+    EXPECT_FALSE(decode_event("ep 1 2 " + encode_event_body(roomless)).has_value());
+}
+
+TEST(RedisMessage, RoomOpsRoundTrip) {
+    for (const auto kind : {hub::RoomOpKind::kJoin, hub::RoomOpKind::kLeave, hub::RoomOpKind::kDisconnect}) {
+        hub::RoomOp op;
+        op.kind = kind;
+        op.rooms = {"user_1"};
+        op.except = {"x"};
+        op.targets = kind == hub::RoomOpKind::kDisconnect ? std::vector<std::string>{}
+                                                          : std::vector<std::string>{"team_7", "t:8"};
+        const auto back = decode_room_op(encode_room_op(op));
+        ASSERT_TRUE(back.has_value());
+        EXPECT_EQ(back->kind, kind);
+        EXPECT_EQ(back->rooms, op.rooms);
+        EXPECT_EQ(back->except, op.except);
+        EXPECT_EQ(back->targets, op.targets);
+    }
+    EXPECT_FALSE(decode_room_op("kick 1:11:a1:01:0").has_value());
+    EXPECT_FALSE(decode_room_op("join").has_value());
+    EXPECT_FALSE(decode_room_op("join 1:01:01:0").has_value());  // no rooms
+}
+
+}  // namespace
+}  // namespace nudge::broker
