@@ -260,6 +260,13 @@ for (const mode of ['single', 'cluster']) {
       // Several rooms and except, as io.to([...]).except(...) does.
       io.to(['team_7', 'user_3']).except('user_2').emit('io_rooms', 'x');
       await expectExactly('io_rooms', [[c1, 1], [c3, 1], [c4, 1], [c2, 0], [c5, 0]]);
+      // Several arguments arrive as the event's arguments.
+      io.to('user_2').emit('io_args', 1, 'two', { three: 3 });
+      await expectExactly('io_args', [[c2, 1], [c1, 0], [c3, 0], [c4, 0], [c5, 0]]);
+      assert.deepEqual(named(c2, 'io_args')[0], ['io_args', 1, 'two', { three: 3 }]);
+      // No room: every socket of every hub.
+      io.emit('io_everyone', 'hello');
+      await expectExactly('io_everyone', everyone.map((s) => [s, 1]));
 
       // socketsJoin is fire-and-forget (no answer on the request channel from an emitter), so
       // the emit is repeated until the join has reached user 1's hub.
