@@ -90,8 +90,9 @@ public:
     // handshake commands. Call connect() once.
     void connect(std::function<void(std::string error)> done);
 
-    // Sends one command (see the modes above). On a closed connection, before connect(), or
-    // with no arguments, `done` gets a null Reply, posted (never called from inside command()).
+    // Sends one command (see the modes above). The arguments are encoded (copied) before it
+    // returns, so they may be temporaries. On a closed connection, before connect(), or with no
+    // arguments, `done` gets a null Reply, posted (never called from inside command()).
     void command(std::span<const std::string_view> args, Callback done);
     void command(std::initializer_list<std::string_view> args, Callback done) {
         command(std::span<const std::string_view>(args.begin(), args.size()), std::move(done));
