@@ -136,7 +136,17 @@ TEST(RedisLive, RequirePassAuthAndWrongPassword) {
     RedisServer server({"--requirepass", "s3cret"}, "s3cret");
     Live live;
     auto good = live.make(server.url(":s3cret"));
-    ASSERT_EQ(live.connect(good), "");
+    // Issued while the TCP connect is still in progress: sent behind AUTH, answered after it.
+    std::optional<std::string> early;
+    std::optional<std::string> connected;
+    good->connect([&](std::string error) {
+        EXPECT_FALSE(early) << "a command was answered before the handshake";
+        connected = std::move(error);
+    });
+    good->command({"ECHO", "early"}, [&early](Reply reply) { early = text_of(reply); });
+    ASSERT_TRUE(live.run_until([&] { return connected && early; }));
+    EXPECT_EQ(connected, "");
+    EXPECT_EQ(early, "early");
     EXPECT_EQ(live.call(good, {"PING"}), "PONG");
 
     auto bad = live.make(server.url(":wrong"));

@@ -377,6 +377,19 @@ TEST(RedisConnection, CloseWhileConnectingReportsToConnect) {
     EXPECT_EQ(h.connect_result, "connection closed");
 }
 
+TEST(RedisConnection, SecondConnectIsRefusedAndTheFirstGoesOn) {
+    Harness h(Mode::kCommands, {"redis.test", 6379, "", "pw", 0});
+    h.connect();
+    std::optional<std::string> second;
+    h.conn->connect([&second](std::string error) { second = std::move(error); });
+    EXPECT_FALSE(second);  // posted, never from inside connect()
+    h.poll();
+    EXPECT_EQ(second, "connect() called twice");
+    h.answer("+OK\r\n");
+    EXPECT_EQ(h.connect_result, "");
+    EXPECT_EQ(h.take_written(), resp_command({"AUTH", "pw"}));
+}
+
 TEST(RedisConnection, CommandBeforeConnectIsNull) {
     Harness h;
     h.command({"PING"});
