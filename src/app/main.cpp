@@ -147,7 +147,8 @@ int main(int argc, char** argv) {
     broker::Broker* broker = nullptr;
     if (config.redis) {
         broker::RedisBrokerConfig redis_config{*config.redis, config.broker.recovery, config.broker.history,
-                                               config.broker.idempotency_window, config.broker_timeout};
+                                               config.broker.idempotency_window, config.broker_timeout,
+                                               config.redis_emitter_prefix};
         broker = &redis_broker.emplace(server.hub(), std::move(redis_config));
         server.hub().set_presence_listener(
             [&redis_broker](std::string_view room, bool present) { redis_broker->on_presence(room, present); });

@@ -17,6 +17,7 @@
 
 #include "broker/redis_message.hpp"
 #include "broker/redis_scripts.hpp"
+#include "broker/socketio_emitter.hpp"
 #include "common/position.hpp"
 #include "metrics/metrics.hpp"
 #include "redis/cluster.hpp"
@@ -213,6 +214,12 @@ void RedisBroker::on_links_up() {
     spdlog::info("broker redis connected to {} ({})", redact(config_.endpoint),
                  cluster_ ? fmt::format("cluster of {} masters", nodes_.size()) : std::string("single node"));
     nodes_.front().pubsub->command({"SUBSCRIBE", kOpsChannel}, nullptr);
+    if (!config_.emitter_prefix.empty()) {
+        // Classic pub/sub, as the emitter publishes: in a cluster it reaches every node.
+        const std::string broadcast = emitter_broadcast_channel(config_.emitter_prefix);
+        const std::string request = emitter_request_channel(config_.emitter_prefix);
+        nodes_.front().pubsub->command({"SUBSCRIBE", broadcast, request}, nullptr);
+    }
     // Every room of this hub again; each gets nudge:resync once subscribed, since events may
     // have been published while the links were down. Sessions that asked meanwhile retry.
     for (auto& [room, state] : rooms_) {
@@ -312,16 +319,29 @@ void RedisBroker::subscribe_room(std::string_view room, RoomState& state) {
     Node& node = node_for_channel(channel);
     node.pubsub->command({cluster_ ? "SSUBSCRIBE" : "SUBSCRIBE", channel}, nullptr);
     ++state.awaiting;
+    if (!config_.emitter_prefix.empty()) {
+        nodes_.front().pubsub->command({"SUBSCRIBE", emitter_room_channel(room, config_.emitter_prefix)},
+                                       nullptr);
+        ++state.awaiting;
+    }
 }
 
 void RedisBroker::unsubscribe_room(std::string_view room) {
     const std::string channel = room_channel(room);
     node_for_channel(channel).pubsub->command({cluster_ ? "SUNSUBSCRIBE" : "UNSUBSCRIBE", channel},
                                               nullptr);
+    if (!config_.emitter_prefix.empty()) {
+        nodes_.front().pubsub->command(
+            {"UNSUBSCRIBE", emitter_room_channel(room, config_.emitter_prefix)}, nullptr);
+    }
 }
 
 std::optional<std::string_view> RedisBroker::room_of_channel(std::string_view channel) const {
     if (channel.starts_with(kRoomPrefix)) return channel.substr(kRoomPrefix.size());
+    if (!config_.emitter_prefix.empty()) {
+        const ParsedChannel parsed = parse_channel(channel, config_.emitter_prefix);
+        if (parsed.kind == EmitterChannel::kRoom) return parsed.room;
+    }
     return std::nullopt;
 }
 
@@ -336,6 +356,8 @@ void RedisBroker::on_push(const redis::Reply& reply) {
             on_event_message(payload);
         } else if (channel == kOpsChannel) {
             on_ops_message(payload);
+        } else if (!config_.emitter_prefix.empty()) {
+            on_emitter_message(channel, payload);
         }
         return;
     }
@@ -403,6 +425,71 @@ void RedisBroker::on_ops_message(std::string_view message) {
         return;
     }
     if (!hub_.apply(std::make_shared<const hub::RoomOp>(std::move(*op)))) {
+        spdlog::warn("broker redis: a room operation was dropped: the hub is overloaded");
+    }
+}
+
+std::vector<std::string> RedisBroker::local_rooms() const {
+    std::vector<std::string> rooms;
+    rooms.reserve(rooms_.size());
+    for (const auto& [room, state] : rooms_) {
+        if (state.workers > 0) rooms.push_back(room);
+    }
+    return rooms;
+}
+
+void RedisBroker::on_emitter_message(std::string_view channel, std::string_view payload) {
+    const ParsedChannel parsed = parse_channel(channel, config_.emitter_prefix);
+    auto refused = [](EmitterError error) {
+        metrics::registry().broker_ignored.add(1);
+        if (is_ignored(error)) {
+            spdlog::debug("broker redis: @socket.io/redis-emitter message ignored: {}", message(error));
+        } else {
+            spdlog::warn("broker redis: @socket.io/redis-emitter message refused ({}): {}", to_string(error),
+                         message(error));
+        }
+    };
+    if (parsed.kind == EmitterChannel::kBroadcast || parsed.kind == EmitterChannel::kRoom) {
+        auto decoded = decode_broadcast(payload);
+        if (!decoded) {
+            refused(decoded.error());
+            return;
+        }
+        hub::Emit emit;
+        if (auto* targeted = std::get_if<hub::Emit>(&*decoded)) {
+            emit = std::move(*targeted);
+        } else {
+            // io.emit(): every socket of this hub, through the rooms its clients are in.
+            auto& everyone = std::get<EveryoneEmit>(*decoded);
+            emit.rooms = local_rooms();
+            emit.except = std::move(everyone.except);
+            emit.event = std::move(everyone.event);
+            emit.data_json = std::move(everyone.data_json);
+        }
+        if (emit.rooms.empty()) return;
+        // Not numbered: the emitter wrote it into Redis itself, outside the history.
+        emit.seq = kUnsequenced;
+        queue_for_delivery(std::move(emit));
+        return;
+    }
+    if (parsed.kind != EmitterChannel::kRequest) return;
+    auto decoded = decode_request(payload);
+    if (!decoded) {
+        refused(decoded.error());
+        return;
+    }
+    hub::RoomOp op;
+    if (auto* selected = std::get_if<hub::RoomOp>(&*decoded)) {
+        op = std::move(*selected);
+    } else {
+        auto& everyone = std::get<EveryoneRoomOp>(*decoded);
+        op.kind = everyone.kind;
+        op.rooms = local_rooms();
+        op.except = std::move(everyone.except);
+        op.targets = std::move(everyone.targets);
+    }
+    if (op.rooms.empty()) return;
+    if (!hub_.apply(std::make_shared<const hub::RoomOp>(std::move(op)))) {
         spdlog::warn("broker redis: a room operation was dropped: the hub is overloaded");
     }
 }

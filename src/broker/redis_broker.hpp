@@ -13,6 +13,9 @@
 //   positions are remembered) and encodes it once.
 // - CONNECT: a session is answered once its rooms' subscriptions are confirmed (events after
 //   its `connect` reach it); with recovery, also with what it missed (XRANGE of its rooms).
+// - @socket.io/redis-emitter: its broadcast and request channels, and the per-room channel of
+//   each room this hub holds, are subscribed too; its events are delivered live (they carry no
+//   position: not in the history), its socketsJoin/Leave and disconnectSockets applied.
 // - Failure: any link lost → every link is closed and reconnected with backoff; meanwhile the
 //   API answers 503 broker_unavailable; once back, every room of this hub gets nudge:resync
 //   (events may have been missed), after its subscription is confirmed.
@@ -52,6 +55,9 @@ struct RedisBrokerConfig {
     HistoryConfig history;
     std::chrono::milliseconds idempotency_window{300000};
     std::chrono::milliseconds timeout{2000};  // connect and command timeout of every link
+    // Key prefix of @socket.io/redis-emitter publishers to deliver (its `key` option); empty:
+    // their channels are not listened to.
+    std::string emitter_prefix = "socket.io";
 };
 
 class RedisBroker final : public Broker {
@@ -119,6 +125,8 @@ private:
     // Events in.
     void on_event_message(std::string_view message);
     void on_ops_message(std::string_view message);
+    void on_emitter_message(std::string_view channel, std::string_view payload);
+    [[nodiscard]] std::vector<std::string> local_rooms() const;
     void queue_for_delivery(hub::Emit emit);
     void flush_deliveries();
     void resync_room(const std::string& room);

@@ -216,6 +216,10 @@ ParseOutcome parse(int argc, const char* const* argv) {
     delivery->add_option("--broker-timeout", broker_timeout_ms,
                          "milliseconds a Redis connect or command may take before the link counts as down")
         ->envname("NUDGE_BROKER_TIMEOUT")->capture_default_str()->check(CLI::Range(50, 600000));
+    delivery->add_option("--redis-emitter-prefix", config.redis_emitter_prefix,
+                         "with a Redis broker, also deliver what @socket.io/redis-emitter publishes "
+                         "with this key prefix (its `key` option); empty: do not listen")
+        ->envname("NUDGE_REDIS_EMITTER_PREFIX")->capture_default_str();
     delivery->add_option("--recovery", recovery,
                          "connection-state recovery: events carry their offset as last argument and "
                          "a reconnecting client gets what it missed (off by default, as in Socket.IO: "

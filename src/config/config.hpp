@@ -47,6 +47,7 @@ struct Config {
     broker::LocalBrokerConfig broker;          // recovery, history, idempotency: either broker
     std::optional<redis::Endpoint> redis;      // --broker redis://...; none: the embedded broker
     std::chrono::milliseconds broker_timeout{2000};
+    std::string redis_emitter_prefix = "socket.io";  // @socket.io/redis-emitter's key; "": off
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

@@ -22,9 +22,9 @@
 //
 // Timeouts: connect() fails after connect_timeout (resolve, TCP connect and handshake together).
 // Once connected, a command unanswered for command_timeout closes the connection: this is how a
-// stopped (SIGSTOP) or unreachable Redis is noticed. In kPubSub mode replies cannot be matched to
-// commands, so each reply of any kind counts as the answer to the oldest command sent (Redis
-// answers every pub/sub command with at least one reply); with nothing sent, a silent
+// stopped (SIGSTOP) or unreachable Redis is noticed. In kPubSub mode replies are counted instead
+// of matched: each (un)subscribe command expects one confirmation per channel, anything else one
+// reply; published messages (message, smessage, pmessage) answer nothing. With nothing sent, a
 // subscriber connection never times out: send PING periodically to watch it.
 //
 // Writes are coalesced: the commands issued in one turn of the loop (and any issued while a
@@ -86,12 +86,13 @@ public:
     // when the connection is ready, else with what failed ("connect 127.0.0.1:6379: Connection
     // refused", "AUTH: WRONGPASS invalid username-password pair ...", "connect ...: timed out
     // after 2000 ms"); then the connection is closed and the close handler is not called.
-    // Commands may be issued as soon as connect() has been called: they go out after the
-    // handshake. Call connect() once.
+    // Commands may be issued as soon as connect() has been called: they are pipelined behind the
+    // handshake commands. Call connect() once.
     void connect(std::function<void(std::string error)> done);
 
-    // Sends one command (see the modes above). On a closed connection, or before connect(),
-    // `done` gets a null Reply, posted (never called from inside command()).
+    // Sends one command (see the modes above). The arguments are encoded (copied) before it
+    // returns, so they may be temporaries. On a closed connection, before connect(), or with no
+    // arguments, `done` gets a null Reply, posted (never called from inside command()).
     void command(std::span<const std::string_view> args, Callback done);
     void command(std::initializer_list<std::string_view> args, Callback done) {
         command(std::span<const std::string_view>(args.begin(), args.size()), std::move(done));
@@ -114,6 +115,7 @@ public:
     // True between a successful connect and the end of the connection.
     [[nodiscard]] bool connected() const noexcept { return state_ == State::kOpen; }
     // Commands sent (or queued to be sent) and not answered yet; handshake commands excluded.
+    // kPubSub: replies expected and not received yet (SUBSCRIBE a b expects two).
     [[nodiscard]] std::size_t pending() const noexcept;
     [[nodiscard]] const Endpoint& endpoint() const noexcept { return endpoint_; }
     [[nodiscard]] Mode mode() const noexcept { return mode_; }
@@ -167,7 +169,7 @@ private:
     // handshake_steps_.size() entries are the handshake's.
     std::deque<Pending> pending_;
     std::deque<std::string> handshake_steps_;  // "AUTH", "SELECT 2", ...: unanswered, in order
-    // kPubSub after the handshake: the deadlines of the commands not answered yet.
+    // kPubSub: one deadline per reply expected and not received yet.
     std::deque<Clock::time_point> unanswered_;
 
     std::function<void(std::string)> connect_done_;

@@ -2,9 +2,11 @@
 // include this file to instantiate them for their in-memory stream.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cctype>
 #include <type_traits>
 #include <utility>
 
@@ -20,6 +22,33 @@ inline constexpr std::size_t kKeepWriteCapacity = std::size_t{1024} * 1024;
 
 template <class Stream>
 inline constexpr bool kIsTcp = std::is_same_v<Stream, boost::asio::ip::tcp::socket>;
+
+// How many replies a command sent on a subscriber connection gets: one per channel for the
+// (un)subscribe family with channels (one confirmation each), else one (PING, or UNSUBSCRIBE
+// without arguments, which gets at least one). Undercounting is the safe side: an extra reply
+// only retires a later command's deadline early.
+inline std::size_t expected_push_replies(std::span<const std::string_view> args) {
+    if (args.size() < 2) return 1;
+    static constexpr std::string_view kFamily[] = {"SUBSCRIBE",   "SSUBSCRIBE",   "PSUBSCRIBE",
+                                                   "UNSUBSCRIBE", "SUNSUBSCRIBE", "PUNSUBSCRIBE"};
+    const std::string_view name = args.front();
+    for (const std::string_view command : kFamily) {
+        if (name.size() == command.size() &&
+            std::equal(name.begin(), name.end(), command.begin(), [](char a, char b) {
+                return std::toupper(static_cast<unsigned char>(a)) == b;
+            })) {
+            return args.size() - 1;
+        }
+    }
+    return 1;
+}
+
+// A published message (not the answer to anything we sent): message, smessage, pmessage.
+inline bool is_published_message(const redisReply& reply) {
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements == 0) return false;
+    const std::string_view kind = as_view(*reply.element[0]);
+    return kind == "message" || kind == "smessage" || kind == "pmessage";
+}
 
 template <class Stream>
 void close_stream(Stream& stream) {
@@ -183,7 +212,7 @@ void BasicConnection<Stream>::finish_connect() {
 
 template <class Stream>
 void BasicConnection<Stream>::command(std::span<const std::string_view> args, Callback done) {
-    if (state_ == State::kIdle || state_ == State::kClosed) {
+    if (state_ == State::kIdle || state_ == State::kClosed || args.empty()) {
         if (done) {
             boost::asio::post(stream_.get_executor(), [done = std::move(done)] { done(nullptr); });
         }
@@ -194,14 +223,14 @@ void BasicConnection<Stream>::command(std::span<const std::string_view> args, Ca
     if (mode_ == Mode::kCommands) {
         pending_.push_back(Pending{std::move(done), deadline});
     } else {
-        unanswered_.push_back(deadline);
+        unanswered_.insert(unanswered_.end(), connection_detail::expected_push_replies(args),
+                           deadline);
     }
-    if (state_ == State::kOpen) {
-        arm_command_timer();
-        schedule_flush();
-    }
-    // Before the handshake ends the bytes wait in out_: the TCP connect writes them, or the
-    // handshake's write carries them.
+    arm_command_timer();  // only once open: the connect timeout covers the handshake
+    // Pipelined behind the handshake as soon as the socket is connected: Redis answers in order,
+    // and if AUTH fails the connection fails with it. While the TCP connect is in progress the
+    // bytes wait in out_; the handshake's write carries them.
+    if (state_ != State::kConnecting) schedule_flush();
 }
 
 template <class Stream>
@@ -292,7 +321,9 @@ void BasicConnection<Stream>::dispatch(Reply reply) {
         }
         return;
     }
-    if (!unanswered_.empty()) unanswered_.pop_front();
+    if (!unanswered_.empty() && !connection_detail::is_published_message(*reply)) {
+        unanswered_.pop_front();
+    }
     if (push_handler_) push_handler_(std::move(reply));
 }
 

@@ -74,10 +74,12 @@ std::string text_of(const Reply& reply) {
 struct Harness {
     explicit Harness(Mode mode = Mode::kCommands,
                      Endpoint endpoint = {"redis.test", 6379, "", "", 0},
-                     ConnectionOptions options = {}, std::optional<std::size_t> fail_at = {}) {
+                     ConnectionOptions options = {}, std::optional<std::size_t> fail_at = {},
+                     std::size_t write_max = 0) {
         if (fail_at) fail_count.emplace(*fail_at);
         beast_test::stream client =
             fail_count ? beast_test::stream(io, *fail_count) : beast_test::stream(io);
+        if (write_max != 0) client.write_size(write_max);
         client.connect(server);
         conn = std::make_shared<TestConnection>(CountingStream(std::move(client), writes),
                                                 std::move(endpoint), mode, std::move(options));
@@ -375,6 +377,19 @@ TEST(RedisConnection, CloseWhileConnectingReportsToConnect) {
     EXPECT_EQ(h.connect_result, "connection closed");
 }
 
+TEST(RedisConnection, SecondConnectIsRefusedAndTheFirstGoesOn) {
+    Harness h(Mode::kCommands, {"redis.test", 6379, "", "pw", 0});
+    h.connect();
+    std::optional<std::string> second;
+    h.conn->connect([&second](std::string error) { second = std::move(error); });
+    EXPECT_FALSE(second);  // posted, never from inside connect()
+    h.poll();
+    EXPECT_EQ(second, "connect() called twice");
+    h.answer("+OK\r\n");
+    EXPECT_EQ(h.connect_result, "");
+    EXPECT_EQ(h.take_written(), resp_command({"AUTH", "pw"}));
+}
+
 TEST(RedisConnection, CommandBeforeConnectIsNull) {
     Harness h;
     h.command({"PING"});
@@ -465,6 +480,79 @@ TEST(RedisConnection, PubSubUnansweredCommandTimesOut) {
     h.conn->command({"PING"}, nullptr);
     ASSERT_TRUE(h.run_until([&h] { return !h.close_reasons.empty(); }));
     EXPECT_EQ(h.close_reasons[0], "no reply within 50 ms");
+}
+
+TEST(RedisConnection, PubSubCountsConfirmationsNotMessages) {
+    ConnectionOptions options;
+    options.command_timeout = 50ms;
+    Harness h(Mode::kPubSub, {"redis.test", 6379, "", "", 0}, options);
+    std::vector<std::string> pushes;
+    h.conn->set_push_handler([&pushes](Reply reply) { pushes.push_back(text_of(reply)); });
+    h.connect();
+    h.conn->command({"subscribe", "a", "b"}, nullptr);  // two confirmations expected
+    EXPECT_EQ(h.conn->pending(), 2U);
+    h.poll();
+    h.answer("*3\r\n$9\r\nsubscribe\r\n$1\r\na\r\n:1\r\n");
+    h.answer("*3\r\n$7\r\nmessage\r\n$1\r\na\r\n$1\r\nm\r\n");
+    EXPECT_EQ(h.conn->pending(), 1U);  // the message answered nothing
+    ASSERT_TRUE(h.run_until([&h] { return !h.close_reasons.empty(); }));
+    EXPECT_EQ(h.close_reasons[0], "no reply within 50 ms");
+    EXPECT_EQ(pushes.size(), 2U);
+}
+
+TEST(RedisConnection, EmptyCommandIsNullAndNotSent) {
+    Harness h;
+    h.connect();
+    h.conn->command(std::span<const std::string_view>{},
+                    [&h](Reply reply) { h.replies.emplace_back(text_of(reply)); });
+    h.poll();
+    ASSERT_EQ(h.replies.size(), 1U);
+    EXPECT_EQ(h.replies[0], "<null>");
+    EXPECT_EQ(*h.writes, 0U);
+    EXPECT_TRUE(h.conn->connected());
+}
+
+TEST(RedisConnection, ShortWritesAreCompletedInOrder) {
+    // The "kernel" takes 3 bytes per write: async_write must carry on until all is out.
+    Harness h(Mode::kCommands, {"redis.test", 6379, "", "pw", 0}, {}, std::nullopt, 3);
+    h.connect();
+    h.command({"SET", "key", std::string(100, 'v')});
+    h.command({"GET", "key"});
+    h.poll();
+    EXPECT_EQ(h.take_written(), resp_command({"AUTH", "pw"}) +
+                                    resp_command({"SET", "key", std::string(100, 'v')}) +
+                                    resp_command({"GET", "key"}));
+    h.answer("+OK\r\n+OK\r\n" + bulk(std::string(100, 'v')));
+    EXPECT_EQ(h.connect_result, "");
+    EXPECT_EQ(h.replies[0], "OK");
+    EXPECT_EQ(h.replies[1], std::string(100, 'v'));
+}
+
+// The same fail loop for a subscriber connection: pushes before the failure arrive, then the
+// close handler, once.
+TEST(RedisConnection, FailTheNthOperationPubSub) {
+    bool succeeded = false;
+    for (std::size_t n = 1; n < 50 && !succeeded; ++n) {
+        Harness h(Mode::kPubSub, {"redis.test", 6379, "", "", 0}, {}, n);
+        std::vector<std::string> pushes;
+        h.conn->set_push_handler([&pushes](Reply reply) { pushes.push_back(text_of(reply)); });
+        h.connect();
+        ASSERT_TRUE(h.connect_result) << "n=" << n;
+        if (!h.connect_result->empty()) continue;
+        h.conn->command({"SSUBSCRIBE", "c"}, nullptr);
+        h.poll();
+        if (h.conn->connected()) h.answer("*3\r\n$10\r\nssubscribe\r\n$1\r\nc\r\n:1\r\n");
+        if (h.conn->connected()) h.answer("*3\r\n$8\r\nsmessage\r\n$1\r\nc\r\n$1\r\nx\r\n");
+        if (h.conn->connected()) {
+            EXPECT_EQ(pushes, (std::vector<std::string>{"[ssubscribe,c,]", "[smessage,c,x]"}));
+            EXPECT_TRUE(h.close_reasons.empty());
+            succeeded = true;
+        } else {
+            EXPECT_EQ(h.close_reasons.size(), 1U) << "n=" << n;
+            EXPECT_LE(pushes.size(), 2U);
+        }
+    }
+    EXPECT_TRUE(succeeded);
 }
 
 // Beast's doFailLoop: fail the 1st, 2nd, ... stream operation (reads and writes alike) until a
