@@ -356,25 +356,25 @@ for (const mode of ['single', 'cluster']) {
       assert.ok(m.nudge_sessions >= 1);
     });
 
-    // Redis unreachable for 5 s while a loop emits numbered events through the three hubs
-    // (retrying 503s after Retry-After with the same id, as the emitters do); then it returns.
+    // Redis unreachable for 5 s while three emitters (one per hub, like three backend
+    // processes) publish numbered events to one room, each retrying a 503 after its Retry-After
+    // with the same id, as the Python, Node and C++ emitters do; then Redis returns.
     async function outageUnderLoad({ name, recovery, begin, end }) {
       const hubs = [await w.hub({ recovery }), await w.hub({ recovery }), await w.hub({ recovery })];
       const room = `load_${name}`;
       const clients = [];
       for (const [k, h] of hubs.entries()) clients.push(await w.client(h.url, `${name}${k}`, [room]));
 
-      const statuses = [];      // every answer, in order: { i, status, code, retryAfter }
-      let emitted = 0;          // events 1..emitted are accepted (202)
+      const statuses = [];  // every answer: { e, i, status, code, retryAfter }
+      const emitted = hubs.map(() => 0);  // emitter e's events 1..emitted[e] are accepted (202)
       let stopping = false;
-      async function publish(i) {
-        const h = hubs[i % hubs.length];
-        const body = { room, event: 'n', data: { i }, id: `${name}-${i}` };
+      async function publish(e, i) {
+        const body = { room, event: 'n', data: { e, i }, id: `${name}-${e}-${i}` };
         const deadline = Date.now() + 60000 * SLOW;
         while (Date.now() < deadline) {
           let r;
           try {
-            const response = await fetch(`${h.url}/api/v1/emit`, {
+            const response = await fetch(`${hubs[e].url}/api/v1/emit`, {
               method: 'POST',
               headers: { 'content-type': 'application/json', authorization: `Bearer ${API_KEY}` },
               body: JSON.stringify(body),
@@ -385,27 +385,28 @@ for (const mode of ['single', 'cluster']) {
             try { json = JSON.parse(text); } catch { json = undefined; }
             r = { status: response.status, json, text, retryAfter: response.headers.get('retry-after') };
           } catch (error) {
-            statuses.push({ i, status: 'network', error: String(error) });
+            statuses.push({ e, i, status: 'network', error: String(error) });
             await sleep(200);
             continue;
           }
-          statuses.push({ i, status: r.status, code: r.json?.error?.code, retryAfter: r.retryAfter });
+          statuses.push({ e, i, status: r.status, code: r.json?.error?.code, retryAfter: r.retryAfter });
           if (r.status === 202) return;
-          if (r.status !== 503) throw new Error(`event ${i}: ${r.status} ${r.text}`);
+          if (r.status !== 503) throw new Error(`event ${e}/${i}: ${r.status} ${r.text}`);
           await sleep(1000 * Number(r.retryAfter ?? 1));
         }
-        throw new Error(`event ${i} not accepted within 60 s: ${JSON.stringify(statuses.slice(-5))}`);
+        throw new Error(`event ${e}/${i} not accepted within 60 s: ${JSON.stringify(statuses.slice(-5))}`);
       }
-      const loop = (async () => {
+      const loops = hubs.map(async (_, e) => {
         while (!stopping) {
-          await publish(emitted + 1);
-          emitted++;
-          await sleep(20);
+          await publish(e, emitted[e] + 1);
+          emitted[e]++;
+          await sleep(10);
         }
-      })();
+      });
+      const total = () => emitted.reduce((a, b) => a + b, 0);
 
       // Load flows to every client before the outage.
-      await eventually(() => clients.every((s) => count(s, 'n') >= 10), { timeoutMs: 10000 * SLOW });
+      await eventually(() => clients.every((s) => count(s, 'n') >= 30), { timeoutMs: 10000 * SLOW });
       const downAt = Date.now();
       await begin();
       const sawDown = hubs.map(() => false);
@@ -437,15 +438,14 @@ for (const mode of ['single', 'cluster']) {
         const answers = await Promise.all(hubs.map(health));
         return answers.every(({ json }) => json.broker?.connected === true);
       }, { timeoutMs: 20000 * SLOW, intervalMs: 100 });
-      // Ten more events land after every hub is back, then the loop stops.
-      const backAt = emitted;
-      await eventually(() => emitted >= backAt + 10, { timeoutMs: 30000 * SLOW });
+      // Thirty more events land after every hub is back, then the emitters stop.
+      const backAt = total();
+      await eventually(() => total() >= backAt + 30, { timeoutMs: 30000 * SLOW });
       stopping = true;
-      await loop;
-      const last = emitted;
-      // Delivery resumed: the last event reaches every client.
-      await eventually(() => clients.every((s) => named(s, 'n').some(([, d]) => d.i === last)),
-        { timeoutMs: 10000 * SLOW });
+      await Promise.all(loops);
+      // Delivery resumed: each emitter's last event reaches every client.
+      await eventually(() => clients.every((s) => emitted.every((last, e) =>
+        named(s, 'n').some(([, d]) => d.e === e && d.i === last))), { timeoutMs: 10000 * SLOW });
       await sleep(SETTLE_MS);
 
       // The hubs are alive and kept (or got back) their clients.
@@ -462,36 +462,43 @@ for (const mode of ['single', 'cluster']) {
         assert.equal(s.code, 'broker_unavailable', JSON.stringify(s));
         assert.ok(Number(s.retryAfter) >= 1, `Retry-After on a 503: ${JSON.stringify(s)}`);
       }
-      const accepted = new Set(statuses.filter((s) => s.status === 202).map((s) => s.i));
-      assert.equal(accepted.size, last);
+      for (const [e, last] of emitted.entries()) {
+        const accepted = new Set(statuses.filter((s) => s.e === e && s.status === 202).map((s) => s.i));
+        assert.equal(accepted.size, last, `emitter ${e}: events 1..${last} accepted`);
+      }
 
-      // No silent loss: each event was delivered, or after the last event the client got
-      // before it, the client got a nudge:resync naming the room (or reconnected unrecovered).
+      // No silent loss: each event was delivered, or after the last event of the same emitter
+      // the client got before it, the client got a nudge:resync naming the room (or reconnected
+      // unrecovered). An event is never delivered twice (retries carry the same id).
       for (const s of clients) {
-        const received = new Map();  // i -> log index
+        const received = new Map();  // "e/i" -> log index
         const resyncs = [];          // log indices
         s.log.forEach(([n, ...args], index) => {
           if (n === 'n') {
-            assert.ok(!received.has(args[0].i), `event ${args[0].i} delivered twice`);
-            received.set(args[0].i, index);
+            const key = `${args[0].e}/${args[0].i}`;
+            assert.ok(!received.has(key), `event ${key} delivered twice to ${s.label}`);
+            received.set(key, index);
           } else if (n === 'nudge:resync' && args[0]?.rooms?.includes(room)) {
             resyncs.push(index);
           } else if (n === '(connect)' && index > 0 && args[0] !== true) {
             resyncs.push(index);
           }
         });
-        let lastIndex = -1;
         const silent = [];
-        for (let i = 1; i <= last; i++) {
-          if (received.has(i)) {
-            lastIndex = Math.max(lastIndex, received.get(i));
-          } else if (!resyncs.some((index) => index > lastIndex)) {
-            silent.push(i);
+        for (const [e, last] of emitted.entries()) {
+          let lastIndex = -1;
+          for (let i = 1; i <= last; i++) {
+            const index = received.get(`${e}/${i}`);
+            if (index !== undefined) {
+              lastIndex = Math.max(lastIndex, index);
+            } else if (!resyncs.some((r) => r > lastIndex)) {
+              silent.push(`${e}/${i}`);
+            }
           }
         }
-        assert.deepEqual(silent, [], `events lost without a resync: ${JSON.stringify(s.log)}`);
+        assert.deepEqual(silent, [], `${s.label}: events lost without a resync: ${JSON.stringify(s.log)}`);
         // The hub lost Redis, so it cannot know what its clients missed: each gets a resync.
-        assert.ok(resyncs.length > 0, 'a nudge:resync for the room after Redis returned');
+        assert.ok(resyncs.length > 0, `${s.label}: a nudge:resync for the room after Redis returned`);
       }
       const m = await metrics(hubs[0]);
       assert.equal(m.nudge_broker_connected, 1);
