@@ -221,7 +221,7 @@ void RedisBroker::on_links_up() {
         nodes_.front().pubsub->command({"SUBSCRIBE", broadcast, request}, nullptr);
     }
     // Every room of this hub again; each gets nudge:resync once subscribed, since events may
-    // have been published while the links were down. Sessions that asked meanwhile retry.
+    // have been published while the links were down (sessions let in meanwhile included).
     for (auto& [room, state] : rooms_) {
         state.awaiting = 0;
         if (state.workers == 0) continue;
@@ -229,12 +229,6 @@ void RedisBroker::on_links_up() {
         subscribe_room(room, state);
     }
     std::erase_if(rooms_, [](const auto& entry) { return entry.second.workers == 0; });
-    auto waiters = std::move(offline_waiters_);
-    offline_waiters_.clear();
-    for (auto& waiter : waiters) {
-        // Answered as lost: its rooms may have had events it could not be told about.
-        answer_offline(waiter);
-    }
     watch_links();
 }
 

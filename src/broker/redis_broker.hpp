@@ -156,7 +156,6 @@ private:
     boost::asio::steady_timer retry_timer_;
 
     std::unordered_map<std::string, RoomState> rooms_;
-    std::vector<std::shared_ptr<Waiter>> offline_waiters_;  // asked while the links were down
 
     std::string epoch_;  // of the last event received
     std::unordered_set<std::uint64_t> recent_;
