@@ -224,6 +224,7 @@ void RedisBroker::on_links_up() {
     // have been published while the links were down (sessions let in meanwhile included).
     for (auto& [room, state] : rooms_) {
         state.awaiting = 0;
+        state.leaving = 0;
         if (state.workers == 0) continue;
         state.resync = true;
         subscribe_room(room, state);
@@ -263,6 +264,7 @@ void RedisBroker::on_link_lost(std::uint64_t generation, const std::string& reas
     // Sessions waiting for their rooms' subscriptions: answered now, as lost.
     for (auto& [room, state] : rooms_) {
         state.awaiting = 0;
+        state.leaving = 0;
         for (auto& waiter : state.waiters) {
             if (waiter->done) answer_offline(waiter);
         }
@@ -302,9 +304,12 @@ void RedisBroker::on_presence(std::string_view room, bool present) {
         }
         if (it == rooms_.end() || it->second.workers == 0) return;
         if (--it->second.workers > 0) return;
-        if (connected_.load(std::memory_order_relaxed)) unsubscribe_room(room);
+        if (connected_.load(std::memory_order_relaxed)) {
+            unsubscribe_room(room);
+            if (cluster_) ++it->second.leaving;
+        }
         // Kept while confirmations are due, so a quick re-join counts them right.
-        if (it->second.awaiting == 0) rooms_.erase(it);
+        if (it->second.awaiting == 0 && it->second.leaving == 0) rooms_.erase(it);
     });
 }
 
@@ -355,7 +360,26 @@ void RedisBroker::on_push(const redis::Reply& reply) {
         }
         return;
     }
-    if (kind == "subscribe" || kind == "ssubscribe") on_confirmed(channel);
+    if (kind == "subscribe" || kind == "ssubscribe") {
+        on_confirmed(channel);
+    } else if (kind == "sunsubscribe") {
+        on_shard_unsubscribed(channel);
+    }
+}
+
+void RedisBroker::on_shard_unsubscribed(std::string_view channel) {
+    const auto room = room_of_channel(channel);
+    if (!room) return;
+    auto it = rooms_.find(std::string(*room));
+    if (it == rooms_.end()) return;
+    if (it->second.leaving > 0) {
+        --it->second.leaving;  // ours
+        if (it->second.leaving == 0 && it->second.awaiting == 0 && it->second.workers == 0) rooms_.erase(it);
+        return;
+    }
+    // Redis dropped the subscription itself: the channel's slot moved to another master
+    // (resharding, failover). Reload the slot map; every room resubscribes and resyncs.
+    on_link_lost(generation_, fmt::format("cluster slot of {} moved", channel));
 }
 
 void RedisBroker::on_confirmed(std::string_view channel) {
@@ -365,7 +389,7 @@ void RedisBroker::on_confirmed(std::string_view channel) {
     if (it == rooms_.end() || it->second.awaiting == 0) return;
     if (--it->second.awaiting > 0) return;
     if (it->second.workers == 0) {
-        rooms_.erase(it);  // left before the confirmation came
+        if (it->second.leaving == 0) rooms_.erase(it);  // left before the confirmation came
         return;
     }
     room_ready(it->first, it->second);
@@ -582,8 +606,14 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
                 const std::string message = fmt::format("{} {} {} {}", outcome.epoch, seq, ms, bodies[i]);
                 for (const auto& room : batch[i].rooms) {
                     const std::string channel = room_channel(room);
-                    node_for_channel(channel).commands->command({"SPUBLISH", channel, message},
-                                                                [](redis::Reply) {});
+                    node_for_channel(channel).commands->command(
+                        {"SPUBLISH", channel, message}, [this, generation = generation_](redis::Reply r) {
+                            // MOVED: the slot map changed; reload it (every hub's rooms resync
+                            // when their own subscriptions are moved).
+                            if (r && r->type == REDIS_REPLY_ERROR) {
+                                on_link_lost(generation, fmt::format("SPUBLISH: {}", redis::as_view(*r)));
+                            }
+                        });
                 }
             }
             if (duplicates > 0) metrics::registry().duplicate_emits.add(duplicates);

@@ -98,6 +98,7 @@ private:
     struct RoomState {
         std::uint32_t workers = 0;   // workers with a member of the room
         std::uint32_t awaiting = 0;  // subscribe confirmations not received yet
+        std::uint32_t leaving = 0;   // our SUNSUBSCRIBEs not confirmed yet (cluster)
         bool resync = false;         // send nudge:resync once subscribed (links came back)
         std::vector<std::shared_ptr<Waiter>> waiters;
     };
@@ -119,6 +120,7 @@ private:
     void unsubscribe_room(std::string_view room);
     void on_push(const redis::Reply& reply);
     void on_confirmed(std::string_view channel);
+    void on_shard_unsubscribed(std::string_view channel);
     void room_ready(const std::string& room, RoomState& state);
     [[nodiscard]] std::optional<std::string_view> room_of_channel(std::string_view channel) const;
 
