@@ -8,7 +8,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -66,6 +69,8 @@ std::uint64_t integer(const redisReply* reply) {
 RedisBroker::RedisBroker(hub::Hub& hub, RedisBrokerConfig config)
     : hub_(hub),
       config_(std::move(config)),
+      publish_script_(std::string(scripts::kPrelude) + std::string(scripts::kPublish)),
+      recover_script_(std::string(scripts::kPrelude) + std::string(scripts::kRecover)),
       reconnect_timer_(io_),
       watch_timer_(io_),
       retry_timer_(io_) {}
@@ -551,6 +556,33 @@ void RedisBroker::resync_room(const std::string& room) {
 // ---------------------------------------------------------------------------------------------
 // Publish and membership
 
+RedisBroker::Script::Script(std::string source) : text(std::move(source)) {
+    std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
+    for (const unsigned char byte : digest) sha += fmt::format("{:02x}", byte);
+}
+
+void RedisBroker::run_script(const Script& script, std::vector<std::string> args,
+                             std::function<void(redis::Reply)> done) {
+    // EVALSHA: Redis keeps each script compiled; the text goes over the wire only when its
+    // cache does not have it (NOSCRIPT: a restarted or flushed Redis).
+    auto shared = std::make_shared<std::vector<std::string>>(std::move(args));
+    std::vector<std::string_view> views{"EVALSHA", script.sha};
+    views.insert(views.end(), shared->begin(), shared->end());
+    const std::uint64_t generation = generation_;
+    ordering_node().commands->command(views, [this, &script, shared, generation,
+                                              done = std::move(done)](redis::Reply reply) mutable {
+        if (!reply || reply->type != REDIS_REPLY_ERROR || !redis::as_view(*reply).starts_with("NOSCRIPT") ||
+            generation != generation_) {
+            done(std::move(reply));
+            return;
+        }
+        std::vector<std::string_view> again{"EVAL", script.text};
+        again.insert(again.end(), shared->begin(), shared->end());
+        ordering_node().commands->command(again, std::move(done));
+    });
+}
+
 void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) {
     asio::post(io_, [this, batch = std::move(batch), done = std::move(done)]() mutable {
         if (!connected_.load(std::memory_order_relaxed)) {
@@ -559,10 +591,7 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
         }
         const HistoryConfig& history = config_.history;
         std::vector<std::string> args;
-        args.reserve(12 + batch.size() * 4);
-        args.emplace_back("EVAL");
-        args.emplace_back(scripts::kPrelude);
-        args.back().append(scripts::kPublish);
+        args.reserve(10 + batch.size() * 4);
         args.emplace_back("1");
         args.emplace_back(kOrderingKey);
         args.push_back(random_epoch());
@@ -582,9 +611,8 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
             args.push_back(std::to_string(emit.rooms.size()));
             for (const auto& room : emit.rooms) args.push_back(room);
         }
-        std::vector<std::string_view> views(args.begin(), args.end());
-        ordering_node().commands->command(views, [this, batch = std::move(batch), bodies = std::move(bodies),
-                                                  done = std::move(done)](redis::Reply reply) {
+        run_script(publish_script_, std::move(args), [this, batch = std::move(batch), bodies = std::move(bodies),
+                                                      done = std::move(done)](redis::Reply reply) {
             PublishOutcome outcome;
             if (redis::is_error(reply) || reply->type != REDIS_REPLY_ARRAY ||
                 reply->elements != 2 + 2 * batch.size()) {
@@ -680,16 +708,14 @@ void RedisBroker::answer(const std::shared_ptr<Waiter>& waiter) {
         return;
     }
     const RecoveryRequest& request = waiter->request;
-    std::vector<std::string> args{"EVAL", std::string(scripts::kPrelude) + std::string(scripts::kRecover), "1",
-                                  std::string(kOrderingKey), random_epoch()};
+    std::vector<std::string> args{"1", std::string(kOrderingKey), random_epoch()};
     args.push_back(request.from ? request.from->epoch : std::string());
     args.push_back(std::to_string(request.from ? request.from->seq : 0));
     args.push_back(std::to_string(config_.history.max_replay));
     args.push_back(std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(config_.history.tombstone_ttl).count()));
     for (const auto& room : request.rooms) args.push_back(room);
-    std::vector<std::string_view> views(args.begin(), args.end());
-    ordering_node().commands->command(views, [this, waiter](redis::Reply reply) {
+    run_script(recover_script_, std::move(args), [this, waiter](redis::Reply reply) {
         if (!waiter->done) return;
         if (redis::is_error(reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
             if (reply) spdlog::warn("broker redis: recovery query failed: {}", redis::as_view(*reply));

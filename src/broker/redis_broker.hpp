@@ -133,6 +133,15 @@ private:
     void flush_deliveries();
     void resync_room(const std::string& room);
 
+    // A Lua script, sent by its SHA-1 (EVALSHA) and by its text when Redis does not know it.
+    struct Script {
+        explicit Script(std::string source);
+        std::string text;
+        std::string sha;
+    };
+    // Runs `script` on the ordering node; `args` start with the key count.
+    void run_script(const Script& script, std::vector<std::string> args, std::function<void(redis::Reply)> done);
+
     // Recovery.
     void answer(const std::shared_ptr<Waiter>& waiter);
     void answer_offline(const std::shared_ptr<Waiter>& waiter);
@@ -140,6 +149,8 @@ private:
 
     hub::Hub& hub_;
     RedisBrokerConfig config_;
+    const Script publish_script_;
+    const Script recover_script_;
     boost::asio::io_context io_;
     std::thread thread_;
     std::atomic<bool> connected_{false};
