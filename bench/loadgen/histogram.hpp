@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 namespace nudge::bench {
 
@@ -31,6 +32,24 @@ public:
         return max_;
     }
 
+    // The non-empty buckets as a JSON array of [largest value of the bucket, count] pairs, in
+    // increasing order: histograms of several processes (or two snapshots of one) merge or
+    // subtract bucket by bucket, since every process uses the same bucket boundaries.
+    [[nodiscard]] std::string buckets_json() const {
+        std::string out = "[";
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            if (buckets_[i] == 0) continue;
+            if (out.size() > 1) out.push_back(',');
+            out.push_back('[');
+            out += std::to_string(upper(i));
+            out.push_back(',');
+            out += std::to_string(buckets_[i]);
+            out.push_back(']');
+        }
+        out.push_back(']');
+        return out;
+    }
+
 private:
     // Values below 2^S are exact; above, each power of two [2^e, 2^(e+1)) is split into 2^S
     // equal sub-buckets, so a bucket is at most 1/64 of its value wide.
@@ -42,7 +61,8 @@ private:
         if (v < kSub) return static_cast<std::size_t>(v);
         const int e = 63 - __builtin_clzll(v);  // >= kSubBits
         const std::uint64_t sub = (v >> (e - kSubBits)) - kSub;
-        return (static_cast<std::size_t>(e - kSubBits + 1) << kSubBits) + static_cast<std::size_t>(sub);
+        return (static_cast<std::size_t>(e - kSubBits + 1) << kSubBits) +
+               static_cast<std::size_t>(sub);
     }
     // The largest value that falls into bucket i.
     static std::int64_t upper(std::size_t i) {
