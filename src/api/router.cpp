@@ -51,7 +51,7 @@ Router::Router(Config config, broker::Broker& broker, std::function<bool()> read
       broker_(broker),
       ready_(std::move(ready)) {}
 
-Response Router::handle(const Request& request) const {
+void Router::handle(const Request& request, Respond respond) const {
     const std::string_view path = path_of(request.target);
     auto method_not_allowed = [&](std::string_view allow) {
         Response r = error_response(405, "method_not_allowed",
@@ -60,23 +60,37 @@ Response Router::handle(const Request& request) const {
         return r;
     };
 
-    if (path == "/healthz" || path == "/readyz" || path == "/metrics") return metrics_route(request, path);
+    if (path == "/healthz" || path == "/readyz" || path == "/metrics") {
+        respond(metrics_route(request, path));
+        return;
+    }
     const auto not_found = [&] {
         return error_response(404, "not_found", fmt::format("no route for {}", path));
     };
-    if (request.routes == Routes::kMetricsOnly) return not_found();
+    if (request.routes == Routes::kMetricsOnly) {
+        respond(not_found());
+        return;
+    }
     if (path == "/api/v1/emit") {
-        if (request.method != "POST") return method_not_allowed("POST");
-        return publish(request);
+        if (request.method != "POST") {
+            respond(method_not_allowed("POST"));
+            return;
+        }
+        publish(request, std::move(respond));
+        return;
     }
     for (const auto kind : {hub::RoomOpKind::kJoin, hub::RoomOpKind::kLeave,
                             hub::RoomOpKind::kDisconnect}) {
         if (path == fmt::format("/api/v1/rooms/{}", hub::to_string(kind))) {
-            if (request.method != "POST") return method_not_allowed("POST");
-            return room_op(request, kind);
+            if (request.method != "POST") {
+                respond(method_not_allowed("POST"));
+                return;
+            }
+            room_op(request, kind, std::move(respond));
+            return;
         }
     }
-    return not_found();
+    respond(not_found());
 }
 
 Response Router::metrics_route(const Request& request, std::string_view path) const {
@@ -91,7 +105,11 @@ Response Router::metrics_route(const Request& request, std::string_view path) co
     }
     // Liveness and readiness are separate questions (the Kubernetes probe model): a draining
     // hub is alive (restarting it would cut its clients early) but should get no new clients.
-    if (path == "/healthz") return {200, R"({"status":"ok"})"};
+    if (path == "/healthz") {
+        const broker::Health health = broker_.health();
+        return {200, fmt::format(R"({{"status":"ok","broker":{{"kind":"{}","connected":{}}}}})",
+                                 health.kind, health.connected)};
+    }
     if (path == "/readyz") {
         if (ready_ && !ready_()) return {503, R"({"status":"draining"})"};
         return {200, R"({"status":"ready"})"};
@@ -133,49 +151,74 @@ Response overloaded() {
     return busy;
 }
 
-}  // namespace
-
-Response Router::room_op(const Request& request, hub::RoomOpKind kind) const {
-    if (auto refused = check_api_key(request)) return std::move(*refused);
-    auto op = parse_room_op(kind, request.body, config_.limits);
-    if (!op) {
-        return error_response(static_cast<unsigned>(op.error().status), op.error().code,
-                              op.error().message);
-    }
-    if (broker_.apply(std::make_shared<const hub::RoomOp>(std::move(*op))) ==
-        broker::PublishResult::kOverloaded) {
-        return overloaded();
-    }
-    metrics::registry().room_ops[kind].add(1);
-    // Applied on every worker asynchronously; an event published after this answer reaches
-    // the sockets a join added (see Hub::apply).
-    return {202, R"({"accepted":true})"};
+// The broker refused the request: fan-out is behind, or Redis is unreachable.
+Response refused(broker::PublishResult result) {
+    if (result == broker::PublishResult::kOverloaded) return overloaded();
+    Response down = error_response(503, "broker_unavailable",
+                                   "the hub cannot reach its broker (Redis); retry shortly");
+    down.retry_after = std::string(1, '1');
+    return down;
 }
 
-Response Router::publish(const Request& request) const {
-    if (auto refused = check_api_key(request)) return std::move(*refused);
+}  // namespace
+
+void Router::room_op(const Request& request, hub::RoomOpKind kind, Respond respond) const {
+    if (auto refusal = check_api_key(request)) {
+        respond(std::move(*refusal));
+        return;
+    }
+    auto op = parse_room_op(kind, request.body, config_.limits);
+    if (!op) {
+        respond(error_response(static_cast<unsigned>(op.error().status), op.error().code,
+                               op.error().message));
+        return;
+    }
+    broker_.apply(std::make_shared<const hub::RoomOp>(std::move(*op)),
+                  [kind, respond = std::move(respond)](broker::PublishResult result) {
+                      if (result != broker::PublishResult::kAccepted) {
+                          respond(refused(result));
+                          return;
+                      }
+                      metrics::registry().room_ops[kind].add(1);
+                      // Applied on every worker (of every hub) asynchronously; an event
+                      // published after this answer reaches the sockets a join added (see
+                      // Hub::apply).
+                      respond({202, R"({"accepted":true})"});
+                  });
+}
+
+void Router::publish(const Request& request, Respond respond) const {
+    if (auto refusal = check_api_key(request)) {
+        respond(std::move(*refusal));
+        return;
+    }
     auto batch = parse_publish(request.body, config_.limits);
     if (!batch) {
-        return error_response(static_cast<unsigned>(batch.error().status), batch.error().code,
-                              batch.error().message);
+        respond(error_response(static_cast<unsigned>(batch.error().status), batch.error().code,
+                               batch.error().message));
+        return;
     }
     const std::size_t accepted = batch->size();
-    const broker::PublishOutcome outcome = broker_.publish(std::move(*batch));
-    if (outcome.result == broker::PublishResult::kOverloaded) {
-        return overloaded();
-    }
-    metrics::registry().emits.add(static_cast<std::int64_t>(accepted));
-    // Each event's position ("<epoch>:<seq>", the offset clients see as its last argument);
-    // a duplicate id answers with the position of the event first published with it.
-    std::string body = fmt::format(R"({{"accepted":{},"events":[)", accepted);
-    for (std::size_t i = 0; i < outcome.events.size(); ++i) {
-        const broker::Published& event = outcome.events[i];
-        fmt::format_to(std::back_inserter(body), R"({}{{"offset":"{}"{}}})", i == 0 ? "" : ",",
-                       format_offset(outcome.epoch, event.seq),
-                       event.duplicate ? R"(,"duplicate":true)" : "");
-    }
-    body += "]}";
-    return {202, std::move(body)};
+    broker_.publish(std::move(*batch), [accepted, respond = std::move(respond)](
+                                           const broker::PublishOutcome& outcome) {
+        if (outcome.result != broker::PublishResult::kAccepted) {
+            respond(refused(outcome.result));
+            return;
+        }
+        metrics::registry().emits.add(static_cast<std::int64_t>(accepted));
+        // Each event's position ("<epoch>:<seq>", the offset clients see as its last
+        // argument); a duplicate id answers with the position of the event first published
+        // with it.
+        std::string body = fmt::format(R"({{"accepted":{},"events":[)", accepted);
+        for (std::size_t i = 0; i < outcome.events.size(); ++i) {
+            const broker::Published& event = outcome.events[i];
+            fmt::format_to(std::back_inserter(body), R"({}{{"offset":"{}"{}}})", i == 0 ? "" : ",",
+                           format_offset(outcome.epoch, event.seq),
+                           event.duplicate ? R"(,"duplicate":true)" : "");
+        }
+        body += "]}";
+        respond({202, std::move(body)});
+    });
 }
 
 }  // namespace nudge::api

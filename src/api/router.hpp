@@ -3,7 +3,8 @@
 // the body limit (413) and keep-alive; the Engine.IO path (/socket.io/) never reaches here.
 //
 //   POST /api/v1/emit   publish (Authorization: Bearer <api key>) → 202 {"accepted": N},
-//                       503 "overloaded" (Retry-After: 1) when fan-out is behind; a wrong
+//                       503 "overloaded" (Retry-After: 1) when fan-out is behind,
+//                       503 "broker_unavailable" (Retry-After: 1) when Redis is down; a wrong
 //                       key → 401, logged with the source address (rate-limited) and
 //                       counted; 429 + Retry-After while the source is in backoff
 //                       (AuthFailures, optional)
@@ -11,7 +12,8 @@
 //   POST /api/v1/rooms/leave       ... leave rooms (socketsLeave)
 //   POST /api/v1/rooms/disconnect  ... are disconnected (disconnectSockets; a user room is
 //                                  "log out everywhere"); same key, 202 {"accepted":true}
-//   GET  /healthz       liveness: 200 whenever the process answers, until it exits
+//   GET  /healthz       liveness: 200 whenever the process answers, until it exits; the
+//                       body names the broker and whether it is connected
 //   GET  /readyz        readiness: 200 while serving, 503 while draining (after SIGTERM) and
 //                       shutting down, so a load balancer stops sending new clients here
 //   GET  /metrics       Prometheus text
@@ -76,12 +78,16 @@ class Router {
 public:
     Router(Config config, broker::Broker& broker, std::function<bool()> ready);
 
-    [[nodiscard]] Response handle(const Request& request) const;
+    using Respond = std::function<void(Response)>;
+    // Calls `respond` exactly once: inline for most routes; for the publish and room routes
+    // when the broker has answered, which may be later and on another thread (a Redis
+    // broker). The request's views need not outlive this call.
+    void handle(const Request& request, Respond respond) const;
     [[nodiscard]] const Config& config() const noexcept { return config_; }
 
 private:
-    Response publish(const Request& request) const;
-    Response room_op(const Request& request, hub::RoomOpKind kind) const;
+    void publish(const Request& request, Respond respond) const;
+    void room_op(const Request& request, hub::RoomOpKind kind, Respond respond) const;
     // The Bearer key check shared by the write routes: a response when refused.
     std::optional<Response> check_api_key(const Request& request) const;
     Response metrics_route(const Request& request, std::string_view path) const;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -22,6 +23,7 @@
 #include "app/logging.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "broker/local_broker.hpp"
+#include "broker/redis_broker.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/jwks_refresher.hpp"
@@ -139,10 +141,23 @@ int main(int argc, char** argv) {
                              : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
                                                        metrics::kWorkerSlots);
     net::Server server(context, threads);
-    broker::LocalBroker broker(server.hub(), config.broker);
-    context.broker = &broker;
+    // The embedded broker, or Redis (--broker redis://...): one of the two serves.
+    std::optional<broker::LocalBroker> local_broker;
+    std::optional<broker::RedisBroker> redis_broker;
+    broker::Broker* broker = nullptr;
+    if (config.redis) {
+        broker::RedisBrokerConfig redis_config{*config.redis, config.broker.recovery, config.broker.history,
+                                               config.broker.idempotency_window, config.broker_timeout};
+        broker = &redis_broker.emplace(server.hub(), std::move(redis_config));
+        server.hub().set_presence_listener(
+            [&redis_broker](std::string_view room, bool present) { redis_broker->on_presence(room, present); });
+        redis_broker->start();
+    } else {
+        broker = &local_broker.emplace(server.hub(), config.broker);
+    }
+    context.broker = broker;
     std::atomic<bool> draining{false};
-    const api::Router router(config.api, broker, [&context, &draining] {
+    const api::Router router(config.api, *broker, [&context, &draining] {
         return !draining.load(std::memory_order_relaxed) &&
                !context.shutting_down.load(std::memory_order_relaxed);
     });
@@ -171,7 +186,8 @@ int main(int argc, char** argv) {
         }
     }
     const std::string url = fmt::format("http://{}:{}", endpoint.address().to_string(), endpoint.port());
-    spdlog::info("listening on {} threads={} broker=local", url, server.hub().shard_count());
+    spdlog::info("listening on {} threads={} broker={}", url, server.hub().shard_count(),
+                 config.redis ? redis::redact(*config.redis) : std::string("local"));
     if (config.dev) print_dev_banner(config, url);
 
     boost::asio::io_context signals_io;
@@ -215,7 +231,7 @@ int main(int argc, char** argv) {
         expire_timer.expires_after(std::chrono::seconds(1));
         expire_timer.async_wait([&](boost::system::error_code ec) {
             if (ec) return;
-            broker.expire();
+            if (local_broker) local_broker->expire();  // Redis expires its own keys
             expire();
         });
     };
@@ -225,6 +241,7 @@ int main(int argc, char** argv) {
     server.run();
     signals_io.stop();
     signal_thread.join();
+    if (redis_broker) redis_broker->stop();
     spdlog::info("stopped");
     return 0;
 }

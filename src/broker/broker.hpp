@@ -2,12 +2,13 @@
 // their history lives for connection-state recovery.
 //
 // The local broker hands a batch straight to this process's hub and keeps the history in
-// memory. A Redis broker (a later issue) publishes the batch to Redis, delivers what it receives
-// from Redis to the hub, and keeps the history in Redis Streams. Both number every emit with a
-// position (common/position.hpp) and skip events whose id was already published (idempotency).
+// memory. The Redis broker publishes the batch to Redis, delivers what it receives from Redis
+// to the hub, and keeps the history in Redis Streams. Both number every emit with a position
+// (common/position.hpp) and skip events whose id was already published (idempotency).
 // Membership operations from the API (apply) travel the same way: a join issued on one node
-// must reach the sockets of every node. publish(), apply() and recover() are thread-safe and
-// never block on clients.
+// must reach the sockets of every node. publish(), apply() and recover() are thread-safe, never
+// block on clients, and answer through a callback: inline (local) or later on the broker's own
+// thread (Redis).
 #pragma once
 
 #include <cstddef>
@@ -16,6 +17,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/position.hpp"
@@ -27,7 +29,13 @@ namespace nudge::broker {
 
 enum class PublishResult {
     kAccepted,
-    kOverloaded,  // not taken; the publisher should retry later (HTTP 503)
+    kOverloaded,   // not taken: fan-out is behind; the publisher should retry later (HTTP 503)
+    kUnavailable,  // not taken: the broker (Redis) is unreachable; retry later (HTTP 503)
+};
+
+struct Health {
+    std::string_view kind;  // "local" or "redis"
+    bool connected = true;
 };
 
 struct Published {
@@ -62,14 +70,15 @@ struct Recovery {
 class Broker {
 public:
     virtual ~Broker() = default;
-    [[nodiscard]] virtual PublishOutcome publish(hub::EmitBatch batch) = 0;
+    virtual void publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) = 0;
     // What a session in `request.rooms` missed since `request.from`. The caller must have
     // joined the rooms first: every event after `now` then reaches the session live. `done`
     // may run inline (the local broker) or later on another thread (a broker that asks Redis).
     virtual void recover(RecoveryRequest request, std::function<void(Recovery)> done) = 0;
     // Membership changes from the API (join, leave, disconnect the sockets in some rooms).
     // They must reach every hub of a cluster, like events; thread-safe, never blocks.
-    [[nodiscard]] virtual PublishResult apply(hub::SharedRoomOp op) = 0;
+    virtual void apply(hub::SharedRoomOp op, std::function<void(PublishResult)> done) = 0;
+    [[nodiscard]] virtual Health health() const = 0;
 };
 
 }  // namespace nudge::broker

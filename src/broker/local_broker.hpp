@@ -28,10 +28,15 @@ struct LocalBrokerConfig {
 class LocalBroker final : public Broker {
 public:
     explicit LocalBroker(hub::Hub& hub, LocalBrokerConfig config = {});
-    [[nodiscard]] PublishOutcome publish(hub::EmitBatch batch) override;
-    [[nodiscard]] PublishResult apply(hub::SharedRoomOp op) override {
-        return hub_.apply(op) ? PublishResult::kAccepted : PublishResult::kOverloaded;
+    void publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) override {
+        done(publish(std::move(batch)));
     }
+    // The same, answered by value (the local broker never waits).
+    [[nodiscard]] PublishOutcome publish(hub::EmitBatch batch);
+    void apply(hub::SharedRoomOp op, std::function<void(PublishResult)> done) override {
+        done(hub_.apply(op) ? PublishResult::kAccepted : PublishResult::kOverloaded);
+    }
+    [[nodiscard]] Health health() const override { return {"local", true}; }
     void recover(RecoveryRequest request, std::function<void(Recovery)> done) override;
     // Trims history and ids past their windows; call about once a second so an idle hub
     // gives the memory back.

@@ -61,6 +61,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned jwks_min_refresh_s = 10;
     unsigned hook_cache_ttl_s = 60;
     std::string recovery = "off";
+    std::string broker = "local";
+    int broker_timeout_ms = 2000;
     unsigned history_ttl_s = 120;
     unsigned idempotency_window_s = 300;
 
@@ -206,6 +208,14 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 
     auto* delivery = app.add_option_group("delivery");
+    delivery->add_option("--broker", broker,
+                         "where events go between hubs: local (embedded, one hub) or "
+                         "redis://[user:password@]host:port[/db] (several hubs share rooms, history "
+                         "and idempotency ids; a Redis Cluster is detected from any of its nodes)")
+        ->envname("NUDGE_BROKER")->capture_default_str();
+    delivery->add_option("--broker-timeout", broker_timeout_ms,
+                         "milliseconds a Redis connect or command may take before the link counts as down")
+        ->envname("NUDGE_BROKER_TIMEOUT")->capture_default_str()->check(CLI::Range(50, 600000));
     delivery->add_option("--recovery", recovery,
                          "connection-state recovery: events carry their offset as last argument and "
                          "a reconnecting client gets what it missed (off by default, as in Socket.IO: "
@@ -334,6 +344,17 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.broker.history.ttl = std::chrono::seconds(history_ttl_s);
     config.broker.history.tombstone_ttl = config.broker.history.ttl * 10;
     config.broker.idempotency_window = std::chrono::seconds(idempotency_window_s);
+    config.broker_timeout = std::chrono::milliseconds(broker_timeout_ms);
+    if (broker != "local") {
+        auto endpoint = redis::parse_url(broker);
+        if (!endpoint) {
+            std::cerr << "nudged: --broker: " << endpoint.error() << " (expected local or redis://host:port)\n";
+            return ParseOutcome{std::nullopt, 2};
+        }
+        config.redis = std::move(*endpoint);
+        // Each session's CONNECT is answered once Redis has confirmed its rooms' subscriptions.
+        config.session.broker_confirms_connect = true;
+    }
     return ParseOutcome{std::move(config), 0};
 }
 
@@ -373,6 +394,7 @@ std::string summary(const Config& config) {
                                  config.session.ping_timeout.count(),
                                  config.session.connect_timeout.count(),
                                  config.limits.http_idle_timeout.count()));
+    line("broker", config.redis ? redis::redact(*config.redis) : std::string("local"));
     line("recovery", config.broker.recovery
                          ? fmt::format("on history={}/room ttl={}s max replay={}",
                                        config.broker.history.max_per_room,

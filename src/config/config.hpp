@@ -12,6 +12,7 @@
 #include "broker/local_broker.hpp"
 #include "net/jwks_refresher.hpp"
 #include "net/server_context.hpp"
+#include "redis/url.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::config {
@@ -43,7 +44,9 @@ struct Config {
     api::Config api;
     net::Limits limits;
     net::Origins origins;
-    broker::LocalBrokerConfig broker;
+    broker::LocalBrokerConfig broker;          // recovery, history, idempotency: either broker
+    std::optional<redis::Endpoint> redis;      // --broker redis://...; none: the embedded broker
+    std::chrono::milliseconds broker_timeout{2000};
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

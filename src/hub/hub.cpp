@@ -137,7 +137,15 @@ void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBa
         const Emit& emit = batch[i];
         Frame frame;  // made on first recipient: shards with nobody in the rooms copy nothing
         delivered += shard.rooms.for_each_recipient(emit.rooms, emit.except, [&](Subscriber& s) {
-            if (emit.seq < s.deliver_from) return;  // replayed from history already
+            if (emit.seq < s.deliver_from) {
+                // Waiting for the broker's answer: kept for after it. Otherwise replayed from
+                // history already.
+                if (s.deliver_from == Subscriber::kHold) {
+                    if (!frame) frame = std::make_shared<const std::string>(frames[i]);
+                    s.hold(emit.seq, frame);
+                }
+                return;
+            }
             if (!frame) frame = std::make_shared<const std::string>(frames[i]);
             s.deliver(frame);
         });

@@ -55,6 +55,11 @@ public:
     [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
     // Only from the shard's own thread.
     [[nodiscard]] RoomIndex& rooms(std::size_t shard) { return shards_[shard]->rooms; }
+    // Before the workers start: `listener` hears, on each shard's thread, when that shard's
+    // first member of a room joins and when its last leaves (RoomIndex::set_presence_listener).
+    void set_presence_listener(const RoomIndex::PresenceListener& listener) {
+        for (auto& shard : shards_) shard->rooms.set_presence_listener(listener);
+    }
 
     // One complete WebSocket frame per emit of a batch, in the batch's order.
     using EncodedBatch = std::vector<std::string>;

@@ -36,6 +36,7 @@ void RoomIndex::join(std::string_view name, Subscriber* subscriber) {
         it = rooms_.emplace(std::string(name), Room{}).first;
         it->second.name = &it->first;
         presence_[bucket(name)].fetch_add(1, std::memory_order_release);
+        if (on_presence_) on_presence_(name, true);
     }
     Room& room = it->second;
     Memberships& memberships = subscriber->memberships_;
@@ -79,6 +80,7 @@ void RoomIndex::remove_membership(Subscriber* subscriber, std::size_t i) {
     if (room.members.empty()) {
         const std::string_view name = *room.name;
         presence_[bucket(name)].fetch_sub(1, std::memory_order_release);
+        if (on_presence_) on_presence_(name, false);
         rooms_.erase(rooms_.find(name));
     } else if (room.members.capacity() > 64 && room.members.size() < room.members.capacity() / 4) {
         room.members.shrink_to_fit();  // a big room that emptied out gives its memory back

@@ -17,6 +17,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -68,6 +69,10 @@ public:
         return presence_[bucket(room)].load(std::memory_order_acquire) != 0;
     }
     [[nodiscard]] std::size_t member_count(std::string_view room) const;
+    // Called on the owning thread when a room gets its first member here (true) and when its
+    // last member leaves (false): a Redis broker subscribes to the rooms of its node's clients.
+    using PresenceListener = std::function<void(std::string_view room, bool present)>;
+    void set_presence_listener(PresenceListener listener) { on_presence_ = std::move(listener); }
 
 private:
     struct Hash {
@@ -91,6 +96,7 @@ private:
     std::unique_ptr<std::atomic<std::uint32_t>[]> presence_ =
         std::make_unique<std::atomic<std::uint32_t>[]>(kPresenceBuckets);
     std::uint64_t epoch_ = 0;  // bumped per delivery; compared with Subscriber::delivery_mark
+    PresenceListener on_presence_;
 };
 
 template <class Fn>

@@ -10,6 +10,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <memory>
 #include <string>
 #include <vector>
@@ -66,6 +67,25 @@ public:
     // Emits with a lower sequence are not delivered: a recovered session already got them
     // from history (they may still be in flight to this worker when it reconnects).
     std::uint64_t deliver_from = 0;
+    // deliver_from == kHold: the session waits for the broker's answer to its CONNECT (a
+    // Redis broker answers later); live events are held with their positions meanwhile, and
+    // the session sends those the answer does not cover after it.
+    static constexpr std::uint64_t kHold = std::numeric_limits<std::uint64_t>::max();
+    struct Held {
+        std::uint64_t seq;
+        Frame frame;
+    };
+    void hold(std::uint64_t seq, Frame frame) {
+        if (!held_) held_ = std::make_unique<std::vector<Held>>();
+        held_->push_back(Held{seq, std::move(frame)});
+    }
+    // The held events, in arrival order; holding ends.
+    [[nodiscard]] std::vector<Held> take_held() {
+        std::vector<Held> out;
+        if (held_) out = std::move(*held_);
+        held_.reset();
+        return out;
+    }
 
 protected:
     Subscriber() = default;
@@ -74,6 +94,7 @@ protected:
 private:
     friend class RoomIndex;
     Memberships memberships_;
+    std::unique_ptr<std::vector<Held>> held_;  // only while holding: an idle client pays 8 bytes
 };
 
 }  // namespace nudge::hub

@@ -135,6 +135,23 @@ std::string Registry::render() const {
                  "Publish API requests with a missing or wrong API key.", api_auth_failures);
     render_value(out, "nudge_api_auth_backoffs_total", "counter",
                  "Requests answered 429 by the per-IP API key backoff.", api_auth_backoffs);
+    render_value(out, "nudge_broker_connected", "gauge",
+                 "1 while the Redis broker is connected (0 with the embedded broker: no Redis).",
+                 broker_connected);
+    fmt::format_to(std::back_inserter(out),
+                   "# HELP nudge_broker_lag_seconds Time from the Redis commit of the last event "
+                   "received from Redis to its arrival at this hub.\n"
+                   "# TYPE nudge_broker_lag_seconds gauge\nnudge_broker_lag_seconds {:.6f}\n",
+                   static_cast<double>(broker_lag_us.read()) / 1e6);
+    render_value(out, "nudge_broker_reconnects_total", "counter",
+                 "Redis links re-established after a loss.", broker_reconnects);
+    render_value(out, "nudge_broker_messages_total", "counter",
+                 "Events received from Redis (before de-duplication).", broker_messages);
+    render_value(out, "nudge_broker_resyncs_total", "counter",
+                 "Rooms sent nudge:resync because events from Redis may have been missed.",
+                 broker_resyncs);
+    render_value(out, "nudge_broker_ignored_total", "counter",
+                 "Messages from Redis not delivered (undecodable or unsupported).", broker_ignored);
     render_value(out, "nudge_history_events", "gauge",
                  "Emits kept for connection-state recovery.", history_events);
     render_value(out, "nudge_history_bytes", "gauge",

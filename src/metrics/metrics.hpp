@@ -127,6 +127,12 @@ struct Registry {
     Labeled<4> room_ops;          // membership requests accepted by the API, by kind
     Labeled<4> room_op_sockets;   // sockets joined, left or disconnected by them, by kind
     Labeled<16> subscriptions;    // client nudge:subscribe requests, by outcome
+    Value broker_connected;       // gauge: 1 while the Redis broker's links are up (Redis only)
+    Value broker_lag_us;          // gauge: Redis commit → this hub, of the last event received
+    Value broker_reconnects;      // Redis links re-established after a loss
+    Value broker_messages;        // events received from Redis (before de-duplication)
+    Value broker_resyncs;         // rooms sent nudge:resync because Redis events may be missed
+    Value broker_ignored;         // Redis messages not delivered (undecodable, unsupported)
     Value jwks_refreshes;         // JWKS documents fetched and installed after start
     Value jwks_refresh_failures;  // JWKS fetches that failed or did not parse (last good kept)
 

@@ -201,14 +201,29 @@ void HttpConnection::on_request() {
     const api::Request api_request{request.method_string(), target,
                                    request[http::field::authorization], request.body(), remote_,
                                    routes_};
-    api::Response result = worker_.context().router->handle(api_request);
-    spdlog::debug("http {} {} status={}", request.method_string(), path_of(target), result.status);
-    Response response = make_response(result.status, std::move(result.body), result.content_type);
-    if (!result.allow.empty()) response.set(http::field::allow, result.allow);
-    if (!result.retry_after.empty()) response.set(http::field::retry_after, result.retry_after);
-    if (request.method() == http::verb::head) response.body().clear();
-    response.keep_alive(request.keep_alive());
-    send(std::move(response), !request.keep_alive());
+    // The answer may come later from the broker's thread (Redis): it is sent from this
+    // connection's executor; the connection reads no further request meanwhile.
+    worker_.context().router->handle(
+        api_request, [self = shared_from_this(), method = std::string(request.method_string()),
+                      path = std::string(path_of(target)), head = request.method() == http::verb::head,
+                      keep_alive = request.keep_alive()](api::Response result) mutable {
+            auto answer = [self, method = std::move(method), path = std::move(path), head, keep_alive,
+                           result = std::move(result)]() mutable {
+                spdlog::debug("http {} {} status={}", method, path, result.status);
+                Response response =
+                    self->make_response(result.status, std::move(result.body), result.content_type);
+                if (!result.allow.empty()) response.set(http::field::allow, result.allow);
+                if (!result.retry_after.empty()) response.set(http::field::retry_after, result.retry_after);
+                if (head) response.body().clear();
+                response.keep_alive(keep_alive);
+                self->send(std::move(response), !keep_alive);
+            };
+            if (self->worker_.io().get_executor().running_in_this_thread()) {
+                answer();
+            } else {
+                asio::post(self->worker_.io(), std::move(answer));
+            }
+        });
 }
 
 void HttpConnection::resume(Request request, std::string_view early_bytes) {

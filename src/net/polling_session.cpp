@@ -324,10 +324,12 @@ void PollingSession::recover(session::Recover recover) {
     request.max_bytes = worker_.context().limits.max_send_queue_bytes;
     request.per_frame_overhead = SendQueue::kEntryOverhead;
     ++pending_hooks_;
+    deliver_from = hub::Subscriber::kHold;  // live events wait for the answer (see WsConnection)
     auto on_recovered = [this, pid = std::move(recover.pid)](broker::Recovery recovery) {
         --pending_hooks_;
+        deliver_from = pid.empty() ? 0 : recovery.now.seq + 1;
+        auto held = take_held();
         if (closed_ || !protocol_.connected()) return;
-        if (!pid.empty()) deliver_from = recovery.now.seq + 1;
         for (const auto& text : recovery_answer(pid, recovery)) {
             enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)),
                     false);
@@ -335,6 +337,11 @@ void PollingSession::recover(session::Recover recover) {
         }
         for (auto& frame : recovery.replay) {
             enqueue(std::move(frame), false);
+            if (closed_) return;
+        }
+        for (auto& event : held) {
+            if (event.seq < deliver_from) continue;
+            enqueue(std::move(event.frame), false);
             if (closed_) return;
         }
         if (pending_get_ && !queue_.empty()) answer_pending();

@@ -9,6 +9,7 @@
 
 #include "broker/broker.hpp"
 #include "common/position.hpp"
+#include "common/random_id.hpp"
 #include "metrics/metrics.hpp"
 #include "session/protocol.hpp"
 #include "sio/packet.hpp"
@@ -34,8 +35,13 @@ inline std::vector<std::string> recovery_answer(const std::string& client_pid,
         data += "]}";
         texts.push_back(sio::encode_event("/", "nudge:resync", data));
     }
-    texts.push_back(session::Protocol::connect_answer(
-        recovery.recovered ? client_pid : make_pid(recovery.now.epoch, recovery.now.seq)));
+    if (recovery.now.epoch.empty()) {
+        // Recovery is off: the broker only confirmed the session's rooms; no pid.
+        texts.push_back(sio::encode_connect("/", random_id()));
+    } else {
+        texts.push_back(session::Protocol::connect_answer(
+            recovery.recovered ? client_pid : make_pid(recovery.now.epoch, recovery.now.seq)));
+    }
     return texts;
 }
 

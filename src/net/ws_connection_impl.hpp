@@ -408,8 +408,10 @@ void WsConnection<Stream>::recover(session::Recover recover) {
     request.max_bytes = worker_.context().limits.max_send_queue_bytes;
     request.per_frame_overhead = SendQueue::kEntryOverhead;
     // A pending wait keeps the connection from being freed until the answer arrives (the
-    // local broker answers inline; a remote one may answer later, on another thread).
+    // local broker answers inline; a remote one may answer later, on another thread). Live
+    // events meanwhile are held, then sent after the answer unless it covers them.
     ++pending_waits_;
+    deliver_from = hub::Subscriber::kHold;
     broker->recover(std::move(request),
                     [this, pid = std::move(recover.pid)](broker::Recovery recovery) mutable {
                         if (worker_.io().get_executor().running_in_this_thread()) {
@@ -429,11 +431,15 @@ void WsConnection<Stream>::recover(session::Recover recover) {
 template <class Stream>
 void WsConnection<Stream>::on_recovered(const std::string& client_pid, broker::Recovery recovery) {
     --pending_waits_;
-    if (state_ != State::kOpen || !protocol_.connected()) return;
     // Live events up to the broker's position are in the replay (or lost): skip them.
-    if (!client_pid.empty()) deliver_from = recovery.now.seq + 1;
+    deliver_from = client_pid.empty() ? 0 : recovery.now.seq + 1;
+    auto held = take_held();
+    if (state_ != State::kOpen || !protocol_.connected()) return;
     for (const auto& text : recovery_answer(client_pid, recovery)) send_text(text);
     for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
+    for (auto& event : held) {
+        if (event.seq >= deliver_from) enqueue(std::move(event.frame), false);
+    }
 }
 
 template <class Stream>

@@ -136,6 +136,31 @@ std::string Protocol::open_packet(bool can_upgrade) const {
                              config.max_payload, can_upgrade});
 }
 
+void Protocol::answer_connect(const json::value& auth, Effects& out) const {
+    const Config& config = context_->config;
+    if (!config.recovery && !config.broker_confirms_connect) {
+        out.send.push_back(sio::encode_connect("/", random_id()));
+        return;
+    }
+    Recover recover;
+    const auto* fields = auth.if_object();
+    const auto* pid = fields != nullptr ? fields->if_contains("pid") : nullptr;
+    if (config.recovery && pid != nullptr && pid->is_string()) {
+        const json::string& text = pid->get_string();
+        recover.pid.assign(text.data(), text.size());
+        recover.from = parse_pid(recover.pid).value_or(Position{});
+        const auto* offset = fields->if_contains("offset");
+        if (offset && offset->is_string()) {
+            const json::string& o = offset->get_string();
+            auto at = parse_offset(std::string_view(o.data(), o.size()));
+            if (at && at->epoch == recover.from->epoch && at->seq > recover.from->seq) {
+                recover.from->seq = at->seq;
+            }
+        }
+    }
+    out.recover = std::move(recover);
+}
+
 std::string Protocol::connect_answer(std::string_view pid) {
     return sio::encode_connect("/", random_id(), pid);
 }
@@ -322,25 +347,7 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
                                       ? kNoExpiry
                                       : *identity->expires_at + leeway;
             }
-            if (!context_->config.recovery) {
-                out.send.push_back(sio::encode_connect("/", random_id()));
-                return;
-            }
-            Recover recover;
-            if (const auto* pid = auth.as_object().if_contains("pid"); pid && pid->is_string()) {
-                const json::string& text = pid->get_string();
-                recover.pid.assign(text.data(), text.size());
-                recover.from = parse_pid(recover.pid).value_or(Position{});
-                const auto* offset = auth.as_object().if_contains("offset");
-                if (offset && offset->is_string()) {
-                    const json::string& o = offset->get_string();
-                    auto at = parse_offset(std::string_view(o.data(), o.size()));
-                    if (at && at->epoch == recover.from->epoch && at->seq > recover.from->seq) {
-                        recover.from->seq = at->seq;
-                    }
-                }
-            }
-            out.recover = std::move(recover);
+            answer_connect(auth, out);
             return;
         }
     }
@@ -350,7 +357,7 @@ void Protocol::on_connect(std::string_view nsp, std::string_view payload,
         out.user_id = std::string();
         connected_ = true;
         restart_connect_deadline_ = false;
-        out.send.push_back(sio::encode_connect("/", random_id()));
+        answer_connect(json::value(), out);  // a new session: no position to recover from
         return;
     }
     refuse(auth::AuthError::kMissingToken);

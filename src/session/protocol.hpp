@@ -36,6 +36,8 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/value.hpp>
+
 #include "auth/jwt_verifier.hpp"
 #include "common/position.hpp"
 
@@ -62,6 +64,10 @@ struct Config {
     // the broker says what the session missed (Effects::recover) instead of at once. Off by
     // default, as the flag (--recovery on).
     bool recovery = false;
+    // The broker confirms the session's rooms before the CONNECT answer (Effects::recover
+    // without a position when recovery is off): a Redis broker subscribes to them first, so
+    // an event published once the client is connected reaches it.
+    bool broker_confirms_connect = false;
 };
 
 enum class CloseReason {
@@ -194,6 +200,9 @@ private:
                      Effects& out);
     void on_connect(std::string_view nsp, std::string_view payload,
                     std::chrono::system_clock::time_point wall_now, Effects& out);
+    // An accepted CONNECT: answered at once, or through Effects::recover (the broker answers:
+    // recovery, or a broker that confirms the rooms first). `auth` is the CONNECT payload.
+    void answer_connect(const boost::json::value& auth, Effects& out) const;
     // nudge:subscribe / nudge:unsubscribe; false when the event is neither.
     bool on_subscription(std::string_view payload, std::optional<std::uint64_t> ack_id,
                          std::chrono::system_clock::time_point wall_now, Effects& out);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,9 +13,20 @@
 namespace nudge::api {
 namespace {
 
+// The router answers through a callback; these brokers answer inline.
+Response handle(const Router& router, const Request& request) {
+    std::optional<Response> response;
+    router.handle(request, [&](Response r) { response.emplace(std::move(r)); });
+    EXPECT_TRUE(response.has_value());
+    return response.value_or(Response{0, ""});
+}
+
 struct RecordingBroker final : broker::Broker {
-    broker::PublishOutcome publish(hub::EmitBatch batch) override {
-        if (overloaded) return {broker::PublishResult::kOverloaded, "ep", {}};
+    void publish(hub::EmitBatch batch, std::function<void(broker::PublishOutcome)> done) override {
+        done(publish_now(std::move(batch)));
+    }
+    broker::PublishOutcome publish_now(hub::EmitBatch batch) {
+        if (refusal) return {*refusal, "ep", {}};
         broker::PublishOutcome outcome{broker::PublishResult::kAccepted, "ep", {}};
         for (const auto& emit : batch) {
             // An id seen before is a duplicate of its first event, as the real brokers answer.
@@ -29,16 +41,21 @@ struct RecordingBroker final : broker::Broker {
                  std::function<void(broker::Recovery)> done) override {
         done({});
     }
-    broker::PublishResult apply(hub::SharedRoomOp op) override {
-        if (overloaded) return broker::PublishResult::kOverloaded;
+    void apply(hub::SharedRoomOp op, std::function<void(broker::PublishResult)> done) override {
+        if (refusal) {
+            done(*refusal);
+            return;
+        }
         ops.push_back(std::move(op));
-        return broker::PublishResult::kAccepted;
+        done(broker::PublishResult::kAccepted);
     }
+    broker::Health health() const override { return {"redis", connected}; }
     std::vector<hub::SharedBatch> batches;
     std::vector<hub::SharedRoomOp> ops;
     std::map<std::string, std::uint64_t> ids;
     std::uint64_t seq = 0;
-    bool overloaded = false;
+    std::optional<broker::PublishResult> refusal;
+    bool connected = true;
 };
 
 struct RouterTest : ::testing::Test {
@@ -48,7 +65,7 @@ struct RouterTest : ::testing::Test {
 
     Response call(std::string_view method, std::string_view target, std::string_view body = {},
                   std::string_view auth = "Bearer k3y") {
-        return router.handle(Request{method, target, auth, body, "10.0.0.1", Routes::kAll});
+        return handle(router, Request{method, target, auth, body, "10.0.0.1", Routes::kAll});
     }
 };
 
@@ -100,7 +117,7 @@ TEST_F(RouterTest, RoomRoutesForwardOperationsToTheBroker) {
     EXPECT_EQ(get.allow, "POST");
     EXPECT_EQ(call("POST", "/api/v1/rooms/kick", "{}").status, 404U);
     EXPECT_EQ(broker.ops.size(), 3U);
-    broker.overloaded = true;
+    broker.refusal = broker::PublishResult::kOverloaded;
     const auto busy = call("POST", "/api/v1/rooms/disconnect", R"({"room":"user_1"})");
     EXPECT_EQ(busy.status, 503U);
     EXPECT_EQ(busy.retry_after, "1");
@@ -118,11 +135,26 @@ TEST_F(RouterTest, PublishNeedsTheApiKey) {
 }
 
 TEST_F(RouterTest, AnOverloadedHubAnswers503WithRetryAfter) {
-    broker.overloaded = true;
+    broker.refusal = broker::PublishResult::kOverloaded;
     const auto r = call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})");
     EXPECT_EQ(r.status, 503U);
     EXPECT_EQ(r.retry_after, "1");
     EXPECT_NE(r.body.find(R"("code":"overloaded")"), std::string::npos);
+}
+
+TEST_F(RouterTest, AnUnreachableBrokerAnswers503BrokerUnavailable) {
+    broker.refusal = broker::PublishResult::kUnavailable;
+    broker.connected = false;
+    for (const auto& r : {call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})"),
+                          call("POST", "/api/v1/rooms/join", R"({"room":"u","join":["a"]})")}) {
+        EXPECT_EQ(r.status, 503U);
+        EXPECT_EQ(r.retry_after, "1");
+        EXPECT_NE(r.body.find(R"("code":"broker_unavailable")"), std::string::npos) << r.body;
+    }
+    // The hub itself is alive; /healthz says the broker is not there.
+    const auto health = call("GET", "/healthz");
+    EXPECT_EQ(health.status, 200U);
+    EXPECT_EQ(health.body, R"({"status":"ok","broker":{"kind":"redis","connected":false}})");
 }
 
 TEST_F(RouterTest, BadBodiesAre400WithJsonErrors) {
@@ -160,7 +192,7 @@ TEST_F(RouterTest, ReadyzFollowsReadinessWhileHealthzStaysLive) {
     EXPECT_EQ(draining.content_type, "application/json");
     // Liveness does not follow: the process is alive and still serving its clients.
     EXPECT_EQ(call("GET", "/healthz").status, 200U);
-    EXPECT_EQ(call("GET", "/healthz").body, R"({"status":"ok"})");
+    EXPECT_EQ(call("GET", "/healthz").body, R"({"status":"ok","broker":{"kind":"redis","connected":true}})");
 
     ready = true;
     EXPECT_EQ(call("GET", "/readyz").status, 200U);
@@ -169,7 +201,7 @@ TEST_F(RouterTest, ReadyzFollowsReadinessWhileHealthzStaysLive) {
 TEST(RouterWithoutReadiness, ReadyzIs200WhenNoCallbackIsGiven) {
     RecordingBroker broker;
     const Router router{Config{"k", 1024, {}, {}, false}, broker, {}};
-    EXPECT_EQ(router.handle(Request{"GET", "/readyz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
+    EXPECT_EQ(handle(router, Request{"GET", "/readyz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
 }
 
 TEST(BearerMatches, ConstantTimeCompareSemantics) {
@@ -192,7 +224,7 @@ TEST_F(RouterTest, BackoffAnswers429PerSourceWhenEnabled) {
     config.auth_failures.backoff_window = std::chrono::seconds(60);
     const Router strict{config, broker, [] { return true; }};
     const auto post = [&](std::string_view auth, std::string_view remote) {
-        return strict.handle(Request{"POST", "/api/v1/emit", auth, R"({"room":"a","event":"e"})",
+        return handle(strict, Request{"POST", "/api/v1/emit", auth, R"({"room":"a","event":"e"})",
                                      remote, Routes::kAll});
     };
     const auto backoffs = metrics::registry().api_auth_backoffs.read();
@@ -218,7 +250,7 @@ TEST_F(RouterTest, NoBackoffByDefault) {
 
 TEST_F(RouterTest, MetricsOnlyRoutesServeMetricsAndHealthOnly) {
     const auto only = [&](std::string_view method, std::string_view target) {
-        return router.handle(Request{method, target, "Bearer k3y", R"({"room":"a","event":"e"})",
+        return handle(router, Request{method, target, "Bearer k3y", R"({"room":"a","event":"e"})",
                                      "10.0.0.1", Routes::kMetricsOnly});
     };
     EXPECT_EQ(only("GET", "/metrics").status, 200U);
@@ -230,9 +262,9 @@ TEST_F(RouterTest, MetricsOnlyRoutesServeMetricsAndHealthOnly) {
 
 TEST_F(RouterTest, MetricsElsewhereHidesMetricsOnTheMainListener) {
     const Router split{Config{"k3y", 1024, {}, {}, true}, broker, [] { return true; }};
-    EXPECT_EQ(split.handle(Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kAll}).status, 404U);
-    EXPECT_EQ(split.handle(Request{"GET", "/healthz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
-    EXPECT_EQ(split.handle(Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kMetricsOnly}).status,
+    EXPECT_EQ(handle(split, Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kAll}).status, 404U);
+    EXPECT_EQ(handle(split, Request{"GET", "/healthz", "", "", "10.0.0.1", Routes::kAll}).status, 200U);
+    EXPECT_EQ(handle(split, Request{"GET", "/metrics", "", "", "10.0.0.1", Routes::kMetricsOnly}).status,
               200U);
 }
 

@@ -1,0 +1,141 @@
+#include "broker/redis_message.hpp"
+
+#include <charconv>
+#include <vector>
+
+namespace nudge::broker {
+
+namespace {
+
+// Rooms, except lists and batches are bounded by the publish API long before this.
+constexpr std::uint64_t kMaxListSize = 1U << 20;
+
+void put(std::string& out, std::string_view field) {
+    out += std::to_string(field.size());
+    out.push_back(':');
+    out.append(field);
+}
+
+void put_list(std::string& out, const std::vector<std::string>& list) {
+    put(out, std::to_string(list.size()));
+    for (const auto& item : list) put(out, item);
+}
+
+bool parse_number(std::string_view text, std::uint64_t& value) {
+    if (text.empty()) return false;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Reads fields from the front of `in`.
+class Reader {
+public:
+    explicit Reader(std::string_view in) : in_(in) {}
+
+    std::optional<std::string_view> field() {
+        const auto colon = in_.find(':');
+        if (colon == std::string_view::npos || colon > 10) return std::nullopt;
+        std::uint64_t size = 0;
+        if (!parse_number(in_.substr(0, colon), size) || size > in_.size() - colon - 1) {
+            return std::nullopt;
+        }
+        const std::string_view value = in_.substr(colon + 1, size);
+        in_.remove_prefix(colon + 1 + size);
+        return value;
+    }
+
+    bool list(std::vector<std::string>& out) {
+        const auto count_text = field();
+        std::uint64_t count = 0;
+        if (!count_text || !parse_number(*count_text, count) || count > kMaxListSize) return false;
+        out.clear();
+        for (std::uint64_t i = 0; i < count; ++i) {
+            const auto item = field();
+            if (!item) return false;
+            out.emplace_back(*item);
+        }
+        return true;
+    }
+
+    [[nodiscard]] bool done() const noexcept { return in_.empty(); }
+
+private:
+    std::string_view in_;
+};
+
+// The next space-separated word of `in`, removed from it.
+std::optional<std::string_view> word(std::string_view& in) {
+    const auto space = in.find(' ');
+    if (space == std::string_view::npos) return std::nullopt;
+    const std::string_view w = in.substr(0, space);
+    in.remove_prefix(space + 1);
+    return w;
+}
+
+}  // namespace
+
+std::string encode_event_body(const hub::Emit& emit) {
+    std::string out;
+    out.reserve(emit.event.size() + emit.data_json.size() + emit.id.size() + 32 + 16 * emit.rooms.size());
+    put(out, emit.event);
+    put(out, emit.data_json);
+    put(out, emit.id);
+    put_list(out, emit.rooms);
+    put_list(out, emit.except);
+    return out;
+}
+
+std::optional<RedisEvent> decode_event(std::string_view message) {
+    RedisEvent event;
+    const auto epoch = word(message);
+    const auto seq = word(message);
+    const auto ms = word(message);
+    if (!epoch || epoch->empty() || !seq || !ms || !parse_number(*seq, event.emit.seq) ||
+        !parse_number(*ms, event.ms)) {
+        return std::nullopt;
+    }
+    event.epoch = std::string(*epoch);
+    Reader reader(message);
+    const auto name = reader.field();
+    const auto data = reader.field();
+    const auto id = reader.field();
+    if (!name || name->empty() || !data || !id) return std::nullopt;
+    event.emit.event = std::string(*name);
+    event.emit.data_json = std::string(*data);
+    event.emit.id = std::string(*id);
+    if (!reader.list(event.emit.rooms) || event.emit.rooms.empty() || !reader.list(event.emit.except) ||
+        !reader.done()) {
+        return std::nullopt;
+    }
+    return event;
+}
+
+std::string encode_room_op(const hub::RoomOp& op) {
+    std::string out(hub::to_string(op.kind));
+    out.push_back(' ');
+    put_list(out, op.rooms);
+    put_list(out, op.except);
+    put_list(out, op.targets);
+    return out;
+}
+
+std::optional<hub::RoomOp> decode_room_op(std::string_view message) {
+    const auto kind = word(message);
+    if (!kind) return std::nullopt;
+    hub::RoomOp op;
+    bool known = false;
+    for (const auto k : {hub::RoomOpKind::kJoin, hub::RoomOpKind::kLeave, hub::RoomOpKind::kDisconnect}) {
+        if (*kind == hub::to_string(k)) {
+            op.kind = k;
+            known = true;
+        }
+    }
+    Reader reader(message);
+    if (!known || !reader.list(op.rooms) || op.rooms.empty() || !reader.list(op.except) ||
+        !reader.list(op.targets) || !reader.done()) {
+        return std::nullopt;
+    }
+    return op;
+}
+
+}  // namespace nudge::broker
