@@ -61,8 +61,7 @@ private:
         if (v < kSub) return static_cast<std::size_t>(v);
         const int e = 63 - __builtin_clzll(v);  // >= kSubBits
         const std::uint64_t sub = (v >> (e - kSubBits)) - kSub;
-        return (static_cast<std::size_t>(e - kSubBits + 1) << kSubBits) +
-               static_cast<std::size_t>(sub);
+        return (static_cast<std::size_t>(e - kSubBits + 1) << kSubBits) + static_cast<std::size_t>(sub);
     }
     // The largest value that falls into bucket i.
     static std::int64_t upper(std::size_t i) {
