@@ -173,3 +173,12 @@ test('a negative retryBudgetMs is refused', () => {
   assert.throws(() => createEmitter({ url: 'http://127.0.0.1:1', apiKey: 'k', retryBudgetMs: -1 }),
     { code: 'invalid_argument', message: /retryBudgetMs/ });
 });
+
+test('a Retry-After of 0 waits from backoff.minMs, not in a busy loop', async () => {
+  const { waits, clock } = fakeClock({ jitter: false });
+  const zero = reply(503, { error: { code: 'broker_unavailable', message: 'down' } }, { 'retry-after': '0' });
+  await withServer([zero, zero, accepted], { clock }, async (server, emitter) => {
+    assert.equal(await emitter.emit('user_1', 'x'), 1);
+    assert.deepEqual(waits, [500, 1000]);
+  });
+});

@@ -359,7 +359,7 @@ class Nudge:
         """The wait before retry number ``attempt``: from the hub's Retry-After (else
         ``backoff``), doubling, capped, jittered so that many emitters do not retry in
         lockstep, and never sooner than the Retry-After."""
-        start = self.backoff if retry_after is None else retry_after
+        start = retry_after or self.backoff  # a Retry-After of 0 must not mean a busy loop
         delay = min(self.max_backoff, start * 2 ** (attempt - 1))
         delay *= _jitter()
         return max(delay, retry_after or 0.0)

@@ -190,3 +190,11 @@ def test_400_is_never_retried(fake_hub, sleeps):
 def test_a_negative_budget_is_refused():
     with pytest.raises(NudgeValidationError, match="retry_budget"):
         nudge.Nudge("http://127.0.0.1:1", "key", retry_budget=-1)
+
+
+def test_a_retry_after_of_0_waits_from_the_backoff_not_in_a_busy_loop(fake_hub, sleeps,
+                                                                       no_jitter):
+    zero = (503, UNAVAILABLE[1], {"Retry-After": "0"})
+    fake_hub.answers = [zero, zero]
+    assert nudge.Nudge(fake_hub.url, "key").emit_event("1", "e") == 1
+    assert sleeps == [0.5, 1.0]
