@@ -40,7 +40,7 @@ export interface EmitterOptions {
    * the first attempt (default 30000; 0: never retry). The last wait is shortened to end with it.
    */
   readonly retryBudgetMs?: number
-  /** If given, also an upper bound on the retries (0: one attempt). Default: none, the budget decides. */
+  /** If given, also an upper bound on the retries (0: one attempt); by default the budget decides. */
   readonly retries?: number
   /**
    * Wait `start * 2^n` ms between attempts, `start` being the hub's Retry-After or else `minMs`,
@@ -172,7 +172,8 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   const maxMs = positive(options.backoff?.maxMs, DEFAULT_MAX_BACKOFF_MS, 'backoff.maxMs')
   const now = options.clock?.now ?? (() => performance.now())
   const sleep =
-    options.clock?.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+    options.clock?.sleep ??
+    ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
   const jitter = options.clock?.jitter ?? (() => 1 - JITTER + Math.random() * 2 * JITTER)
   const maxBatch = Math.floor(positive(options.maxBatch, 1000, 'maxBatch', 1))
   const maxBody = Math.floor(positive(options.maxBody, 1 << 20, 'maxBody', 64))
@@ -207,7 +208,8 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
       const left = retryBudgetMs - (now() - started)
       if (!failure.retryable || attempt > retries || left <= 0) {
         if (attempt > 1) {
-          const why = failure.retryable && left <= 0 ? `, retry budget of ${retryBudgetMs} ms spent` : ''
+          const why =
+            failure.retryable && left <= 0 ? `, retry budget of ${retryBudgetMs} ms spent` : ''
           failure.message += ` (gave up after ${attempt} attempts${why})`
         }
         throw failure
@@ -215,7 +217,8 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
       // From the hub's Retry-After (else minMs), doubling, capped; jittered so that many
       // emitters do not retry in lockstep, but never sooner than the hub asked.
       const start = retryAfterMs || minMs  // a Retry-After of 0 must not mean a busy loop
-      const wait = Math.max(Math.min(maxMs, start * 2 ** (attempt - 1)) * jitter(), retryAfterMs ?? 0)
+      const backoff = Math.min(maxMs, start * 2 ** (attempt - 1)) * jitter()
+      const wait = Math.max(backoff, retryAfterMs ?? 0)
       await sleep(Math.min(wait, left))
     }
   }
