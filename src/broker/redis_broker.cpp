@@ -1,6 +1,5 @@
 #include "broker/redis_broker.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -66,11 +65,12 @@ std::uint64_t integer(const redisReply* reply) {
 
 }  // namespace
 
-RedisBroker::RedisBroker(hub::Hub& hub, RedisBrokerConfig config)
+RedisBroker::RedisBroker(hub::Hub& hub, asio::io_context& io, RedisBrokerConfig config)
     : hub_(hub),
       config_(std::move(config)),
       publish_script_(std::string(scripts::kPrelude) + std::string(scripts::kPublish)),
       recover_script_(std::string(scripts::kPrelude) + std::string(scripts::kRecover)),
+      io_(io),
       reconnect_timer_(io_),
       watch_timer_(io_),
       retry_timer_(io_) {}
@@ -78,29 +78,21 @@ RedisBroker::RedisBroker(hub::Hub& hub, RedisBrokerConfig config)
 RedisBroker::~RedisBroker() { stop(); }
 
 void RedisBroker::start() {
-    metrics::registry().broker_connected.add(0);
     asio::post(io_, [this] { connect_links(); });
-    thread_ = std::thread([this] {
-        auto guard = asio::make_work_guard(io_);
-        io_.run();
-    });
 }
 
 void RedisBroker::stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-        stopped_ = true;
-        ++generation_;
-        for (auto& node : nodes_) {
-            if (node.commands) node.commands->close();
-            if (node.pubsub) node.pubsub->close();
-        }
-        reconnect_timer_.cancel();
-        watch_timer_.cancel();
-        retry_timer_.cancel();
-        io_.stop();
-    });
-    thread_.join();
+    if (stopped_) return;
+    stopped_ = true;
+    ++generation_;
+    for (auto& node : nodes_) {
+        if (node.commands) node.commands->close();
+        if (node.pubsub) node.pubsub->close();
+    }
+    nodes_.clear();
+    reconnect_timer_.cancel();
+    watch_timer_.cancel();
+    retry_timer_.cancel();
 }
 
 // ---------------------------------------------------------------------------------------------
