@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <string>
 
 namespace nudge::bench {
 
@@ -29,6 +30,24 @@ public:
             if (seen >= target && buckets_[i] != 0) return std::min(upper(i), max_);
         }
         return max_;
+    }
+
+    // The non-empty buckets as a JSON array of [largest value of the bucket, count] pairs, in
+    // increasing order: histograms of several processes (or two snapshots of one) merge or
+    // subtract bucket by bucket, since every process uses the same bucket boundaries.
+    [[nodiscard]] std::string buckets_json() const {
+        std::string out = "[";
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            if (buckets_[i] == 0) continue;
+            if (out.size() > 1) out.push_back(',');
+            out.push_back('[');
+            out += std::to_string(upper(i));
+            out.push_back(',');
+            out += std::to_string(buckets_[i]);
+            out.push_back(']');
+        }
+        out.push_back(']');
+        return out;
     }
 
 private:

@@ -2,6 +2,7 @@
 //
 //   nudge-loadgen clients --url http://127.0.0.1:8080 --secret S --count 10000 [--first 0]
 //                 [--sources 127.0.0.1-127.0.0.20] [--expect-events N] [--timeout 60]
+//                 [--connect-timeout S] [--progress MS]
 //       connects `count` clients (sub = first+i, rooms ["all"]), answers pings, counts events,
 //       records emit→receive latency from the event's {"t": <CLOCK_MONOTONIC ns>} and prints one
 //       JSON report when every client still held got `expect-events` events (or all together
@@ -12,11 +13,17 @@
 //       client is connected, refused or failed, or {"ready":false,"gave_up":"timeout"|"signal",...}
 //       if that never happened; then every client still in its handshake is counted as stalled
 //       and closed, so a server that accepts TCP and never answers cannot keep the caller waiting.
-//   nudge-loadgen publish --url ... --api-key K --events N [--batch B] [--rate R]
+//       --connect-timeout gives up on the clients still connecting after S seconds (default: the
+//       --timeout) and goes on with the ones held. --progress prints every MS milliseconds one line
+//       {"progress":true,<counts>,"events":N,"last_event_ns":T,"latency_us":[[v,count],...]}
+//       with the cumulative latency histogram's buckets, so a caller measures several windows in
+//       one session (and over several processes) by subtracting and adding snapshots.
+//   nudge-loadgen publish --url ... [--url ...] --api-key K --events N [--batch B] [--rate R]
 //                 [--room all | --users M] [--connections C]
 //       POSTs N events over C keep-alive connections (one thread each, requests in series on
 //       each), B per request, at R events/s in total (0: as fast as possible), to "all" or to
-//       random user_<i> with i < M; prints a JSON report.
+//       random user_<i> with i < M; prints a JSON report. With several --url, connection c
+//       publishes to the (c mod count)-th: round-robin over the hubs of a cluster.
 //
 // The clients run on one thread, one io_context: the hub is what is measured, and every report
 // includes this process's own CPU time so a saturated load generator is visible.
@@ -307,7 +314,7 @@ std::vector<asio::ip::address> parse_sources(const std::string& spec) {
 
 int run_clients(const std::string& url, const std::string& secret, std::uint64_t count, std::uint64_t first,
                 const std::string& sources, std::uint64_t expect_events, std::uint64_t expect_total,
-                double timeout_s, bool hold) {
+                double timeout_s, double connect_timeout_s, std::uint64_t progress_ms, bool hold) {
     asio::io_context io(1);
     const Url u = parse_url(url);
     tcp::resolver resolver(io);
@@ -349,26 +356,35 @@ int run_clients(const std::string& url, const std::string& secret, std::uint64_t
                            stats.stalled);
     };
     bool announced = false;
+    const auto give_up = [&](const char* why) {
+        announced = true;
+        for (const auto& client : all) client->stall();
+        std::cout << fmt::format(R"({{"ready":false,"gave_up":"{}",{}}})", why, counts()) << std::endl;
+    };
+    const auto progress_ns = static_cast<std::int64_t>(progress_ms) * 1000000;
+    std::int64_t next_progress = start + progress_ns;
     asio::steady_timer ticker(io);
     std::function<void()> tick = [&] {
-        const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
+        const std::int64_t now = now_ns();
+        const double elapsed = static_cast<double>(now - start) / 1e9;
         const bool settled = stats.connected + stats.failed + stats.refused + stats.stalled >= count;
         if (settled && !announced) {
             announced = true;
             std::cout << fmt::format(R"({{"ready":true,{}}})", counts()) << std::endl;
+        }
+        if (!announced && elapsed > connect_timeout_s) give_up("timeout");
+        if (progress_ns > 0 && now >= next_progress) {
+            next_progress = now + progress_ns;
+            std::cout << fmt::format(R"({{"progress":true,{},"events":{},"last_event_ns":{},"latency_us":{}}})",
+                                     counts(), stats.events, stats.last_event_ns, stats.latency_us.buckets_json())
+                      << std::endl;
         }
         // A dropped client can receive nothing more, so only the ones still held are waited for.
         const bool all_received = (expect_events > 0 && settled && stats.held_done >= stats.held) ||
                                   (expect_total > 0 && stats.events >= expect_total);
         const bool timed_out = elapsed > timeout_s;
         if (stop || all_received || timed_out) {
-            if (!announced) {
-                announced = true;
-                for (const auto& client : all) client->stall();
-                std::cout << fmt::format(R"({{"ready":false,"gave_up":"{}",{}}})", timed_out ? "timeout" : "signal",
-                                         counts())
-                          << std::endl;
-            }
+            if (!announced) give_up(timed_out ? "timeout" : "signal");
             io.stop();
             return;
         }
@@ -469,9 +485,12 @@ PublishCounts publish_serially(const Url& u, const std::string& api_key, std::ui
 
 // `connections` publishers in parallel (one thread and one keep-alive connection each, as a
 // backend's worker pool would), sharing the events and the rate.
-int run_publish(const std::string& url, const std::string& api_key, std::uint64_t events, std::uint64_t batch,
-                double rate, const std::string& room, std::uint64_t users, std::uint64_t connections) {
-    const Url u = parse_url(url);
+int run_publish(const std::vector<std::string>& urls, const std::string& api_key, std::uint64_t events,
+                std::uint64_t batch, double rate, const std::string& room, std::uint64_t users,
+                std::uint64_t connections) {
+    std::vector<Url> targets;
+    for (const auto& url : urls) targets.push_back(parse_url(url));
+    if (targets.empty()) targets.push_back(parse_url("http://127.0.0.1:8080"));
     const double cpu0 = cpu_seconds();
     const std::int64_t start = now_ns();
     std::vector<PublishCounts> counts(connections);
@@ -480,7 +499,7 @@ int run_publish(const std::string& url, const std::string& api_key, std::uint64_
         for (std::uint64_t c = 0; c < connections; ++c) {
             const std::uint64_t share = events / connections + (c < events % connections ? 1 : 0);
             threads.emplace_back([&, c, share] {
-                counts[c] = publish_serially(u, api_key, share, batch, rate / static_cast<double>(connections),
+                counts[c] = publish_serially(targets[c % targets.size()], api_key, share, batch, rate / static_cast<double>(connections),
                                              room, users, 42 + c, start);
             });
         }
@@ -508,6 +527,7 @@ int main(int argc, char** argv) {
     CLI::App app{"nudge-loadgen: Socket.IO clients and a publisher for benchmarking nudged"};
     app.require_subcommand(1);
     std::string url = "http://127.0.0.1:8080";
+    std::vector<std::string> publish_urls;
     std::string secret;
     std::string api_key;
     std::string sources;
@@ -523,6 +543,8 @@ int main(int argc, char** argv) {
     bool hold = false;
     double rate = 0;
     double timeout = 60;
+    double connect_timeout = 0;
+    std::uint64_t progress_ms = 0;
 
     auto* clients = app.add_subcommand("clients", "connect clients and count events");
     clients->add_option("--url", url);
@@ -533,10 +555,13 @@ int main(int argc, char** argv) {
     clients->add_option("--expect-events", expect, "stop when every client has this many events");
     clients->add_option("--expect-total", expect_total, "stop when all clients together have this many");
     clients->add_option("--timeout", timeout, "seconds");
+    clients->add_option("--connect-timeout", connect_timeout,
+                        "seconds before giving up on the clients still connecting (default: --timeout)");
+    clients->add_option("--progress", progress_ms, "print a progress line every this many milliseconds");
     clients->add_flag("--hold", hold, "after the report, keep the connections open until stdin closes");
 
     auto* publish = app.add_subcommand("publish", "publish events through the HTTP API");
-    publish->add_option("--url", url);
+    publish->add_option("--url", publish_urls, "hub URL; repeated: connections round-robin over them");
     publish->add_option("--api-key", api_key)->required();
     publish->add_option("--events", events);
     publish->add_option("--batch", batch)->check(CLI::Range(1, 100000));
@@ -547,8 +572,11 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
 
     try {
-        if (*clients) return run_clients(url, secret, count, first, sources, expect, expect_total, timeout, hold);
-        return run_publish(url, api_key, events, batch, rate, room, users, connections);
+        if (*clients) {
+            return run_clients(url, secret, count, first, sources, expect, expect_total, timeout,
+                               connect_timeout > 0 ? connect_timeout : timeout, progress_ms, hold);
+        }
+        return run_publish(publish_urls, api_key, events, batch, rate, room, users, connections);
     } catch (const std::exception& e) {
         std::cerr << "nudge-loadgen: " << e.what() << "\n";
         return 2;

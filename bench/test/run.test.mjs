@@ -68,6 +68,13 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
   // nudged alone, recovery on and off: both columns and their ratio; the history's memory.
   assert.match(report, /\| 50 \| 1 \| [\d.]+ µs \| [\d.]+ µs \| ([\d.]+×|—) \|/);
   assert.match(report, /\| 3 \| 200 \| [\d,]+ KiB \| -?[\d,]+ KiB \|/);
+  // Scale-out: nudged's column filled (2 hubs on Redis, every delivery checked); the stand-in
+  // has no Redis adapter (it refuses --redis), which is a finding and an empty column.
+  assert.match(report, /## Scale-out on Redis \(2 hubs on one redis-server, 50 clients/);
+  assert.match(report, /\| clients held \| 50 \| — \|/);
+  assert.match(report, /\| targeted: latency p99 \| [\d,]+ µs \| — \|/);
+  assert.match(report, /\| broadcast: delivered \| 100 \| — \|/);
+  assert.match(report, /- standin-peer\.mjs scale-out, 2 hubs on one Redis, 50 clients: could not complete/);
   // nudged kept every client: no finding names it.
   assert.doesNotMatch(report, /^- nudged/m);
   assert.equal(existsSync(`${dir}/results.png`), true);

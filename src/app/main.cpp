@@ -149,7 +149,7 @@ int main(int argc, char** argv) {
         broker::RedisBrokerConfig redis_config{*config.redis, config.broker.recovery, config.broker.history,
                                                config.broker.idempotency_window, config.broker_timeout,
                                                config.redis_emitter_prefix};
-        broker = &redis_broker.emplace(server.hub(), std::move(redis_config));
+        broker = &redis_broker.emplace(server.hub(), server.io(0), std::move(redis_config));
         server.hub().set_presence_listener(
             [&redis_broker](std::string_view room, bool present) { redis_broker->on_presence(room, present); });
         redis_broker->start();

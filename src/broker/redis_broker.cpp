@@ -1,6 +1,5 @@
 #include "broker/redis_broker.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
@@ -8,7 +7,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <openssl/sha.h>
+
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <limits>
 #include <map>
@@ -63,9 +65,12 @@ std::uint64_t integer(const redisReply* reply) {
 
 }  // namespace
 
-RedisBroker::RedisBroker(hub::Hub& hub, RedisBrokerConfig config)
+RedisBroker::RedisBroker(hub::Hub& hub, asio::io_context& io, RedisBrokerConfig config)
     : hub_(hub),
       config_(std::move(config)),
+      publish_script_(std::string(scripts::kPrelude) + std::string(scripts::kPublish)),
+      recover_script_(std::string(scripts::kPrelude) + std::string(scripts::kRecover)),
+      io_(io),
       reconnect_timer_(io_),
       watch_timer_(io_),
       retry_timer_(io_) {}
@@ -73,29 +78,21 @@ RedisBroker::RedisBroker(hub::Hub& hub, RedisBrokerConfig config)
 RedisBroker::~RedisBroker() { stop(); }
 
 void RedisBroker::start() {
-    metrics::registry().broker_connected.add(0);
     asio::post(io_, [this] { connect_links(); });
-    thread_ = std::thread([this] {
-        auto guard = asio::make_work_guard(io_);
-        io_.run();
-    });
 }
 
 void RedisBroker::stop() {
-    if (!thread_.joinable()) return;
-    asio::post(io_, [this] {
-        stopped_ = true;
-        ++generation_;
-        for (auto& node : nodes_) {
-            if (node.commands) node.commands->close();
-            if (node.pubsub) node.pubsub->close();
-        }
-        reconnect_timer_.cancel();
-        watch_timer_.cancel();
-        retry_timer_.cancel();
-        io_.stop();
-    });
-    thread_.join();
+    if (stopped_) return;
+    stopped_ = true;
+    ++generation_;
+    for (auto& node : nodes_) {
+        if (node.commands) node.commands->close();
+        if (node.pubsub) node.pubsub->close();
+    }
+    nodes_.clear();
+    reconnect_timer_.cancel();
+    watch_timer_.cancel();
+    retry_timer_.cancel();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -221,20 +218,15 @@ void RedisBroker::on_links_up() {
         nodes_.front().pubsub->command({"SUBSCRIBE", broadcast, request}, nullptr);
     }
     // Every room of this hub again; each gets nudge:resync once subscribed, since events may
-    // have been published while the links were down. Sessions that asked meanwhile retry.
+    // have been published while the links were down (sessions let in meanwhile included).
     for (auto& [room, state] : rooms_) {
         state.awaiting = 0;
+        state.leaving = 0;
         if (state.workers == 0) continue;
         state.resync = true;
         subscribe_room(room, state);
     }
     std::erase_if(rooms_, [](const auto& entry) { return entry.second.workers == 0; });
-    auto waiters = std::move(offline_waiters_);
-    offline_waiters_.clear();
-    for (auto& waiter : waiters) {
-        // Answered as lost: its rooms may have had events it could not be told about.
-        answer_offline(waiter);
-    }
     watch_links();
 }
 
@@ -269,6 +261,7 @@ void RedisBroker::on_link_lost(std::uint64_t generation, const std::string& reas
     // Sessions waiting for their rooms' subscriptions: answered now, as lost.
     for (auto& [room, state] : rooms_) {
         state.awaiting = 0;
+        state.leaving = 0;
         for (auto& waiter : state.waiters) {
             if (waiter->done) answer_offline(waiter);
         }
@@ -308,9 +301,12 @@ void RedisBroker::on_presence(std::string_view room, bool present) {
         }
         if (it == rooms_.end() || it->second.workers == 0) return;
         if (--it->second.workers > 0) return;
-        if (connected_.load(std::memory_order_relaxed)) unsubscribe_room(room);
+        if (connected_.load(std::memory_order_relaxed)) {
+            unsubscribe_room(room);
+            if (cluster_) ++it->second.leaving;
+        }
         // Kept while confirmations are due, so a quick re-join counts them right.
-        if (it->second.awaiting == 0) rooms_.erase(it);
+        if (it->second.awaiting == 0 && it->second.leaving == 0) rooms_.erase(it);
     });
 }
 
@@ -361,7 +357,26 @@ void RedisBroker::on_push(const redis::Reply& reply) {
         }
         return;
     }
-    if (kind == "subscribe" || kind == "ssubscribe") on_confirmed(channel);
+    if (kind == "subscribe" || kind == "ssubscribe") {
+        on_confirmed(channel);
+    } else if (kind == "sunsubscribe") {
+        on_shard_unsubscribed(channel);
+    }
+}
+
+void RedisBroker::on_shard_unsubscribed(std::string_view channel) {
+    const auto room = room_of_channel(channel);
+    if (!room) return;
+    auto it = rooms_.find(std::string(*room));
+    if (it == rooms_.end()) return;
+    if (it->second.leaving > 0) {
+        --it->second.leaving;  // ours
+        if (it->second.leaving == 0 && it->second.awaiting == 0 && it->second.workers == 0) rooms_.erase(it);
+        return;
+    }
+    // Redis dropped the subscription itself: the channel's slot moved to another master
+    // (resharding, failover). Reload the slot map; every room resubscribes and resyncs.
+    on_link_lost(generation_, fmt::format("cluster slot of {} moved", channel));
 }
 
 void RedisBroker::on_confirmed(std::string_view channel) {
@@ -371,7 +386,7 @@ void RedisBroker::on_confirmed(std::string_view channel) {
     if (it == rooms_.end() || it->second.awaiting == 0) return;
     if (--it->second.awaiting > 0) return;
     if (it->second.workers == 0) {
-        rooms_.erase(it);  // left before the confirmation came
+        if (it->second.leaving == 0) rooms_.erase(it);  // left before the confirmation came
         return;
     }
     room_ready(it->first, it->second);
@@ -533,6 +548,33 @@ void RedisBroker::resync_room(const std::string& room) {
 // ---------------------------------------------------------------------------------------------
 // Publish and membership
 
+RedisBroker::Script::Script(std::string source) : text(std::move(source)) {
+    std::array<unsigned char, SHA_DIGEST_LENGTH> digest{};
+    SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest.data());
+    for (const unsigned char byte : digest) sha += fmt::format("{:02x}", byte);
+}
+
+void RedisBroker::run_script(const Script& script, std::vector<std::string> args,
+                             std::function<void(redis::Reply)> done) {
+    // EVALSHA: Redis keeps each script compiled; the text goes over the wire only when its
+    // cache does not have it (NOSCRIPT: a restarted or flushed Redis).
+    auto shared = std::make_shared<std::vector<std::string>>(std::move(args));
+    std::vector<std::string_view> views{"EVALSHA", script.sha};
+    views.insert(views.end(), shared->begin(), shared->end());
+    const std::uint64_t generation = generation_;
+    ordering_node().commands->command(views, [this, &script, shared, generation,
+                                              done = std::move(done)](redis::Reply reply) mutable {
+        if (!reply || reply->type != REDIS_REPLY_ERROR || !redis::as_view(*reply).starts_with("NOSCRIPT") ||
+            generation != generation_) {
+            done(std::move(reply));
+            return;
+        }
+        std::vector<std::string_view> again{"EVAL", script.text};
+        again.insert(again.end(), shared->begin(), shared->end());
+        ordering_node().commands->command(again, std::move(done));
+    });
+}
+
 void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) {
     asio::post(io_, [this, batch = std::move(batch), done = std::move(done)]() mutable {
         if (!connected_.load(std::memory_order_relaxed)) {
@@ -541,10 +583,7 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
         }
         const HistoryConfig& history = config_.history;
         std::vector<std::string> args;
-        args.reserve(12 + batch.size() * 4);
-        args.emplace_back("EVAL");
-        args.emplace_back(scripts::kPrelude);
-        args.back().append(scripts::kPublish);
+        args.reserve(10 + batch.size() * 4);
         args.emplace_back("1");
         args.emplace_back(kOrderingKey);
         args.push_back(random_epoch());
@@ -564,9 +603,8 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
             args.push_back(std::to_string(emit.rooms.size()));
             for (const auto& room : emit.rooms) args.push_back(room);
         }
-        std::vector<std::string_view> views(args.begin(), args.end());
-        ordering_node().commands->command(views, [this, batch = std::move(batch), bodies = std::move(bodies),
-                                                  done = std::move(done)](redis::Reply reply) {
+        run_script(publish_script_, std::move(args), [this, batch = std::move(batch), bodies = std::move(bodies),
+                                                      done = std::move(done)](redis::Reply reply) {
             PublishOutcome outcome;
             if (redis::is_error(reply) || reply->type != REDIS_REPLY_ARRAY ||
                 reply->elements != 2 + 2 * batch.size()) {
@@ -588,8 +626,14 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
                 const std::string message = fmt::format("{} {} {} {}", outcome.epoch, seq, ms, bodies[i]);
                 for (const auto& room : batch[i].rooms) {
                     const std::string channel = room_channel(room);
-                    node_for_channel(channel).commands->command({"SPUBLISH", channel, message},
-                                                                [](redis::Reply) {});
+                    node_for_channel(channel).commands->command(
+                        {"SPUBLISH", channel, message}, [this, generation = generation_](redis::Reply r) {
+                            // MOVED: the slot map changed; reload it (every hub's rooms resync
+                            // when their own subscriptions are moved).
+                            if (r && r->type == REDIS_REPLY_ERROR) {
+                                on_link_lost(generation, fmt::format("SPUBLISH: {}", redis::as_view(*r)));
+                            }
+                        });
                 }
             }
             if (duplicates > 0) metrics::registry().duplicate_emits.add(duplicates);
@@ -656,16 +700,14 @@ void RedisBroker::answer(const std::shared_ptr<Waiter>& waiter) {
         return;
     }
     const RecoveryRequest& request = waiter->request;
-    std::vector<std::string> args{"EVAL", std::string(scripts::kPrelude) + std::string(scripts::kRecover), "1",
-                                  std::string(kOrderingKey), random_epoch()};
+    std::vector<std::string> args{"1", std::string(kOrderingKey), random_epoch()};
     args.push_back(request.from ? request.from->epoch : std::string());
     args.push_back(std::to_string(request.from ? request.from->seq : 0));
     args.push_back(std::to_string(config_.history.max_replay));
     args.push_back(std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(config_.history.tombstone_ttl).count()));
     for (const auto& room : request.rooms) args.push_back(room);
-    std::vector<std::string_view> views(args.begin(), args.end());
-    ordering_node().commands->command(views, [this, waiter](redis::Reply reply) {
+    run_script(recover_script_, std::move(args), [this, waiter](redis::Reply reply) {
         if (!waiter->done) return;
         if (redis::is_error(reply) || reply->type != REDIS_REPLY_ARRAY || reply->elements < 3) {
             if (reply) spdlog::warn("broker redis: recovery query failed: {}", redis::as_view(*reply));

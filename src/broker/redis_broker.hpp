@@ -20,10 +20,10 @@
 //   API answers 503 broker_unavailable; once back, every room of this hub gets nudge:resync
 //   (events may have been missed), after its subscription is confirmed.
 //
-// Threading: all Redis I/O and state live on the broker's own thread (one io_context for every
-// link: no thread per connection); publish/apply/recover/on_presence post to it and answer from
-// it. A thread of its own rather than a worker's loop so decoding Redis traffic never delays a
-// worker's clients.
+// Threading: all Redis I/O and state live on one of the hub's event loops (worker 0's): every
+// link on it, no thread per connection; publish/apply/recover/on_presence post to it and
+// answer from it. Not a thread of its own: a publish or an event from Redis would then cross
+// threads twice more (measured: a separate broker thread cost more CPU per targeted event).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -36,7 +36,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -62,14 +61,15 @@ struct RedisBrokerConfig {
 
 class RedisBroker final : public Broker {
 public:
-    RedisBroker(hub::Hub& hub, RedisBrokerConfig config);
+    // `io`: the event loop the broker lives on (a worker's; it must outlive the broker).
+    RedisBroker(hub::Hub& hub, boost::asio::io_context& io, RedisBrokerConfig config);
     ~RedisBroker() override;
     RedisBroker(const RedisBroker&) = delete;
     RedisBroker& operator=(const RedisBroker&) = delete;
 
-    // Starts the broker's thread and connects (in the background: the hub serves meanwhile).
+    // Connects, on the loop (in the background: the hub serves meanwhile).
     void start();
-    // Closes every link and joins the thread. Idempotent.
+    // Closes every link. Call once the loop has stopped (after Server::run). Idempotent.
     void stop();
 
     void publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) override;
@@ -98,6 +98,7 @@ private:
     struct RoomState {
         std::uint32_t workers = 0;   // workers with a member of the room
         std::uint32_t awaiting = 0;  // subscribe confirmations not received yet
+        std::uint32_t leaving = 0;   // our SUNSUBSCRIBEs not confirmed yet (cluster)
         bool resync = false;         // send nudge:resync once subscribed (links came back)
         std::vector<std::shared_ptr<Waiter>> waiters;
     };
@@ -119,6 +120,7 @@ private:
     void unsubscribe_room(std::string_view room);
     void on_push(const redis::Reply& reply);
     void on_confirmed(std::string_view channel);
+    void on_shard_unsubscribed(std::string_view channel);
     void room_ready(const std::string& room, RoomState& state);
     [[nodiscard]] std::optional<std::string_view> room_of_channel(std::string_view channel) const;
 
@@ -131,6 +133,15 @@ private:
     void flush_deliveries();
     void resync_room(const std::string& room);
 
+    // A Lua script, sent by its SHA-1 (EVALSHA) and by its text when Redis does not know it.
+    struct Script {
+        explicit Script(std::string source);
+        std::string text;
+        std::string sha;
+    };
+    // Runs `script` on the ordering node; `args` start with the key count.
+    void run_script(const Script& script, std::vector<std::string> args, std::function<void(redis::Reply)> done);
+
     // Recovery.
     void answer(const std::shared_ptr<Waiter>& waiter);
     void answer_offline(const std::shared_ptr<Waiter>& waiter);
@@ -138,8 +149,9 @@ private:
 
     hub::Hub& hub_;
     RedisBrokerConfig config_;
-    boost::asio::io_context io_;
-    std::thread thread_;
+    const Script publish_script_;
+    const Script recover_script_;
+    boost::asio::io_context& io_;
     std::atomic<bool> connected_{false};
     bool stopped_ = false;
 
@@ -156,7 +168,6 @@ private:
     boost::asio::steady_timer retry_timer_;
 
     std::unordered_map<std::string, RoomState> rooms_;
-    std::vector<std::shared_ptr<Waiter>> offline_waiters_;  // asked while the links were down
 
     std::string epoch_;  // of the last event received
     std::unordered_set<std::uint64_t> recent_;

@@ -327,6 +327,11 @@ void PollingSession::recover(session::Recover recover) {
     deliver_from = hub::Subscriber::kHold;  // live events wait for the answer (see WsConnection)
     auto on_recovered = [this, pid = std::move(recover.pid)](broker::Recovery recovery) {
         --pending_hooks_;
+        if (forward_answer_) {
+            // Upgraded meanwhile: the WebSocket holds the session (and its held events) now.
+            std::exchange(forward_answer_, nullptr)(pid, std::move(recovery));
+            return;
+        }
         deliver_from = pid.empty() ? 0 : recovery.now.seq + 1;
         auto held = take_held();
         if (closed_ || !protocol_.connected()) return;

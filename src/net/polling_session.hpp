@@ -27,11 +27,13 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "broker/broker.hpp"
 #include "eio/packet.hpp"
 #include "net/connection.hpp"
 #include "net/send_queue.hpp"
@@ -79,6 +81,11 @@ class PollingSession final : public Connection {
     [[nodiscard]] session::Protocol take_protocol() { return std::move(protocol_); }
     [[nodiscard]] SendQueue& queue() noexcept { return queue_; }
     void end_upgraded();
+    // The broker has not answered this session's CONNECT yet (a Redis broker answers later).
+    [[nodiscard]] bool awaiting_connect_answer() const noexcept { return deliver_from == kHold; }
+    // Upgraded while awaiting it: the answer (client pid, recovery) goes to `to` instead.
+    using AnswerForward = std::function<void(const std::string& client_pid, broker::Recovery recovery)>;
+    void forward_connect_answer(AnswerForward to) { forward_answer_ = std::move(to); }
 
     void deliver(const hub::Frame& frame) override;
     // A Socket.IO DISCONNECT in the answer to the held GET, then the session ends.
@@ -115,6 +122,7 @@ class PollingSession final : public Connection {
     SendQueue queue_;
     std::shared_ptr<HttpConnection> pending_get_;
     Connection* probe_ = nullptr;  // the WebSocket probing this session, if any
+    AnswerForward forward_answer_;  // set when upgraded before the broker answered the CONNECT
     // Above the high watermark since: dropped as a slow consumer at this deadline.
     session::Protocol::Clock::time_point slow_deadline_{};
     // Hook questions and a recovery query in flight: not reaped before they end.

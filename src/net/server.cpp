@@ -43,6 +43,8 @@ asio::ip::tcp::endpoint Server::listen_metrics(const std::string& host, unsigned
     return metrics_listener_->listen({asio::ip::make_address(host), port});
 }
 
+boost::asio::io_context& Server::io(std::size_t index) { return workers_.at(index)->io(); }
+
 void Server::run() {
     std::vector<std::thread> threads;
     threads.reserve(workers_.size());

@@ -3,6 +3,7 @@
 // free one, shared by all workers); run() blocks until shutdown() has stopped every worker.
 #pragma once
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <cstddef>
 #include <memory>
@@ -25,6 +26,8 @@ public:
     Server& operator=(const Server&) = delete;
 
     [[nodiscard]] hub::Hub& hub() noexcept { return *hub_; }
+    // The event loop of worker `index` (the Redis broker's links run on worker 0's).
+    [[nodiscard]] boost::asio::io_context& io(std::size_t index);
     boost::asio::ip::tcp::endpoint listen(const std::string& host, unsigned short port);
     // The optional metrics-only listener (MetricsListener), on the first worker.
     boost::asio::ip::tcp::endpoint listen_metrics(const std::string& host, unsigned short port);

@@ -293,6 +293,17 @@ bool WsConnection<Stream>::on_probe_message(std::string_view text) {
         // Engine.IO v4 upgrade: the session continues here with its state, backlog and rooms.
         protocol_ = source->take_protocol();
         queue_.splice(source->queue());
+        if (source->awaiting_connect_answer()) {
+            // The broker answers the CONNECT later: the answer and the live events held until
+            // then come here.
+            deliver_from = kHold;
+            for (auto& event : source->take_held()) hold(event.seq, std::move(event.frame));
+            ++pending_waits_;
+            source->forward_connect_answer([this](const std::string& pid, broker::Recovery recovery) {
+                on_recovered(pid, std::move(recovery));
+                if (state_ != State::kClosed && !write_pending()) fail(session::CloseReason::kTransportError);
+            });
+        }
         worker_.rooms().transfer(source, this);
         worker_.remove_probe(*this);
         source->end_upgraded();

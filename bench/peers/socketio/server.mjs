@@ -5,15 +5,21 @@
 // same POST /api/v1/emit (room/rooms/except/data, batch {"events":[…]}, 202 {"accepted":N}),
 // GET /metrics with nudge_connections, same ping settings. Both transports, as nudged: WebSocket
 // (what nudge-loadgen speaks) and HTTP long-polling with the upgrade (the polling scenario).
+// With --redis redis://host:port, several of these processes share one room space through
+// @socket.io/redis-adapter (the classic adapter: every broadcast is one PUBLISH that every
+// process receives), so POST /api/v1/emit on one reaches the clients of all (the scaleout
+// scenario); it listens only once both of its Redis connections are up.
 import { createServer } from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Server } from 'socket.io';
+import { createAdapter } from '@socket.io/redis-adapter';
+import { createClient } from 'redis';
 
 const { values } = parseArgs({
   options: {
     host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '8080' },
-    'jwt-secret': { type: 'string' }, 'api-key': { type: 'string' },
+    'jwt-secret': { type: 'string' }, 'api-key': { type: 'string' }, redis: { type: 'string' },
     'log-level': { type: 'string', multiple: true }, // accepted for interface parity
   },
 });
@@ -77,6 +83,20 @@ const http = createServer((req, res) => {
 });
 
 const io = new Server(http, { transports: ['polling', 'websocket'], pingInterval: 25000, pingTimeout: 20000, serveClient: false });
+if (values.redis) {
+  const pub = createClient({ url: values.redis });
+  const sub = pub.duplicate();
+  for (const client of [pub, sub]) {
+    client.on('error', (e) => console.error(`peer: redis: ${e.message}`));
+  }
+  try {
+    await Promise.all([pub.connect(), sub.connect()]);
+  } catch (e) {
+    console.error(`peer: cannot connect to ${values.redis}: ${e.message}`);
+    process.exit(1);
+  }
+  io.adapter(createAdapter(pub, sub));
+}
 io.use((socket, next) => {
   try {
     socket.data.claims = verify(socket.handshake.auth?.token);

@@ -20,7 +20,8 @@ struct EmitArgs {
     std::vector<std::string> rooms;  // --rooms a,b
     std::vector<std::string> except;
     double timeout_s = 5;
-    unsigned retries = 3;
+    std::optional<unsigned> retries;  // unset: the retry budget alone decides
+    double retry_budget_s = 30;
     std::string event;
     std::optional<std::string> data_json;
 };
@@ -86,8 +87,12 @@ void add_emit(CLI::App& app, EmitArgs& args) {
     emit->add_option("--timeout", args.timeout_s, "seconds to wait for the hub, per attempt")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
-    emit->add_option("--retries", args.retries, "attempts after the first on 5xx or no answer")
+    emit->add_option("--retry-budget", args.retry_budget_s,
+                     "seconds from the first attempt during which 5xx or no answer is retried")
         ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    emit->add_option("--retries", args.retries,
+                     "at most this many retries within the budget (default: no limit)")
         ->check(CLI::Range(0U, 100U));
     emit->add_option("EVENT", args.event, "event name, e.g. balance_updated")->required();
     emit->add_option("DATA_JSON", args.data_json, "the event's argument, any JSON");
@@ -148,6 +153,8 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
     options.api_key = args.api_key;
     options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(args.timeout_s));
+    options.retry_budget = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::duration<double>(args.retry_budget_s));
     options.max_retries = args.retries;
     auto emitter = Emitter::create(std::move(options));
     if (!emitter) return usage_error(err, emitter.error().message);

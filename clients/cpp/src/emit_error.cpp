@@ -64,7 +64,14 @@ std::string EmitError::describe() const {
     }
     if (!message.empty()) text += ": " + message;
     if (kind == ErrorKind::kTooLarge) text += "; send fewer or smaller events per request";
-    if (attempts > 1) text += " (after " + std::to_string(attempts) + " attempts)";
+    if (attempts > 1) {
+        text += " (after " + std::to_string(attempts) + " attempts";
+        if (retry_budget_spent) {
+            text +=
+                ", retry budget of " + std::to_string(retry_budget_spent->count()) + " ms spent";
+        }
+        text += ")";
+    }
     if (accepted > 0) {
         text += "; the " + std::to_string(accepted) + " events before it were accepted";
     }

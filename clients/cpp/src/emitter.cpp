@@ -1,5 +1,6 @@
 #include "nudge/emitter.hpp"
 
+#include <algorithm>
 #include <boost/json/parse.hpp>
 #include <cstdint>
 #include <random>
@@ -89,6 +90,7 @@ struct Emitter::Impl {
     EmitResult post(std::string_view path, const std::string& body, std::size_t events,
                     std::size_t accepted_before) {
         const detail::Backoff backoff{options.backoff, options.max_backoff};
+        const auto started = now();
         for (unsigned attempt = 1;; ++attempt) {
             auto answer = connection.post(path, body, options.api_key);
             EmitResult result =
@@ -96,10 +98,18 @@ struct Emitter::Impl {
                        : tl::make_unexpected(transport_failure(answer.error(), options.timeout));
             if (result) return result;
             EmitError& error = result.error();
-            if (!is_transient(error.kind) || attempt > options.max_retries) {
+            const auto left =
+                options.retry_budget -
+                std::chrono::duration_cast<std::chrono::milliseconds>(now() - started);
+            const bool retries_spent = options.max_retries && attempt > *options.max_retries;
+            const bool budget_spent = left <= std::chrono::milliseconds::zero();
+            if (!is_transient(error.kind) || retries_spent || budget_spent) {
                 error.url = options.url;
                 error.attempts = attempt;
                 error.accepted = accepted_before;
+                if (is_transient(error.kind) && !retries_spent) {
+                    error.retry_budget_spent = options.retry_budget;
+                }
                 return result;
             }
             std::optional<std::chrono::milliseconds> retry_after;
@@ -108,7 +118,7 @@ struct Emitter::Impl {
                     retry_after = *seconds;
                 }
             }
-            wait(detail::retry_delay(backoff, attempt, retry_after));
+            wait(std::min(detail::retry_delay(backoff, attempt, retry_after, jitter()), left));
         }
     }
 
@@ -122,6 +132,16 @@ struct Emitter::Impl {
             for (int i = 0; i < 16; ++i, bits >>= 4) id.push_back(kHex[bits & 0xF]);
         }
         return id;
+    }
+
+    std::chrono::steady_clock::time_point now() const {
+        return options.now ? options.now() : std::chrono::steady_clock::now();
+    }
+
+    // Many emitters retrying after the same outage must not do so in lockstep.
+    double jitter() {
+        if (options.jitter) return options.jitter();
+        return std::uniform_real_distribution<double>(0.8, 1.2)(random);
     }
 
     void wait(std::chrono::milliseconds delay) const {
@@ -146,8 +166,9 @@ tl::expected<Emitter, EmitError> Emitter::create(EmitterOptions options) {
         return invalid("timeout must be positive");
     }
     if (options.backoff < std::chrono::milliseconds::zero() ||
-        options.max_backoff < std::chrono::milliseconds::zero()) {
-        return invalid("backoff and max_backoff must not be negative");
+        options.max_backoff < std::chrono::milliseconds::zero() ||
+        options.retry_budget < std::chrono::milliseconds::zero()) {
+        return invalid("backoff, max_backoff and retry_budget must not be negative");
     }
     return Emitter(std::make_unique<Impl>(std::move(options), std::move(*url)));
 }

@@ -4,6 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import {
   startHub, seedClient, token, connected, nextEvent, API_KEY, SECRET,
@@ -180,4 +182,67 @@ test('nudge rooms: the sockets of a user join, leave, and are disconnected', asy
   const refused = await nudge([...base, 'join', 'x'.repeat(300)]);
   assert.equal(refused.code, 4);
   assert.match(refused.stderr, /longer than 256 bytes/);
+});
+
+// In front of the real hub: the first `failures` requests get the hub's 503 broker_unavailable
+// (as from a hub whose Redis is down; Retry-After: 0, so the CLI's waits start at 500 ms and
+// the test stays short), the next ones are forwarded to the hub. Records every body.
+async function brokerDownProxy(failures) {
+  const bodies = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString();
+      bodies.push(JSON.parse(body));
+      if (bodies.length <= failures) {
+        res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '0' });
+        res.end(JSON.stringify({ error: { code: 'broker_unavailable', message: 'the message broker is unreachable' } }));
+        return;
+      }
+      const answer = await fetch(hub.url + req.url, {
+        method: 'POST', body, headers: { authorization: req.headers.authorization, 'content-type': 'application/json' },
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json' });
+      res.end(await answer.text());
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    bodies,
+    close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }),
+  };
+}
+
+test('503 broker_unavailable is retried with the same id by default: one delivery', async () => {
+  const member = await client(token('41'));
+  const got = record(member, 'retried');
+  const proxy = await brokerDownProxy(2);
+  try {
+    const result = await nudge(['emit', '--url', proxy.url, '--api-key', API_KEY, '--room', 'user_41', 'retried', '1']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, 'accepted 1\n');
+    assert.equal(proxy.bodies.length, 3);
+    assert.match(proxy.bodies[0].id, /^[0-9a-f]{32}$/);
+    assert.deepEqual(new Set(proxy.bodies.map((b) => b.id)), new Set([proxy.bodies[0].id]));
+  } finally {
+    await proxy.close();
+  }
+  await drain(member, 'user_41');
+  assert.deepEqual(got, [[1]], 'delivered once');
+});
+
+test('--retry-budget 0: a 503 is not retried and exits 3 naming the code', async () => {
+  const proxy = await brokerDownProxy(10);
+  try {
+    const result = await nudge(['emit', '--url', proxy.url, '--api-key', API_KEY, '--retry-budget', '0',
+      '--room', 'user_41', 'e']);
+    assert.equal(result.code, 3);
+    assert.match(result.stderr, /is unavailable \(503 broker_unavailable\): the message broker is unreachable\n$/);
+    assert.equal(proxy.bodies.length, 1);
+  } finally {
+    await proxy.close();
+  }
 });

@@ -20,15 +20,22 @@ using std::chrono::milliseconds;
 
 struct EmitterTest : ::testing::Test {
     std::vector<milliseconds> waits;  // what the emitter slept, in order
+    // The emitter's clock: it stands still except when the emitter sleeps.
+    std::chrono::steady_clock::time_point clock{};
 
-    // Options for `url` with the key "k3y", changed by `configure`.
+    // Options for `url` with the key "k3y", no jitter, changed by `configure`.
     Emitter make(const std::string& url,
                  const std::function<void(EmitterOptions&)>& configure = nullptr) {
         EmitterOptions options;
         options.url = url;
         options.api_key = "k3y";
+        options.jitter = [] { return 1.0; };
         if (configure) configure(options);
-        options.sleep = [this](milliseconds wait) { waits.push_back(wait); };
+        options.sleep = [this](milliseconds wait) {
+            waits.push_back(wait);
+            clock += wait;
+        };
+        options.now = [this] { return clock; };
         auto emitter = Emitter::create(std::move(options));
         if (!emitter) throw std::runtime_error(emitter.error().describe());
         return std::move(*emitter);

@@ -3,10 +3,13 @@
 // Contract:
 // - Every call validates its arguments first (nothing is sent on `invalid_argument`), then
 //   resolves with the number of events the hub accepted or rejects with a NudgeError.
-// - Network errors, timeouts and 5xx are retried up to `retries` times with exponential backoff
-//   and jitter, never sooner than the hub's Retry-After; 4xx never are (the same request would
-//   be refused again). Delivery is therefore at least once: an event can, rarely, arrive twice,
-//   which for an invalidation costs one extra refetch.
+// - Network errors, timeouts and 5xx are retried with exponential backoff starting at the hub's
+//   Retry-After (else `backoff.minMs`), capped at `backoff.maxMs`, jittered by ±20 % and never
+//   sooner than the Retry-After, until `retryBudgetMs` (30 s) has passed since the first attempt
+//   (and at most `retries` times, when given). That rides out a hub whose Redis broker is down
+//   for ~30 s (503 broker_unavailable, Retry-After: 1). 4xx are never retried (the same request
+//   would be refused again). Every event carries the same id on every attempt, so a retry of a
+//   request the hub had taken is not delivered twice (the hub's --idempotency-window).
 // - `onError`, when given, sees every failure; the returned promise still rejects, but an
 //   un-awaited call (the seed's fire-and-forget `io.to(room).emit(...)`) no longer becomes an
 //   unhandled rejection.
@@ -32,10 +35,23 @@ export interface EmitterOptions {
   readonly apiKey?: string
   /** Per attempt: connect, send and answer (default 5000). */
   readonly timeoutMs?: number
-  /** Further attempts after a retryable failure (default 3). */
+  /**
+   * Retry a failed attempt (network error, timeout, 5xx) until this many ms have passed since
+   * the first attempt (default 30000; 0: never retry). The last wait is shortened to end with it.
+   */
+  readonly retryBudgetMs?: number
+  /** If given, also an upper bound on the retries (0: one attempt); by default the budget decides. */
   readonly retries?: number
-  /** Wait `minMs * 2^n` (jittered, capped at `maxMs`) between attempts (default 250 … 5000). */
+  /**
+   * Wait `start * 2^n` ms between attempts, `start` being the hub's Retry-After or else `minMs`,
+   * capped at `maxMs`, jittered by ±20 %, never under the Retry-After (default 500 … 8000).
+   */
   readonly backoff?: { readonly minMs?: number; readonly maxMs?: number }
+  /**
+   * How the emitter reads the time and waits between attempts (default `performance.now`,
+   * `setTimeout` and a random jitter factor in [0.8, 1.2]); tests pass a fake one.
+   */
+  readonly clock?: RetryClock
   /** The hub's `--max-batch` and `--max-body`: `emitMany` splits its events to fit both. */
   readonly maxBatch?: number
   readonly maxBody?: number
@@ -48,6 +64,14 @@ export interface EmitterOptions {
    * is accepted but not delivered again (the hub's `--idempotency-window`).
    */
   readonly idempotent?: boolean
+}
+
+export interface RetryClock {
+  /** Milliseconds on a monotonic clock. */
+  readonly now?: () => number
+  readonly sleep?: (ms: number) => Promise<void>
+  /** The factor each backoff wait is multiplied by. */
+  readonly jitter?: () => number
 }
 
 export interface EmitOptions {
@@ -100,6 +124,12 @@ const ROOMS_PATH = '/api/v1/rooms/'
 const USER_AGENT = 'nudge-node/0.1'
 // A Retry-After longer than this is treated as this: a misconfigured proxy must not park us.
 const MAX_RETRY_AFTER_MS = 60_000
+// The default retry policy: from the Retry-After (else 500 ms), doubling, capped at 8 s, ±20 %,
+// for 30 s: a Redis broker that restarts or fails over within that costs no event.
+const DEFAULT_RETRY_BUDGET_MS = 30_000
+const DEFAULT_MIN_BACKOFF_MS = 500
+const DEFAULT_MAX_BACKOFF_MS = 8000
+const JITTER = 0.2
 
 const invalid = (message: string): NudgeError =>
   new NudgeError(message, { code: 'invalid_argument' })
@@ -135,9 +165,16 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   const apiKey = options.apiKey ?? env['NUDGE_API_KEY']
   if (!apiKey) throw invalid("no API key: pass apiKey or set NUDGE_API_KEY (the hub's --api-key)")
   const timeoutMs = positive(options.timeoutMs, 5000, 'timeoutMs', 1)
-  const retries = Math.floor(positive(options.retries, 3, 'retries'))
-  const minMs = positive(options.backoff?.minMs, 250, 'backoff.minMs')
-  const maxMs = positive(options.backoff?.maxMs, 5000, 'backoff.maxMs')
+  const retryBudgetMs = positive(options.retryBudgetMs, DEFAULT_RETRY_BUDGET_MS, 'retryBudgetMs')
+  const retries =
+    options.retries === undefined ? Infinity : Math.floor(positive(options.retries, 0, 'retries'))
+  const minMs = positive(options.backoff?.minMs, DEFAULT_MIN_BACKOFF_MS, 'backoff.minMs')
+  const maxMs = positive(options.backoff?.maxMs, DEFAULT_MAX_BACKOFF_MS, 'backoff.maxMs')
+  const now = options.clock?.now ?? (() => performance.now())
+  const sleep =
+    options.clock?.sleep ??
+    ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)))
+  const jitter = options.clock?.jitter ?? (() => 1 - JITTER + Math.random() * 2 * JITTER)
   const maxBatch = Math.floor(positive(options.maxBatch, 1000, 'maxBatch', 1))
   const maxBody = Math.floor(positive(options.maxBody, 1 << 20, 'maxBody', 64))
   const userRoom = options.userRoom ?? env['NUDGE_USER_ROOM'] ?? 'user_{id}'
@@ -151,9 +188,10 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
 
   /** One request, retried on network errors and 5xx; resolves with `accepted`. */
   async function post(body: string, path = EMIT_PATH): Promise<number> {
+    const started = now()
     for (let attempt = 1; ; attempt++) {
       let failure: NudgeError
-      let retryAfterMs = 0
+      let retryAfterMs: number | undefined
       const outcome = await transport.post(path, body, headers, timeoutMs).then(
         (response) => ({ response }),
         (error: unknown) => ({ error }),
@@ -167,12 +205,21 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
         failure = networkError(url, outcome.error, timeoutMs)
       }
       failure.attempts = attempt
-      if (!failure.retryable || attempt > retries) {
-        if (attempt > 1) failure.message += ` (gave up after ${attempt} attempts)`
+      const left = retryBudgetMs - (now() - started)
+      if (!failure.retryable || attempt > retries || left <= 0) {
+        if (attempt > 1) {
+          const why =
+            failure.retryable && left <= 0 ? `, retry budget of ${retryBudgetMs} ms spent` : ''
+          failure.message += ` (gave up after ${attempt} attempts${why})`
+        }
         throw failure
       }
-      const backoff = Math.min(maxMs, minMs * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2)
-      await new Promise((resolve) => setTimeout(resolve, Math.max(backoff, retryAfterMs)))
+      // From the hub's Retry-After (else minMs), doubling, capped; jittered so that many
+      // emitters do not retry in lockstep, but never sooner than the hub asked.
+      const start = retryAfterMs || minMs  // a Retry-After of 0 must not mean a busy loop
+      const backoff = Math.min(maxMs, start * 2 ** (attempt - 1)) * jitter()
+      const wait = Math.max(backoff, retryAfterMs ?? 0)
+      await sleep(Math.min(wait, left))
     }
   }
 
@@ -329,13 +376,13 @@ function parseJson(text: string): Record<string, unknown> | undefined {
 const snippet = (text: string): string =>
   JSON.stringify(text.trim().slice(0, 200)) || '(empty answer)'
 
-/** Milliseconds from a Retry-After header (delta-seconds or an HTTP date); 0 when absent. */
-function retryAfter(response: Response): number {
+/** Milliseconds from a Retry-After header (delta-seconds or an HTTP date), if it has one. */
+function retryAfter(response: Response): number | undefined {
   const value = response.headers['retry-after']
-  if (!value) return 0
+  if (!value) return undefined
   const seconds = Number(value)
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now()
-  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : 0
+  return Number.isFinite(ms) ? Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS) : undefined
 }
 
 function httpError(url: string, response: Response): NudgeError {
@@ -362,6 +409,12 @@ function httpError(url: string, response: Response): NudgeError {
       'too_large',
       `the hub at ${url} refused a body over its --max-body (${label}): ${hubMessage}; ` +
         "each event must fit, and this emitter's maxBody must not exceed the hub's",
+    )
+  }
+  if (status === 503 && hubCode === 'broker_unavailable') {
+    return make(
+      'overloaded',
+      `the hub at ${url} cannot reach its message broker (${label}): ${hubMessage}`,
     )
   }
   if (status === 503)

@@ -11,7 +11,8 @@
  * - `unauthorized`: 401, the API key is missing or wrong.
  * - `bad_request`: 400 (the hub's `hubCode` says which rule: `reserved_event`, …), 404, other 4xx.
  * - `too_large`: 413, the body is over the hub's `--max-body`.
- * - `overloaded`: 503, the hub's fan-out is behind — retried after its `Retry-After`.
+ * - `overloaded`: 503, the hub's fan-out is behind (`hubCode` `overloaded`) or its Redis broker
+ *   is unreachable (`hubCode` `broker_unavailable`) — retried, from its `Retry-After`.
  * - `server_error`: another 5xx (often a proxy in front of the hub) — retried.
  * - `unexpected_response`: a 2xx that is not the hub's `{"accepted": N}`.
  */

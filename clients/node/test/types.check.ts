@@ -37,3 +37,15 @@ void io.in(`user_${userId}`).disconnectSockets()
 void io.in(`user_${userId}`).disconnectSockets(true)
 // @ts-expect-error socketsJoin takes room names
 void io.in('user_1').socketsJoin(7)
+
+// The retry policy's options: a budget in ms, an optional bound on retries, a fake clock.
+const patient = createEmitter({
+  apiKey: 'k',
+  retryBudgetMs: 60_000,
+  retries: 10,
+  backoff: { minMs: 500, maxMs: 8000 },
+  clock: { now: () => 0, sleep: async () => {}, jitter: () => 1 },
+})
+void patient
+// @ts-expect-error the budget is a number of milliseconds
+void createEmitter({ retryBudgetMs: '30s' })

@@ -25,7 +25,7 @@ consumers, so receiving and group membership raise ``NudgeUnsupportedError``.
 A project that still runs its own consumers keeps its usual layer as "default"
 and configures this one under another alias for ``get_channel_layer(alias)``.
 CONFIG takes the ``Nudge`` arguments (``url``, ``api_key``, ``timeout``,
-``retries``, ``backoff``, ...); ``url`` and ``api_key`` fall back to the
+``retry_budget``, ``retries``, ...); ``url`` and ``api_key`` fall back to the
 ``NUDGE_URL`` and ``NUDGE_API_KEY`` settings, then to the environment.
 """
 

@@ -4,8 +4,11 @@ One ``Nudge`` per hub and process is enough: it is thread-safe and keeps its
 connections alive between calls. Each call blocks until the hub has accepted
 the events (``202``) or raises a ``NudgeError`` naming the cause.
 
-A request that failed on the network or with a 5xx is sent again (with
-exponential backoff, honouring ``Retry-After``). Every event carries an ``id``
+A request that failed on the network or with a 5xx is sent again, with
+exponential backoff starting at the hub's ``Retry-After``, until a retry budget
+(30 s by default) is spent: long enough to ride out a Redis broker that is
+restarting or failing over (the hub answers ``503 broker_unavailable`` with
+``Retry-After: 1`` meanwhile). Every event carries an ``id``
 (a random one unless given), so a retry of a request the hub had in fact taken
 is accepted but not delivered again: exactly once on the wire, within the hub's
 ``--idempotency-window``. 4xx answers are never retried: the same request would
@@ -41,10 +44,24 @@ DEFAULT_MAX_BATCH = 1000
 DEFAULT_MAX_BODY = 1 << 20
 # A Retry-After longer than this is treated as this (a misconfigured proxy must not park us).
 MAX_RETRY_AFTER = 60.0
+# The default retry policy: waits start at the hub's Retry-After (else DEFAULT_BACKOFF), double,
+# are capped at DEFAULT_MAX_BACKOFF and jittered by +-JITTER; retries stop once
+# DEFAULT_RETRY_BUDGET seconds have passed since the first attempt.
+DEFAULT_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 8.0
+DEFAULT_RETRY_BUDGET = 30.0
+JITTER = 0.2
 _EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except", "id"})
 
-# Indirection so tests can observe the backoff without waiting for it.
+# Indirections so tests can observe the backoff without waiting for it: a test that replaces
+# ``_sleep`` also replaces ``_clock`` with one its sleeps advance (see tests/conftest.py).
 _sleep = time.sleep
+_clock = time.monotonic
+
+
+def _jitter() -> float:
+    """The factor a backoff wait is multiplied by (tests replace it to count exactly)."""
+    return random.uniform(1.0 - JITTER, 1.0 + JITTER)
 
 
 def validate_event_name(event: object) -> str:
@@ -112,9 +129,13 @@ class Nudge:
 
     ``url`` and ``api_key`` default to the environment variables ``NUDGE_URL``
     (else ``http://127.0.0.1:8080``) and ``NUDGE_API_KEY``. ``timeout`` bounds
-    each attempt (connect, send, answer) in seconds. A failed attempt is
-    retried up to ``retries`` times, after ``backoff * 2**n`` seconds (capped at
-    ``max_backoff``, with jitter, and never sooner than the hub's Retry-After).
+    each attempt (connect, send, answer) in seconds. A failed attempt (network
+    error, timeout, 5xx) is retried after ``start * 2**n`` seconds, where
+    ``start`` is the hub's Retry-After (else ``backoff``), capped at
+    ``max_backoff``, jittered by +-20 % and never sooner than the Retry-After,
+    as long as ``retry_budget`` seconds have not passed since the first attempt
+    (the last wait is shortened to end with the budget). ``retries``, if given,
+    also bounds the number of retries (``retries=0``: a single attempt).
     ``max_batch`` and ``max_body`` must not exceed the hub's ``--max-batch`` and
     ``--max-body``; ``emit_many`` splits its events to fit both. ``user_room`` is
     the hub's ``--user-room`` template (also ``NUDGE_USER_ROOM``); ``emit_event``
@@ -128,9 +149,10 @@ class Nudge:
         api_key: str | None = None,
         *,
         timeout: float = 5.0,
-        retries: int = 3,
-        backoff: float = 0.25,
-        max_backoff: float = 5.0,
+        retries: int | None = None,
+        backoff: float = DEFAULT_BACKOFF,
+        max_backoff: float = DEFAULT_MAX_BACKOFF,
+        retry_budget: float = DEFAULT_RETRY_BUDGET,
         max_batch: int = DEFAULT_MAX_BATCH,
         max_body: int = DEFAULT_MAX_BODY,
         user_room: str | None = None,
@@ -144,8 +166,10 @@ class Nudge:
                 "no API key: pass api_key=... or set NUDGE_API_KEY (the hub's --api-key)")
         if not timeout or timeout <= 0:
             raise NudgeValidationError(f"timeout must be > 0 seconds, got {timeout!r}")
-        if retries < 0 or backoff < 0 or max_backoff < 0:
-            raise NudgeValidationError("retries, backoff and max_backoff must be >= 0")
+        if (retries is not None and retries < 0) or backoff < 0 or max_backoff < 0 \
+                or retry_budget < 0:
+            raise NudgeValidationError(
+                "retries, backoff, max_backoff and retry_budget must be >= 0")
         if max_batch < 1 or max_body < 64:
             raise NudgeValidationError("max_batch must be >= 1 and max_body >= 64")
         self.user_room = user_room or os.environ.get("NUDGE_USER_ROOM") or "user_{id}"
@@ -156,6 +180,7 @@ class Nudge:
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
+        self.retry_budget = retry_budget
         self.max_batch = max_batch
         self.max_body = max_body
         self._encoder = json_encoder
@@ -298,6 +323,7 @@ class Nudge:
     def _post(self, body: bytes, path: str = EMIT_PATH) -> int:
         """One request, retried on network errors and 5xx; returns ``accepted``."""
         attempt = 0
+        started = _clock()
         while True:
             attempt += 1
             retry_after = None
@@ -320,16 +346,22 @@ class Nudge:
                     failure.attempts = attempt
                     raise failure
                 retry_after = _retry_after(response)
-            if attempt > self.retries:
+            left = self.retry_budget - (_clock() - started)
+            if (self.retries is not None and attempt > self.retries) or left <= 0:
                 failure.attempts = attempt
                 if attempt > 1:
-                    failure.args = (f"{failure.args[0]} (gave up after {attempt} attempts)",)
+                    why = "" if left > 0 else f", retry budget of {self.retry_budget:g} s spent"
+                    failure.args = (f"{failure.args[0]} (gave up after {attempt} attempts{why})",)
                 raise failure
-            _sleep(self._delay(attempt, retry_after))
+            _sleep(min(self._delay(attempt, retry_after), left))
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
-        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
-        delay *= random.uniform(0.5, 1.0)  # jitter: many emitters must not retry in lockstep
+        """The wait before retry number ``attempt``: from the hub's Retry-After (else
+        ``backoff``), doubling, capped, jittered so that many emitters do not retry in
+        lockstep, and never sooner than the Retry-After."""
+        start = retry_after or self.backoff  # a Retry-After of 0 must not mean a busy loop
+        delay = min(self.max_backoff, start * 2 ** (attempt - 1))
+        delay *= _jitter()
         return max(delay, retry_after or 0.0)
 
     def _accepted(self, response: Response, attempt: int) -> int:

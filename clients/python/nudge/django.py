@@ -13,7 +13,10 @@ and the data encoded at the call, so mistakes raise in the code that made them.
 
 Settings (each falls back to the environment variable of the same name):
 ``NUDGE_URL``, ``NUDGE_API_KEY``, ``NUDGE_USER_ROOM``; and ``NUDGE_TIMEOUT``,
-``NUDGE_RETRIES``, ``NUDGE_BACKOFF`` (settings only).
+``NUDGE_RETRY_BUDGET``, ``NUDGE_RETRIES``, ``NUDGE_BACKOFF`` (settings only).
+While the hub is unreachable a send blocks for up to the retry budget (30 s
+by default) in the thread that commits; lower ``NUDGE_RETRY_BUDGET`` if a
+request must not wait that long.
 
 A send that still fails after the retries happens after the commit, when
 the data is saved and raising can no longer undo anything. By default it is
@@ -62,6 +65,7 @@ def get_client() -> Nudge:
         "timeout": _setting("NUDGE_TIMEOUT", env=False),
         "retries": _setting("NUDGE_RETRIES", env=False),
         "backoff": _setting("NUDGE_BACKOFF", env=False),
+        "retry_budget": _setting("NUDGE_RETRY_BUDGET", env=False),
     }
     options = {name: value for name, value in options.items() if value is not None}
     key = (_setting("NUDGE_URL"), _setting("NUDGE_API_KEY"), _setting("NUDGE_USER_ROOM"),

@@ -202,9 +202,11 @@ def dead_url():
 
 @pytest.fixture
 def sleeps(monkeypatch):
-    """Records the client's backoff sleeps instead of sleeping."""
+    """Records the client's backoff sleeps instead of sleeping. The client's clock (which
+    its retry budget is measured on) moves on by each recorded sleep, as if it had slept."""
     recorded: list[float] = []
     monkeypatch.setattr(nudge.client, "_sleep", recorded.append)
+    monkeypatch.setattr(nudge.client, "_clock", lambda: time.monotonic() + sum(recorded))
     return recorded
 
 

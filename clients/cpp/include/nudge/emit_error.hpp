@@ -5,7 +5,9 @@
 // renders all of it as one sentence for logs and command lines. Plain data; thread-compatible.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -19,7 +21,8 @@ enum class ErrorKind {
     kUnauthorized,     // 401: the API key is missing or wrong; never retried
     kRejected,         // another 4xx, e.g. 400 naming the bad field; never retried
     kTooLarge,         // 413: the request body is over the hub's --max-body; never retried
-    kUnavailable,      // 5xx on every attempt, e.g. 503 "overloaded" (the hub is behind)
+    kUnavailable,      // 5xx on every attempt, e.g. 503 "overloaded" (the hub is behind) or
+                       // 503 "broker_unavailable" (the hub's Redis is unreachable)
     kBadResponse,      // an answer that is not the hub's: unexpected status, or body that does
                        // not say how many events were accepted (a proxy in between?)
 };
@@ -45,6 +48,8 @@ struct EmitError {
     // kTimeout or kUnreachable during an answer the hub may have taken the failing chunk
     // (sending it again is safe: an invalidation delivered twice costs one refetch).
     std::size_t accepted = 0;
+    // Set when the retries stopped because this retry budget had passed (not max_retries).
+    std::optional<std::chrono::milliseconds> retry_budget_spent;
 
     // One sentence, e.g. `the hub at http://127.0.0.1:8080 rejected the request (400
     // reserved_event): event: "connect" is reserved by Socket.IO`.

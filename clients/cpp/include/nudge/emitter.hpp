@@ -17,11 +17,14 @@
 // Connection: one keep-alive HTTP/1.1 connection, opened on first use. When the hub has closed
 // it while idle (--http-idle-timeout), the request goes out at once on a fresh connection;
 // that is not counted as a retry.
-// Retries: connection failures, timeouts and 5xx answers are retried max_retries times after
-// backoff, 2 × backoff, 4 × backoff ... (at most max_backoff); a Retry-After from the hub (503
-// "overloaded") raises the wait to its value, capped at max_backoff as well. 4xx answers are
-// never retried. A call therefore blocks for at most about
-// (max_retries + 1) × timeout + the waits.
+// Retries: connection failures, timeouts and 5xx answers are retried after waits that start at
+// the hub's Retry-After (else `backoff`) and double, each capped at max_backoff, jittered by
+// ±20 % and never under the Retry-After (itself capped at max_backoff); until retry_budget has
+// passed since the first attempt (the last wait is shortened to end with it), and at most
+// max_retries times when that is set. With the defaults that rides out a hub whose Redis
+// broker is down for ~30 s (it answers 503 "broker_unavailable" with Retry-After: 1 meanwhile:
+// waits of about 1, 2, 4, 8, 8, 7 s). 4xx answers are never retried. A call therefore blocks
+// for at most about retry_budget + timeout.
 //
 // Thread-safety: an Emitter is not thread-safe (it owns one connection); give each thread its
 // own, or guard one with a mutex. Movable, not copyable; a moved-from Emitter may only be
@@ -49,14 +52,22 @@ struct EmitterOptions {
     std::string url = "http://127.0.0.1:8080";
     std::string api_key;                          // the hub's --api-key; required
     std::chrono::milliseconds timeout{5000};      // per attempt: resolve, connect, send, answer
-    unsigned max_retries = 3;                     // attempts after the first one
-    std::chrono::milliseconds backoff{100};       // wait before the first retry, then doubled
-    std::chrono::milliseconds max_backoff{5000};  // cap on every wait, Retry-After included
+    // Retry until this long after the first attempt; zero: never retry.
+    std::chrono::milliseconds retry_budget{30000};
+    // If set, also at most this many retries (0: one attempt); unset, the budget alone decides.
+    std::optional<unsigned> max_retries;
+    std::chrono::milliseconds backoff{500};       // first wait when the hub sent no Retry-After
+    std::chrono::milliseconds max_backoff{8000};  // cap on every wait (before jitter)
     std::size_t max_batch = 1000;                 // events per request: the hub's --max-batch
     std::string user_room = "user_{id}";          // the hub's --user-room, for emit_event()
     // How to wait between retries; empty means std::this_thread::sleep_for. Tests record the
     // waits here instead of sleeping.
     std::function<void(std::chrono::milliseconds)> sleep;
+    // The clock the retry budget is measured on; empty means std::chrono::steady_clock::now.
+    // Tests pass one that their `sleep` moves on.
+    std::function<std::chrono::steady_clock::time_point()> now;
+    // The factor each wait is multiplied by; empty means a random one in [0.8, 1.2].
+    std::function<double()> jitter;
     // Give every event without an id a random one, so a retry of a request the hub had taken
     // is accepted but not delivered again (the hub's --idempotency-window).
     bool idempotent = true;
