@@ -1,6 +1,7 @@
 #include "broker/redis_message.hpp"
 
-#include <charconv>
+#include "common/authority.hpp"
+
 #include <vector>
 
 namespace nudge::broker {
@@ -21,12 +22,6 @@ void put_list(std::string& out, const std::vector<std::string>& list) {
     for (const auto& item : list) put(out, item);
 }
 
-bool parse_number(std::string_view text, std::uint64_t& value) {
-    if (text.empty()) return false;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    return ec == std::errc() && end == text.data() + text.size();
-}
-
 // Reads fields from the front of `in`.
 class Reader {
 public:
@@ -35,21 +30,19 @@ public:
     std::optional<std::string_view> field() {
         const auto colon = in_.find(':');
         if (colon == std::string_view::npos || colon > 10) return std::nullopt;
-        std::uint64_t size = 0;
-        if (!parse_number(in_.substr(0, colon), size) || size > in_.size() - colon - 1) {
-            return std::nullopt;
-        }
-        const std::string_view value = in_.substr(colon + 1, size);
-        in_.remove_prefix(colon + 1 + size);
+        const auto size = parse_decimal<std::uint64_t>(in_.substr(0, colon));
+        if (!size || *size > in_.size() - colon - 1) return std::nullopt;
+        const std::string_view value = in_.substr(colon + 1, *size);
+        in_.remove_prefix(colon + 1 + *size);
         return value;
     }
 
     bool list(std::vector<std::string>& out) {
         const auto count_text = field();
-        std::uint64_t count = 0;
-        if (!count_text || !parse_number(*count_text, count) || count > kMaxListSize) return false;
+        const auto count = count_text ? parse_decimal<std::uint64_t>(*count_text) : std::nullopt;
+        if (!count || *count > kMaxListSize) return false;
         out.clear();
-        for (std::uint64_t i = 0; i < count; ++i) {
+        for (std::uint64_t i = 0; i < *count; ++i) {
             const auto item = field();
             if (!item) return false;
             out.emplace_back(*item);
@@ -88,12 +81,13 @@ std::string encode_event_body(const hub::Emit& emit) {
 std::optional<RedisEvent> decode_event(std::string_view message) {
     RedisEvent event;
     const auto epoch = word(message);
-    const auto seq = word(message);
-    const auto ms = word(message);
-    if (!epoch || epoch->empty() || !seq || !ms || !parse_number(*seq, event.emit.seq) ||
-        !parse_number(*ms, event.ms)) {
-        return std::nullopt;
-    }
+    const auto seq_text = word(message);
+    const auto ms_text = word(message);
+    const auto seq = seq_text ? parse_decimal<std::uint64_t>(*seq_text) : std::nullopt;
+    const auto ms = ms_text ? parse_decimal<std::uint64_t>(*ms_text) : std::nullopt;
+    if (!epoch || epoch->empty() || !seq || !ms) return std::nullopt;
+    event.emit.seq = *seq;
+    event.ms = *ms;
     event.epoch = std::string(*epoch);
     Reader reader(message);
     const auto name = reader.field();

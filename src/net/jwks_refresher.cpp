@@ -1,5 +1,7 @@
 #include "net/jwks_refresher.hpp"
 
+#include "common/authority.hpp"
+
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -20,7 +22,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <charconv>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -224,33 +225,10 @@ Result<JwksUrl, std::string> parse_jwks_url(std::string_view url) {
         return fail(std::string(why) + " in \"" + std::string(url) + "\"");
     };
     if (authority.find('@') != std::string_view::npos) return bad("credentials are not allowed");
-    std::string_view host = authority;
-    std::string_view port;
-    if (authority.starts_with('[')) {  // IPv6 literal (RFC 3986 §3.2.2)
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return bad("unclosed [");
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (!after.starts_with(':')) return bad("bad host");
-            port = after.substr(1);
-        }
-    } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    }
-    if (host.empty()) return bad("no host");
-    if (authority.ends_with(':')) return bad("empty port");
-    if (!port.empty()) {
-        unsigned number = 0;
-        const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
-        if (ec != std::errc{} || end != port.data() + port.size() || number == 0 ||
-            number > 65535) {
-            return bad("bad port");
-        }
-        parsed.port = std::to_string(number);
-    }
-    parsed.host = std::string(host);
+    auto host_port = split_authority(authority);
+    if (!host_port) return bad(host_port.error());
+    if (host_port->port) parsed.port = std::to_string(*host_port->port);
+    parsed.host = std::string(host_port->host);
     parsed.authority = std::string(authority);
     return parsed;
 }

@@ -1,5 +1,7 @@
 #include "net/subscribe_hook.hpp"
 
+#include "common/authority.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/beast/core/error.hpp>
@@ -11,7 +13,6 @@
 #include <boost/beast/http/write.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-#include <charconv>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -39,19 +40,10 @@ Result<HookTarget, std::string> resolve_http_url(std::string_view flag, std::str
     const std::string_view authority = rest.substr(0, slash);
     HookTarget target;
     target.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
-    std::string_view host = authority;
-    std::string_view port = "80";
-    if (const std::size_t colon = authority.rfind(':');
-        colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-    }
-    unsigned port_number = 0;
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), port_number);
-    if (host.empty() || ec != std::errc{} || end != port.data() + port.size() || port_number == 0 ||
-        port_number > 65535) {
-        return fail(name + ": bad host or port in \"" + std::string(url) + "\"");
-    }
+    const auto host_port = split_authority(authority);
+    if (!host_port) return fail(name + ": " + host_port.error() + " in \"" + std::string(url) + "\"");
+    const std::string_view host = host_port->host;
+    const std::string port = std::to_string(host_port->port.value_or(80));
     target.host = std::string(authority);
     asio::io_context io;
     tcp::resolver resolver(io);

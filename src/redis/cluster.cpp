@@ -1,7 +1,8 @@
 #include "redis/cluster.hpp"
 
+#include "common/authority.hpp"
+
 #include <array>
-#include <charconv>
 #include <limits>
 #include <system_error>
 
@@ -22,13 +23,6 @@ constexpr std::array<std::uint16_t, 256> make_crc16_table() {
 }
 constexpr std::array<std::uint16_t, 256> kCrc16Table = make_crc16_table();
 
-template <class Int>
-std::optional<Int> parse_number(std::string_view text) {
-    Int value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
 
 std::optional<std::uint16_t> slot_of(const redisReply& reply) {
     if (reply.type != REDIS_REPLY_INTEGER || reply.integer < 0 || reply.integer >= kClusterSlots) {
@@ -103,12 +97,12 @@ std::optional<Moved> parse_redirect(std::string_view error_text) {
     }
     const std::size_t space = error_text.find(' ');
     if (space == std::string_view::npos) return std::nullopt;
-    const auto slot = parse_number<unsigned>(error_text.substr(0, space));
+    const auto slot = parse_decimal<unsigned>(error_text.substr(0, space));
     if (!slot || *slot >= kClusterSlots) return std::nullopt;
     const std::string_view address = error_text.substr(space + 1);
     const std::size_t colon = address.rfind(':');
     if (colon == std::string_view::npos) return std::nullopt;
-    const auto port = parse_number<unsigned>(address.substr(colon + 1));
+    const auto port = parse_decimal<unsigned>(address.substr(colon + 1));
     if (!port || *port == 0 || *port > std::numeric_limits<std::uint16_t>::max()) {
         return std::nullopt;
     }

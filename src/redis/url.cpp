@@ -1,6 +1,7 @@
 #include "redis/url.hpp"
 
-#include <charconv>
+#include "common/authority.hpp"
+
 #include <limits>
 #include <optional>
 #include <system_error>
@@ -37,13 +38,6 @@ std::optional<std::string> percent_decode(std::string_view in) {
     return out;
 }
 
-template <class Int>
-std::optional<Int> parse_number(std::string_view text) {
-    Int value{};
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (text.empty() || ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-    return value;
-}
 
 // The URL with its userinfo (up to the last '@') replaced by ***, so an error message never
 // leaks a password, even one that a parse error cut in the wrong place.
@@ -100,38 +94,12 @@ Result<Endpoint, std::string> parse_url(std::string_view url) {
     const std::string_view authority = rest.substr(0, slash);
     const std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
 
-    std::string_view host = authority;
-    std::string_view port;
-    bool has_port = false;
-    if (authority.starts_with('[')) {  // IPv6 literal (RFC 3986 §3.2.2)
-        const std::size_t close = authority.find(']');
-        if (close == std::string_view::npos) return bad("unclosed [ in the host");
-        host = authority.substr(1, close - 1);
-        const std::string_view after = authority.substr(close + 1);
-        if (!after.empty()) {
-            if (!after.starts_with(':')) return bad("bad host");
-            port = after.substr(1);
-            has_port = true;
-        }
-    } else if (const std::size_t colon = authority.find(':'); colon != std::string_view::npos) {
-        if (authority.find(':', colon + 1) != std::string_view::npos) {
-            return bad("an IPv6 host needs [brackets]");
-        }
-        host = authority.substr(0, colon);
-        port = authority.substr(colon + 1);
-        has_port = true;
-    }
-    if (host.empty()) return bad("no host");
-    endpoint.host = std::string(host);
-    if (has_port) {
-        const auto number = parse_number<unsigned>(port);
-        if (!number || *number == 0 || *number > std::numeric_limits<std::uint16_t>::max()) {
-            return bad("bad port \"" + std::string(port) + "\" (1-65535)");
-        }
-        endpoint.port = static_cast<std::uint16_t>(*number);
-    }
+    auto host_port = split_authority(authority);
+    if (!host_port) return bad(host_port.error());
+    endpoint.host = std::string(host_port->host);
+    if (host_port->port) endpoint.port = *host_port->port;
     if (!path.empty()) {
-        const auto db = parse_number<int>(path);
+        const auto db = parse_decimal<int>(path);
         if (!db || *db < 0) {
             return bad("bad database \"" + std::string(path) + "\" (a number >= 0)");
         }
