@@ -439,9 +439,7 @@ void RedisBroker::on_ops_message(std::string_view message) {
         metrics::registry().broker_ignored.add(1);
         return;
     }
-    if (!hub_.apply(std::make_shared<const hub::RoomOp>(std::move(*op)))) {
-        spdlog::warn("broker redis: a room operation was dropped: the hub is overloaded");
-    }
+    apply_locally(std::move(*op));
 }
 
 std::vector<std::string> RedisBroker::local_rooms() const {
@@ -503,7 +501,10 @@ void RedisBroker::on_emitter_message(std::string_view channel, std::string_view 
         op.except = std::move(everyone.except);
         op.targets = std::move(everyone.targets);
     }
-    if (op.rooms.empty()) return;
+    if (!op.rooms.empty()) apply_locally(std::move(op));
+}
+
+void RedisBroker::apply_locally(hub::RoomOp op) {
     if (!hub_.apply(std::make_shared<const hub::RoomOp>(std::move(op)))) {
         spdlog::warn("broker redis: a room operation was dropped: the hub is overloaded");
     }

@@ -128,6 +128,8 @@ private:
     void on_event_message(std::string_view message);
     void on_ops_message(std::string_view message);
     void on_emitter_message(std::string_view channel, std::string_view payload);
+    // A room operation from Redis, on this hub's workers.
+    void apply_locally(hub::RoomOp op);
     [[nodiscard]] std::vector<std::string> local_rooms() const;
     void queue_for_delivery(hub::Emit emit);
     void flush_deliveries();
