@@ -155,12 +155,14 @@ void RedisBroker::on_seed_connected(const ConnectionPtr& seed) {
         std::vector<redis::Endpoint> endpoints;
         slot_owner_.assign(16384, 0);
         for (const auto& range : *ranges) {
+            // No host in the answer (Redis 7 may send "", "?" or NULL): the node that answered.
+            const std::string& host = range.host.empty() ? config_.endpoint.host : range.host;
             auto it = std::find_if(endpoints.begin(), endpoints.end(), [&](const redis::Endpoint& e) {
-                return e.host == range.host && e.port == range.port;
+                return e.host == host && e.port == range.port;
             });
             if (it == endpoints.end()) {
                 redis::Endpoint endpoint = config_.endpoint;  // credentials and db of the URL
-                endpoint.host = range.host;
+                endpoint.host = host;
                 endpoint.port = range.port;
                 endpoint.db = 0;  // a cluster has database 0 only
                 endpoints.push_back(std::move(endpoint));
