@@ -2,12 +2,18 @@
 import { QueryClient, QueryClientProvider } from '@tanstack/solid-query'
 import { createComponent } from 'solid-js'
 import { renderToString } from 'solid-js/web'
-import { expect, it } from 'vitest'
+import { afterEach, expect, it, vi } from 'vitest'
 import { fakeIo } from '../../query-core/test/fake-socket.js'
 import { NudgeProvider, useNudgeEvent, useNudgeRoom, useNudgeStatus } from '../src/index.js'
 
-it('renders on the server without browser globals and without opening a socket', () => {
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+it('renders on the server without browser globals and without opening a socket', async () => {
   expect(typeof window).toBe('undefined')
+  // The core opens its socket a task after start(): let every pending timer run before looking.
+  vi.useFakeTimers()
   const fake = fakeIo()
   let seen = ''
   const Page = () => {
@@ -35,5 +41,6 @@ it('renders on the server without browser globals and without opening a socket',
   )
   expect(seen).toBe('idle/solo')
   expect(html).toContain('idle/solo')
+  await vi.advanceTimersByTimeAsync(1000)
   expect(fake.sockets).toHaveLength(0)
 })

@@ -1,13 +1,19 @@
 // @vitest-environment node
 import { QueryClient, VueQueryPlugin } from '@tanstack/vue-query'
-import { expect, it } from 'vitest'
+import { afterEach, expect, it, vi } from 'vitest'
 import { createSSRApp, defineComponent, h } from 'vue'
 import { renderToString } from 'vue/server-renderer'
 import { fakeIo } from '../../query-core/test/fake-socket.js'
 import { NudgePlugin, useNudgeEvent, useNudgeRoom, useNudgeStatus } from '../src/index.js'
 
+afterEach(() => {
+  vi.useRealTimers()
+})
+
 it('renders on the server without browser globals and without opening a socket', async () => {
   expect(typeof window).toBe('undefined')
+  // The core opens its socket a task after start(): let every pending timer run before looking.
+  vi.useFakeTimers()
   const fake = fakeIo()
   const Page = defineComponent({
     setup() {
@@ -21,5 +27,6 @@ it('renders on the server without browser globals and without opening a socket',
     .use(VueQueryPlugin, { queryClient: new QueryClient() })
     .use(NudgePlugin, { url: 'http://hub', getToken: () => 'tok', events: {}, io: fake.io })
   expect(await renderToString(app)).toBe('<p>idle/solo</p>')
+  await vi.advanceTimersByTimeAsync(1000)
   expect(fake.sockets).toHaveLength(0)
 })
