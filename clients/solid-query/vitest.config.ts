@@ -12,6 +12,9 @@ export default defineConfig({
           name: 'dom',
           environment: 'jsdom',
           include: ['test/provider.test.ts'],
+          // Through Vite, so that solid-js resolves to its browser build for TanStack's adapter
+          // too: one copy of Solid, one owner tree (node would load the server build for it).
+          server: { deps: { inline: [/solid-js/, /@tanstack\/solid-query/] } },
           typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetest.json' },
         },
       },

@@ -81,14 +81,31 @@ it('connects at bootstrap, follows the socket, joins and leaves rooms, releases 
   expect(toasts).toEqual([{ text: 'hi' }])
   expect(socket.sent.filter((s) => s.event === 'nudge:unsubscribe')).toHaveLength(2)
 
-  getToken.set(null) // logged out: the socket closes
-  TestBed.tick()
-  await vi.advanceTimersByTimeAsync(2)
-  expect(socket.connected).toBe(false)
-  expect(TestBed.inject(NUDGE).getStatus().state).not.toBe('connected')
-
   TestBed.resetTestingModule() // the application's injector is destroyed
   await vi.advanceTimersByTimeAsync(2)
   expect(fake.sockets).toHaveLength(1)
+  expect(socket.connected).toBe(false)
   expect(socket.listenerCount()).toBe(0)
+})
+
+it('closes the socket when the getToken signal goes to null (logout)', async () => {
+  vi.useFakeTimers()
+  const fake = fakeIo()
+  const getToken = signal<GetToken | null>(() => 'tok')
+  TestBed.configureTestingModule({
+    providers: [
+      provideZonelessChangeDetection(),
+      provideTanStackQuery(new QueryClient()),
+      provideNudge({ url: 'http://hub', getToken, events: {}, io: fake.io, locks: null, channel: null }),
+    ],
+  })
+  TestBed.tick()
+  await vi.advanceTimersByTimeAsync(2)
+  const socket = fake.sockets[0]!
+  socket.accept()
+  expect(TestBed.inject(NUDGE).getStatus().state).toBe('connected')
+  getToken.set(null)
+  TestBed.tick()
+  await vi.advanceTimersByTimeAsync(2)
+  expect(socket.connected).toBe(false)
 })

@@ -69,12 +69,38 @@ it('connects once, follows the socket, joins and leaves rooms, and closes on dis
     { room: 'project_2' },
   ])
 
-  setGetToken(null) // logged out: the socket closes
-  await vi.advanceTimersByTimeAsync(2)
-  expect(socket.connected).toBe(false)
-
   dispose()
   await vi.advanceTimersByTimeAsync(2)
   expect(fake.sockets).toHaveLength(1)
+  expect(socket.connected).toBe(false)
   expect(socket.listenerCount()).toBe(0)
+
+  // Logging out: a new provider whose getToken goes to null closes its socket.
+  const dispose2 = render(
+    () =>
+      createComponent(QueryClientProvider, {
+        client: new QueryClient(),
+        get children() {
+          return createComponent(NudgeProvider, {
+            url: 'http://hub',
+            get getToken() {
+              return getToken()
+            },
+            events: {},
+            io: fake.io,
+            locks: null,
+            channel: null,
+          })
+        },
+      }),
+    document.createElement('div'),
+  )
+  await vi.advanceTimersByTimeAsync(2)
+  const second = fake.sockets[1]!
+  second.accept()
+  expect(second.connected).toBe(true)
+  setGetToken(null)
+  await vi.advanceTimersByTimeAsync(2)
+  expect(second.connected).toBe(false)
+  dispose2()
 })

@@ -44,12 +44,20 @@ it('connects once, follows the socket, joins and leaves rooms, and closes on unm
     { room: 'project_2' },
   ])
 
-  getToken.set(null) // logged out: the socket closes
-  await tick()
-  expect(socket.connected).toBe(false)
-
   await unmount(component)
   await tick()
   expect(fake.sockets).toHaveLength(1)
+  expect(socket.connected).toBe(false)
   expect(socket.listenerCount()).toBe(0)
+
+  // Logging out: a new context whose getToken store goes to null closes its socket.
+  const again = mount(Root, { target, props: { io: fake.io, getToken, room, onToast: () => {} } })
+  await tick()
+  const second = fake.sockets[1]!
+  second.accept()
+  expect(second.connected).toBe(true)
+  getToken.set(null)
+  await tick()
+  expect(second.connected).toBe(false)
+  await unmount(again)
 })

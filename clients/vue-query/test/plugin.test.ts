@@ -54,12 +54,28 @@ it('connects once, follows the socket, joins and leaves rooms, and closes on unm
     { room: 'project_2' },
   ])
 
-  getToken.value = null // logged out: the socket closes
-  await tick()
-  expect(socket.connected).toBe(false)
-
   app.unmount()
   await tick()
   expect(fake.sockets).toHaveLength(1)
+  expect(socket.connected).toBe(false)
   expect(socket.listenerCount()).toBe(0)
+})
+
+it('closes the socket when getToken goes to null (logout)', async () => {
+  vi.useFakeTimers()
+  const fake = fakeIo()
+  const getToken = ref<GetToken | null>(() => 'tok')
+  const app = createApp(defineComponent({ setup: () => () => h('p') }))
+    .use(VueQueryPlugin, { queryClient: new QueryClient() })
+    .use(NudgePlugin, { url: 'http://hub', getToken, events: {}, io: fake.io, locks: null, channel: null })
+  app.mount(document.createElement('div'))
+  await tick()
+  const socket = fake.sockets[0]!
+  socket.accept()
+  await tick()
+  expect(socket.connected).toBe(true)
+  getToken.value = null
+  await tick()
+  expect(socket.connected).toBe(false)
+  app.unmount()
 })
