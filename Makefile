@@ -17,7 +17,7 @@ help:
 	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
-	@echo "make lint      clang-tidy over src/ and clients/cpp/"
+	@echo "make lint      the root allow-list, ESLint over bench/ tools/ tests/, clang-tidy over src/ and clients/cpp/"
 	@echo "make asan-test unit + integration suites under ASan+UBSan (in .ci/run, not in make test)"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
@@ -150,15 +150,15 @@ tsan-test: tsan client-build
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
-# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run).
+# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run.mjs).
 bench:
-	bench/run
+	bench/run.mjs
 
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke:
-	bench/run --smoke
+	bench/run.mjs --smoke
 
-# The load generator and bench/run against stand-in servers that drop or stall clients (bench/test).
+# The load generator and bench/run.mjs against stand-in servers that drop or stall clients (bench/test).
 .PHONY: bench-test
 bench-test:
 	@[ -f build-bench/build.ninja ] || cmake --preset bench >/dev/null
@@ -178,6 +178,8 @@ fuzz:
 	done
 
 lint: build
+	scripts/check-tree
+	npx eslint --config tools/eslint.config.mjs bench tools tests
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/(src|clients/cpp)/.*\.cpp$$'
 
 format:
