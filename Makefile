@@ -7,7 +7,7 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run demo test unit integration chaos-test client-build client-test browser-test python-test \
+.PHONY: help setup build run demo test unit integration contract-test chaos-test client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
 
@@ -53,6 +53,11 @@ $(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/reac
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+
+# The publish contract (docs/api/publish.schema.json, tests/contract/publish/) against the real hub;
+# the emitters replay the same files in their own suites, the hub's parser in `make unit`.
+contract-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/contract/
 
 # Connection-state recovery under chaos (drops, slow consumers, a restart): no silent loss.
 chaos-test: build
