@@ -85,7 +85,8 @@ export function figures(reports) {
   const main = reports[0];
   const date = /Date: (\d{4}-\d{2}-\d{2})/.exec(main.head)?.[1];
   const commit = /Commit: ([0-9a-f]+(?:-dirty)?)/.exec(main.head)?.[1];
-  if (!date || !commit) throw new SummaryError(`${main.path}: no "Date:" or "Commit:" in its first lines`);
+  const cores = /Machine: (\d+) ×/.exec(main.head)?.[1];
+  if (!date || !commit || !cores) throw new SummaryError(`${main.path}: no "Machine: N ×", "Date:" or "Commit:" in its first lines`);
 
   const mem = section(reports, 'Idle memory');
   const memRow = row(mem, table(mem), 'clients', HEADLINE_CLIENTS);
@@ -112,7 +113,7 @@ export function figures(reports) {
   const measure = (sec, rows, name) => row(sec, rows, 'measure', name);
   const recRatios = recRows.map((r) => cell(rec, r, 'on / off'));
   return {
-    date, commit, findings,
+    date, commit, cores, findings,
     clients: HEADLINE_CLIENTS,
     memory: { nudged: cell(mem, memRow, 'nudged'), peer: cell(mem, memRow, 'Socket.IO'), ratio: cell(mem, memRow, 'Socket.IO / nudged') },
     broadcast: { nudged: cell(fan, fanRow, 'nudged CPU/delivery'), peer: cell(fan, fanRow, 'Socket.IO CPU/delivery'), floor,
@@ -149,7 +150,7 @@ export function figures(reports) {
 // The README's few lines.
 export function readmeBlock(f) {
   return [
-    `In the last \`make bench\` (${f.date}, commit ${f.commit}, a shared 2-core VM), against a Socket.IO 4`,
+    `In the last \`make bench\` (${f.date}, commit ${f.commit}, a shared ${f.cores}-core machine), against a Socket.IO 4`,
     `server on Node doing the same job: an idle client costs nudged ${f.memory.nudged} of memory (Socket.IO`,
     `${f.memory.peer}, at ${f.clients} clients); a broadcast costs ${f.broadcast.nudged} of CPU per delivery (Socket.IO`,
     `${f.broadcast.peer}; a bare \`send()\` costs ${f.broadcast.floor}); ${f.storm.clients} clients connect and authenticate in`,
