@@ -50,6 +50,22 @@ test('README.md is a front door of at most 250 lines', () => {
   assert.ok(lines <= 250, `README.md has ${lines} lines; move reference material to a page in docs/`);
 });
 
+test('the README\'s table of contents lists exactly its sections', () => {
+  const readme = read('README.md');
+  const start = readme.indexOf('## Contents\n');
+  assert.ok(start >= 0, 'README.md has no "## Contents"');
+  const toc = readme.slice(start).split('\n\n')[1];
+  const listed = [...toc.matchAll(/^- \[[^\]]+\]\(#([^)]+)\)$/gm)].map((m) => m[1]);
+  const h2 = readme.replace(/^```[\s\S]*?^```/gm, '').split('\n').filter((l) => l.startsWith('## ')).join('\n');
+  const sections = [...anchors(h2)].filter((a) => a !== 'contents');
+  assert.ok(sections.length >= 3, `README.md has ${sections.length} sections`);
+  assert.deepEqual(listed, sections);
+});
+
+test('the README uses no word of the project\'s own history a newcomer cannot place', () => {
+  assert.doesNotMatch(read('README.md'), /\bseed\b/i, 'say what the example is, not where it came from');
+});
+
 test('every relative link resolves, fragments included', () => {
   const broken = [];
   for (const file of markdownFiles) {
