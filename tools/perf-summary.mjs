@@ -125,7 +125,7 @@ export function figures(reports) {
       ratio: cell(storm, stormRow, 'Socket.IO / nudged') },
     polling: ['idle long-polling client (RSS)', 'long-polling latency p99'].map((name) => {
       const r = measure(poll, pollRows, name);
-      return { name, nudged: cell(poll, r, 'nudged'), peer: cell(poll, r, 'Socket.IO') };
+      return { name, nudged: cell(poll, r, 'nudged'), peer: cell(poll, r, 'Socket.IO'), ratio: cell(poll, r, 'Socket.IO / nudged') };
     }),
     recovery: { min: recRatios.reduce((a, b) => (parseFloat(a) <= parseFloat(b) ? a : b)),
       max: recRatios.reduce((a, b) => (parseFloat(a) >= parseFloat(b) ? a : b)) },
@@ -178,7 +178,7 @@ export function docsBlock(f) {
     ...f.targeted.map((t) => `| targeted emits delivered/s, ${t.shape} | ${t.nudged} | ${t.peer} | ${t.ratio} |`),
     `| latency emit → receive, p50 / p99 | ${f.latency.nudged.p50} / ${f.latency.nudged.p99} | ${f.latency.peer.p50} / ${f.latency.peer.p99} | |`,
     `| connect storm, ${f.storm.clients} clients | ${f.storm.nudged} | ${f.storm.peer} | ${f.storm.ratio} |`,
-    ...f.polling.map((p) => `| ${p.name} | ${p.nudged} | ${p.peer} | |`),
+    ...f.polling.map((p) => `| ${p.name} | ${p.nudged} | ${p.peer} | ${p.ratio} |`),
     `| scale-out, ${s.hubs} hubs, ${s.clients} clients: idle client, RSS of the hubs | ${s.memory.nudged} | ${s.memory.peer} | ${s.memory.ratio} |`,
     `| scale-out: targeted p99 | ${s.p99.nudged} | ${s.p99.peer} | ${s.p99.ratio} |`,
     `| scale-out: targeted CPU per delivery, hubs + Redis (above idle) | ${s.targetedCpu.nudged} (${s.targetedIdle.nudged}) | ${s.targetedCpu.peer} (${s.targetedIdle.peer}) | ${s.targetedCpu.ratio} (${s.targetedIdle.ratio}) |`,
