@@ -170,7 +170,7 @@ export function docsBlock(f) {
     'under "Findings" (clients it could not hold, deliveries it lost); its figures come from the clients it did',
     'hold.',
     '',
-    '| measure | nudged | Socket.IO | ratio |',
+    '| measure | nudged | Socket.IO | nudged ahead by |',
     '| --- | ---: | ---: | ---: |',
     `| idle client, RSS (${f.clients} clients) | ${f.memory.nudged} | ${f.memory.peer} | ${f.memory.ratio} |`,
     `| broadcast, CPU per delivery (${f.clients} clients; one \`send()\`: ${f.broadcast.floor}) | ${f.broadcast.nudged} | ${f.broadcast.peer} | |`,
