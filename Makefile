@@ -9,7 +9,7 @@ export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration contract-test chaos-test client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
+        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
 
 help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
@@ -130,6 +130,11 @@ packages-test: build
 # The README's 5-minute tour, its commands taken from README.md and run in the order written.
 tour-test: build
 	node --test --test-timeout=300000 tests/tour/
+
+# The documentation's checks: the performance figures in README.md and docs/performance.md are
+# what tools/perf-summary.mjs makes of bench/RESULTS.md, and every relative link resolves.
+docs-test:
+	node --test --test-timeout=60000 tests/docs/
 
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
