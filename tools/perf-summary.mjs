@@ -6,7 +6,7 @@
 //                                         this through tests/docs/perf_summary.test.mjs)
 //
 // Inputs: bench/RESULTS.md (a full `make bench` run) and bench/scaleout/RESULTS.md (the scale-out
-// scenario, run on its own with `bench/run --only scaleout`). A section is looked up in the main
+// scenario, run on its own with `bench/run.mjs --only scaleout`). A section is looked up in the main
 // report first, so a future full run that includes the scale-out scenario is used as it is.
 // Figures are copied from the reports' tables as written there (only milliseconds become seconds
 // for the connect storm); a section, row or column that is missing is an error naming it, never a
