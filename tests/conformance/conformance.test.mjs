@@ -104,10 +104,11 @@ const seeText = (page, selector, value, timeout = 10_000) =>
 const connections = async () => (await metrics(hub)).nudge_connections;
 
 /** Waits until the page's #marker shows a number other than `than`. */
-const markerChanged = (page, than) => page.waitForFunction(
-  (previous) => /^\d+$/.test(document.querySelector('#marker')?.textContent ?? '') &&
-    document.querySelector('#marker').textContent !== previous,
-  than, { timeout: 10_000 });
+const markerChanged = (page, than) => page.waitForFunction((previous) => {
+  // Runs in the page (globalThis is its window).
+  const shown = globalThis.document.querySelector('#marker')?.textContent ?? '';
+  return /^\d+$/.test(shown) && shown !== previous;
+}, than, { timeout: 10_000 });
 
 /**
  * Publishes the marker to `user` and waits until every page shows its marker query refetched:
