@@ -44,11 +44,15 @@ test: setup build
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
 
-# The client library's dist/ (ESM + .d.ts, with its size budget check) for the suites using it.
-# Rebuilt only when its sources change (several suites depend on it).
+# The client packages' dist/ (ESM + .d.ts, each with its size budget check) for the suites using
+# them. Rebuilt only when their sources change (several suites depend on them). The core first:
+# the bindings import it (and type-check against its dist/).
+CORE_DIST := clients/query-core/dist/index.js
 CLIENT_DIST := clients/react-query/dist/react.js
 client-build: $(CLIENT_DIST)
-$(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/react-query/*.json)
+$(CORE_DIST): $(wildcard clients/query-core/src/*.ts) $(wildcard clients/query-core/*.json) clients/size.mjs
+	npm run build -w clients/query-core || { rm -rf clients/query-core/dist; exit 1; }
+$(CLIENT_DIST): $(CORE_DIST) $(wildcard clients/react-query/src/*.ts) $(wildcard clients/react-query/*.json)
 	npm run build -w clients/react-query || { rm -rf clients/react-query/dist; exit 1; }
 
 integration: build client-build
@@ -58,8 +62,8 @@ integration: build client-build
 chaos-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-timeout=180000 tests/chaos/
 
-client-test:
-	npm test -w clients/react-query
+client-test: client-build
+	npm test -w clients/query-core -w clients/react-query
 
 # The Python emitter (clients/python) against the real hub and real socket.io-clients.
 python-test: build
@@ -124,7 +128,7 @@ package-test: build package
 # The JS packages as an app installs them: npm pack, a fresh Vite + React + TanStack Query app
 # outside the workspace, built and checked in Chromium against the hub; the Python package
 # installed with pip into a fresh venv.
-packages-test: build
+packages-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=600000 tests/packages/
 
 # The README's 5-minute tour, its commands taken from README.md and run in the order written.

@@ -42,6 +42,7 @@ const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
 if (!existsSync(nudged)) die(`no hub at ${nudged}: run \`make build\` first`);
 for (const [dist, command] of [
   ['../../clients/node/dist/index.js', 'npm run build -w clients/node'],
+  ['../../clients/query-core/dist/index.js', 'npm run build -w clients/query-core'],
   ['../../clients/react-query/dist/react.js', 'npm run build -w clients/react-query'],
 ]) {
   if (!existsSync(here(dist))) die(`${here(dist)} is missing: run \`${command}\` first`);

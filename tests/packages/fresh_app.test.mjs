@@ -1,6 +1,6 @@
-// The JS packages as an application installs them: `npm pack` of @nudge/react-query and
-// @nudge/emitter, a fresh Vite + React + TanStack Query app in a temporary directory outside the
-// workspace that installs the two tarballs (and react, react-dom, @tanstack/react-query,
+// The JS packages as an application installs them: `npm pack` of @nudge/query-core,
+// @nudge/react-query and @nudge/emitter, a fresh Vite + React + TanStack Query app in a temporary
+// directory outside the workspace that installs the three tarballs (and react, react-dom, @tanstack/react-query,
 // socket.io-client, vite, typescript at the workspace's versions, from npm's cache when it has
 // them), type-checks against the shipped .d.ts, builds with vite, and in Chromium connects to a
 // real hub; an emit sent with the installed @nudge/emitter makes the page refetch its query.
@@ -106,7 +106,7 @@ before(async () => {
   const tarballs = join(work, 'tarballs');
   mkdirSync(tarballs);
   const { stdout } = await sh('npm', ['pack', '--json', '--pack-destination', tarballs,
-    '-w', 'clients/react-query', '-w', 'clients/node'], { cwd: root });
+    '-w', 'clients/query-core', '-w', 'clients/react-query', '-w', 'clients/node'], { cwd: root });
   // npm pack prints its prepack build's output before the JSON.
   const packed = JSON.parse(stdout.slice(stdout.indexOf('[\n')));
   for (const pkg of packed) {
@@ -125,6 +125,8 @@ before(async () => {
     private: true,
     type: 'module',
     dependencies: {
+      // Not on the registry yet: the core that @nudge/react-query depends on comes from its tarball.
+      '@nudge/query-core': `file:${tarball('@nudge/query-core')}`,
       '@nudge/react-query': `file:${tarball('@nudge/react-query')}`,
       '@nudge/emitter': `file:${tarball('@nudge/emitter')}`,
       '@tanstack/react-query': versionOf(rq, '@tanstack/react-query'),
@@ -158,7 +160,7 @@ before(async () => {
   writeFileSync(join(app, 'backend.ts'), BACKEND_TS);
 
   await sh('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], { cwd: app });
-  for (const pkg of ['@nudge/react-query', '@nudge/emitter']) {
+  for (const pkg of ['@nudge/query-core', '@nudge/react-query', '@nudge/emitter']) {
     const installed = join(app, 'node_modules', pkg);
     assert.ok(existsSync(join(installed, 'LICENSE')) && existsSync(join(installed, 'README.md')));
     assert.ok(!readFileSync(join(installed, 'package.json'), 'utf8').includes('workspace'), `${pkg} is linked, not installed`);

@@ -1,4 +1,4 @@
-// Public types of @nudge/react-query. Type-only: this module emits no JavaScript.
+// Public types of @nudge/query-core (re-exported by every binding). Type-only: this module emits no JavaScript.
 //
 // An event map says, for each socket event name, which React Query keys it invalidates.
 // The data type of each event comes from `Register` (declaration merging, as TanStack Query's
@@ -39,6 +39,8 @@ export type EventEntry<TData> =
 /**
  * Augment this interface to type every event once for the whole app:
  * `declare module '@nudge/react-query' { interface Register { events: MyEvents } }`
+ * (or on '@nudge/query-core', '@nudge/vue-query', ...: each binding re-exports this interface,
+ * so augmenting the package the app imports merges into this one declaration)
  * where `MyEvents` maps event names to the type of their data.
  */
 // eslint-disable-next-line @typescript-eslint/no-empty-object-type

@@ -262,9 +262,8 @@ class Nudge<E extends object> implements NudgeClient<E> {
 
   resume(): void {
     const socket = this.#socket
-    if (!socket) return
-    if (socket.connected) {
-      if (this.#probe !== undefined) return
+    if (socket?.connected) {
+      if (this.#probe) return
       this.#probe = setTimeout(() => {
         this.#probe = undefined
         if (socket === this.#socket && socket.connected) this.#reconnectNow(socket)
@@ -275,9 +274,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
         clearTimeout(this.#probe)
         this.#probe = undefined
       })
-    } else if (this.#dropped) {
-      this.#reconnectNow(socket)
-    }
+    } else if (socket && this.#dropped) this.#reconnectNow(socket)
   }
 
   /**
