@@ -266,6 +266,8 @@ test('a tab hidden while the hub restarts reconnects on visibilitychange, not af
     second = await startHub({ port: first.port, recovery: true });
     const connected = connectedAt();
     const shownAt = await setVisibility(page, 'visible');
+    // Without the resume, socket.io-client would wait out its 600 s backoff: this fails.
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
     const ms = (await connected) - shownAt;
     console.log(`# hidden tab, hub restarted: connected ${ms.toFixed(0)} ms after visibilitychange (backoff 600 s)`);
     // A new hub (new epoch) cannot recover: nudge:resync names user_h1, every mapped key refetches.

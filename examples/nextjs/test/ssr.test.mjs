@@ -4,7 +4,7 @@
 // are never fetched by the browser (counted by the test's backend, the example's backend.mjs).
 //
 // `next build` takes a minute on a small machine: it runs only when the example's sources or
-// @nudge/react-query's dist/ changed (a hash of them is kept in .next/nudge-sources).
+// @nudge/query-core's or @nudge/react-query's dist/ changed (a hash of them is kept in .next/nudge-sources).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,7 +18,8 @@ import { launchChromium } from '../../../tests/integration/lib/browser.mjs';
 import { createBackend } from '../backend.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const clientDist = fileURLToPath(new URL('../../../clients/react-query/dist', import.meta.url));
+const clientDists = ['query-core', 'react-query'].map((name) =>
+  fileURLToPath(new URL(`../../../clients/${name}/dist`, import.meta.url)));
 const nextBin = fileURLToPath(new URL('../../../node_modules/next/dist/bin/next', import.meta.url));
 
 const files = (dir) => readdirSync(dir).flatMap((name) => {
@@ -28,7 +29,7 @@ const files = (dir) => readdirSync(dir).flatMap((name) => {
 
 function sourcesHash() {
   const hash = createHash('sha256');
-  const inputs = [...files(join(root, 'app')), ...files(join(root, 'lib')), ...files(clientDist),
+  const inputs = [...files(join(root, 'app')), ...files(join(root, 'lib')), ...clientDists.flatMap(files),
     ...['next.config.mjs', 'package.json', 'tsconfig.json'].map((f) => join(root, f))].sort();
   for (const file of inputs) hash.update(`${relative(root, file)}\0`).update(readFileSync(file));
   return hash.digest('hex');
