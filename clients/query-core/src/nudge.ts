@@ -186,8 +186,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
     const o = this.#o
     const resume = (): void => this.resume()
     const unResume = (o.resumeListener ?? pageResumeListener)(resume)
-    const online = o.onlineManager === undefined ? onlineManager : o.onlineManager
-    const unOnline = online?.subscribe((isOnline) => isOnline && resume())
+    const unOnline = (o.onlineManager === undefined ? onlineManager : o.onlineManager)?.subscribe(
+      (online) => online && resume(),
+    )
     this.#schedule()
     return () => {
       win?.removeEventListener('pagehide', onHide)
@@ -461,10 +462,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
           .then(o.getToken)
           .then((token) => {
             if (socket !== this.#socket) return
-            // Only the first CONNECT resumes from the render; later ones carry socket.io-client's
-            // own pid and offset (its CONNECT merges ours over them).
-            const at = this.#resumed ? undefined : o.resumeFrom
-            if (token != null) return send(at ? { token, pid: at.pid, offset: at.offset } : { token })
+            // Only the first CONNECT resumes from the render ({ offset, pid }); later ones carry
+            // socket.io-client's own pid and offset (its CONNECT merges ours over them).
+            if (token != null) return send({ token, ...(this.#resumed ? null : o.resumeFrom) })
             this.#set({ state: 'unauthorized', error: new Error('no token') })
             this.#retry(socket)
           })

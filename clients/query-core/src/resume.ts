@@ -13,14 +13,12 @@ import type { ResumeListener } from './types.js'
  * the back/forward cache). Does nothing where there is no document (server, React Native).
  */
 export const pageResumeListener: ResumeListener = (resume) => {
-  if (typeof document === 'undefined' || typeof window === 'undefined') return () => undefined
-  const onVisibility = (): void => {
-    if (document.visibilityState === 'visible') resume()
-  }
+  if (typeof document === 'undefined') return () => undefined
+  const onVisibility = (): unknown => document.visibilityState === 'visible' && resume()
   document.addEventListener('visibilitychange', onVisibility)
-  window.addEventListener('pageshow', resume)
+  addEventListener('pageshow', resume)
   return () => {
     document.removeEventListener('visibilitychange', onVisibility)
-    window.removeEventListener('pageshow', resume)
+    removeEventListener('pageshow', resume)
   }
 }

@@ -129,9 +129,9 @@ TEST_F(RouterTest, RoomRoutesForwardOperationsToTheBroker) {
 }
 
 TEST_F(RouterTest, PositionAnswersTheBrokersPositionAsOffsetAndPid) {
-    const Router router{Config{"k3y", 1024, {}, {}, false, true}, broker, {}};
+    const Router with_recovery{Config{"k3y", 1024, {}, {}, false, true}, broker, {}};
     const auto get = [&](std::string_view method, std::string_view auth = "Bearer k3y") {
-        return handle(router, Request{method, "/api/v1/position", auth, {}, "10.0.0.1", Routes::kAll});
+        return handle(with_recovery, Request{method, "/api/v1/position", auth, {}, "10.0.0.1", Routes::kAll});
     };
     call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})");
     call("POST", "/api/v1/emit", R"({"room":"b","event":"e"})");
