@@ -263,7 +263,10 @@ class Nudge<E extends object> implements NudgeClient<E> {
 
   resume(): void {
     const socket = this.#socket
-    if (socket?.connected) {
+    // A follower tab came back: the socket is the leader's, whose tab may be in the background.
+    // `hello` (also sent by a new tab) has the leader announce its status and probe its socket.
+    if (this.#status.role === 'follower') this.#post({ t: 'hello' })
+    else if (socket?.connected) {
       if (this.#probe) return
       this.#probe = setTimeout(() => {
         this.#probe = undefined
@@ -402,7 +405,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
         this.#report(error)
       }
     } else if (message.t === 'hello') {
-      if (this.#status.role === 'leader') this.#announce()
+      if (this.#status.role !== 'leader') return
+      this.#announce()
+      this.resume()
     } else if (message.t === 'join' || message.t === 'leave') {
       if (this.#status.role !== 'leader') return
       const rooms = this.#remoteRooms.get(message.tab) ?? new Map<string, Token>()

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createNudge, type NudgeOptions } from '../src/index.js'
 import type { EventMap, OnlineManagerLike } from '../src/types.js'
 import { fakeIo, type FakeSocket } from './fake-socket.js'
+import { ChannelHub, FakeLocks } from './fake-tabs.js'
 import { newClient, recordInvalidations } from './helpers.js'
 
 interface Events {
@@ -155,6 +156,41 @@ describe('resume', () => {
     const { nudge, socket } = await start({ resumeListener: () => () => undefined })
     socket.drop()
     nudge.resume()
+    expect(socket.connectCalls).toBe(2)
+  })
+})
+
+describe('resume across tabs', () => {
+  it("a follower tab coming back asks the leader's socket to resume", async () => {
+    const locks = new FakeLocks()
+    const hub = new ChannelHub()
+    const fires: Array<() => void> = []
+    const started = () => {
+      const client = newClient()
+      clients.push(client)
+      const nudge = createNudge<Events>({
+        url: 'http://hub', getToken: () => 't1', io: fake.io, events, queryClient: client,
+        locks, channel: hub.channel, onlineManager: null,
+        resumeListener: (resume) => {
+          fires.push(resume)
+          return () => undefined
+        },
+      })
+      stops.push(nudge.start())
+      return nudge
+    }
+    const leader = started()
+    await tick()
+    const follower = started()
+    await tick()
+    const socket = fake.sockets[0] as FakeSocket
+    expect(fake.sockets).toHaveLength(1)
+    socket.accept()
+    await tick()
+    expect([leader.getStatus().role, follower.getStatus().role]).toEqual(['leader', 'follower'])
+    socket.drop()
+    fires[1]?.() // the follower's page became visible
+    await tick()
     expect(socket.connectCalls).toBe(2)
   })
 })
