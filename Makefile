@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration chaos-test client-build client-test browser-test python-test \
-        cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test nextjs-test asan asan-test tsan tsan-test \
+        cpp-client-test emitter-build node-client-test conformance-test demo-test demo-django-test demo-browser-test nextjs-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
 
 help:
@@ -48,12 +48,16 @@ unit: build
 # them. Rebuilt only when their sources change (several suites depend on them). The core first:
 # the bindings import it (and type-check against its dist/).
 CORE_DIST := clients/query-core/dist/index.js
-CLIENT_DIST := clients/react-query/dist/react.js
-client-build: $(CLIENT_DIST)
+BINDINGS := react-query vue-query solid-query svelte-query angular-query
+BINDING_DISTS := $(foreach b,$(BINDINGS),clients/$(b)/dist/index.js)
+client-build: $(CORE_DIST) $(BINDING_DISTS)
 $(CORE_DIST): $(wildcard clients/query-core/src/*.ts) $(wildcard clients/query-core/*.json) clients/size.mjs
 	npm run build -w clients/query-core || { rm -rf clients/query-core/dist; exit 1; }
-$(CLIENT_DIST): $(CORE_DIST) $(wildcard clients/react-query/src/*.ts) $(wildcard clients/react-query/*.json)
-	npm run build -w clients/react-query || { rm -rf clients/react-query/dist; exit 1; }
+define binding_rule
+clients/$(1)/dist/index.js: $(CORE_DIST) $(wildcard clients/$(1)/src/*.ts) $(wildcard clients/$(1)/*.json)
+	npm run build -w clients/$(1) || { rm -rf clients/$(1)/dist; exit 1; }
+endef
+$(foreach b,$(BINDINGS),$(eval $(call binding_rule,$(b))))
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
@@ -63,7 +67,7 @@ chaos-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-timeout=180000 tests/chaos/
 
 client-test: client-build
-	npm test -w clients/query-core -w clients/react-query
+	npm test -w clients/query-core $(foreach b,$(BINDINGS),-w clients/$(b))
 
 # The Python emitter (clients/python) against the real hub and real socket.io-clients.
 python-test: build
@@ -110,6 +114,11 @@ nextjs-test: build client-build
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
+
+# The conformance suite (tests/conformance): the same behaviours for every binding, through an
+# app per framework (built once, cached under build/conformance/) in Chromium against one hub.
+conformance-test: build client-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=900000 tests/conformance/
 
 # .deb packages from a build with prefix /usr (preset `package`, no tests): build-package/
 # nudge_<version>_<arch>.deb (nudged, nudge, systemd unit, /etc/nudge) and

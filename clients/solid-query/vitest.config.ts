@@ -1,11 +1,23 @@
 import { defineConfig } from 'vitest/config'
 
-// Type tests (test/*.test-d.ts); the binding's behaviour in a browser is checked by the
+// The provider's lifecycle in jsdom with Solid's browser build, server rendering with its server
+// build (node), and the type tests. Its behaviour against a real hub in Chromium is in the
 // conformance suite (tests/conformance), the same for every framework.
 export default defineConfig({
   test: {
-    include: [],
-    passWithNoTests: false,
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetest.json' },
+    projects: [
+      {
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'dom',
+          environment: 'jsdom',
+          include: ['test/provider.test.ts'],
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetest.json' },
+        },
+      },
+      { test: { name: 'server', environment: 'node', include: ['test/ssr.test.ts'] } },
+    ],
+    pool: 'threads',
+    poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
   },
 })

@@ -5,8 +5,6 @@
 // reconnects as soon as it is visible again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { startHub, token, emit, metrics, eventually } from '../integration/lib/hub.mjs';
 import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
+import { cuttableProxy } from '../integration/lib/proxy.mjs';
 
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
@@ -163,38 +162,6 @@ test('a project page joins project_42: project_updated refetches it; after leavi
     await context.close();
   }
 });
-
-// A TCP proxy in front of the hub whose "network" the test can cut: every connection through
-// it is destroyed and new ones are refused until it is restored.
-async function cuttableProxy(target) {
-  const { port } = new URL(target);
-  const sockets = new Set();
-  let down = false;
-  const proxy = createTcpServer((client) => {
-    if (down) return client.destroy();
-    const upstream = tcpConnect(Number(port), '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  return {
-    url: `http://127.0.0.1:${proxy.address().port}`,
-    cut() {
-      down = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() { down = false; },
-    close() {
-      for (const s of sockets) s.destroy();
-      proxy.close();
-    },
-  };
-}
 
 test('a 2 s network drop of a tab with 8 queries refetches only the queries of the events sent meanwhile', async () => {
   const recoveringHub = await startHub({ recovery: true });

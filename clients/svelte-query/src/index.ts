@@ -57,7 +57,8 @@ export const setNudgeContext = <E extends object = RegisteredEvents>(
   options: NudgeContextOptions<E>,
 ): NudgeClient<E> => {
   const queryClient = options.queryClient ?? useQueryClient()
-  const tokens = toReadable<GetToken | null>(options.getToken)
+  // Not `toReadable`: a token getter is itself a function, so it cannot also mean "a getter".
+  const tokens = isStore<GetToken | null>(options.getToken) ? options.getToken : readable(options.getToken)
   let getToken: GetToken | null = null
   const nudge = createNudge<E>({
     ...options,
