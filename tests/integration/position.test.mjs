@@ -1,17 +1,21 @@
 // GET /api/v1/position: the position a server-rendered page embeds. A socket.io-client whose
 // first CONNECT carries that pid and offset (as @nudge/react-query's `resumeFrom` sends them)
 // gets every event of its rooms published after the position replayed, and only those; a
-// position from before a restart (another epoch) gets nudge:resync naming its rooms.
+// position from before a restart (another epoch) gets nudge:resync naming its rooms. With the Redis
+// broker the position is Redis's, so any hub of a cluster may answer it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import { startHub, token, connected, emit, eventually, API_KEY } from './lib/hub.mjs';
+import { startRedis } from './lib/redis.mjs';
 
 const hubs = [];
 const sockets = [];
+let redis;
 after(async () => {
   for (const s of sockets) s.disconnect();
   for (const h of hubs) await h.stop();
+  await redis?.stop();
 });
 
 async function hub(recovery = true) {
@@ -62,6 +66,23 @@ test('events published after the position are replayed at the first CONNECT, ear
   await eventually(() => socket.got.length === 3);
   assert.deepEqual(socket.got.map(([name, data]) => [name, data.i]), [['n', 2], ['n', 4], ['n', 5]]);
   assert.equal(socket.got[1][2], last, 'replayed events carry their offsets');
+});
+
+test('with the Redis broker every hub answers one position: rendered on A, published on B, resumed on C', async () => {
+  redis = await startRedis();
+  const cluster = [];
+  for (let i = 0; i < 3; i++) {
+    const h = await startHub({ broker: redis.url, recovery: true });
+    hubs.push(h);
+    cluster.push(h);
+  }
+  const at = await position(cluster[0]);
+  assert.equal(at.status, 200);
+  await publish(cluster[1], 'user_p3', 1);
+  const socket = await resume(cluster[2], 'p3', at.json);
+  await publish(cluster[1], 'user_p3', 2); // live: the end marker
+  await eventually(() => socket.got.length === 2);
+  assert.deepEqual(socket.got.map(([name, data]) => [name, data.i]), [['n', 1], ['n', 2]]);
 });
 
 test('a position from another epoch (the hub restarted) resyncs the rooms of the token', async () => {
