@@ -1,11 +1,14 @@
 import { defineConfig } from 'vitest/config'
 
-// Type tests (test/*.test-d.ts); the binding's behaviour in a browser is checked by the
-// conformance suite (tests/conformance), the same for every framework.
+// provideNudge and the inject functions through TestBed in jsdom, and the type tests. Its
+// behaviour against a real hub in Chromium is in the conformance suite (tests/conformance), the
+// same for every framework.
 export default defineConfig({
   test: {
-    include: [],
-    passWithNoTests: false,
+    environment: 'jsdom',
+    include: ['test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typetest.json' },
+    pool: 'threads',
+    poolOptions: { threads: { maxThreads: 2, minThreads: 1 } },
   },
 })
