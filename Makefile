@@ -8,7 +8,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration contract-test chaos-test client-build client-test browser-test python-test \
-        cpp-client-test emitter-build node-client-test conformance-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
+        cpp-client-test emitter-build node-client-test conformance-test demo-test demo-django-test demo-browser-test nextjs-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
 
 help:
@@ -110,6 +110,11 @@ demo-django-test: build
 # The bank example in Chromium against both backends, and its launcher.
 demo-browser-test: build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
+
+# The Next.js example (server render + resume from its position) in Chromium; `next build` is
+# cached in examples/nextjs/.next, keyed on its sources and the client's dist/.
+nextjs-test: build client-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/nextjs
 
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build

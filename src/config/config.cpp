@@ -345,6 +345,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.session.subscribe_hook = !config.subscribe_hook.url.empty();
     config.broker.recovery = recovery == "on";
     config.session.recovery = config.broker.recovery;
+    config.api.recovery = config.broker.recovery;
     config.broker.history.ttl = std::chrono::seconds(history_ttl_s);
     config.broker.history.tombstone_ttl = config.broker.history.ttl * 10;
     config.broker.idempotency_window = std::chrono::seconds(idempotency_window_s);

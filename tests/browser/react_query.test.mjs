@@ -1,7 +1,8 @@
 // @nudge/react-query in Debian's Chromium (playwright-core), against the real hub: a Vite +
 // React page shows REST data, a hub event updates it without polling or reload, two tabs share
 // one socket, the other tab takes over when the leader closes, and a project page listens to
-// its room (useNudgeRoom) only while it is open.
+// its room (useNudgeRoom) only while it is open, and a tab hidden while the hub restarts
+// reconnects as soon as it is visible again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -195,5 +196,56 @@ test('a 2 s network drop of a tab with 8 queries refetches only the queries of t
     await context.close();
     proxy.close();
     await recoveringHub.stop();
+  }
+});
+
+// Hides or shows the page as the browser does for a background tab (document.visibilityState
+// and its event); returns performance.now() at the event, on the page's clock.
+const setVisibility = (page, state) =>
+  page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    const at = performance.now();
+    document.dispatchEvent(new Event('visibilitychange'));
+    return at;
+  }, state);
+
+test('a tab hidden while the hub restarts reconnects on visibilitychange, not after its 10-minute backoff, and resyncs', async () => {
+  const first = await startHub({ recovery: true });
+  const context = await browser.newContext();
+  let second;
+  try {
+    const page = await context.newPage();
+    await page.goto(`${base}/?user=h1&mode=dashboard&backoff=600000&hub=${encodeURIComponent(first.url)}`);
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '1' }).waitFor();
+    // Resolves on the page's clock when #status first reads "connected" after this call.
+    const connectedAt = () => page.evaluate(() => new Promise((resolve) => {
+      const status = document.getElementById('status');
+      const observer = new MutationObserver(() => {
+        if (status.textContent !== 'connected') return;
+        observer.disconnect();
+        resolve(performance.now());
+      });
+      observer.observe(status, { childList: true, characterData: true, subtree: true });
+    }));
+
+    await setVisibility(page, 'hidden');
+    await first.stop();
+    await page.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
+    second = await startHub({ port: first.port, recovery: true });
+    const connected = connectedAt();
+    const shownAt = await setVisibility(page, 'visible');
+    // Without the resume, socket.io-client would wait out its 600 s backoff: this fails.
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
+    const ms = (await connected) - shownAt;
+    console.log(`# hidden tab, hub restarted: connected ${ms.toFixed(0)} ms after visibilitychange (backoff 600 s)`);
+    // A new hub (new epoch) cannot recover: nudge:resync names user_h1, every mapped key refetches.
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '2' }).waitFor({ timeout: 5000 });
+    assert.equal((await metrics(second)).nudge_sessions_resynced_total, 1);
+  } finally {
+    await context.close();
+    await first.stop();
+    await second?.stop();
   }
 });

@@ -11,7 +11,12 @@
 // - With `shareAcrossTabs` (default) and both Web Locks and BroadcastChannel present, the tab
 //   holding the lock `nudge:<url>` owns the socket and relays every event and its status to the
 //   other tabs, which invalidate their own caches. Otherwise each tab has its own socket.
+// - Back in the foreground (`resumeListener`) or back online (`onlineManager`), a connected
+//   socket is probed and a dropped one reconnects at once, instead of waiting for the ping
+//   timeout or the reconnection backoff; the reconnect recovers like any other.
+import { onlineManager } from '@tanstack/query-core'
 import { createInvalidation, type InvalidationOptions, reporter } from './invalidation.js'
+import { pageResumeListener } from './resume.js'
 import { elect } from './tabs.js'
 import type {
   ChannelLike,
@@ -21,7 +26,10 @@ import type {
   GetToken,
   LockManagerLike,
   NudgeStatus,
+  OnlineManagerLike,
   RegisteredEvents,
+  ResumeListener,
+  ResumePosition,
   SocketFactory,
   SocketFactoryOptions,
   SocketLike,
@@ -57,6 +65,18 @@ export interface NudgeOptions<E extends object = RegisteredEvents> extends Inval
   readonly locks?: LockManagerLike | null
   /** BroadcastChannel factory; default `new BroadcastChannel(name)`. `null` disables sharing. */
   readonly channel?: ((name: string) => ChannelLike) | null
+  /**
+   * The position a server render embedded (the hub's `GET /api/v1/position`, taken before the
+   * render read its data). The first CONNECT resumes from it: events published since then are
+   * replayed and invalidate exactly their keys, and nothing else is refetched.
+   */
+  readonly resumeFrom?: ResumePosition | null
+  /** Returns to the foreground; default: `visibilitychange` to visible and `pageshow`. */
+  readonly resumeListener?: ResumeListener
+  /** Back online resumes too; default TanStack Query's `onlineManager`, `null` to ignore. */
+  readonly onlineManager?: OnlineManagerLike | null
+  /** How long a resume's probe waits for the hub's answer before reconnecting (default 1000). */
+  readonly probeTimeoutMs?: number
 }
 
 export interface NudgeClient<E extends object = RegisteredEvents> {
@@ -82,6 +102,11 @@ export interface NudgeClient<E extends object = RegisteredEvents> {
    * socket, a follower tab's rooms are joined by the leader's socket.
    */
   joinRoom(room: string, getSubscriptionToken?: GetSubscriptionToken): () => void
+  /**
+   * The app is back in the foreground or online: a connected socket is probed (an acknowledged
+   * emit; no answer within `probeTimeoutMs` reconnects), a dropped one reconnects now.
+   */
+  resume(): void
 }
 
 type Message =
@@ -130,6 +155,11 @@ class Nudge<E extends object> implements NudgeClient<E> {
   /** On the socket's tab: rooms the other tabs asked for, by tab. */
   #remoteRooms = new Map<string, Map<string, Token>>()
   #tab = Math.random().toString(36).slice(2)
+  /** The first CONNECT happened: `resumeFrom` (the server render's position) is used up. */
+  #resumed = false
+  /** The transport dropped or failed and socket.io-client is waiting to retry. */
+  #dropped = false
+  #probe: ReturnType<typeof setTimeout> | undefined
 
   constructor(options: NudgeOptions<E>) {
     this.#o = options
@@ -153,10 +183,18 @@ class Nudge<E extends object> implements NudgeClient<E> {
     const win = typeof window !== 'undefined' ? window : undefined
     win?.addEventListener('pagehide', onHide)
     win?.addEventListener('pageshow', onShow)
+    const o = this.#o
+    const resume = (): void => this.resume()
+    const unResume = (o.resumeListener ?? pageResumeListener)(resume)
+    const unOnline = (o.onlineManager === undefined ? onlineManager : o.onlineManager)?.subscribe(
+      (online) => online && resume(),
+    )
     this.#schedule()
     return () => {
       win?.removeEventListener('pagehide', onHide)
       win?.removeEventListener('pageshow', onShow)
+      unResume()
+      unOnline?.()
       this.#mounts--
       this.#schedule()
     }
@@ -221,6 +259,37 @@ class Nudge<E extends object> implements NudgeClient<E> {
         else this.#subscribeRoom(room, token)
       })
       .catch((error: unknown) => this.#report(error))
+  }
+
+  resume(): void {
+    const socket = this.#socket
+    // A follower tab came back: the socket is the leader's, whose tab may be in the background.
+    // `hello` (also sent by a new tab) has the leader announce its status and probe its socket.
+    if (this.#status.role === 'follower') this.#post({ t: 'hello' })
+    else if (socket?.connected) {
+      if (this.#probe) return
+      this.#probe = setTimeout(() => {
+        this.#probe = undefined
+        if (socket === this.#socket && socket.connected) this.#reconnectNow(socket)
+      }, this.#o.probeTimeoutMs ?? 1000)
+      // nudged acknowledges every client event (with `not_relayed`): any answer proves the
+      // connection is alive.
+      socket.emit('nudge:probe', () => {
+        clearTimeout(this.#probe)
+        this.#probe = undefined
+      })
+    } else if (socket && this.#dropped) this.#reconnectNow(socket)
+  }
+
+  /**
+   * Drops the transport and opens a new one without backoff. socket.io-client keeps its pid
+   * and last offset across `disconnect()`, so the next CONNECT recovers as after any drop.
+   */
+  #reconnectNow(socket: SocketLike): void {
+    this.#dropped = false
+    socket.disconnect()
+    this.#set({ state: 'reconnecting' })
+    socket.connect()
   }
 
   #subscribeRoom(room: string, token: Token): void {
@@ -336,7 +405,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
         this.#report(error)
       }
     } else if (message.t === 'hello') {
-      if (this.#status.role === 'leader') this.#announce()
+      if (this.#status.role !== 'leader') return
+      this.#announce()
+      this.resume()
     } else if (message.t === 'join' || message.t === 'leave') {
       if (this.#status.role !== 'leader') return
       const rooms = this.#remoteRooms.get(message.tab) ?? new Map<string, Token>()
@@ -396,7 +467,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
           .then(o.getToken)
           .then((token) => {
             if (socket !== this.#socket) return
-            if (token != null) return send({ token })
+            // Only the first CONNECT resumes from the render ({ offset, pid }); later ones carry
+            // socket.io-client's own pid and offset (its CONNECT merges ours over them).
+            if (token != null) return send({ token, ...(this.#resumed ? null : o.resumeFrom) })
             this.#set({ state: 'unauthorized', error: new Error('no token') })
             this.#retry(socket)
           })
@@ -409,6 +482,8 @@ class Nudge<E extends object> implements NudgeClient<E> {
     })
     const onConnect = (): void => {
       this.#attempt = 0
+      this.#dropped = false
+      this.#resumed = true
       // A recovered session had every missed event replayed (they go through coalescing like
       // live ones). An unrecovered one that got nudge:resync (nudged sends it before the
       // CONNECT answer) has resynced what it named. Otherwise (a hub without recovery):
@@ -429,7 +504,10 @@ class Nudge<E extends object> implements NudgeClient<E> {
     const onConnectError = (error: Error): void => {
       // `active` stays true while the manager retries a transport error by itself; a refusal
       // by the hub (CONNECT_ERROR) deactivates the socket and leaves retrying to us.
-      if (socket.active) return this.#set({ error })
+      if (socket.active) {
+        this.#dropped = true
+        return this.#set({ error })
+      }
       const unauthorized = error.message === 'unauthorized'
       this.#set({ state: unauthorized ? 'unauthorized' : 'disconnected', error })
       try {
@@ -444,10 +522,15 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#resyncedByHub = false
       if (reason === 'io client disconnect') return
       this.#set({ state: 'reconnecting' })
-      // The hub hung up on purpose (e.g. an expired token): socket.io-client will not retry.
+      // The hub hung up on purpose (e.g. an expired token): socket.io-client will not retry,
+      // and our backoff is kept even when the app resumes.
       if (reason === 'io server disconnect') this.#retry(socket)
+      else this.#dropped = true
     }
-    const onFailed = (): void => this.#set({ state: 'disconnected' })
+    const onFailed = (): void => {
+      this.#dropped = true
+      this.#set({ state: 'disconnected' })
+    }
     const onAny = (name: string, ...args: unknown[]): void => {
       // Between a disconnect and the next connect (socket.io-client emits what arrived before
       // the CONNECT answer just before "connect", already marked connected).
@@ -489,6 +572,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
 
   #closeSocket(): void {
     clearTimeout(this.#retryTimer)
+    clearTimeout(this.#probe)
+    this.#probe = undefined
+    this.#dropped = false
     this.#unlisten?.()
     this.#unlisten = undefined
     this.#socket?.disconnect()

@@ -112,6 +112,28 @@ export interface NudgeStatus {
 
 export type ErrorHandler = (error: unknown) => void
 
+/**
+ * Where a server-rendered page's data stands in the hub's history: the answer of the hub's
+ * `GET /api/v1/position` (`{ offset, pid }`), taken before the server read its data. The
+ * client's first CONNECT resumes from it, so the hub replays what was published after it.
+ */
+export interface ResumePosition {
+  readonly offset: string
+  readonly pid: string
+}
+
+/**
+ * Calls `resume` each time the app returns to the foreground; returns its own cleanup.
+ * React Native: `(resume) => { const s = AppState.addEventListener('change', (state) =>
+ * state === 'active' && resume()); return () => s.remove() }`.
+ */
+export type ResumeListener = (resume: () => void) => () => void
+
+/** TanStack Query's `onlineManager` as nudge uses it. */
+export interface OnlineManagerLike {
+  subscribe(listener: (online: boolean) => void): () => void
+}
+
 /** Web Locks as nudge uses it (`navigator.locks`). */
 export interface LockManagerLike {
   request(
