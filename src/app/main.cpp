@@ -69,7 +69,7 @@ std::string listen_error(std::string_view what, std::string_view flag, const std
             port, port, flag);
     } else if (error == boost::asio::error::access_denied) {
         text += fmt::format("nudged: ports below 1024 need privileges; choose another with {}\n", flag);
-    } else if (error == boost::asio::error::address_not_available) {
+    } else if (error == boost::system::errc::address_not_available) {
         text += fmt::format("nudged: {} is not an address of this machine; use 127.0.0.1 or 0.0.0.0\n",
                             host);
     }

@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <sstream>
+#include <utility>
 #include <toml++/toml.h>
 
 #include "common/near_miss.hpp"
@@ -38,7 +40,7 @@ struct Converted {
 };
 
 Converted convert(const CLI::Option& option, const toml::node& node) {
-    if (option.get_type_size() == 0) {  // a flag
+    if (option.get_expected_min() == 0) {  // a flag: CLI11 gives it no value of its own
         if (const auto* flag = node.as_boolean()) return {{flag->get() ? "true" : "false"}, {}};
         return {{}, "true or false"};
     }
@@ -96,17 +98,30 @@ std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const 
     try {
         root = toml::parse(text.str(), path_);
     } catch (const toml::parse_error& error) {
+        // toml++ words an unterminated string as the line end it found inside it.
+        const bool in_string = error.description().find("parsing string") != std::string_view::npos;
         throw CLI::ConfigError(
-            fmt::format("{}: invalid TOML: {} (settings look like port = 8080 or "
+            fmt::format("{}: invalid TOML: {} ({}settings look like port = 8080 or "
                         "jwt-secret = \"...\", text in double quotes)",
-                        position(path_, error.source().begin), error.description()),
+                        position(path_, error.source().begin), error.description(),
+                        in_string ? "a string not closed on its line? " : ""),
             CLI::ExitCodes::ConfigError);
     }
     std::vector<std::string> keys;
     for (const auto& name : long_names(app_, true)) keys.push_back(name.substr(2));
 
+    // toml++ iterates keys in sorted order; errors name the first in the file.
+    std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+    for (const auto& [key, node] : root) entries.emplace_back(&key, &node);
+    std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+        const auto& x = a.first->source().begin;
+        const auto& y = b.first->source().begin;
+        return x.line != y.line ? x.line < y.line : x.column < y.column;
+    });
     std::vector<CLI::ConfigItem> read;
-    for (const auto& [key, node] : root) {
+    for (const auto& [key_ptr, node_ptr] : entries) {
+        const toml::key& key = *key_ptr;
+        const toml::node& node = *node_ptr;
         const std::string name(key.str());
         const std::string where = position(path_, key.source().begin);
         if (node.is_table()) {

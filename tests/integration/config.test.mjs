@@ -187,7 +187,7 @@ test('--check-config fails with the reason on a bad config', async () => {
   cases.push([['--config', typo], /typo\.toml:3:1: max_body: unknown setting \(did you mean max-body\?\)/]);
   const sectioned = join(dir, 'sectioned.toml');
   writeFileSync(sectioned, '[auth]\njwt-secret = "s"\n');
-  cases.push([['--dev', '--config', sectioned], /sectioned\.toml:1:1: \[auth\]: unknown section/]);
+  cases.push([['--dev', '--config', sectioned], /sectioned\.toml:1:2: \[auth\]: unknown section/]);
   for (const [args, message] of cases) {
     await assert.rejects(checkConfig(args), (error) => {
       assert.equal(error.code, 2, args.join(' '));

@@ -52,8 +52,9 @@ TEST(ParsePublish, InvalidJsonNamesLineAndColumn) {
     // Cut short: the position is the end of the body.
     const auto cut = bad(R"({"room":)").message;
     EXPECT_EQ(cut.rfind("body: not valid JSON at line 1, column 9 (", 0), 0U) << cut;
-    const auto extra = bad(R"({"room":"a","event":"e"} x)").message;
-    EXPECT_EQ(extra.rfind("body: not valid JSON at line 1, column 27 (", 0), 0U) << extra;
+    // Text after the value: the position of that text, past the whitespace.
+    const auto extra = bad("{\"room\":\"a\",\"event\":\"e\"}\n\n   x").message;
+    EXPECT_EQ(extra.rfind("body: not valid JSON at line 3, column 4 (", 0), 0U) << extra;
 }
 
 TEST(ParsePublish, ErrorsNameTheField) {

@@ -91,23 +91,30 @@ TEST_F(TomlConfigTest, AnUnterminatedStringIsInvalidToml) {
 }
 
 TEST_F(TomlConfigTest, AWrongTypeNamesTheKeyAndWhatItTakes) {
-    EXPECT_EQ(load("port = \"9001\"\n"), at(1, 8) + "port: expected an integer, not a string");
-    EXPECT_EQ(load("dev = \"yes\"\n"), at(1, 7) + "dev: expected true or false, not a string");
-    EXPECT_EQ(load("jwt-secret = 5\n"),
-              at(1, 14) + "jwt-secret: expected a string (in double quotes), not an integer");
-    EXPECT_EQ(load("anonymous-rooms = [1]\n"),
-              at(1, 19) + "anonymous-rooms: expected an array of strings, not an array");
+    // load() first: at() reads the path it sets.
+    std::string error = load("port = \"9001\"\n");
+    EXPECT_EQ(error, at(1, 8) + "port: expected an integer, not a string");
+    error = load("dev = \"yes\"\n");
+    EXPECT_EQ(error, at(1, 7) + "dev: expected true or false, not a string");
+    error = load("jwt-secret = 5\n");
+    EXPECT_EQ(error, at(1, 14) + "jwt-secret: expected a string (in double quotes), not an integer");
+    error = load("anonymous-rooms = [1]\n");
+    EXPECT_EQ(error, at(1, 19) + "anonymous-rooms: expected an array of strings, not an array");
+    // The first mistake in the file is named, not the first key in sorted order.
+    error = load("port = 1\nzeta = 1\nalpha = 2\n");
+    EXPECT_EQ(error.rfind(at(2, 1) + "zeta: unknown setting", 0), 0U) << error;
 }
 
 TEST_F(TomlConfigTest, AnUnknownKeyIsNamedWithItsNearMiss) {
-    EXPECT_EQ(load("\nprot = 1\n"), at(2, 1) + "prot: unknown setting (did you mean port?)");
+    std::string error = load("\nprot = 1\n");
+    EXPECT_EQ(error, at(2, 1) + "prot: unknown setting (did you mean port?)");
     const auto far = load("colour = \"blue\"\n");
     EXPECT_EQ(far.rfind(at(1, 1) + "colour: unknown setting (settings are the long flags", 0), 0U)
         << far;
-    EXPECT_EQ(load("[listen]\nport = 1\n"),
-              at(1, 1) + "[listen]: unknown section (settings are top-level keys, e.g. port = 8080)");
-    EXPECT_EQ(load("check-config = true\n"),
-              at(1, 1) + "check-config: cannot be set in a config file (give it as a flag)");
+    error = load("[listen]\nport = 1\n");
+    EXPECT_EQ(error, at(1, 2) + "[listen]: unknown section (settings are top-level keys, e.g. port = 8080)");
+    error = load("check-config = true\n");
+    EXPECT_EQ(error, at(1, 1) + "check-config: cannot be set in a config file (give it as a flag)");
 }
 
 TEST_F(TomlConfigTest, WhereRemembersEachKeysPosition) {
