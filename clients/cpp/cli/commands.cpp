@@ -162,13 +162,20 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
     options.max_retries = args.retries;
     // Say at once that the hub is not answering, and for how long nudge keeps trying, rather
     // than blocking silently for the whole budget.
-    options.on_retry = [&err, said = false](const EmitError& error,
-                                             std::chrono::milliseconds left) mutable {
+    options.on_retry = [&err, retries = args.retries, said = false](
+                           const EmitError& error, std::chrono::milliseconds left) mutable {
         if (std::exchange(said, true)) return;
-        err << "nudge: " << error.describe() << "\nnudge: retrying for up to "
-            << static_cast<long long>(std::ceil(static_cast<double>(left.count()) / 1000.0))
-            << " s (--retry-budget SECONDS, 0: do not retry); Ctrl-C stops\n"
-            << std::flush;
+        const auto seconds =
+            static_cast<long long>(std::ceil(static_cast<double>(left.count()) / 1000.0));
+        err << "nudge: " << error.describe() << "\nnudge: ";
+        if (retries) {
+            err << "retrying at most " << *retries << (*retries == 1 ? " more time" : " more times")
+                << " within " << seconds << " s (--retries N, --retry-budget SECONDS)";
+        } else {
+            err << "retrying for up to " << seconds
+                << " s (--retry-budget SECONDS, 0: do not retry)";
+        }
+        err << "; Ctrl-C stops\n" << std::flush;
     };
     auto emitter = Emitter::create(std::move(options));
     if (!emitter) return usage_error(err, emitter.error().message);

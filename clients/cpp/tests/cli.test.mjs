@@ -122,6 +122,8 @@ test('a hub that is down exits 3 with the system error', async () => {
     '--room', 'user_1', 'e']);
   assert.equal(result.code, 3);
   assert.equal(result.stderr,
+    `nudge: cannot reach the hub at ${gone.url}: connect: Connection refused\n` +
+    'nudge: retrying at most 1 more time within 30 s (--retries N, --retry-budget SECONDS); Ctrl-C stops\n' +
     `nudge: cannot reach the hub at ${gone.url}: connect: Connection refused (after 2 attempts)\n`);
 });
 
@@ -268,7 +270,7 @@ test('a hub that is down: says at once that it is retrying, and for how long', a
       });
       exited.then(() => reject(new Error(`nudge exited before saying it retries:\n${stderr}`)));
     });
-    assert.match(stderr, new RegExp(`^nudge: cannot reach the hub at ${url.replace(/\./g, '\\.')}: connect: .*\nnudge: retrying for up to 30 s \(--retry-budget SECONDS, 0: do not retry\); Ctrl-C stops\n$`));
+    assert.match(stderr, new RegExp(`^nudge: cannot reach the hub at ${url.replace(/\./g, '\\.')}: connect: .*\nnudge: retrying for up to 30 s \\(--retry-budget SECONDS, 0: do not retry\\); Ctrl-C stops\n$`));
   } finally {
     child.kill('SIGTERM');
   }

@@ -142,6 +142,9 @@ TEST_F(CliTest, AnOverloadedHubExitsWith3AfterTheRetries) {
         nudge({"emit", "--url", hub.url(), "--api-key", "k", "--retries", "1", "--room", "a", "e"});
     EXPECT_EQ(r.code, kExitUnreachable);
     EXPECT_TRUE(contains(r.err, "(503 overloaded): behind (after 2 attempts)")) << r.err;
+    EXPECT_TRUE(contains(r.err, "\nnudge: retrying at most 1 more time within 30 s (--retries N, "
+                                "--retry-budget SECONDS); Ctrl-C stops\n"))
+        << r.err;
     EXPECT_EQ(hub.requests().size(), 2U);
 }
 
