@@ -18,7 +18,7 @@ std::string position(const std::string& path, const toml::source_position& at) {
 }
 
 CLI::ConfigError error_at(const std::string& where, std::string_view key, std::string_view what) {
-    return CLI::ConfigError(fmt::format("{}: {}: {}", where, key, what), CLI::ExitCodes::ConfigError);
+    return {fmt::format("{}: {}: {}", where, key, what), CLI::ExitCodes::ConfigError};
 }
 
 const char* toml_type(const toml::node& node) {
