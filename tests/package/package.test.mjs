@@ -172,7 +172,7 @@ test('the installed nudged serves with the installed example config, as the unit
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     const emitted = await fetch(`${url}/api/v1/emit`, {
       method: 'POST',
-      headers: { authorization: 'Bearer installed-key', 'content-type': 'application/json' },
+      headers: { authorization: 'Bearer installed-api-key-0123', 'content-type': 'application/json' },
       body: JSON.stringify({ room: 'user_1', event: 'e' }),
     });
     assert.equal(emitted.status, 202);
