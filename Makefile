@@ -7,9 +7,9 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run demo test unit integration chaos-test client-build client-test browser-test python-test \
+.PHONY: help setup build run demo test unit integration contract-test chaos-test client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
+        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
 
 help:
 	@echo "make run       install and build only the hub and nudge, start the hub on 127.0.0.1:8080 (development mode)"
@@ -17,7 +17,7 @@ help:
 	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
-	@echo "make lint      clang-tidy over src/ and clients/cpp/"
+	@echo "make lint      the root allow-list, ESLint over bench/ tools/ tests/, clang-tidy over src/ and clients/cpp/"
 	@echo "make asan-test unit + integration suites under ASan+UBSan (in .ci/run, not in make test)"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
@@ -63,6 +63,11 @@ $(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/reac
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+
+# The publish contract (docs/api/publish.schema.json, tests/contract/publish/) against the real hub;
+# the emitters replay the same files in their own suites, the hub's parser in `make unit`.
+contract-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/contract/
 
 # Connection-state recovery under chaos (drops, slow consumers, a restart): no silent loss.
 chaos-test: build
@@ -136,6 +141,11 @@ packages-test: build
 tour-test: build
 	node --test --test-timeout=300000 tests/tour/
 
+# The documentation's checks: the performance figures in README.md and docs/performance.md are
+# what tools/perf-summary.mjs makes of bench/RESULTS.md, and every relative link resolves.
+docs-test:
+	node --test --test-timeout=60000 tests/docs/
+
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
 	cmake --build build-asan -j$(JOBS)
@@ -160,15 +170,15 @@ tsan-test: tsan client-build
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
-# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run).
+# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run.mjs).
 bench:
-	bench/run
+	bench/run.mjs
 
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke:
-	bench/run --smoke
+	bench/run.mjs --smoke
 
-# The load generator and bench/run against stand-in servers that drop or stall clients (bench/test).
+# The load generator and bench/run.mjs against stand-in servers that drop or stall clients (bench/test).
 .PHONY: bench-test
 bench-test:
 	@[ -f build-bench/build.ninja ] || cmake --preset bench >/dev/null
@@ -188,6 +198,8 @@ fuzz:
 	done
 
 lint: build
+	scripts/check-tree
+	npx eslint --config tools/eslint.config.mjs bench tools tests
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/(src|clients/cpp)/.*\.cpp$$'
 
 format:

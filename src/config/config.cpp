@@ -229,7 +229,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
                          "connection-state recovery: events carry their offset as last argument and "
                          "a reconnecting client gets what it missed (off by default, as in Socket.IO: "
                          "on, the CONNECT answer has a pid and python-socketio handlers need *args; "
-                         "see README)")
+                         "see docs/delivery.md)")
         ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
     delivery->add_option("--history-size", config.broker.history.max_per_room,
                          "events kept per room for recovery")

@@ -85,6 +85,7 @@ test('the nudge .deb lists nudged, nudge, the unit and the example config; the c
   console.log(`# ${deb} (${size} bytes):\n${[...entries.keys()].map((p) => `#   ${p}`).join('\n')}`);
   for (const path of ['./usr/bin/nudged', './usr/bin/nudge', './usr/lib/systemd/system/nudged.service',
     './etc/nudge/nudged.toml', './etc/nudge/nudged.env', './usr/share/doc/nudge/copyright',
+    './usr/share/doc/nudge/README.md', './usr/share/doc/nudge/docs/configuration.md',
     './usr/share/nudge/nudge.json', './usr/share/nudge/nudge-alerts.yml']) {
     assert.ok(entries.has(path), `${path} in the package`);
   }

@@ -44,7 +44,7 @@ TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
 TEST(ConfigParse, DeliveryGuaranteeSettings) {
     const auto defaults = parse_args({"--dev"});
     ASSERT_TRUE(defaults.config);
-    // Off unless asked for, as in Socket.IO (see README, Delivery guarantees).
+    // Off unless asked for, as in Socket.IO (see docs/delivery.md).
     EXPECT_FALSE(defaults.config->broker.recovery);
     EXPECT_FALSE(defaults.config->session.recovery);
     EXPECT_EQ(defaults.config->broker.history.ttl, std::chrono::seconds(120));

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-// bench/run: the end-to-end benchmarks of nudged, driven by nudge-loadgen.
-//   bench/run                  every scenario, writes bench/RESULTS.md and bench/results.png
-//   bench/run --smoke          the same code paths at tiny N in seconds; checks every delivery,
+// bench/run.mjs: the end-to-end benchmarks of nudged, driven by nudge-loadgen.
+//   bench/run.mjs                  every scenario, writes bench/RESULTS.md and bench/results.png
+//   bench/run.mjs --smoke          the same code paths at tiny N in seconds; checks every delivery,
 //                              asserts no timing, writes nothing into the tree (make test runs it)
-//   bench/run --only fanout    only the scenarios named (comma-separated; also BENCH_ONLY=...):
+//   bench/run.mjs --only fanout    only the scenarios named (comma-separated; also BENCH_ONLY=...):
 //                              memory, fanout, targeted, latency, storm, polling, recovery,
 //                              scaleout, floor, micro; the report goes to build-bench/RESULTS.md
 //                              so the full one stays whole
@@ -893,7 +893,7 @@ function reportLines(totalS) {
   const lines = [
     '# nudged benchmark results', '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'unknown'}, ${Math.round(Number(readFileSync('/proc/meminfo', 'utf8').match(/MemTotal:\s+(\d+)/)[1]) / 1048576)} GiB. ` +
-      `Date: ${new Date().toISOString()}. Commit: ${commit}. Produced by \`make bench\` (bench/run${smoke ? ' --smoke' : ''}${only.length < SCENARIOS.length ? ` --only ${only.join(',')}` : ''}) in one run of ${Math.round(totalS)} s;`,
+      `Date: ${new Date().toISOString()}. Commit: ${commit}. Produced by \`make bench\` (bench/run.mjs${smoke ? ' --smoke' : ''}${only.length < SCENARIOS.length ? ` --only ${only.join(',')}` : ''}) in one run of ${Math.round(totalS)} s;`,
     'the machine is shared and noisy, so compare the ratios, which come from the same run.',
     `Peer: ${opts.peer ? PEER : 'Socket.IO 4 on Node (bench/peers/socketio)'}, same flags, JWT rules and publish API. Floor: one`,
     '40-byte send() per loopback connection (bench/floor/send_floor.c). Load: nudge-loadgen (its own CPU shown).', '',
