@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -167,15 +168,19 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
         if (std::exchange(said, true)) return;
         const auto seconds =
             static_cast<long long>(std::ceil(static_cast<double>(left.count()) / 1000.0));
-        err << "nudge: " << error.describe() << "\nnudge: ";
+        // One write, so a reader of the pipe gets both lines together.
+        std::ostringstream notice;
+        notice << "nudge: " << error.describe() << "\nnudge: ";
         if (retries) {
-            err << "retrying at most " << *retries << (*retries == 1 ? " more time" : " more times")
-                << " within " << seconds << " s (--retries N, --retry-budget SECONDS)";
+            notice << "retrying at most " << *retries
+                   << (*retries == 1 ? " more time" : " more times") << " within " << seconds
+                   << " s (--retries N, --retry-budget SECONDS)";
         } else {
-            err << "retrying for up to " << seconds
-                << " s (--retry-budget SECONDS, 0: do not retry)";
+            notice << "retrying for up to " << seconds
+                   << " s (--retry-budget SECONDS, 0: do not retry)";
         }
-        err << "; Ctrl-C stops\n" << std::flush;
+        notice << "; Ctrl-C stops\n";
+        err << notice.str() << std::flush;
     };
     auto emitter = Emitter::create(std::move(options));
     if (!emitter) return usage_error(err, emitter.error().message);

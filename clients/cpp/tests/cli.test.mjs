@@ -266,7 +266,7 @@ test('a hub that is down: says at once that it is retrying, and for how long', a
     await new Promise((resolve, reject) => {
       child.stderr.on('data', (chunk) => {
         stderr += chunk;
-        if (/retrying for up to 30 s/.test(stderr)) resolve();
+        if (/retrying for up to 30 s.*\n/.test(stderr)) resolve();  // the whole line
       });
       exited.then(() => reject(new Error(`nudge exited before saying it retries:\n${stderr}`)));
     });
