@@ -98,8 +98,13 @@ node-client-test: build
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
 # BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
 BACKEND ?= node
-demo: setup build client-build emitter-build
+# demo-ports first: a port already taken (say, by `make run`) is said before anything is built.
+demo: demo-ports setup build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
+
+.PHONY: demo-ports
+demo-ports:
+	@if command -v node >/dev/null; then node examples/bank/run.mjs --check-ports $(ARGS); fi
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
 # and its launcher, each against both backends (Node and Django); the Django backend's events.

@@ -5,7 +5,8 @@
 // backend dies, the demo stops too.
 //
 //   node examples/bank/run.mjs [--backend node|django] [--port 3000] [--hub-port 8080]
-//                              [--host 127.0.0.1] [--no-build] [--version]
+//                              [--host 127.0.0.1] [--no-build] [--version] [--check-ports]
+// --check-ports only checks that both ports are free (exit 0) or says which is taken (exit 1).
 // Environment: BANK_BACKEND, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged), PYTHON.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const OPTIONS = {
   host: { type: 'string', default: '127.0.0.1' },
   'no-build': { type: 'boolean', default: false },
   version: { type: 'boolean', default: false },
+  'check-ports': { type: 'boolean', default: false },
 };
 
 // Edits (insert, delete, substitute, swap neighbours) from a to b: "did you mean --hub-port?".
@@ -76,15 +78,6 @@ if (!BACKENDS.includes(flags.backend)) {
   console.error(`demo: --backend must be one of ${BACKENDS.join(', ')}, not "${flags.backend}"`);
   process.exit(2);
 }
-const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
-if (!existsSync(nudged)) die(`no hub at ${nudged}: run \`make build\` first`);
-for (const [dist, command] of [
-  ['../../clients/node/dist/index.js', 'npm run build -w clients/node'],
-  ['../../clients/react-query/dist/react.js', 'npm run build -w clients/react-query'],
-]) {
-  if (!existsSync(here(dist))) die(`${here(dist)} is missing: run \`${command}\` first`);
-}
-
 // Both ports are checked before anything starts: a hub already on the hub port (say, from
 // `make run`) would otherwise answer /healthz for ours and the demo would look up.
 function portError(port) {
@@ -107,6 +100,18 @@ for (const [port, what, flag] of [
     );
   }
   if (error) die(`cannot listen on ${flags.host}:${port} for ${what} (${error}): choose another with ${flag}`);
+}
+
+// `make demo` runs this first, before it installs or builds anything.
+if (flags['check-ports']) process.exit(0);
+
+const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
+if (!existsSync(nudged)) die(`no hub at ${nudged}: run \`make build\` first`);
+for (const [dist, command] of [
+  ['../../clients/node/dist/index.js', 'npm run build -w clients/node'],
+  ['../../clients/react-query/dist/react.js', 'npm run build -w clients/react-query'],
+]) {
+  if (!existsSync(here(dist))) die(`${here(dist)} is missing: run \`${command}\` first`);
 }
 
 if (!flags['no-build']) {

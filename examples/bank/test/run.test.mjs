@@ -94,6 +94,10 @@ for (const [holder, hold] of [
       );
       assert.doesNotMatch(demo.output(), /nudge bank is running/);
       assert.ok(await refused(`http://127.0.0.1:${port}/`));
+      // `make demo` asks the same before it builds anything.
+      const check = launch(['--check-ports', '--port', String(port), '--hub-port', String(held.port)]);
+      assert.equal((await check.exited).code, 1);
+      assert.match(check.output(), new RegExp(`^demo: port ${held.port} for the hub is already in use`));
     } finally {
       demo.child.kill('SIGKILL');
       await held.release();
@@ -133,4 +137,12 @@ test('a mistyped option: exits 2 with the near miss; --version prints the versio
   const version = launch(['--version']);
   assert.equal((await version.exited).code, 0);
   assert.match(version.output(), /^nudge bank demo \d+\.\d+\.\d+\n$/);
+});
+
+test('--check-ports with both ports free: exit 0, nothing started', async () => {
+  const [port, hubPort] = await distinctFreePorts(2);
+  const check = launch(['--check-ports', '--port', String(port), '--hub-port', String(hubPort)]);
+  assert.deepEqual(await check.exited, { code: 0, signal: null });
+  assert.equal(check.output(), '');
+  assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`));
 });
