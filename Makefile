@@ -12,7 +12,7 @@ export CCACHE_NOHASHDIR := true
         lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
 
 help:
-	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
+	@echo "make run       install and build only the hub and nudge, start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
 	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
@@ -27,14 +27,24 @@ help:
 setup:
 	@scripts/setup
 
+# Everything, test binaries included (a build directory `make run` made without them gets them).
 build:
 	@scripts/setup --deb
 	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
+	@if grep -q '^NUDGE_BUILD_TESTS:BOOL=OFF' build/CMakeCache.txt; then cmake --preset release -DNUDGE_BUILD_TESTS=ON >/dev/null; fi
 	cmake --build build -j$(JOBS)
 
-# `setup` and `emitter-build`: the README tour's snippets import socket.io-client and @nudge/emitter.
-run: setup build emitter-build
+# Only what the README tour needs: `scripts/setup --run` (no browser, proxy, database or
+# monitoring package), the hub and `nudge` (no test binaries; a first build configures without
+# them so GoogleTest need not be installed), and the Node emitter the tour's snippets import.
+run: run-build emitter-build
 	$(NUDGED) --dev $(ARGS)
+
+.PHONY: run-build
+run-build:
+	@scripts/setup --run
+	@[ -f build/build.ninja ] || cmake --preset release -DNUDGE_BUILD_TESTS=OFF >/dev/null
+	cmake --build build -j$(JOBS) --target nudged nudge_cli
 
 # Every suite in scripts/test-suites (one line each), logs in build/test-logs/, a summary table.
 # The sanitizer and fuzz runs are in .ci/run (make asan-test, tsan-test, fuzz).
@@ -96,8 +106,13 @@ node-client-test: build
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
 # BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
 BACKEND ?= node
-demo: setup build client-build emitter-build
+# demo-ports first: a port already taken (say, by `make run`) is said before anything is built.
+demo: demo-ports setup build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
+
+.PHONY: demo-ports
+demo-ports:
+	@if command -v node >/dev/null; then node examples/bank/run.mjs --check-ports $(ARGS); fi
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
 # and its launcher, each against both backends (Node and Django); the Django backend's events.

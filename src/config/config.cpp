@@ -10,6 +10,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "config/credentials.hpp"
+#include "config/flag_errors.hpp"
+#include "config/toml_config.hpp"
 #include "metrics/metrics.hpp"
 
 namespace nudge::config {
@@ -34,9 +37,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
         "Every flag can also be set as NUDGE_<FLAG> (e.g. NUDGE_API_KEY) or in a TOML --config file.",
         "nudged"};
     app.set_config("--config", "", "TOML file with settings named like the long flags (port = 8080)");
-    // A misspelt setting in the file is an error, not silently the default.
+    // A real TOML parser: syntax errors, wrong types and unknown keys name file:line:column.
+    auto toml_file = std::make_shared<TomlConfig>(app);
+    app.config_formatter(toml_file);
     app.allow_config_extras(CLI::config_extras_mode::error);
-    app.set_version_flag("--version", "nudged 0.1.0");
+    app.set_version_flag("--version", "nudged " NUDGE_VERSION);
     // A flag given twice takes the last value, so wrappers can append overrides.
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
@@ -275,38 +280,27 @@ ParseOutcome parse(int argc, const char* const* argv) {
             }
             if (config.api.api_key.empty()) config.api.api_key = kDevApiKey;
         }
-        if (static_cast<int>(!config.jwt.secret.empty()) + static_cast<int>(!config.jwt.public_key_pem.empty()) +
-                static_cast<int>(!config.jwks.source.empty()) != 1) {
-            throw CLI::ValidationError(
-                "auth", "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks (or --dev for local development)");
-        }
+        check_credentials(config);
         if (!config.jwks.ca_file.empty() && !config.jwks.source.starts_with("https://")) {
             throw CLI::ValidationError("--jwt-jwks-ca", "applies only to an https:// --jwt-jwks");
         }
-        if (config.api.api_key.empty()) {
-            throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
-        }
     } catch (const CLI::ConfigError& e) {
-        // CLI11 words an unknown key as "INI was not able to parse <key>" (a [section] header as
-        // "<section>.++"); name it plainly.
-        constexpr std::string_view kExtras = "INI was not able to parse ";
-        constexpr std::string_view kSection = ".++";
-        std::string_view what = e.what();
-        if (!what.starts_with(kExtras)) {
-            std::cerr << "--config: " << what << "\n";
-        } else if (what.remove_prefix(kExtras.size()); what.ends_with(kSection)) {
-            what.remove_suffix(kSection.size());
-            std::cerr << fmt::format("--config: unknown section [{}] (settings are top-level keys)\n",
-                                     what);
-        } else {
-            std::cerr << fmt::format(
-                "--config: unknown setting '{}' (settings are the long flags without the dashes, "
-                "e.g. port = 8080; see --help)\n",
-                what);
-        }
+        // TomlConfig's messages start with file:line:column.
+        std::cerr << "nudged: " << e.what() << "\n";
         return ParseOutcome{std::nullopt, 2};
     } catch (const CLI::ParseError& e) {
-        return ParseOutcome{std::nullopt, app.exit(e) == 0 ? 0 : 2};
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            return ParseOutcome{std::nullopt, app.exit(e)};  // --help, --version
+        }
+        // An unknown flag is named with its near miss; CLI11's own words for it ("arguments
+        // were not expected: 18080 --prot") would point at the value too.
+        if (const auto unknown = unknown_flags(app, argc, argv); !unknown.empty()) {
+            std::cerr << unknown << "run 'nudged --help' for the flags\n";
+        } else {
+            std::cerr << "nudged: " << locate(e.what(), *toml_file, argc, argv)
+                      << "\nrun 'nudged --help' for the flags\n";
+        }
+        return ParseOutcome{std::nullopt, 2};
     }
     if (!issuer.empty()) config.jwt.issuer = issuer;
     if (!audience.empty()) config.jwt.audience = audience;
@@ -417,7 +411,7 @@ std::string summary(const Config& config) {
         out += "warning: --dev is set: development defaults, never for production\n";
     }
     // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
-    if (config.jwt.public_key_pem.empty() && config.jwks.source.empty() && config.jwt.secret.size() < 32) {
+    if (config.jwt.public_key_pem.empty() && config.jwks.source.empty() && config.jwt.secret.size() < kMinJwtSecretBytes) {
         out += fmt::format("warning: the JWT secret is {} bytes; use at least 32 random bytes\n",
                            config.jwt.secret.size());
     }

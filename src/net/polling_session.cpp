@@ -141,7 +141,8 @@ void PollingSession::apply_effects() {
     auto& registry = metrics::registry();
     if (effects.auth_failure) {
         registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
-        spdlog::debug("auth refused reason={}", auth::reason(*effects.auth_failure));
+        spdlog::log(worker_.context().log_sessions_at_info ? spdlog::level::info : spdlog::level::debug,
+                    "auth refused reason={}", auth::reason(*effects.auth_failure));
     }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
@@ -150,7 +151,8 @@ void PollingSession::apply_effects() {
             for (const auto& room : hub->granted_rooms(effects.join)) worker_.rooms().join(room, this);
         }
         registry.sessions.add(1);
-        spdlog::debug("client connected transport=polling user={}", *effects.user_id);
+        spdlog::log(worker_.context().log_sessions_at_info ? spdlog::level::info : spdlog::level::debug,
+                    "client connected transport=polling user={}", *effects.user_id);
     }
     for (const auto& room : effects.leave) worker_.rooms().leave(room, this);
     if (effects.subscription) registry.subscriptions[*effects.subscription].add(1);

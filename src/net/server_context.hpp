@@ -78,6 +78,9 @@ struct ServerContext {
     Origins origins;
     PollingDirectory polling;
     std::vector<Worker*> workers;  // every worker, by index (set once by Server)
+    // --dev: each connect and each refused token is logged at info (debug otherwise), so a
+    // first run shows what the hub does with the tour's clients.
+    bool log_sessions_at_info = false;
 };
 
 }  // namespace nudge::net

@@ -322,7 +322,8 @@ void WsConnection<Stream>::apply_effects() {
     auto& registry = metrics::registry();
     if (effects.auth_failure) {
         registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
-        spdlog::debug("auth refused reason={}", auth::reason(*effects.auth_failure));
+        spdlog::log(worker_.context().log_sessions_at_info ? spdlog::level::info : spdlog::level::debug,
+                    "auth refused reason={}", auth::reason(*effects.auth_failure));
     }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
@@ -332,7 +333,8 @@ void WsConnection<Stream>::apply_effects() {
         }
         registry.sessions.add(1);
         set_message_limit();
-        spdlog::debug("client connected user={} rooms={}", *effects.user_id,
+        spdlog::log(worker_.context().log_sessions_at_info ? spdlog::level::info : spdlog::level::debug,
+                    "client connected user={} rooms={}", *effects.user_id,
                       hub::RoomIndex::rooms_of(*this));
     }
     for (const auto& room : effects.leave) worker_.rooms().leave(room, this);

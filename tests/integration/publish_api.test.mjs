@@ -23,6 +23,10 @@ function assertError(result, status, code) {
 
 test('malformed bodies get 400 with a JSON error naming the field', async () => {
   assertError(await emit(hub, '{"room":', { raw: true }), 400, 'invalid_json');
+  // Invalid JSON says where: line and column of the first byte the parser could not take.
+  const typo = await emit(hub, '{"room": "user_1",\n "event": balance_updated}', { raw: true });
+  assertError(typo, 400, 'invalid_json');
+  assert.match(typo.json.error.message, /^body: not valid JSON at line 2, column 11 \(/);
   assertError(await emit(hub, '[]', { raw: true }), 400, 'invalid_body');
   assertError(await emit(hub, { room: 'user_1' }), 400, 'missing_field');
   assertError(await emit(hub, { room: 'user_1', event: '' }), 400, 'invalid_field');
