@@ -75,7 +75,9 @@ public:
         std::uint64_t seq;
         Frame frame;
     };
-    void hold(std::uint64_t seq, Frame frame) {
+    // Called inside a fan-out, as deliver() is: a connection charges the held frame to its
+    // send budget (and schedules its close past it), then keeps it here.
+    virtual void hold(std::uint64_t seq, Frame frame) {
         if (!held_) held_ = std::make_unique<std::vector<Held>>();
         held_->push_back(Held{seq, std::move(frame)});
     }
