@@ -45,7 +45,7 @@ public:
 private:
     void add() noexcept { count_.fetch_add(1, std::memory_order_relaxed); }
 
-    std::atomic<std::uint32_t> count_{0};
+    std::atomic<std::uint16_t> count_{0};  // a few per connection; 2 bytes keep it small
 };
 
 }  // namespace nudge::net

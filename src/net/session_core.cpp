@@ -70,13 +70,7 @@ void SessionCore::hold(std::uint64_t seq, hub::Frame frame) {
         refuse(session::CloseReason::kSlowConsumer, true);
         return;
     }
-    held_bytes_ += static_cast<std::uint32_t>(cost);
     Subscriber::hold(seq, std::move(frame));
-}
-
-std::vector<hub::Subscriber::Held> SessionCore::take_held_events() {
-    held_bytes_ = 0;
-    return take_held();
 }
 
 void SessionCore::send_text(std::string_view text) {
@@ -246,7 +240,7 @@ void SessionCore::recover(session::Recover recover) {
 void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery recovery) {
     // Live events up to the broker's position are in the replay (or lost): skip them.
     deliver_from = client_pid.empty() ? 0 : recovery.now.seq + 1;
-    auto held = take_held_events();
+    auto held = take_held();
     if (!open_ || !protocol_.connected()) return;
     for (const auto& text : recovery_answer(client_pid, recovery)) send_text(text);
     for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
@@ -261,7 +255,7 @@ void SessionCore::take_over(SessionCore& from) {
     if (from.deliver_from == kHold) {
         // The broker answers the CONNECT later: the live events held until then come here.
         deliver_from = kHold;
-        for (auto& event : from.take_held_events()) hold(event.seq, std::move(event.frame));
+        for (auto& event : from.take_held()) hold(event.seq, std::move(event.frame));
     }
     connected_changed();
 }

@@ -53,7 +53,8 @@ public:
     [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
     // Everything charged to the send budget: queued, staged and held frames.
     [[nodiscard]] std::size_t queued_bytes() const noexcept {
-        return queue_.bytes() + staged_bytes + held_bytes_;
+        return queue_.bytes() + staged_bytes + held_bytes() +
+               held_count() * SendQueue::kEntryOverhead;
     }
 
 protected:
@@ -97,21 +98,20 @@ protected:
     void on_recovered(const std::string& client_pid, broker::Recovery recovery);
     // Takes over `from`'s protocol state, queue and held events (the Engine.IO upgrade).
     void take_over(SessionCore& from);
-    // Held events and their charge, when the broker's answer has come (or moved).
-    [[nodiscard]] std::vector<Held> take_held_events();
 
-    Worker& worker_;
-    session::Protocol protocol_;
-    SendQueue queue_;
-    PendingWaits waits_;
-    // While open and above the high watermark: when the client is dropped as a slow consumer.
-    // While closing (WebSocket): when TCP is cut.
-    Clock::time_point deadline_{};
-    std::uint32_t held_bytes_ = 0;   // events held for the broker's answer, charged
-    std::uint8_t hooks_in_flight_ = 0;  // subscribe-hook questions (--max-pending-subscribes)
+    // The small fields first: they fill the tail padding of Connection (Itanium C++ ABI), so a
+    // WebSocket connection is no larger than before the core (304 bytes).
     bool open_ = true;               // frames are taken: not yet leaving (nor upgraded away)
     bool above_high_ = false;        // above the high watermark: input paused
     bool close_deferred_ = false;    // a close was requested from inside a fan-out
+    std::uint8_t hooks_in_flight_ = 0;  // subscribe-hook questions (--max-pending-subscribes)
+    PendingWaits waits_;
+    Worker& worker_;
+    session::Protocol protocol_;
+    SendQueue queue_;
+    // While open and above the high watermark: when the client is dropped as a slow consumer.
+    // While closing (WebSocket): when TCP is cut.
+    Clock::time_point deadline_{};
 
 private:
     // nudge:subscribe without a token: the cache or the hook decides, later.
