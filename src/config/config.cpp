@@ -50,7 +50,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     std::string audience;
     unsigned ping_interval_ms = 25000;
     unsigned ping_timeout_ms = 20000;
-    unsigned connect_timeout_ms = 45000;
+    unsigned connect_timeout_ms = 10000;
     unsigned http_idle_timeout_s = 30;
     unsigned close_timeout_ms = 5000;
     unsigned slow_consumer_timeout_ms = 10000;
@@ -135,6 +135,13 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--subscribe-hook-max-pending", config.subscribe_hook.max_pending,
                      "hook requests in flight per worker; past it subscriptions are refused (busy)")
         ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PENDING")->capture_default_str()->check(CLI::Range(1, 1000000));
+    auth->add_option("--subscribe-hook-max-per-user", config.subscribe_hook.max_per_user,
+                     "hook requests running or waiting per user, per worker; past it that user's "
+                     "subscriptions are refused (busy)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PER_USER")->capture_default_str()->check(CLI::Range(1, 1000000));
+    auth->add_option("--subscribe-hook-max-queued", config.subscribe_hook.max_queued,
+                     "hook requests waiting for a free slot per worker (served to users in turn)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_QUEUED")->capture_default_str()->check(CLI::Range(0, 1000000));
 
     auto* api = app.add_option_group("api");
     api->add_option("--api-key", config.api.api_key, "key backends send as 'Authorization: Bearer <key>'")
@@ -167,7 +174,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_PING_INTERVAL")->capture_default_str()->check(CLI::Range(100, 3600000));
     engine->add_option("--ping-timeout", ping_timeout_ms, "ms a client has to answer a ping")
         ->envname("NUDGE_PING_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
-    engine->add_option("--connect-timeout", connect_timeout_ms, "ms a client has to send CONNECT")
+    engine->add_option("--connect-timeout", connect_timeout_ms,
+                       "ms a client has to send CONNECT (a session that never does is cheap to open)")
         ->envname("NUDGE_CONNECT_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
     engine->add_option("--max-payload", config.session.max_payload, "largest client message in bytes")
         ->envname("NUDGE_MAX_PAYLOAD")->capture_default_str()->check(CLI::Range(1024, 100000000));
@@ -195,6 +203,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-connections-per-ip", config.limits.admission.max_connections_per_ip,
                        "open connections allowed from one source address (0: no limit)")
         ->envname("NUDGE_MAX_CONNECTIONS_PER_IP")->capture_default_str();
+    engine->add_option("--max-polling-sessions", config.limits.max_polling_sessions,
+                       "HTTP long-polling sessions open at once (past it a polling handshake gets 503)")
+        ->envname("NUDGE_MAX_POLLING_SESSIONS")->capture_default_str()->check(CLI::Range(1, 100000000));
     engine->add_option("--max-connect-rate", config.limits.admission.max_connect_rate,
                        "new connections accepted per second, whole process (0: no limit)")
         ->envname("NUDGE_MAX_CONNECT_RATE")->capture_default_str();

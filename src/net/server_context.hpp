@@ -41,6 +41,8 @@ struct Limits {
     // (0: off); at most max_granted_rooms (selector, room) pairs are remembered.
     std::chrono::seconds granted_rooms_ttl{0};
     std::size_t max_granted_rooms = 1000000;
+    // HTTP long-polling sessions open at once in the process (each also charged to admission).
+    std::size_t max_polling_sessions = 100000;
     AdmissionConfig admission;
 };
 
@@ -74,6 +76,7 @@ struct ServerContext {
     SubscribeHookConfig subscribe_hook;
     std::optional<HookTarget> subscribe_hook_target;  // set (resolved) when the hook is on
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
+    std::atomic<std::size_t> polling_sessions{0};  // see Limits::max_polling_sessions
     std::atomic<bool> shutting_down{false};
     Origins origins;
     PollingDirectory polling;
