@@ -16,9 +16,20 @@ struct ResultDeleter {
 };
 using PgResult = std::unique_ptr<PGresult, ResultDeleter>;
 
+// libpq's messages end in a newline and may span lines ("...failed: Connection refused\n\tIs
+// the server running..."): one line for the log.
 std::string trimmed(const char* text) {
-    std::string out = text == nullptr ? "" : text;
-    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    std::string out;
+    bool space = false;
+    for (const char* c = text == nullptr ? "" : text; *c != '\0'; ++c) {
+        if (*c == '\n' || *c == '\t' || *c == ' ') {
+            space = true;
+            continue;
+        }
+        if (space && !out.empty()) out += ' ';
+        space = false;
+        out += *c;
+    }
     return out;
 }
 
