@@ -36,11 +36,12 @@ function cpuMs(pid) {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;  // USER_HZ = 100
 }
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const ms = (v) => Math.round(v * 100) / 100;
 const asRoot = process.getuid?.() === 0;
 const pgRun = (bin, args) => (asRoot ? ['runuser', ['-u', 'postgres', '--', join(PG_BIN, bin), ...args]] : [join(PG_BIN, bin), args]);
 
 const dir = mkdtempSync(join(tmpdir(), 'nudge-cdc-bench-'));
-const pg = await startPostgres({ settings: ['synchronous_commit=off'] });
+const pg = await startPostgres();
 const cleanup = [() => pg.destroy()];
 try {
   await pg.sql(`CREATE TABLE bench (id bigserial PRIMARY KEY, user_id int NOT NULL, stamp float8 NOT NULL);
@@ -86,8 +87,8 @@ data = ["id"]
 
   const client = seedClient(hub.url, token('1'));
   const latencies = [];
-  let expectedId = null;
-  client.on('row', (data) => { latencies.push(Date.now() - data.stamp); expectedId = data.id; });
+  // Sub-millisecond wall clock on receipt (Date.now() truncates to whole milliseconds).
+  client.on('row', (data) => { latencies.push(performance.timeOrigin + performance.now() - data.stamp); });
   await connected(client);
   cleanup.push(() => client.close());
 
@@ -122,13 +123,12 @@ data = ["id"]
     const sorted = [...latencies].sort((a, b) => a - b);
     results.latency.push({
       rate, sent: total, received: latencies.length, achievedRate: Math.round(total / sendSeconds),
-      p50: pct(sorted, 50), p99: pct(sorted, 99), max: sorted.at(-1),
+      p50: ms(pct(sorted, 50)), p99: ms(pct(sorted, 99)), max: ms(sorted.at(-1)),
       cpuUsPerChange: Math.round((cpu * 1000 / changes) * 10) / 10, changes,
     });
     console.log('bench cdc latency', JSON.stringify(results.latency.at(-1)));
   }
   psql.stdin.end();
-  void expectedId;
 
   // Decode throughput: both slots at the same position, then the backlog.
   await pg.sql(`SELECT pg_create_logical_replication_slot('bench_recv', 'pgoutput');
@@ -181,7 +181,7 @@ data = ["id"]
     `(load average ${loadavg()[0].toFixed(1)} at the end: the machine was shared with other builds and tests; ` +
     'the numbers are one run on a busy machine, not a quiet one). `make bench BENCH_ONLY=cdc` (bench/cdc/run.mjs).',
     '',
-    'Postgres 15 (Debian, `wal_level=logical`, `fsync=off`, `synchronous_commit=off`), nudged and nudge-cdc',
+    'Postgres 15 (Debian, `wal_level=logical`, `fsync=off`), nudged and nudge-cdc',
     'from `make build`, one socket.io-client in the same Node process as the writer.',
     '',
     '## Commit → client receive',

@@ -126,7 +126,10 @@ rooms = ["user_{user_id}"]
       proxy.dropAll();
       proxy.release();
     }
-    if (c === 7) await pg.restart('immediate');  // a crash; nudge-cdc reconnects
+    if (c === 7) {
+      await pg.restart('immediate');  // a crash; nudge-cdc reconnects
+      await cdc.waitFor(/streaming slot=nudge .*\(reconnected\)/);
+    }
     if (c === 8) await restartCdc();  // the third SIGKILL, with a backlog after the restart
   }
   await pg.psqlScript(`INSERT INTO done SELECT generate_series(0, ${USERS - 1});`, { user: 'cdc' });
