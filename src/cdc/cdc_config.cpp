@@ -19,6 +19,7 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
     app.set_version_flag("--version", "nudge-cdc 0.1.0");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
+    unsigned batch_wait_ms = 2;
     unsigned hub_timeout_ms = 5000;
     unsigned max_backoff_ms = 5000;
     unsigned status_interval_s = 10;
@@ -50,6 +51,10 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
         ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
     app.add_option("--max-batch", config.max_batch, "most events in one publish request (at most the hub's --max-batch)")
         ->envname("NUDGE_CDC_MAX_BATCH")->capture_default_str()->check(CLI::Range(1, 100000));
+    app.add_option("--batch-wait", batch_wait_ms,
+                   "ms an event waits for more changes to share its publish request (0: publish "
+                   "as soon as the stream has no more data)")
+        ->envname("NUDGE_CDC_BATCH_WAIT")->capture_default_str()->check(CLI::Range(0, 1000));
     app.add_option("--hub-timeout", hub_timeout_ms, "ms one publish request may take")
         ->envname("NUDGE_CDC_HUB_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 600000));
     app.add_option("--max-backoff", max_backoff_ms, "longest wait in ms between publish attempts while the hub is unreachable")
@@ -74,6 +79,7 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
         return CdcParseOutcome{std::nullopt, 2};
     }
     if (metrics_port >= 0) config.metrics_port = static_cast<std::uint16_t>(metrics_port);
+    config.batch_wait = std::chrono::milliseconds(batch_wait_ms);
     config.hub_timeout = std::chrono::milliseconds(hub_timeout_ms);
     config.max_backoff = std::chrono::milliseconds(max_backoff_ms);
     config.status_interval = std::chrono::seconds(status_interval_s);

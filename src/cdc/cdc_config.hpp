@@ -23,6 +23,8 @@ struct CdcConfig {
     std::optional<std::uint16_t> metrics_port;  // unset: no metrics listener
     std::string log_level = "info";
     std::size_t max_batch = 1000;         // events per publish request (the hub's --max-batch)
+    // How long the first pending event waits for more to share its publish request.
+    std::chrono::milliseconds batch_wait{2};
     std::chrono::milliseconds hub_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};   // longest wait between publish attempts
     std::chrono::seconds status_interval{10};      // standby status updates while idle

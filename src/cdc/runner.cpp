@@ -73,10 +73,18 @@ int Runner::run() {
 }
 
 bool Runner::stream_until_error() {
+    bool batch_open = false;
+    Clock::time_point batch_deadline{};
     while (!stop_) {
-        // Block only when there is nothing to publish; otherwise drain what has arrived.
-        const auto wait_for = pipeline_.pending().empty() ? std::chrono::milliseconds(1000)
-                                                          : std::chrono::milliseconds(0);
+        // Block for a second when there is nothing to publish; with events pending, wait only
+        // for the rest of the --batch-wait window (rounded up to whole milliseconds).
+        auto wait_for = std::chrono::milliseconds(1000);
+        if (batch_open) {
+            const auto left = batch_deadline - Clock::now();
+            wait_for = left <= Clock::duration::zero()
+                           ? std::chrono::milliseconds(0)
+                           : std::chrono::ceil<std::chrono::milliseconds>(left);
+        }
         auto read = stream_->read(wait_for);
         if (!read) {
             metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
@@ -101,6 +109,11 @@ bool Runner::stream_until_error() {
                                   format_lsn(data->start), cdc::message(fed.error()));
                     return true;
                 }
+                if (!batch_open && !pipeline_.pending().empty()) {
+                    batch_open = true;
+                    batch_deadline = Clock::now() + config_.batch_wait;
+                }
+                // Drain what has arrived before publishing: under load, batches form by themselves.
                 if (!pipeline_.batch_full()) continue;
             } else {
                 const auto& keepalive = std::get<Keepalive>(*message);
@@ -110,8 +123,12 @@ bool Runner::stream_until_error() {
                 reply_requested = keepalive.reply_requested;
             }
         }
+        // Nothing more arrived but the window is still open: wait for more changes to share
+        // the request (fewer requests and wake-ups per change, at most --batch-wait later).
+        if (batch_open && !*read && !pipeline_.batch_full() && Clock::now() < batch_deadline) continue;
         if (!pipeline_.pending().empty()) {
             if (!publish()) return false;
+            batch_open = false;
             (void)pipeline_.published();
         } else {
             (void)pipeline_.idle(keepalive_end_);
