@@ -123,9 +123,12 @@ bool Runner::stream_until_error() {
                 reply_requested = keepalive.reply_requested;
             }
         }
-        // Nothing more arrived but the window is still open: wait for more changes to share
-        // the request (fewer requests and wake-ups per change, at most --batch-wait later).
-        if (batch_open && !*read && !pipeline_.batch_full() && Clock::now() < batch_deadline) continue;
+        // Nothing more arrived (or only a keepalive, which Postgres sends after each transaction
+        // until the client confirms it) and the window is still open: wait for more changes to
+        // share the request (fewer requests and wake-ups per change, at most --batch-wait later).
+        if (batch_open && !reply_requested && !pipeline_.batch_full() && Clock::now() < batch_deadline) {
+            continue;
+        }
         if (!pipeline_.pending().empty()) {
             if (!publish()) return false;
             batch_open = false;
