@@ -169,6 +169,7 @@ Result<void, PgError> PgCatalog::ensure_publication(const std::string& publicati
                       "looking up the publication", PGRES_TUPLES_OK, {publication});
     if (!found) return fail(found.error());
     std::vector<std::string> quoted;
+    quoted.reserve(tables.size());
     for (const auto& table : tables) quoted.push_back(quote_table(conn, table));
     const auto privilege_hint = [&](PgError error, std::string_view statement) {
         if (error.fatal) {

@@ -98,12 +98,16 @@ Result<Rule, std::string> parse_rule(const toml::table& table, std::string_view 
         } else if (name == "on") {
             auto ops = string_array(node, "on");
             if (!ops) return error(node, ops.error());
+            static constexpr std::pair<std::string_view, Operation> kOperations[] = {
+                {"insert", Operation::kInsert}, {"update", Operation::kUpdate},
+                {"delete", Operation::kDelete}, {"truncate", Operation::kTruncate}};
             for (const auto& op : *ops) {
-                if (op == "insert") rule.on |= static_cast<std::uint8_t>(Operation::kInsert);
-                else if (op == "update") rule.on |= static_cast<std::uint8_t>(Operation::kUpdate);
-                else if (op == "delete") rule.on |= static_cast<std::uint8_t>(Operation::kDelete);
-                else if (op == "truncate") rule.on |= static_cast<std::uint8_t>(Operation::kTruncate);
-                else return error(node, fmt::format("on: unknown operation \"{}\" (insert, update, delete, truncate)", op));
+                const auto* known = std::find_if(std::begin(kOperations), std::end(kOperations),
+                                                 [&](const auto& entry) { return entry.first == op; });
+                if (known == std::end(kOperations)) {
+                    return error(node, fmt::format("on: unknown operation \"{}\" (insert, update, delete, truncate)", op));
+                }
+                rule.on |= static_cast<std::uint8_t>(known->second);
             }
         } else if (name == "changed") {
             auto columns = string_array(node, "changed");

@@ -41,7 +41,7 @@ Result<Prepared, std::string> prepare(const CdcConfig& config) {
     }
     Prepared prepared{std::move(*rules), std::move(*stream), {}};
     prepared.summary = fmt::format(
-        "{} rules on {}; publication \"{}\"; slot \"{}\" ({}); hub {}", prepared.rules.rules.size(),
+        R"({} rules on {}; publication "{}"; slot "{}" ({}); hub {})", prepared.rules.rules.size(),
         fmt::join(tables, ", "), config.publication, config.slot,
         *slot || create ? slot_state : "missing: created at start", config.hub);
     return prepared;
