@@ -105,8 +105,11 @@ rooms = ["user_{user_id}"]
     return pg.psqlScript(script, { user: 'cdc' });
   };
 
+  const t0 = Date.now();
+  const step = (what) => console.log(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
   let outageStarted;
   for (let c = 0; c < CHUNKS; c++) {
+    step(`chunk ${c}; received ${seen.reduce((sum, s) => sum + s.length, 0)}`);
     const writing = chunk();
     if (c === 1 || c === 3) await restartCdc();  // SIGKILL while the chunk is being written
     if (c === 5) {
@@ -132,12 +135,14 @@ rooms = ["user_{user_id}"]
     }
     if (c === 8) await restartCdc();  // the third SIGKILL, with a backlog after the restart
   }
+  step('all chunks committed');
   await pg.psqlScript(`INSERT INTO done SELECT generate_series(0, ${USERS - 1});`, { user: 'cdc' });
   await Promise.race([
     Promise.all(finished),
     sleep(180000).then(() => { throw new Error(`not all done: ${seen.map((s) => s.length)}\n${cdc.output()}`); }),
   ]);
 
+  step('every client has its closing marker');
   let total = 0;
   for (let u = 0; u < USERS; u++) {
     total += seen[u].length;
