@@ -55,7 +55,8 @@ integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 # nudge-cdc against a real Postgres 15 per file (tests/cdc/): rules, bad input, and the crash
-# test (10,000 transactions, 3 SIGKILLs, a 30 s hub outage, a Postgres crash; about 1.5 min).
+# test (10,000 transactions, 3 SIGKILLs, a 30 s hub outage, a Postgres crash: about 40 s of
+# the suite's minute).
 cdc-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_CDC_BIN=$(CURDIR)/build/nudge-cdc \
 	  node --test --test-concurrency=1 --test-timeout=300000 tests/cdc/

@@ -12,6 +12,7 @@
 
 #include "cdc/cdc_config.hpp"
 #include "cdc/cdc_metrics.hpp"
+#include "cdc/postgres.hpp"
 #include "cdc/runner.hpp"
 #include "cdc/startup.hpp"
 
@@ -73,8 +74,15 @@ int main(int argc, char** argv) {
     std::signal(SIGTERM, on_signal);
     std::signal(SIGINT, on_signal);
     spdlog::info("nudge-cdc: started: {}", prepared->summary);
-    cdc::Runner runner(config, std::move(prepared->rules), std::move(*prepared->stream),
-                       std::move(*emitter), metrics, g_stop);
+    auto reconnect = [&config]() -> Result<std::unique_ptr<cdc::ChangeStream>, cdc::PgError> {
+        auto stream = cdc::ReplicationStream::connect(config.postgres);
+        if (!stream) return fail(stream.error());
+        return std::make_unique<cdc::ReplicationStream>(std::move(*stream));
+    };
+    cdc::Runner runner(config, std::move(prepared->rules),
+                       std::make_unique<cdc::ReplicationStream>(std::move(*prepared->stream)),
+                       reconnect, std::make_unique<cdc::EmitterSink>(std::move(*emitter)), metrics,
+                       g_stop);
     const int status = runner.run();
     spdlog::info("nudge-cdc: stopped");
     return status;

@@ -57,7 +57,7 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
         ->envname("NUDGE_CDC_BATCH_WAIT")->capture_default_str()->check(CLI::Range(0, 1000));
     app.add_option("--hub-timeout", hub_timeout_ms, "ms one publish request may take")
         ->envname("NUDGE_CDC_HUB_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 600000));
-    app.add_option("--max-backoff", max_backoff_ms, "longest wait in ms between publish attempts while the hub is unreachable")
+    app.add_option("--max-backoff", max_backoff_ms, "longest wait in ms between attempts while the hub or Postgres is unreachable")
         ->envname("NUDGE_CDC_MAX_BACKOFF")->capture_default_str()->check(CLI::Range(10, 600000));
     app.add_option("--status-interval", status_interval_s, "seconds between position reports to Postgres while idle")
         ->envname("NUDGE_CDC_STATUS_INTERVAL")->capture_default_str()->check(CLI::Range(1, 3600));

@@ -16,16 +16,12 @@
 #include <string>
 #include <vector>
 
+#include "cdc/change_source.hpp"
 #include "cdc/pgoutput.hpp"
 #include "cdc/rules.hpp"
 #include "common/result.hpp"
 
 namespace nudge::cdc {
-
-struct PgError {
-    std::string message;
-    bool fatal = false;  // configuration or privileges: retrying the same thing cannot help
-};
 
 struct PgConnDeleter {
     void operator()(PGconn* conn) const noexcept { PQfinish(conn); }
@@ -56,26 +52,27 @@ private:
 };
 
 // The walsender connection (replication=database) streaming the slot.
-class ReplicationStream {
+class ReplicationStream final : public ChangeStream {
 public:
     [[nodiscard]] static Result<ReplicationStream, PgError> connect(const std::string& url);
 
     [[nodiscard]] Result<void, PgError> create_slot(const std::string& slot);
     // START_REPLICATION from the slot's confirmed position, pgoutput protocol 1.
-    [[nodiscard]] Result<void, PgError> start(const std::string& slot, const std::string& publication);
+    [[nodiscard]] Result<void, PgError> start(const std::string& slot,
+                                              const std::string& publication) override;
 
     // The next CopyData message, waiting at most `wait`; nullopt when none arrived in time.
     // The span is valid until the next call. An error means the connection is gone.
     [[nodiscard]] Result<std::optional<std::span<const std::uint8_t>>, PgError> read(
-        std::chrono::milliseconds wait);
+        std::chrono::milliseconds wait) override;
     // Sends a standby status update confirming `flushed` (everything before it is done).
-    [[nodiscard]] Result<void, PgError> confirm(Lsn flushed);
+    [[nodiscard]] Result<void, PgError> confirm(Lsn flushed) override;
 
     ReplicationStream(ReplicationStream&&) noexcept = default;
     ReplicationStream& operator=(ReplicationStream&&) noexcept = default;
     ReplicationStream(const ReplicationStream&) = delete;
     ReplicationStream& operator=(const ReplicationStream&) = delete;
-    ~ReplicationStream();
+    ~ReplicationStream() override;
 
 private:
     explicit ReplicationStream(PgConn conn) : conn_(std::move(conn)) {}

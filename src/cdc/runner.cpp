@@ -12,7 +12,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
-constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
 constexpr std::chrono::seconds kWarnEvery{30};
 constexpr std::chrono::milliseconds kMinConfirmInterval{100};
 
@@ -27,26 +26,29 @@ std::vector<Event> to_events(const std::vector<OutEvent>& pending) {
 
 }  // namespace
 
-Runner::Runner(const CdcConfig& config, Rules rules, ReplicationStream stream, Emitter emitter,
-               CdcMetrics& metrics, const std::atomic<bool>& stop)
+Runner::Runner(const CdcConfig& config, Rules rules, std::unique_ptr<ChangeStream> stream,
+               ChangeStreamFactory reconnect, std::unique_ptr<EventSink> sink, CdcMetrics& metrics,
+               const std::atomic<bool>& stop)
     : config_(config),
       pipeline_(std::move(rules), fmt::format("cdc:{}:", config.slot), config.max_batch),
       stream_(std::move(stream)),
-      emitter_(std::move(emitter)),
+      reconnect_(std::move(reconnect)),
+      sink_(std::move(sink)),
       metrics_(metrics),
       stop_(stop) {}
 
 int Runner::run() {
-    auto backoff = kFirstBackoff;
+    const auto first_backoff = std::min(kFirstBackoff, config_.max_backoff);
+    auto backoff = first_backoff;
     bool first = true;
     while (!stop_) {
         if (!stream_) {
-            auto stream = ReplicationStream::connect(config_.postgres);
+            auto stream = reconnect_();
             if (!stream) {
                 spdlog::warn("nudge-cdc: reconnecting to Postgres failed: {}; retrying in {} ms",
                              stream.error().message, backoff.count());
                 wait(backoff);
-                backoff = std::min(backoff * 2, kMaxReconnectBackoff);
+                backoff = std::min(backoff * 2, config_.max_backoff);
                 continue;
             }
             stream_ = std::move(*stream);
@@ -56,14 +58,14 @@ int Runner::run() {
             spdlog::warn("nudge-cdc: {}; retrying in {} ms", started.error().message, backoff.count());
             stream_.reset();
             wait(backoff);
-            backoff = std::min(backoff * 2, kMaxReconnectBackoff);
+            backoff = std::min(backoff * 2, config_.max_backoff);
             continue;
         }
         spdlog::info("nudge-cdc: streaming slot={} publication={} from confirmed={}{}", config_.slot,
                      config_.publication, format_lsn(pipeline_.confirmed()),
                      first ? "" : " (reconnected)");
         first = false;
-        backoff = kFirstBackoff;
+        backoff = first_backoff;
         pipeline_.reset();
         keepalive_end_ = 0;
         if (!stream_until_error()) return exit_code_;
@@ -153,10 +155,10 @@ bool Runner::stream_until_error() {
 
 bool Runner::publish() {
     const auto events = to_events(pipeline_.pending());
-    auto backoff = kFirstBackoff;
+    auto backoff = std::min(kFirstBackoff, config_.max_backoff);
     Clock::time_point last_warning{};
     for (;;) {
-        auto sent = emitter_.emit_batch(events);
+        auto sent = sink_->publish(events);
         if (sent) {
             metrics_.events_published.fetch_add(events.size(), std::memory_order_relaxed);
             metrics_.batches_published.fetch_add(1, std::memory_order_relaxed);

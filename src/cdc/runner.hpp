@@ -13,19 +13,21 @@
 #include <chrono>
 #include <optional>
 
-#include <nudge/emitter.hpp>
+#include <memory>
 
 #include "cdc/cdc_config.hpp"
 #include "cdc/cdc_metrics.hpp"
+#include "cdc/change_source.hpp"
 #include "cdc/pipeline.hpp"
-#include "cdc/postgres.hpp"
 
 namespace nudge::cdc {
 
 class Runner {
 public:
-    Runner(const CdcConfig& config, Rules rules, ReplicationStream stream, Emitter emitter,
-           CdcMetrics& metrics, const std::atomic<bool>& stop);
+    // `stream` is connected, not started; `reconnect` opens the next one after a failure.
+    Runner(const CdcConfig& config, Rules rules, std::unique_ptr<ChangeStream> stream,
+           ChangeStreamFactory reconnect, std::unique_ptr<EventSink> sink, CdcMetrics& metrics,
+           const std::atomic<bool>& stop);
 
     // Returns the exit status: 0 after `stop`, 1 when the hub refused the events.
     [[nodiscard]] int run();
@@ -41,8 +43,9 @@ private:
 
     const CdcConfig& config_;
     Pipeline pipeline_;
-    std::optional<ReplicationStream> stream_;
-    Emitter emitter_;
+    std::unique_ptr<ChangeStream> stream_;
+    ChangeStreamFactory reconnect_;
+    std::unique_ptr<EventSink> sink_;
     CdcMetrics& metrics_;
     const std::atomic<bool>& stop_;
     Lsn keepalive_end_ = 0;
