@@ -137,10 +137,13 @@ rooms = ["user_{user_id}"]
   }
   step('all chunks committed');
   await pg.psqlScript(`INSERT INTO done SELECT generate_series(0, ${USERS - 1});`, { user: 'cdc' });
+  let timer;
   await Promise.race([
     Promise.all(finished),
-    sleep(180000).then(() => { throw new Error(`not all done: ${seen.map((s) => s.length)}\n${cdc.output()}`); }),
-  ]);
+    new Promise((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`not all done: ${seen.map((s) => s.length)}\n${cdc.output()}`)), 180000);
+    }),
+  ]).finally(() => clearTimeout(timer));
 
   step('every client has its closing marker');
   let total = 0;
