@@ -214,6 +214,17 @@ data = ["id"]
     `nudge-cdc / pg_recvlogical throughput: **${D.ratio}×** (goal ≥ 0.8×); nudge-cdc CPU while`,
     `decoding: ${D.cdcCpuUsPerChange} µs per change.`,
     '',
+    '## Reading the numbers',
+    '',
+    '- CPU per change in the latency phases is mostly per *transaction*, not per change: Postgres',
+    '  sends each one-row transaction (and a keepalive after it) as it commits, so nudge-cdc wakes',
+    '  up, reads and goes back to sleep once per transaction, and sends one publish request per',
+    '  `--batch-wait` window (the "events per publish request" column). The same code reading',
+    '  changes in bulk (the decode row) spends the CPU per change shown there. On a loaded',
+    '  2-core machine every wake-up costs more (the scheduler\'s share shows as system time).',
+    '- p99 and max include the scheduling delays of a shared machine (the load average above):',
+    '  the p50 is the path itself (commit, walsender, nudge-cdc, hub, client, `--batch-wait` 2 ms).',
+    '',
   ];
   if (!opts.smoke) writeFileSync(opts.report, lines.join('\n'));
   console.log(lines.join('\n'));
