@@ -1,0 +1,246 @@
+// The Runner's exactly-once bookkeeping under failures, the Beast fail_count way: a scripted
+// Postgres (FakeStream, which resends everything after the confirmed position on every new
+// session, as a slot does) and a hub that drops ids it has seen (FakeHub); the n-th read, the
+// n-th confirm or the n-th publish fails, for every n until a run needs no failure. Each run
+// must deliver every event exactly once, in commit order, and never confirm a position whose
+// events the hub has not all taken.
+#include "cdc/runner.hpp"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/json/serialize.hpp>
+#include <map>
+#include <set>
+
+namespace nudge::cdc {
+namespace {
+
+// pgoutput protocol 1 bytes (see pgoutput.hpp), for a table public.t (id int4, user_id int4).
+class Bytes {
+public:
+    Bytes& u8(std::uint8_t v) { out_.push_back(v); return *this; }
+    Bytes& u16(std::uint16_t v) { return be(v, 2); }
+    Bytes& u32(std::uint32_t v) { return be(v, 4); }
+    Bytes& u64(std::uint64_t v) { return be(v, 8); }
+    Bytes& str(std::string_view s) {
+        out_.insert(out_.end(), s.begin(), s.end());
+        return u8(0);
+    }
+    Bytes& text(std::string_view s) {
+        u8('t').u32(static_cast<std::uint32_t>(s.size()));
+        out_.insert(out_.end(), s.begin(), s.end());
+        return *this;
+    }
+    std::vector<std::uint8_t> take() { return std::move(out_); }
+
+private:
+    Bytes& be(std::uint64_t v, int n) {
+        for (int shift = (n - 1) * 8; shift >= 0; shift -= 8) {
+            out_.push_back(static_cast<std::uint8_t>(v >> static_cast<unsigned>(shift)));
+        }
+        return *this;
+    }
+    std::vector<std::uint8_t> out_;
+};
+
+std::vector<std::uint8_t> xlog(const std::vector<std::uint8_t>& payload) {
+    auto out = Bytes().u8('w').u64(0).u64(0).u64(0).take();
+    out.insert(out.end(), payload.begin(), payload.end());
+    return out;
+}
+
+struct Transaction {
+    Lsn commit = 0;
+    Lsn end = 0;
+    std::vector<int> ids;  // one inserted row each, user_id = id % 3
+};
+
+std::vector<Transaction> script() {
+    std::vector<Transaction> txs;
+    int id = 0;
+    for (int t = 0; t < 12; ++t) {
+        Transaction tx;
+        tx.commit = 0x1000 + static_cast<Lsn>(t) * 0x100;
+        tx.end = tx.commit + 0x30;
+        for (int r = 0; r <= t % 3; ++r) tx.ids.push_back(++id);
+        txs.push_back(tx);
+    }
+    return txs;
+}
+
+struct Failures {
+    int read_at = 0;     // the n-th read (over all sessions) fails; 0: none
+    int confirm_at = 0;  // the n-th confirm fails
+    int publish_at = 0;  // the n-th publish answers 503
+    int reads = 0, confirms = 0, publishes = 0;
+};
+
+// The hub: takes events, drops ids seen before (its idempotency window).
+struct FakeHub final : EventSink {
+    Failures& failures;
+    std::set<std::string> seen;
+    std::vector<std::string> delivered;  // "id:<row id>" in delivery order
+    explicit FakeHub(Failures& f) : failures(f) {}
+    EmitResult publish(const std::vector<Event>& events) override {
+        if (++failures.publishes == failures.publish_at) {
+            EmitError error;
+            error.kind = ErrorKind::kUnavailable;
+            error.status = 503;
+            return tl::make_unexpected(error);
+        }
+        for (const auto& event : events) {
+            if (!seen.insert(event.id).second) continue;
+            delivered.push_back(boost::json::serialize(event.data->as_object().at("id")));
+        }
+        return Accepted{events.size()};
+    }
+};
+
+// The slot: confirmed position shared by every session; each session resends the Relation and
+// every transaction ending after that position, then keepalives.
+struct Slot {
+    Lsn confirmed = 0;
+    Lsn max_confirmed_seen = 0;
+};
+
+struct FakeStream final : ChangeStream {
+    Failures& failures;
+    Slot& slot;
+    const FakeHub& hub;
+    const std::vector<Transaction>& txs;
+    std::atomic<bool>& stop;
+    std::vector<std::vector<std::uint8_t>> queue;
+    std::size_t next = 0;
+    std::vector<std::uint8_t> current;
+    bool failed = false;
+
+    FakeStream(Failures& f, Slot& s, const FakeHub& h, const std::vector<Transaction>& t,
+               std::atomic<bool>& st)
+        : failures(f), slot(s), hub(h), txs(t), stop(st) {}
+
+    Result<void, PgError> start(const std::string&, const std::string&) override {
+        queue.push_back(xlog(Bytes().u8('R').u32(16384).str("public").str("t").u8('f').u16(2)
+                                 .u8(1).str("id").u32(23).u32(0xFFFFFFFF)
+                                 .u8(1).str("user_id").u32(23).u32(0xFFFFFFFF).take()));
+        for (const auto& tx : txs) {
+            if (tx.end <= slot.confirmed) continue;
+            queue.push_back(xlog(Bytes().u8('B').u64(tx.commit).u64(0).u32(7).take()));
+            for (const int id : tx.ids) {
+                queue.push_back(xlog(Bytes().u8('I').u32(16384).u8('N').u16(2)
+                                         .text(std::to_string(id)).text(std::to_string(id % 3)).take()));
+            }
+            queue.push_back(xlog(Bytes().u8('C').u8(0).u64(tx.commit).u64(tx.end).u64(0).take()));
+            // Postgres follows a transaction with a keepalive until the client confirms it.
+            queue.push_back(Bytes().u8('k').u64(tx.end).u64(0).u8(0).take());
+        }
+        return {};
+    }
+    Result<std::optional<std::span<const std::uint8_t>>, PgError> read(std::chrono::milliseconds) override {
+        if (failed || ++failures.reads == failures.read_at) {
+            failed = true;
+            return fail(PgError{"injected read failure", false});
+        }
+        if (next < queue.size()) {
+            current = queue[next++];
+            return std::optional<std::span<const std::uint8_t>>(std::span(current));
+        }
+        // Caught up: done once everything is delivered and confirmed.
+        if (slot.confirmed >= txs.back().end) stop = true;
+        return std::optional<std::span<const std::uint8_t>>{};
+    }
+    Result<void, PgError> confirm(Lsn flushed) override {
+        if (failed || ++failures.confirms == failures.confirm_at) {
+            failed = true;
+            return fail(PgError{"injected confirm failure", false});
+        }
+        // Never past a transaction whose events the hub has not all taken.
+        std::size_t taken = hub.delivered.size();
+        for (const auto& tx : txs) {
+            if (tx.end > flushed) break;
+            if (taken < tx.ids.size()) {
+                ADD_FAILURE() << "confirmed " << flushed << " before the hub took transaction " << tx.end;
+                break;
+            }
+            taken -= tx.ids.size();
+        }
+        EXPECT_GE(flushed, slot.confirmed) << "the position went backwards";
+        slot.confirmed = std::max(slot.confirmed, flushed);
+        return {};
+    }
+};
+
+Rules rules() {
+    auto parsed = parse_rules(
+        "[[rule]]\ntable = \"t\"\non = [\"insert\"]\nevent = \"row\"\nrooms = [\"u_{user_id}\"]\ndata = [\"id\"]\n",
+        "r.toml");
+    EXPECT_TRUE(parsed.has_value());
+    return *parsed;
+}
+
+// One run with the given failures; returns the delivered row ids in delivery order.
+std::vector<std::string> run_with(Failures& failures, std::size_t max_batch) {
+    spdlog::set_level(spdlog::level::off);  // the retries and reconnects log on purpose
+    const auto txs = script();
+    Slot slot;
+    std::atomic<bool> stop{false};
+    CdcConfig config;
+    config.max_batch = max_batch;
+    config.batch_wait = std::chrono::milliseconds(0);
+    config.max_backoff = std::chrono::milliseconds(1);
+    CdcMetrics metrics;
+    auto hub = std::make_unique<FakeHub>(failures);
+    FakeHub* hub_view = hub.get();
+    auto open = [&]() -> Result<std::unique_ptr<ChangeStream>, PgError> {
+        return std::make_unique<FakeStream>(failures, slot, *hub_view, txs, stop);
+    };
+    Runner runner(config, rules(), *open(), open, std::move(hub), metrics, stop);
+    EXPECT_EQ(runner.run(), 0);
+    EXPECT_EQ(slot.confirmed, txs.back().end);
+    return hub_view->delivered;
+}
+
+std::vector<std::string> expected() {
+    std::vector<std::string> out;
+    for (const auto& tx : script()) {
+        for (const int id : tx.ids) out.push_back(std::to_string(id));
+    }
+    return out;
+}
+
+TEST(Runner, DeliversEverythingOnceWithoutFailures) {
+    for (const std::size_t batch : {1U, 2U, 1000U}) {
+        Failures none;
+        EXPECT_EQ(run_with(none, batch), expected()) << "max_batch " << batch;
+    }
+}
+
+TEST(Runner, EveryReadFailureIsAReconnectWithoutLossOrDuplicate) {
+    for (int n = 1;; ++n) {
+        Failures failures;
+        failures.read_at = n;
+        EXPECT_EQ(run_with(failures, 2), expected()) << "read " << n << " failed";
+        if (failures.reads < n) break;  // the run ended before the n-th read: all covered
+    }
+}
+
+TEST(Runner, EveryConfirmFailureIsAReconnectWithoutLossOrDuplicate) {
+    for (int n = 1;; ++n) {
+        Failures failures;
+        failures.confirm_at = n;
+        EXPECT_EQ(run_with(failures, 2), expected()) << "confirm " << n << " failed";
+        if (failures.confirms < n) break;
+    }
+}
+
+TEST(Runner, EveryFailedPublishIsRetriedInOrder) {
+    for (int n = 1;; ++n) {
+        Failures failures;
+        failures.publish_at = n;
+        EXPECT_EQ(run_with(failures, 3), expected()) << "publish " << n << " failed";
+        if (failures.publishes < n) break;
+    }
+}
+
+}  // namespace
+}  // namespace nudge::cdc
