@@ -82,9 +82,12 @@ node-client-test: build
 
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
 # BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
+# DB=postgres (with BACKEND=django): on a throwaway PostgreSQL 15, the app's emits off, the events
+# made by nudge-cdc from the committed rows (examples/bank/cdc-rules.toml).
 BACKEND ?= node
+DB ?= sqlite
 demo: setup build client-build emitter-build
-	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) --db $(DB) $(ARGS)
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
 # and its launcher, each against both backends (Node and Django); the Django backend's events.

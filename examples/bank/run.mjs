@@ -4,9 +4,14 @@
 // Django (django/) — and prints where to go. Ctrl-C (or SIGTERM) stops both; if the hub or the
 // backend dies, the demo stops too.
 //
-//   node examples/bank/run.mjs [--backend node|django] [--port 3000] [--hub-port 8080]
-//                              [--host 127.0.0.1] [--no-build]
-// Environment: BANK_BACKEND, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged), PYTHON.
+//   node examples/bank/run.mjs [--backend node|django] [--db sqlite|postgres] [--port 3000]
+//                              [--hub-port 8080] [--postgres-port 0] [--host 127.0.0.1] [--no-build]
+// Environment: BANK_BACKEND, BANK_DB, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged),
+// NUDGE_CDC_BIN (default build/nudge-cdc), PYTHON.
+//
+// --db postgres (Django only): a throwaway PostgreSQL 15 (scripts/postgres, a free port unless
+// --postgres-port), the app's own emits switched off, and nudge-cdc making the events from the
+// committed rows (cdc-rules.toml): a change made with psql by hand reaches the dashboard too.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +29,8 @@ const { values: flags } = parseArgs({
     backend: { type: 'string', default: process.env.BANK_BACKEND || 'node' },
     port: { type: 'string', default: process.env.BANK_PORT ?? '3000' },
     'hub-port': { type: 'string', default: process.env.HUB_PORT ?? '8080' },
+    db: { type: 'string', default: process.env.BANK_DB || 'sqlite' },
+    'postgres-port': { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
     'no-build': { type: 'boolean', default: false },
   },
@@ -36,6 +43,15 @@ function die(message) {
 
 if (!BACKENDS.includes(flags.backend)) {
   console.error(`demo: --backend must be one of ${BACKENDS.join(', ')}, not "${flags.backend}"`);
+  process.exit(2);
+}
+if (!['sqlite', 'postgres'].includes(flags.db)) {
+  console.error(`demo: --db must be sqlite or postgres, not "${flags.db}"`);
+  process.exit(2);
+}
+const onPostgres = flags.db === 'postgres';
+if (onPostgres && flags.backend !== 'django') {
+  console.error('demo: --db postgres needs --backend django (make demo BACKEND=django DB=postgres)');
   process.exit(2);
 }
 const nudged = process.env.NUDGED_BIN ?? here('../../build/nudged');
@@ -91,8 +107,17 @@ for (let waited = 0; ; waited += 50) {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-const { startBank } =
-  flags.backend === 'django'
+if (onPostgres) {
+  const { CDC_BIN } = await import('./server/cdc.mjs');
+  if (!existsSync(CDC_BIN)) {
+    hub.kill('SIGTERM');
+    await hubExited;
+    die(`no nudge-cdc at ${CDC_BIN}: run \`make build\` first`);
+  }
+}
+const { startBank } = onPostgres
+  ? { startBank: (await import('./server/django-postgres.mjs')).startDjangoPostgresBank }
+  : flags.backend === 'django'
     ? { startBank: (await import('./server/django.mjs')).startDjangoBank }
     : await import('./server/app.mjs');
 let bank;
@@ -104,21 +129,28 @@ try {
     apiKey: DEMO_API_KEY,
     jwtSecret: DEMO_SECRET,
     staticDir: here('dist'),
+    postgresPort: Number(flags['postgres-port']),
     log: (line) => console.log(line),
   });
 } catch (error) {
   hub.kill('SIGTERM');
   await hubExited;
-  die(`the ${flags.backend} bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
+  die(`the ${flags.backend} bank${onPostgres ? ' on PostgreSQL' : ''} could not start on ${flags.host}:${flags.port}: ${error.message}`);
 }
 
 console.log(`
-  nudge bank is running: ${bank.url}   (${flags.backend} backend)
+  nudge bank is running: ${bank.url}   (${flags.backend} backend${onPostgres ? ' on PostgreSQL, events from nudge-cdc' : ''})
 
   log in as   alice / wonderland   or   bob / builder
               (one browser per user: tabs of one browser share the login)
 
-  hub         ${hubUrl}   (metrics: ${hubUrl}/metrics)
+  hub         ${hubUrl}   (metrics: ${hubUrl}/metrics)${
+    onPostgres
+      ? `
+  database    psql ${bank.postgresUrl}
+              e.g. UPDATE bank_customer SET name = 'Alice by hand' WHERE username = 'alice';`
+      : ''
+  }
   Ctrl-C stops the demo.
 `);
 
