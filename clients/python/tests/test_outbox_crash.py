@@ -11,7 +11,6 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-import pytest
 
 from conftest import API_KEY, EVENT_TIMEOUT
 
