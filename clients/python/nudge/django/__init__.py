@@ -50,7 +50,7 @@ from ..errors import NudgeError
 from . import outbox
 from .outbox import Relay, start_relay_thread
 
-__all__ = ["Relay", "emit", "emit_event", "get_client", "start_relay_thread"]
+__all__ = ["Relay", "emit", "emit_event", "get_client", "is_durable", "start_relay_thread"]
 
 logger = logging.getLogger("nudge")
 

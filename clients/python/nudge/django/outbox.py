@@ -203,6 +203,12 @@ class Relay:
                                    "the next try, in %.1f s", error, delay)
                     self._stop.wait(delay)
                     continue
+                except Exception:  # noqa: BLE001 - a dead relay thread would publish nothing
+                    self.failures += 1
+                    delay = min(self.max_backoff, delay * 2 or self.backoff)
+                    logger.exception("nudge relay: unexpected failure; retrying in %.1f s", delay)
+                    self._stop.wait(delay)
+                    continue
                 self._wake.wait(self.poll_interval)
                 self._wake.clear()
         finally:
