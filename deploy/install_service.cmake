@@ -10,13 +10,17 @@ else()
 endif()
 set(NUDGE_BIN_DIR "${prefix}/${NUDGE_INSTALL_BINDIR}")
 set(NUDGE_DOC_DIR "${prefix}/${NUDGE_INSTALL_DOCDIR}")
-configure_file("${NUDGE_DEPLOY_SOURCE_DIR}/systemd/nudged.service.in"
-               "${NUDGE_DEPLOY_BINARY_DIR}/nudged.service" @ONLY)
+foreach(unit nudged nudge-cdc)
+  configure_file("${NUDGE_DEPLOY_SOURCE_DIR}/systemd/${unit}.service.in"
+                 "${NUDGE_DEPLOY_BINARY_DIR}/${unit}.service" @ONLY)
+endforeach()
 
 file(INSTALL DESTINATION "${prefix}/${NUDGE_INSTALL_UNITDIR}" TYPE FILE
-     FILES "${NUDGE_DEPLOY_BINARY_DIR}/nudged.service")
+     FILES "${NUDGE_DEPLOY_BINARY_DIR}/nudged.service" "${NUDGE_DEPLOY_BINARY_DIR}/nudge-cdc.service")
 file(INSTALL DESTINATION "${NUDGE_CONFIG_DIR}" TYPE FILE
-     FILES "${NUDGE_DEPLOY_SOURCE_DIR}/nudged.toml")
-# Secrets: readable by root only (systemd reads it for the service).
+     FILES "${NUDGE_DEPLOY_SOURCE_DIR}/nudged.toml" "${NUDGE_DEPLOY_SOURCE_DIR}/cdc.toml"
+           "${NUDGE_DEPLOY_SOURCE_DIR}/cdc-rules.toml")
+# Secrets: readable by root only (systemd reads them for the services).
 file(INSTALL DESTINATION "${NUDGE_CONFIG_DIR}" TYPE FILE
-     PERMISSIONS OWNER_READ OWNER_WRITE FILES "${NUDGE_DEPLOY_SOURCE_DIR}/nudged.env")
+     PERMISSIONS OWNER_READ OWNER_WRITE
+     FILES "${NUDGE_DEPLOY_SOURCE_DIR}/nudged.env" "${NUDGE_DEPLOY_SOURCE_DIR}/cdc.env")

@@ -85,14 +85,20 @@ test('the nudge .deb lists nudged, nudge, the unit and the example config; the c
   console.log(`# ${deb} (${size} bytes):\n${[...entries.keys()].map((p) => `#   ${p}`).join('\n')}`);
   for (const path of ['./usr/bin/nudged', './usr/bin/nudge', './usr/lib/systemd/system/nudged.service',
     './etc/nudge/nudged.toml', './etc/nudge/nudged.env', './usr/share/doc/nudge/copyright',
-    './usr/share/nudge/nudge.json', './usr/share/nudge/nudge-alerts.yml']) {
+    './usr/share/nudge/nudge.json', './usr/share/nudge/nudge-alerts.yml',
+    './usr/bin/nudge-cdc', './usr/lib/systemd/system/nudge-cdc.service', './etc/nudge/cdc.toml',
+    './etc/nudge/cdc-rules.toml', './etc/nudge/cdc.env',
+    './usr/share/doc/nudge/events-from-the-database.md']) {
     assert.ok(entries.has(path), `${path} in the package`);
   }
   assert.equal(entries.get('./usr/bin/nudged'), '-rwxr-xr-x');
+  assert.equal(entries.get('./usr/bin/nudge-cdc'), '-rwxr-xr-x');
   assert.equal(entries.get('./etc/nudge/nudged.env'), '-rw-------', 'the secrets file is root-only');
+  assert.equal(entries.get('./etc/nudge/cdc.env'), '-rw-------', 'the secrets file is root-only');
 
   const conffiles = (await run('dpkg-deb', ['-I', deb, 'conffiles'])).stdout.trim().split('\n');
-  assert.deepEqual(conffiles.sort(), ['/etc/nudge/nudged.env', '/etc/nudge/nudged.toml']);
+  assert.deepEqual(conffiles.sort(), ['/etc/nudge/cdc-rules.toml', '/etc/nudge/cdc.env',
+    '/etc/nudge/cdc.toml', '/etc/nudge/nudged.env', '/etc/nudge/nudged.toml']);
 });
 
 test('its dependencies, computed from the binaries, resolve on Debian 12 (apt simulation)', async () => {
@@ -288,6 +294,31 @@ test('systemd-analyze verify accepts the installed unit, which is hardened', asy
   const bad = await run('systemd-analyze', [`--root=${root}`, '--man=no', 'verify', 'nudged-broken.service']);
   assert.match(bad.stderr, /protect system value/i);
   rmSync(broken);
+});
+
+test('the nudge-cdc unit is installed, verified and hardened; its example config checks', async () => {
+  const unit = readFileSync(join(root, 'usr/lib/systemd/system/nudge-cdc.service'), 'utf8');
+  assert.match(unit, /^ExecStart=\/usr\/bin\/nudge-cdc --config \/etc\/nudge\/cdc\.toml$/m);
+  assert.match(unit, /^EnvironmentFile=\/etc\/nudge\/cdc\.env$/m);
+  assert.match(unit, /^RestartPreventExitStatus=2$/m);
+  cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, force: false });
+  const verify = await run('systemd-analyze', [`--root=${root}`, '--man=no', 'verify', 'nudge-cdc.service']);
+  assert.equal(verify.stderr, '', `systemd-analyze verify reported:\n${verify.stderr}`);
+  const { stdout } = await run('systemd-analyze', ['security', '--offline=yes', `--root=${root}`, 'nudge-cdc.service']);
+  const exposure = Number(/Overall exposure level for nudge-cdc\.service: ([\d.]+)/.exec(stdout)?.[1]);
+  assert.ok(exposure <= 2, `exposure ${exposure}:\n${stdout}`);
+  // The shipped config parses (every key is a flag); without a database the check stops
+  // at the rules file, whose example is all comments: a clear exit 2.
+  const cdc = join(root, 'usr/bin/nudge-cdc');
+  const config = readFileSync(join(root, 'etc/nudge/cdc.toml'), 'utf8')
+    .replace('/etc/nudge/cdc-rules.toml', join(root, 'etc/nudge/cdc-rules.toml'));
+  const file = join(scratch, 'cdc.toml');
+  writeFileSync(file, config);
+  const checked = await run(cdc, ['--config', file, '--check-config'], {
+    env: { ...process.env, NUDGE_CDC_POSTGRES: 'postgresql://x@127.0.0.1:1/x', NUDGE_CDC_API_KEY: 'k' },
+  }).then(() => ({ code: 0, stderr: '' }), (error) => error);
+  assert.equal(checked.code, 2);
+  assert.match(checked.stderr, /^nudge-cdc: .*cdc-rules\.toml:1:1: no \[\[rule\]\] tables/);
 });
 
 test('cmake --install puts everything under the given prefix, the unit naming that prefix', async () => {

@@ -212,12 +212,20 @@ export async function startCluster() {
 // A TCP proxy standing in for a load balancer: each new connection goes to the current target
 // (an `http://host:port` or `redis://host:port` URL, or { host, port }); connections already
 // open stay where they are until either side closes them, or dropAll() cuts them all.
+// hold() makes the target unreachable without cutting an answer in flight: new connections are
+// closed at once and bytes towards the target stop, while its answers still come back;
+// release() undoes it.
 export async function startProxy(target) {
   let current = parseTarget(target);
   const pairs = new Set();
   let accepted = 0;
+  let held = false;
   const server = createServer((downstream) => {
     accepted++;
+    if (held) {
+      downstream.destroy();
+      return;
+    }
     const upstream = createConnection(current);
     const pair = { downstream, upstream };
     pairs.add(pair);
@@ -240,6 +248,14 @@ export async function startProxy(target) {
     get accepted() { return accepted; },
     get open() { return pairs.size; },
     setTarget(next) { current = parseTarget(next); },
+    hold() {
+      held = true;
+      for (const { downstream, upstream } of pairs) {
+        downstream.unpipe(upstream);
+        downstream.pause();
+      }
+    },
+    release() { held = false; },
     dropAll() {
       for (const { downstream, upstream } of [...pairs]) {
         downstream.destroy();

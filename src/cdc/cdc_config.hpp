@@ -1,0 +1,39 @@
+// nudge-cdc's settings: flags, NUDGE_CDC_* environment variables and a TOML --config file
+// (keys named like the long flags: postgres = "...", rules = "..."), parsed with CLI11 the way
+// nudged parses its own. Thread-compatible plain data.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace nudge::cdc {
+
+struct CdcConfig {
+    std::string postgres;                 // libpq URL of the database to follow
+    std::string rules_file;
+    std::string hub = "http://127.0.0.1:8080";
+    std::string api_key;
+    std::string slot = "nudge";
+    std::string publication = "nudge";
+    bool check_config = false;
+    std::string metrics_host = "127.0.0.1";
+    std::optional<std::uint16_t> metrics_port;  // unset: no metrics listener
+    std::string log_level = "info";
+    std::size_t max_batch = 1000;         // events per publish request (the hub's --max-batch)
+    std::chrono::milliseconds hub_timeout{5000};
+    std::chrono::milliseconds max_backoff{5000};   // longest wait between publish attempts
+    std::chrono::seconds status_interval{10};      // standby status updates while idle
+    std::uint64_t lag_warning_bytes = 256ULL << 20U;  // warn when the slot lags more
+};
+
+struct CdcParseOutcome {
+    std::optional<CdcConfig> config;  // empty: exit now with exit_code
+    int exit_code = 0;                // 0 for --help/--version, 2 for usage errors
+};
+
+[[nodiscard]] CdcParseOutcome parse_cdc_config(int argc, const char* const* argv);
+
+}  // namespace nudge::cdc

@@ -1,0 +1,54 @@
+// Runner: the replication loop of nudge-cdc. Reads the slot's stream, feeds the Pipeline,
+// publishes its events to the hub in commit order and confirms positions to Postgres only
+// after the hub answered 202. Runs on the calling thread until `stop` is set.
+//
+// Failures at run time are waits, never losses: an unreachable hub is retried with backoff
+// (the stream is kept alive meanwhile and Postgres keeps the WAL; a lag warning is logged
+// past --lag-warning); a lost or undecodable replication connection is reopened from the
+// slot. Only a hub that refuses the events themselves (401, 400, 413) stops the program,
+// with nothing confirmed past the last accepted batch.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <optional>
+
+#include <nudge/emitter.hpp>
+
+#include "cdc/cdc_config.hpp"
+#include "cdc/cdc_metrics.hpp"
+#include "cdc/pipeline.hpp"
+#include "cdc/postgres.hpp"
+
+namespace nudge::cdc {
+
+class Runner {
+public:
+    Runner(const CdcConfig& config, Rules rules, ReplicationStream stream, Emitter emitter,
+           CdcMetrics& metrics, const std::atomic<bool>& stop);
+
+    // Returns the exit status: 0 after `stop`, 1 when the hub refused the events.
+    [[nodiscard]] int run();
+
+private:
+    // Reads and publishes until the connection fails or `stop`; false: exit with exit_code_.
+    bool stream_until_error();
+    bool publish();
+    bool confirm(Lsn position);
+    void wait(std::chrono::milliseconds duration);
+    void update_metrics();
+    void warn_lag();
+
+    const CdcConfig& config_;
+    Pipeline pipeline_;
+    std::optional<ReplicationStream> stream_;
+    Emitter emitter_;
+    CdcMetrics& metrics_;
+    const std::atomic<bool>& stop_;
+    Lsn keepalive_end_ = 0;
+    std::chrono::steady_clock::time_point last_status_{};
+    std::chrono::steady_clock::time_point last_lag_warning_{};
+    int exit_code_ = 0;
+};
+
+}  // namespace nudge::cdc
