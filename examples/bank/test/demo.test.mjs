@@ -74,8 +74,9 @@ for (const backend of DEMO_BACKENDS) {
         events.map((e) => e.name),
         ['transaction_happened'],
       );
-      // Who sent it: the app's emit carries {timestamp}, nudge-cdc's the row's id (data = ["id"]).
-      assert.deepEqual(Object.keys(events[0].args[0]), fromDatabase ? ['id'] : ['timestamp']);
+      // Who sent it: the app's emit carries {timestamp}; nudge-cdc's the row's id (data = ["id"])
+      // and the commit's lsn.
+      assert.deepEqual(Object.keys(events[0].args[0]).sort(), fromDatabase ? ['id', 'lsn'] : ['timestamp']);
       assert.deepEqual(
         dataPaths(entries),
         ['/api/balance', '/api/transactions'],
