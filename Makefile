@@ -7,7 +7,7 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run demo test unit integration chaos-test client-build client-test browser-test python-test \
+.PHONY: help setup build run demo test unit integration chaos-test cdc-test client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
         lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
 
@@ -15,7 +15,7 @@ help:
 	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
 	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
-	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
+	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge, change capture build/nudge-cdc"
 	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
 	@echo "make lint      clang-tidy over src/ and clients/cpp/"
 	@echo "make asan-test unit + integration suites under ASan+UBSan (in .ci/run, not in make test)"
@@ -53,6 +53,12 @@ $(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/reac
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+
+# nudge-cdc against a real Postgres 15 per file (tests/cdc/): rules, bad input, and the crash
+# test (10,000 transactions, 3 SIGKILLs, a 30 s hub outage, a Postgres crash; about 1.5 min).
+cdc-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) NUDGE_CDC_BIN=$(CURDIR)/build/nudge-cdc \
+	  node --test --test-concurrency=1 --test-timeout=300000 tests/cdc/
 
 # Connection-state recovery under chaos (drops, slow consumers, a restart): no silent loss.
 chaos-test: build
@@ -154,8 +160,15 @@ tsan-test: tsan client-build
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
 # Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run).
+# BENCH_ONLY=cdc: nudge-cdc's latency, CPU and decode throughput (bench/cdc/run.mjs, on the
+# binaries of `make build`; writes bench/cdc/RESULTS.md).
 bench:
+ifeq ($(BENCH_ONLY),cdc)
+	@$(MAKE) -s build
+	bench/cdc/run.mjs
+else
 	bench/run
+endif
 
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke:

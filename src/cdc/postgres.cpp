@@ -282,8 +282,9 @@ Result<std::optional<std::span<const std::uint8_t>>, PgError> ReplicationStream:
                                             trimmed(PQerrorMessage(conn_.get()))), false});
         }
         if (waited) return std::optional<std::span<const std::uint8_t>>{};
+        // With no wait, one non-blocking recv (in PQconsumeInput) says as much as a poll would.
         pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
-        if (::poll(&fd, 1, static_cast<int>(wait.count())) < 0) {
+        if (wait.count() > 0 && ::poll(&fd, 1, static_cast<int>(wait.count())) < 0) {
             return std::optional<std::span<const std::uint8_t>>{};  // EINTR: the caller loops
         }
         if (PQconsumeInput(conn_.get()) == 0) {

@@ -14,6 +14,7 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxReconnectBackoff{5000};
 constexpr std::chrono::seconds kWarnEvery{30};
+constexpr std::chrono::milliseconds kMinConfirmInterval{100};
 
 std::vector<Event> to_events(const std::vector<OutEvent>& pending) {
     std::vector<Event> events;
@@ -109,15 +110,19 @@ bool Runner::stream_until_error() {
                 reply_requested = keepalive.reply_requested;
             }
         }
-        std::optional<Lsn> position;
         if (!pipeline_.pending().empty()) {
             if (!publish()) return false;
-            position = pipeline_.published();
+            (void)pipeline_.published();
         } else {
-            position = pipeline_.idle(keepalive_end_);
+            (void)pipeline_.idle(keepalive_end_);
         }
-        const bool status_due = Clock::now() - last_status_ >= config_.status_interval;
-        if (position || reply_requested || status_due) {
+        // A moved position is reported at most every kMinConfirmInterval while changes keep
+        // coming (one status message per transaction would double the syscalls per change),
+        // and at once when the stream is idle or the server asks.
+        const auto since = Clock::now() - last_status_;
+        const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
+        if (reply_requested || since >= config_.status_interval ||
+            (moved && (!*read || since >= kMinConfirmInterval))) {
             if (!confirm(pipeline_.confirmed())) return true;
         }
         update_metrics();

@@ -4,6 +4,9 @@
 // crash). Every row carries its user's sequence number; each user's client must receive
 // 1..N exactly once and in order, and then the closing marker.
 //
+// The hub runs with the Redis broker, as a deployment that wants exactly-once across hub restarts
+// must: the idempotency ids live in Redis, so a replay after the Postgres crash (the slot
+// resumes from its last checkpointed position, here from before the hub restart) is dropped.
 // The hub outage: the proxy between nudge-cdc and the hub holds first (nudge-cdc's requests
 // stop reaching it but answers in flight still come back), then the hub stops. After the
 // outage the hub starts, the clients reconnect, and only then the proxy lets nudge-cdc
@@ -15,7 +18,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, seedClient, connected, token, API_KEY, sleep } from '../integration/lib/hub.mjs';
-import { startProxy } from '../integration/lib/redis.mjs';
+import { startProxy, startRedis } from '../integration/lib/redis.mjs';
 import { startPostgres, startCdc } from './lib/postgres.mjs';
 
 const USERS = 4;
@@ -51,7 +54,11 @@ event = "done"
 rooms = ["user_{user_id}"]
 `);
 
-  let hub = await startHub();
+  const redis = await startRedis();
+  cleanup.push(() => redis.stop());
+  // An idempotency window longer than the whole run: every replay falls inside it.
+  const hubOptions = { broker: redis.url, args: ['--idempotency-window', '900'] };
+  let hub = await startHub(hubOptions);
   const hubPort = hub.port;
   cleanup.push(() => hub.stop());
   const proxy = await startProxy(hub.url);
@@ -112,14 +119,17 @@ rooms = ["user_{user_id}"]
     await writing;
     if (c === 6) {
       await sleep(Math.max(0, OUTAGE_MS - (Date.now() - outageStarted)));
-      hub = await startHub({ port: hubPort });
+      hub = await startHub({ ...hubOptions, port: hubPort });
       await Promise.all(clients.map((client) => new Promise((resolve) => {
         if (client.connected) resolve(); else client.once('connect', resolve);
       })));
       proxy.dropAll();
       proxy.release();
     }
-    if (c === 7) await pg.restart('immediate');  // a crash; nudge-cdc reconnects
+    if (c === 7) {
+      await pg.restart('immediate');  // a crash; nudge-cdc reconnects
+      await cdc.waitFor(/streaming slot=nudge .*\(reconnected\)/);
+    }
     if (c === 8) await restartCdc();  // the third SIGKILL, with a backlog after the restart
   }
   await pg.psqlScript(`INSERT INTO done SELECT generate_series(0, ${USERS - 1});`, { user: 'cdc' });

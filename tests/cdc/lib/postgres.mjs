@@ -20,13 +20,23 @@ export const CDC_BIN =
 const asRoot = process.getuid?.() === 0;
 
 const live = new Set();
-process.on('exit', () => {
+function stopLive() {
   for (const dir of live) {
     try {
       execFileSync(...pgCommand('pg_ctl', ['-D', dir, '-m', 'immediate', 'stop']), { stdio: 'ignore' });
     } catch { /* already stopped */ }
+    rmSync(dir, { recursive: true, force: true });
   }
-});
+  live.clear();
+}
+process.on('exit', stopLive);
+// A runner that interrupts the tests: stop the clusters, then die of the same signal.
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    stopLive();
+    process.kill(process.pid, signal);
+  });
+}
 
 // [file, args] running a Postgres binary as the postgres user when we are root.
 function pgCommand(binary, args) {
@@ -116,12 +126,15 @@ export function startCdc(args, { env = {} } = {}) {
     waiters.push({ pattern, resolve });
     exited.then(({ code, signal }) => reject(new Error(`nudge-cdc exited (${code ?? signal}) before ${pattern}:\n${output}`)));
   });
+  // Callers that never await `ready` (a process expected to fail) must not see its rejection.
+  const ready = waitFor(/streaming slot=/);
+  ready.catch(() => {});
   return {
     child,
     exited,
     output: () => output,
     waitFor,
-    ready: waitFor(/streaming slot=/),
+    ready,
     kill(signal = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       return exited;
