@@ -112,10 +112,13 @@ node-client-test: build
 
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
 # BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
+# DB=postgres (with BACKEND=django): on a throwaway PostgreSQL 15, the app's emits off, the events
+# made by nudge-cdc from the committed rows (examples/bank/cdc-rules.toml).
 BACKEND ?= node
+DB ?= sqlite
 # demo-ports first: a port already taken (say, by `make run`) is said before anything is built.
 demo: demo-ports setup build client-build emitter-build
-	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) --db $(DB) $(ARGS)
 
 .PHONY: demo-ports
 demo-ports:

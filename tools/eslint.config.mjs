@@ -11,4 +11,9 @@ export default [
     files: ['**/*.mjs', '**/*.js'],
     languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: { ...globals.node } },
   },
+  {
+    // Functions these suites hand to page.evaluate() run in Chromium.
+    files: ['tests/browser/**', 'tests/conformance/**', 'tests/packages/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
 ];

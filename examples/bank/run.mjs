@@ -4,10 +4,16 @@
 // Django (django/) — and prints where to go. Ctrl-C (or SIGTERM) stops both; if the hub or the
 // backend dies, the demo stops too.
 //
-//   node examples/bank/run.mjs [--backend node|django] [--port 3000] [--hub-port 8080]
-//                              [--host 127.0.0.1] [--no-build] [--version] [--check-ports]
+//   node examples/bank/run.mjs [--backend node|django] [--db sqlite|postgres] [--port 3000]
+//                              [--hub-port 8080] [--postgres-port 0] [--host 127.0.0.1] [--no-build]
+//                              [--version] [--check-ports]
 // --check-ports only checks that both ports are free (exit 0) or says which is taken (exit 1).
-// Environment: BANK_BACKEND, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged), PYTHON.
+// Environment: BANK_BACKEND, BANK_DB, BANK_PORT, HUB_PORT, NUDGED_BIN (default build/nudged),
+// NUDGE_CDC_BIN (default build/nudge-cdc), PYTHON.
+//
+// --db postgres (Django only): a throwaway PostgreSQL 15 (scripts/postgres, a free port unless
+// --postgres-port), the app's own emits switched off, and nudge-cdc making the events from the
+// committed rows (cdc-rules.toml): a change made with psql by hand reaches the dashboard too.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -25,6 +31,8 @@ const OPTIONS = {
   backend: { type: 'string', default: process.env.BANK_BACKEND || 'node' },
   port: { type: 'string', default: process.env.BANK_PORT ?? '3000' },
   'hub-port': { type: 'string', default: process.env.HUB_PORT ?? '8080' },
+  db: { type: 'string', default: process.env.BANK_DB || 'sqlite' },
+  'postgres-port': { type: 'string', default: '0' },
   host: { type: 'string', default: '127.0.0.1' },
   'no-build': { type: 'boolean', default: false },
   version: { type: 'boolean', default: false },
@@ -76,6 +84,15 @@ function die(message) {
 
 if (!BACKENDS.includes(flags.backend)) {
   console.error(`demo: --backend must be one of ${BACKENDS.join(', ')}, not "${flags.backend}"`);
+  process.exit(2);
+}
+if (!['sqlite', 'postgres'].includes(flags.db)) {
+  console.error(`demo: --db must be sqlite or postgres, not "${flags.db}"`);
+  process.exit(2);
+}
+const onPostgres = flags.db === 'postgres';
+if (onPostgres && flags.backend !== 'django') {
+  console.error('demo: --db postgres needs --backend django (make demo BACKEND=django DB=postgres)');
   process.exit(2);
 }
 // Both ports are checked before anything starts: a hub already on the hub port (say, from
@@ -158,8 +175,17 @@ for (let waited = 0; ; waited += 50) {
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-const { startBank } =
-  flags.backend === 'django'
+if (onPostgres) {
+  const { CDC_BIN } = await import('./server/cdc.mjs');
+  if (!existsSync(CDC_BIN)) {
+    hub.kill('SIGTERM');
+    await hubExited;
+    die(`no nudge-cdc at ${CDC_BIN}: run \`make build\` first`);
+  }
+}
+const { startBank } = onPostgres
+  ? { startBank: (await import('./server/django-postgres.mjs')).startDjangoPostgresBank }
+  : flags.backend === 'django'
     ? { startBank: (await import('./server/django.mjs')).startDjangoBank }
     : await import('./server/app.mjs');
 let bank;
@@ -171,12 +197,13 @@ try {
     apiKey: DEMO_API_KEY,
     jwtSecret: DEMO_SECRET,
     staticDir: here('dist'),
+    postgresPort: Number(flags['postgres-port']),
     log: (line) => console.log(line),
   });
 } catch (error) {
   hub.kill('SIGTERM');
   await hubExited;
-  die(`the ${flags.backend} bank could not start on ${flags.host}:${flags.port}: ${error.message}`);
+  die(`the ${flags.backend} bank${onPostgres ? ' on PostgreSQL' : ''} could not start on ${flags.host}:${flags.port}: ${error.message}`);
 }
 
 // Only when every part is up: a hub that exited meanwhile means the demo is not running.
@@ -185,12 +212,18 @@ if (hubStatus !== null) {
   die(`the hub exited (${hubStatus}); its message is above`);
 }
 console.log(`
-  nudge bank is running: ${bank.url}   (${flags.backend} backend)
+  nudge bank is running: ${bank.url}   (${flags.backend} backend${onPostgres ? ' on PostgreSQL, events from nudge-cdc' : ''})
 
   log in as   alice / wonderland   or   bob / builder
               (one browser per user: tabs of one browser share the login)
 
-  hub         ${hubUrl}   (metrics: ${hubUrl}/metrics)
+  hub         ${hubUrl}   (metrics: ${hubUrl}/metrics)${
+    onPostgres
+      ? `
+  database    psql ${bank.postgresUrl}
+              e.g. UPDATE bank_customer SET name = 'Alice by hand' WHERE username = 'alice';`
+      : ''
+  }
   Ctrl-C stops the demo.
 `);
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, Agent, request } from 'node:http';
 import { createConnection } from 'node:net';
 import { once } from 'node:events';
-import { startHub, token, metrics, eventually, SLOW } from './lib/hub.mjs';
+import { startHub, token, metrics, eventually } from './lib/hub.mjs';
 import { startRedis } from './lib/redis.mjs';
 import { openRaw } from './lib/raw_socket.mjs';
 

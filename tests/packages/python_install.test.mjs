@@ -81,7 +81,8 @@ DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memor
 NUDGE_URL = ${JSON.stringify(hub.url)}
 NUDGE_API_KEY = ${JSON.stringify(API_KEY)}
 `);
-  const committed = nextEvent(socket, 'transaction_happened');
+  // Django's start-up comes first: a generous wait, for a loaded machine.
+  const committed = nextEvent(socket, 'transaction_happened', 30_000);
   await sh(python, ['-c', `
 import django
 django.setup()
@@ -91,4 +92,32 @@ with transaction.atomic():
     emit_event(42, "transaction_happened", {"via": "django"})
 `], { env: { ...process.env, PYTHONPATH: work, DJANGO_SETTINGS_MODULE: 'settings' } });
   assert.deepEqual(await committed, [{ via: 'django' }]);
+});
+
+test('the installed nudge.django app migrates its outbox and its nudge_relay command publishes', async () => {
+  const socket = await connected(seedClient(hub.url, token('43')));
+  sockets.push(socket);
+  // docs/outbox.md's setup, in a minimal Django project: the app, migrate, a durable event.
+  writeFileSync(join(work, 'durable_settings.py'), `
+SECRET_KEY = "test"
+INSTALLED_APPS = ["nudge.django"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ${JSON.stringify(join(work, 'outbox.sqlite3'))}}}
+NUDGE_URL = ${JSON.stringify(hub.url)}
+NUDGE_API_KEY = ${JSON.stringify(API_KEY)}
+`);
+  const env = { ...process.env, PYTHONPATH: work, DJANGO_SETTINGS_MODULE: 'durable_settings' };
+  const admin = ['-m', 'django'];
+  await sh(python, [...admin, 'migrate', '--verbosity', '0'], { env });
+  await sh(python, ['-c', `
+import django
+django.setup()
+from django.db import transaction
+from nudge.django import emit_event
+with transaction.atomic():
+    emit_event(43, "transaction_happened", {"via": "outbox"}, durable=True)
+`], { env });
+  const relayed = nextEvent(socket, 'transaction_happened', 30_000);
+  const { stdout } = await sh(python, [...admin, 'nudge_relay', '--once'], { env });
+  assert.equal(stdout.trim(), 'nudge relay: published 1 events');
+  assert.deepEqual(await relayed, [{ via: 'outbox' }]);
 });

@@ -27,6 +27,12 @@ and configures this one under another alias for ``get_channel_layer(alias)``.
 CONFIG takes the ``Nudge`` arguments (``url``, ``api_key``, ``timeout``,
 ``retry_budget``, ``retries``, ...); ``url`` and ``api_key`` fall back to the
 ``NUDGE_URL`` and ``NUDGE_API_KEY`` settings, then to the environment.
+
+With ``"durable": True`` in CONFIG (default: the ``NUDGE_DURABLE`` setting), ``group_send``
+writes the event to nudge's outbox in the caller's database transaction instead of
+publishing it (``nudge.django.outbox``; a relay publishes it after the commit). Called through
+``async_to_sync`` from a view, as the seed's ``utils/realtime.py`` does, the row is written by
+the calling thread, on its connection, inside its ``transaction.atomic()``.
 """
 
 from __future__ import annotations
@@ -36,11 +42,13 @@ import functools
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+from asgiref.sync import sync_to_async
 from channels.layers import BaseChannelLayer
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 
-from .client import Nudge
+from .client import Nudge, _event_body
+from .django import is_durable, outbox
 from .errors import NudgeUnsupportedError, NudgeValidationError
 
 __all__ = ["NudgeChannelLayer", "message_to_event"]
@@ -82,8 +90,12 @@ class NudgeChannelLayer(BaseChannelLayer):
 
     def __init__(self, url: str | None = None, api_key: str | None = None, *,
                  expiry: int = 60, capacity: int = 100,
-                 channel_capacity: Mapping[str, int] | None = None, **options: Any) -> None:
+                 channel_capacity: Mapping[str, int] | None = None,
+                 durable: bool | None = None, using: str | None = None,
+                 **options: Any) -> None:
         super().__init__(expiry=expiry, capacity=capacity, channel_capacity=channel_capacity)
+        self.durable = durable
+        self.using = using
         options.setdefault("json_encoder", DjangoJSONEncoder)
         self.client = Nudge(url or getattr(settings, "NUDGE_URL", None),
                             api_key or getattr(settings, "NUDGE_API_KEY", None), **options)
@@ -94,6 +106,12 @@ class NudgeChannelLayer(BaseChannelLayer):
         the event loop keeps serving while it is in flight."""
         self.valid_group_name(group)
         event, data = message_to_event(message)
+        if is_durable(self.durable):
+            # thread_sensitive: under async_to_sync this runs in the calling thread, on its
+            # database connection, so the row joins the caller's transaction.
+            await sync_to_async(outbox.write, thread_sensitive=True)(
+                self.client, _event_body(group, event, data, None), self.using)
+            return
         body = self.client._encode_emit(group, event, data, None)
         loop = asyncio.get_running_loop()
         await loop.run_in_executor(None, functools.partial(self.client._post, body))

@@ -312,6 +312,10 @@ class Nudge:
         # The id is fixed here, before the first attempt, so every retry carries the same one.
         if self.idempotent and "id" not in body:
             body["id"] = uuid.uuid4().hex
+        return self._dumps(body)
+
+    def _dumps(self, body: dict[str, Any]) -> bytes:
+        """The event's JSON as sent (UTF-8), with this client's encoder; no id is added."""
         try:
             text = json.dumps(body, cls=self._encoder, ensure_ascii=False, allow_nan=False,
                               separators=(",", ":"))

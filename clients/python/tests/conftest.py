@@ -14,6 +14,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import uuid
@@ -272,16 +273,20 @@ def fake_hub():
 
 
 @pytest.fixture(scope="session")
-def django_ready(hub):
-    """Django configured against the session hub: in-memory SQLite, the nudge settings
-    and the nudge Channels layer as the default layer."""
+def django_ready(hub, tmp_path_factory):
+    """Django configured against the session hub: a SQLite file (threads share it, as a
+    relay thread must), the nudge settings, the nudge app (its outbox table migrated) and the
+    nudge Channels layer as the default layer."""
     import django
     from django.conf import settings
+    from django.core.management import call_command
 
     if not settings.configured:
+        database = tmp_path_factory.mktemp("django") / "test.sqlite3"
         settings.configure(
-            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-            INSTALLED_APPS=[],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(database),
+                                   "OPTIONS": {"timeout": 20}}},
+            INSTALLED_APPS=["nudge.django"],
             USE_TZ=True,
             NUDGE_URL=hub.url,
             NUDGE_API_KEY=API_KEY,
@@ -293,4 +298,46 @@ def django_ready(hub):
             },
         )
         django.setup()
+        call_command("migrate", verbosity=0)
     return settings
+
+
+class Postgres:
+    """A throwaway PostgreSQL 15 cluster (scripts/postgres: initdb in a temporary directory,
+    a free port, wal_level=logical); ``database()`` makes a fresh database in it."""
+
+    def __init__(self) -> None:
+        # Reachable by the postgres user, who runs the server when the tests run as root.
+        self.parent = Path(tempfile.mkdtemp(prefix="nudge-pg-"))
+        self.parent.chmod(0o755)
+        self.dir = self.parent / "data"
+        started = subprocess.run([str(REPO / "scripts" / "postgres"), "start", str(self.dir)],
+                                 capture_output=True, text=True, timeout=120)
+        if started.returncode != 0:
+            shutil.rmtree(self.parent, ignore_errors=True)
+            pytest.fail(f"Postgres did not start: {started.stderr}")
+        self.url = started.stdout.strip()
+
+    def database(self) -> str:
+        """A new, empty database; returns its URL."""
+        import psycopg2
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
+    def stop(self) -> None:
+        subprocess.run([str(REPO / "scripts" / "postgres"), "stop", str(self.dir)],
+                       capture_output=True, timeout=60)
+        shutil.rmtree(self.parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    server = Postgres()
+    yield server
+    server.stop()

@@ -4,9 +4,11 @@
   NUDGE_API_KEY=... BANK_JWT_SECRET=... /usr/bin/python3 examples/bank/django/serve.py \
       [--host 127.0.0.1] [--port 3000] [--hub-url http://127.0.0.1:8080] [--public-hub-url URL]
       [--static-dir examples/bank/dist] [--threads 8]
+      [--database-url postgresql://user@host:port/dbname] [--no-emits]
 
 It listens first (``--port 0`` picks a free port; a taken port fails at once), makes a fresh
-SQLite database in a temporary directory, migrates and seeds it, prints
+SQLite database in a temporary directory (or uses the PostgreSQL database of
+``--database-url``, seeded if it has no customers yet), migrates and seeds it, prints
 ``bank: listening on http://HOST:PORT``, then serves until SIGINT or SIGTERM and removes the
 database. One gunicorn worker process with threads: the "simulate activity" switches and the
 write lock live in the process (bank/simulate.py, bank/accounts.py).
@@ -38,6 +40,11 @@ def parse_args() -> argparse.Namespace:
                         help="the built front end")
     parser.add_argument("--simulate-ms", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=8, help="requests served at once")
+    parser.add_argument("--database-url", default=os.environ.get("BANK_DATABASE_URL"),
+                        help="PostgreSQL instead of a fresh SQLite file (BANK_DATABASE_URL)")
+    parser.add_argument("--no-emits", action="store_true",
+                        help="send no events from the app: nudge-cdc makes them from the "
+                             "database's changes (BANK_EMITS=off)")
     return parser.parse_args()
 
 
@@ -79,6 +86,10 @@ def main() -> None:
         "BANK_STATIC_DIR": args.static_dir,
         "BANK_SIMULATE_MS": str(args.simulate_ms),
     })
+    if args.database_url:
+        os.environ["BANK_DATABASE_URL"] = args.database_url
+    if args.no_emits:
+        os.environ["BANK_EMITS"] = "off"
     os.environ.setdefault("BANK_ALLOWED_HOSTS",
                           "*" if wildcard else ",".join({args.host, "127.0.0.1", "localhost"}))
     try:
@@ -87,10 +98,18 @@ def main() -> None:
         from django.db import connections
 
         django.setup()
-        call_command("migrate", verbosity=0, interactive=False)
-        from bank.accounts import seed
+        from django.db import OperationalError
 
-        seed()
+        try:
+            call_command("migrate", verbosity=0, interactive=False)
+        except OperationalError as error:
+            fail(f"cannot use the database {args.database_url or 'file'}: "
+                 f"{str(error).strip()} (is PostgreSQL running there?)")
+        from bank.accounts import seed
+        from bank.models import Customer
+
+        if not Customer.objects.exists():  # a fresh SQLite file always; PostgreSQL maybe not
+            seed()
         connections.close_all()  # gunicorn forks its worker next: no connection may cross
 
         from gunicorn.app.base import BaseApplication

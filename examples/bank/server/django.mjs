@@ -23,11 +23,16 @@ export function startDjangoBank({
   jwtSecret,
   staticDir,
   simulateMs = 2000,
+  databaseUrl,
+  emits = true,
   log = (line) => console.log(line),
 }) {
   const args = [SERVE, '--host', host, '--port', String(port), '--hub-url', hubUrl];
   args.push('--public-hub-url', publicHubUrl, '--simulate-ms', String(simulateMs));
   if (staticDir) args.push('--static-dir', staticDir);
+  // PostgreSQL instead of a fresh SQLite file; and no emits: nudge-cdc makes the events.
+  if (databaseUrl) args.push('--database-url', databaseUrl);
+  if (!emits) args.push('--no-emits');
   const child = spawn(process.env.PYTHON ?? '/usr/bin/python3', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NUDGE_API_KEY: apiKey, BANK_JWT_SECRET: jwtSecret, PYTHONUNBUFFERED: '1' },

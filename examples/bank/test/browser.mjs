@@ -10,11 +10,18 @@ import { chromium } from 'playwright-core';
 import { startHub, SECRET, API_KEY } from '../../../tests/integration/lib/hub.mjs';
 import { startBank } from '../server/app.mjs';
 import { startDjangoBank } from '../server/django.mjs';
+import { startDjangoPostgresBank } from '../server/django-postgres.mjs';
 
-/** The backends every demo test runs against; BANK_BACKENDS=node (or django) picks one. */
-export const BACKENDS = (process.env.BANK_BACKENDS || 'node,django').split(',');
+// BANK_BACKENDS=node (or django, or django+postgres) picks the backends to test.
+const SELECTED = (process.env.BANK_BACKENDS || 'node,django,django+postgres').split(',');
+/** The backends the API and launcher tests run against. */
+export const BACKENDS = SELECTED.filter((backend) => backend !== 'django+postgres');
+/** The Chromium test's: also Django on PostgreSQL, its emits off, the events from nudge-cdc. */
+export const DEMO_BACKENDS = SELECTED;
 export const startBackend = (backend, options) =>
-  ({ node: startBank, django: startDjangoBank })[backend](options);
+  ({ node: startBank, django: startDjangoBank, 'django+postgres': startDjangoPostgresBank })[backend](
+    options,
+  );
 
 // The endpoints behind React Query's keys; actions (POST/PATCH) and /api/simulate are not data.
 const DATA = /^\/api\/(balance|transactions|loans|loans\/summary|profile)$/;
@@ -83,7 +90,7 @@ export async function startDemo({ backend = 'node', simulateMs = 2000 } = {}) {
 /**
  * Logs `username` in, in a browser context of its own, and waits until the dashboard shows
  * every card and the hub connection is live. `trace` holds `{ kind: 'data', path }` and
- * `{ kind: 'event', name }` in the order the page saw them.
+ * `{ kind: 'event', name, args }` in the order the page saw them.
  */
 export async function openDashboard(demo, username, password) {
   const context = await demo.browser.newContext({ viewport: { width: 1280, height: 820 } });
@@ -99,7 +106,8 @@ export async function openDashboard(demo, username, password) {
     socket.on('framereceived', ({ payload }) => {
       // Socket.IO EVENT packets: 42["name",data]
       if (typeof payload === 'string' && payload.startsWith('42[')) {
-        trace.push({ kind: 'event', name: JSON.parse(payload.slice(2))[0], at: Date.now() });
+        const [name, ...args] = JSON.parse(payload.slice(2));
+        trace.push({ kind: 'event', name, args, at: Date.now() });
       }
     });
   });

@@ -1,12 +1,16 @@
 // The live bank in Chromium, against the real hub and backend: user A acts through the UI, A's
 // dashboard changes in well under a second without reload, every refetch follows the hub's
 // event (nothing polls), and user B's page, open all along, makes no request at all. Every test
-// runs against each backend, Node (server/) and Django (django/), serving the same front end.
+// runs against each backend, Node (server/) and Django (django/), serving the same front end,
+// and against Django on PostgreSQL with the app's emits switched off: there every event comes
+// from nudge-cdc reading the committed rows (cdc-rules.toml), and a change made with psql by
+// hand reaches the page too.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { BACKENDS, startDemo, openDashboard, formatCents, parseMoney } from './browser.mjs';
+import { DEMO_BACKENDS, startDemo, openDashboard, formatCents, parseMoney } from './browser.mjs';
+import { psql } from '../server/postgres.mjs';
 
 const balanceOf = async (user) => parseMoney(await user.page.locator('[data-testid=balance]').textContent());
 const dataPaths = (entries) =>
@@ -28,7 +32,8 @@ function assertRefetchesFollowEvents(entries, what) {
   );
 }
 
-for (const backend of BACKENDS) {
+for (const backend of DEMO_BACKENDS) {
+  const fromDatabase = backend === 'django+postgres';
   describe(`${backend} backend`, () => {
     let demo;
     let alice;
@@ -64,10 +69,14 @@ for (const backend of BACKENDS) {
 
       const entries = alice.since(aliceMark);
       assertRefetchesFollowEvents(entries, 'alice');
+      const events = entries.filter((e) => e.kind === 'event');
       assert.deepEqual(
-        entries.filter((e) => e.kind === 'event').map((e) => e.name),
+        events.map((e) => e.name),
         ['transaction_happened'],
       );
+      // Who sent it: the app's emit carries {timestamp}; nudge-cdc's the row's id (data = ["id"])
+      // and the commit's lsn.
+      assert.deepEqual(Object.keys(events[0].args[0]).sort(), fromDatabase ? ['id', 'lsn'] : ['timestamp']);
       assert.deepEqual(
         dataPaths(entries),
         ['/api/balance', '/api/transactions'],
@@ -137,6 +146,42 @@ for (const backend of BACKENDS) {
       await bob.page.waitForTimeout(300);
       assert.deepEqual(bob.since(bobMark), []);
     });
+
+    if (fromDatabase) {
+      test("a change made with psql by hand reaches A's page through nudge-cdc, and only A's", async () => {
+        const aliceMark = await alice.settle();
+        const bobMark = await bob.settle();
+        await psql(
+          demo.bank.postgresUrl,
+          `UPDATE bank_customer SET name = 'Alice (psql)' WHERE username = 'alice';
+           INSERT INTO bank_transaction (customer_id, description, amount_cents, created_at)
+             SELECT id, 'Branch deposit (psql)', 100, now() FROM bank_customer WHERE username = 'alice';`,
+        );
+        await alice.page.locator('[data-testid=profile] dd', { hasText: 'Alice (psql)' }).waitFor({ timeout: 5000 });
+        await alice.page
+          .locator('[data-testid=transactions] li')
+          .first()
+          .filter({ hasText: 'Branch deposit (psql)' })
+          .waitFor({ timeout: 5000 });
+        const entries = alice.since(aliceMark);
+        assertRefetchesFollowEvents(entries, 'alice');
+        assert.deepEqual(
+          entries.filter((e) => e.kind === 'event').map((e) => e.name),
+          ['profile_updated', 'transaction_happened'],
+          'one event per rule, in the order the rows changed',
+        );
+        assert.deepEqual(dataPaths(entries), ['/api/balance', '/api/profile', '/api/transactions']);
+
+        // A marker for Bob: his own change, made after Alice's. Once it shows, everything sent
+        // before it has arrived, and it is the only thing his page saw.
+        await psql(demo.bank.postgresUrl, "UPDATE bank_customer SET phone = '+1 555 0199' WHERE username = 'bob'");
+        await bob.page.locator('[data-testid=profile] dd', { hasText: '+1 555 0199' }).waitFor({ timeout: 5000 });
+        assert.deepEqual(
+          bob.since(bobMark).map((e) => e.name ?? e.path),
+          ['profile_updated', '/api/profile'],
+        );
+      });
+    }
 
     test('simulated activity streams into A only while the switch is on', async () => {
       const aliceMark = await alice.settle();

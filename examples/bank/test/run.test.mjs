@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { freePort, distinctFreePorts, startHub } from '../../../tests/integration/lib/hub.mjs';
-import { BACKENDS } from './browser.mjs';
+import { BACKENDS, DEMO_BACKENDS } from './browser.mjs';
 
 const RUN = fileURLToPath(new URL('../run.mjs', import.meta.url));
 
@@ -104,6 +104,35 @@ for (const [holder, hold] of [
     }
   });
 }
+
+if (DEMO_BACKENDS.includes('django+postgres')) {
+  test('django backend on postgres: Postgres, the app and nudge-cdc; SIGINT stops them all', async () => {
+    const [port, hubPort] = await distinctFreePorts(2);
+    const demo = launch(['--backend', 'django', '--db', 'postgres', '--port', `${port}`, '--hub-port', `${hubPort}`, '--no-build']);
+    try {
+      await demo.waitFor(/nudge bank is running/);
+      assert.match(demo.output(), /\(django backend on PostgreSQL, events from nudge-cdc\)/);
+      const [, pgPort] = /psql postgresql:\/\/postgres@127\.0\.0\.1:(\d+)\/postgres/.exec(demo.output());
+      assert.equal((await fetch(`http://127.0.0.1:${port}/api/config`)).status, 200);
+
+      demo.child.kill('SIGINT');
+      assert.deepEqual(await demo.exited, { code: 0, signal: null });
+      assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
+      assert.ok(await refused(`http://127.0.0.1:${port}/`), 'the bank is gone');
+      assert.ok(await refused(`http://127.0.0.1:${pgPort}/`), 'Postgres is gone');
+    } finally {
+      demo.child.kill('SIGKILL');
+    }
+  });
+}
+
+test('--db postgres with the Node backend: exits 2 and says what works', async () => {
+  const demo = launch(['--backend', 'node', '--db', 'postgres', '--no-build']);
+  const { code } = await demo.exited;
+  assert.equal(code, 2);
+  assert.match(demo.output(), /--db postgres needs --backend django \(make demo BACKEND=django DB=postgres\)/);
+});
+
 
 test('the app port already in use: exits 1 before the hub starts', async () => {
   const taken = createServer().listen(0, '127.0.0.1');

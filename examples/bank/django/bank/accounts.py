@@ -160,12 +160,14 @@ def set_loan_status(customer_id: int, loan_id: int, status: str) -> dict:
         if status not in LOAN_TRANSITIONS[loan.status]:
             raise BankError(409, f"loan {loan_id} is {loan.status} and cannot become {status}")
         delta = {"approved": loan.amount_cents, "repaid": -loan.amount_cents}.get(status, 0)
-        if delta:
-            label = "paid out" if status == "approved" else "repaid"
-            _add_transaction(customer_id, f"{loan.purpose} — loan {label}", delta)
+        # The loan row changes first, then the money: with nudge-cdc (which publishes in the
+        # order rows changed) the events come in the same order as the two below.
         loan.status = status
         loan.updated_at = now()
         loan.save(update_fields=["status", "updated_at"])
+        if delta:
+            label = "paid out" if status == "approved" else "repaid"
+            _add_transaction(customer_id, f"{loan.purpose} — loan {label}", delta)
         after_commit(customer_id, "loan_status_changed", {"loanId": loan_id, "status": status})
         if delta:
             after_commit(customer_id, "transaction_happened", {"timestamp": timestamp_ms()})

@@ -9,6 +9,9 @@ The request does not wait for the hub, as in the Node backend: on commit the eve
 one sender thread, which sends in commit order. A failure (after the layer's retries) is logged
 on the ``bank`` logger, never lost silently; the data is saved by then, and the browsers catch up
 on their next refetch.
+
+With ``BANK_EMITS`` off (``serve.py --no-emits``) nothing is sent from here: nudge-cdc reads the
+committed changes from PostgreSQL and publishes the same events (examples/bank/cdc-rules.toml).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from django.conf import settings
 from django.db import transaction
 
 from utils.realtime import emit_event
@@ -34,7 +38,10 @@ def _send(user_id: str, event_type: str, metadata: dict | None) -> None:
 
 
 def after_commit(user_id: int, event_type: str, metadata: dict | None = None) -> None:
-    """Sends ``event_type`` to every socket of ``user_id`` once the current transaction commits."""
+    """Sends ``event_type`` to every socket of ``user_id`` once the current transaction commits
+    (unless ``BANK_EMITS`` is off)."""
+    if not settings.BANK_EMITS:
+        return
     transaction.on_commit(lambda: _sender.submit(_send, str(user_id), event_type, metadata))
 
 

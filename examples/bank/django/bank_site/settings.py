@@ -6,6 +6,9 @@ its command line; run.mjs and the tests go through serve.py):
   BANK_JWT_SECRET      the hub's --jwt-secret: login signs the browsers' tokens with it
   BANK_PUBLIC_HUB_URL  where browsers connect (default NUDGE_URL)
   BANK_DATABASE        the SQLite file (serve.py makes a fresh one per start)
+  BANK_DATABASE_URL    postgresql://user@host:port/dbname: PostgreSQL instead of SQLite
+  BANK_EMITS           "off": the app sends no events (nudge-cdc turns the database's committed
+                       changes into them instead; examples/bank/cdc-rules.toml). Default "on"
   BANK_STATIC_DIR      the built front end (default examples/bank/dist)
   BANK_SIMULATE_MS     the "simulate activity" period (default 2000)
   BANK_ALLOWED_HOSTS   comma-separated Host names to answer (default 127.0.0.1,localhost)
@@ -15,6 +18,9 @@ its command line; run.mjs and the tests go through serve.py):
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
 
 HERE = Path(__file__).resolve().parent.parent  # examples/bank/django
 
@@ -27,8 +33,21 @@ MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
 ROOT_URLCONF = "bank_site.urls"
 WSGI_APPLICATION = "bank_site.wsgi.application"
 
+
+def _postgres(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgres", "postgresql") or not parts.path.strip("/"):
+        raise ImproperlyConfigured(
+            f"bank: BANK_DATABASE_URL must look like postgresql://user@host:port/dbname, "
+            f"got {url!r}")
+    return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(parts.path.strip("/")),
+            "USER": unquote(parts.username or ""), "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "", "PORT": str(parts.port or "")}
+
+
 DATABASES = {
-    "default": {
+    "default": _postgres(os.environ["BANK_DATABASE_URL"])
+    if os.environ.get("BANK_DATABASE_URL") else {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("BANK_DATABASE", str(HERE / "bank.sqlite3")),
         "OPTIONS": {"timeout": 10},
@@ -52,6 +71,9 @@ CHANNEL_LAYERS = {
         "CONFIG": {"timeout": 2.0, "retries": 2},
     },
 }
+
+# "off": bank/events.py sends nothing; the events come from the database (nudge-cdc).
+BANK_EMITS = os.environ.get("BANK_EMITS", "on") != "off"
 
 BANK_JWT_SECRET = os.environ.get("BANK_JWT_SECRET", "")
 BANK_TOKEN_TTL = 12 * 3600

@@ -122,6 +122,21 @@ def test_a_loan_payout_sends_both_events_in_order_after_the_commit(bank, sent):
     assert {seen for *_, seen in sent} == {before + 1_000_00}
 
 
+def test_with_bank_emits_off_the_app_sends_nothing(bank, sent):
+    """`serve.py --no-emits` (make demo DB=postgres): nudge-cdc makes the events instead. A
+    payment with emits on afterwards is the marker: it is the only event recorded."""
+    from django.test import override_settings
+
+    before = balance(bank)
+    with override_settings(BANK_EMITS=False):
+        bank.pay(ALICE, "Quiet shop", 1_00)
+        bank.update_profile(ALICE, {"phone": "+1 555 0111"})
+    bank.pay(ALICE, "Marker shop", 2_00)
+    settle()
+    assert [(event, seen) for _, event, _, seen in sent] == [
+        ("transaction_happened", before - 3_00)]
+
+
 def test_switching_the_simulation_off_stops_its_events(bank, sent):
     from bank.simulate import simulator
 

@@ -11,6 +11,12 @@ sends nothing, and browsers never refetch before the new rows are visible.
 Outside an atomic block (autocommit) it is sent at once. Arguments are checked
 and the data encoded at the call, so mistakes raise in the code that made them.
 
+Durable events (``durable=True``, or ``NUDGE_DURABLE = True`` for every call) are
+written to an outbox table in the same transaction instead, and a relay publishes them
+(``manage.py nudge_relay`` or ``start_relay_thread()``): no event is lost when the process
+dies after the commit or the hub is down for longer than the retry budget. They need
+``"nudge.django"`` in ``INSTALLED_APPS``; see ``nudge.django.outbox``.
+
 Settings (each falls back to the environment variable of the same name):
 ``NUDGE_URL``, ``NUDGE_API_KEY``, ``NUDGE_USER_ROOM``; and ``NUDGE_TIMEOUT``,
 ``NUDGE_RETRY_BUDGET``, ``NUDGE_RETRIES``, ``NUDGE_BACKOFF`` (settings only).
@@ -39,10 +45,12 @@ from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 
-from .client import Nudge
-from .errors import NudgeError
+from ..client import Nudge, _event_body
+from ..errors import NudgeError
+from . import outbox
+from .outbox import Relay, start_relay_thread
 
-__all__ = ["emit", "emit_event", "get_client"]
+__all__ = ["Relay", "emit", "emit_event", "get_client", "is_durable", "start_relay_thread"]
 
 logger = logging.getLogger("nudge")
 
@@ -82,17 +90,23 @@ def get_client() -> Nudge:
 
 
 def emit_event(user_id: object, event: str, metadata: Any = None,
-               using: str | None = None) -> None:
+               using: str | None = None, durable: bool | None = None) -> None:
     """The seed's ``emit_event`` (``event`` to the room of ``user_id``, with
-    ``metadata or {}``), sent when the transaction on database ``using`` commits."""
+    ``metadata or {}``), sent when the transaction on database ``using`` commits, or
+    written to the outbox in that transaction if ``durable`` (default ``NUDGE_DURABLE``)."""
     client = get_client()
-    emit(client.room_for(user_id), event, metadata or {}, using=using)
+    emit(client.room_for(user_id), event, metadata or {}, using=using, durable=durable)
 
 
 def emit(rooms: str | Iterable[str], event: str, data: Any = None,
-         except_: str | Iterable[str] | None = None, using: str | None = None) -> None:
-    """``Nudge.emit``, sent when the transaction on database ``using`` commits."""
+         except_: str | Iterable[str] | None = None, using: str | None = None,
+         durable: bool | None = None) -> None:
+    """``Nudge.emit``, sent when the transaction on database ``using`` commits; with
+    ``durable`` (default ``NUDGE_DURABLE``), an outbox row in that transaction."""
     client = get_client()
+    if is_durable(durable):
+        outbox.write(client, _event_body(rooms, event, data, except_), using)
+        return
     body = client._encode_emit(rooms, event, data, except_)
 
     def send() -> None:
@@ -105,3 +119,8 @@ def emit(rooms: str | Iterable[str], event: str, data: Any = None,
                          event, rooms, error)
 
     transaction.on_commit(send, using=using)
+
+
+def is_durable(durable: bool | None = None) -> bool:
+    """``durable`` if given, else the ``NUDGE_DURABLE`` setting (off by default)."""
+    return bool(_setting("NUDGE_DURABLE", env=False)) if durable is None else durable
