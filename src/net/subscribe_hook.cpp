@@ -115,7 +115,10 @@ struct SubscribeHook::Call : std::enable_shared_from_this<SubscribeHook::Call> {
 };
 
 SubscribeHook::SubscribeHook(asio::io_context& io, SubscribeHookConfig config, HookTarget target)
-    : io_(io), config_(std::move(config)), target_(std::move(target)) {}
+    : io_(io),
+      config_(std::move(config)),
+      target_(std::move(target)),
+      allowed_(config_.cache_ttl, config_.max_cache_entries, WhenFull::kEvictOldest) {}
 
 namespace {
 
@@ -131,11 +134,7 @@ std::string cache_key(std::string_view user, std::string_view room) {
 
 bool SubscribeHook::cached(std::string_view user, std::string_view room, Clock::time_point now) {
     if (config_.cache_ttl.count() == 0 || allowed_.empty()) return false;
-    auto it = allowed_.find(cache_key(user, room));
-    if (it == allowed_.end()) return false;
-    if (it->second > now) return true;
-    allowed_.erase(it);
-    return false;
+    return allowed_.find(cache_key(user, room), now) != nullptr;
 }
 
 void SubscribeHook::ask(std::string_view user, std::string_view room, Callback done) {
@@ -154,11 +153,7 @@ void SubscribeHook::ask(std::string_view user, std::string_view room, Callback d
 void SubscribeHook::finish(const std::string& key, Verdict verdict, const Callback& done) {
     --pending_;
     if (verdict == Verdict::kAllowed && config_.cache_ttl.count() > 0) {
-        const auto now = Clock::now();
-        if (allowed_.size() >= config_.max_cache_entries) {
-            std::erase_if(allowed_, [now](const auto& entry) { return entry.second <= now; });
-        }
-        if (allowed_.size() < config_.max_cache_entries) allowed_[key] = now + config_.cache_ttl;
+        allowed_.insert(key, Allowed{}, Clock::now());
     }
     done(verdict);
 }
