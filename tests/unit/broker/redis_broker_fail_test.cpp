@@ -1,7 +1,8 @@
 // RedisBroker over in-memory links (redis::LinkFactory → BasicConnection<beast::test::stream>):
-// the test plays Redis on the other end of every link, and a fail_count shared by all links
-// fails the n-th read or write, raised in a loop until an iteration runs clean (Beast's
-// doFailLoop). Whatever operation fails — the handshake, CLUSTER SLOTS, a SUBSCRIBE, the
+// the test plays Redis on the other end of every link, and a budget shared by all links fails
+// the n-th read or write (once: the reconnect that follows must succeed), raised in a loop until
+// an iteration runs clean (Beast's doFailLoop, with fail_count's "every operation from the n-th
+// on" narrowed to one). Whatever operation fails — the handshake, CLUSTER SLOTS, a SUBSCRIBE, the
 // publish script's write or its reply — the publish is answered exactly once, a publish on a
 // lost link answers kUnavailable (the API's 503 broker_unavailable), and once the links are
 // back the session in the room gets nudge:resync.
@@ -10,9 +11,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/_experimental/test/fail_count.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/_experimental/test/error.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <array>
+#include <cstdlib>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -36,6 +39,44 @@ std::string bulk(std::string_view s) {
     out.append("\r\n").append(s).append("\r\n");
     return out;
 }
+
+// Operations of every link, counted; the n-th fails.
+struct FailAt {
+    std::size_t n;
+    std::size_t seen = 0;
+    bool now() { return ++seen == n; }
+};
+
+// Beast's test stream, whose n-th operation (across every link sharing `fail`) completes with
+// test_failure instead of moving bytes.
+class FailingStream {
+public:
+    using executor_type = TestStream::executor_type;
+    FailingStream(TestStream stream, FailAt& fail) : stream_(std::move(stream)), fail_(&fail) {}
+
+    executor_type get_executor() noexcept { return stream_.get_executor(); }
+    template <class Buffers, class Handler>
+    void async_read_some(const Buffers& buffers, Handler&& handler) {
+        if (fail_->now()) return failed(std::forward<Handler>(handler));
+        stream_.async_read_some(buffers, std::forward<Handler>(handler));
+    }
+    template <class Buffers, class Handler>
+    void async_write_some(const Buffers& buffers, Handler&& handler) {
+        if (fail_->now()) return failed(std::forward<Handler>(handler));
+        stream_.async_write_some(buffers, std::forward<Handler>(handler));
+    }
+    void close() { stream_.close(); }
+
+private:
+    template <class Handler>
+    void failed(Handler&& handler) {
+        asio::post(stream_.get_executor(), [h = std::forward<Handler>(handler)]() mutable {
+            h(boost::system::error_code(boost::beast::test::error::test_failure), std::size_t{0});
+        });
+    }
+    TestStream stream_;
+    FailAt* fail_;
+};
 
 // One link's Redis: reads commands (RESP arrays, parsed by hiredis' reader) and answers them.
 class FakeRedis : public std::enable_shared_from_this<FakeRedis> {
@@ -118,17 +159,17 @@ struct Outcome {
 // One iteration: connect, subscribe room r, publish once; the n-th I/O operation fails.
 Outcome run_with_failure_at(std::size_t n) {
     asio::io_context io;
-    beast_test::fail_count fail(n);
+    FailAt fail{n};
     std::vector<std::shared_ptr<FakeRedis>> servers;
     redis::LinkFactory links = [&](const redis::Endpoint& endpoint, redis::Mode mode,
                                    const redis::ConnectionOptions& options) {
         auto server = std::make_shared<FakeRedis>(io);
-        TestStream client(io, fail);
+        TestStream client(io);
         client.connect(server->stream());
         server->start();
         servers.push_back(server);
-        return std::make_shared<redis::LinkOver<TestStream>>(
-            std::make_shared<redis::BasicConnection<TestStream>>(std::move(client), endpoint, mode, options));
+        return std::make_shared<redis::LinkOver<FailingStream>>(std::make_shared<redis::BasicConnection<FailingStream>>(
+            FailingStream(std::move(client), fail), endpoint, mode, options));
     };
     std::deque<hub::Hub::Task> tasks;
     hub::Hub hub({hub::Hub::ShardHooks{[&tasks](hub::Hub::Task t) { tasks.push_back(std::move(t)); }, nullptr}});
@@ -180,7 +221,7 @@ Outcome run_with_failure_at(std::size_t n) {
 
 TEST(RedisBrokerFailLoop, ALinkLostAtAnyOperationAnswersThePublishOnceThenResyncs) {
     std::size_t unavailable = 0;
-    std::size_t n = 1;
+    std::size_t n = std::getenv("NUDGE_FAIL_FROM") != nullptr ? std::stoul(std::getenv("NUDGE_FAIL_FROM")) : 1;
     for (; n < 200; ++n) {
         const Outcome outcome = run_with_failure_at(n);
         ASSERT_TRUE(outcome.publish.has_value()) << "n=" << n;
