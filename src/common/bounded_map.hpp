@@ -76,6 +76,12 @@ public:
         }
         return &it->second.value;
     }
+    // The value of `key` whether or not its TTL has ended (to change or drop it).
+    template <class K>
+    [[nodiscard]] Value* find_any(const K& key) {
+        auto it = slots_.find(key);
+        return it == slots_.end() ? nullptr : &it->second.value;
+    }
     // Read-only lookup: an expired entry is reported absent but left for expire().
     template <class K>
     [[nodiscard]] const Value* peek(const K& key, Clock::time_point now) const {

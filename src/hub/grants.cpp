@@ -62,7 +62,7 @@ void Grants::remove(std::span<const std::string> selectors, std::span<const std:
     if (!enabled()) return;
     const std::lock_guard lock(mutex_);
     for (const auto& selector : selectors) {
-        Rooms* granted = by_selector_.find(selector, Clock::now());
+        Rooms* granted = by_selector_.find_any(selector);
         if (granted == nullptr) continue;
         for (const auto& room : rooms) {
             if (granted->erase(room)) --entries_;
@@ -75,7 +75,7 @@ void Grants::clear(std::span<const std::string> selectors) {
     if (!enabled()) return;
     const std::lock_guard lock(mutex_);
     for (const auto& selector : selectors) {
-        if (const Rooms* granted = by_selector_.find(selector, Clock::now()); granted != nullptr) {
+        if (const Rooms* granted = by_selector_.find_any(selector); granted != nullptr) {
             entries_ -= granted->size();
             by_selector_.erase(selector);
         }

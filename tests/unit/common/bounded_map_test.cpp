@@ -22,6 +22,9 @@ TEST(BoundedMap, FindsByViewUntilTheTtlEnds) {
     EXPECT_EQ(map.size(), 1U);  // peek leaves it
     EXPECT_EQ(map.find(std::string_view("a"), t0 + 10s), nullptr);
     EXPECT_EQ(map.size(), 0U);  // find removes it
+    map.insert(std::string("b"), 2, t0);
+    ASSERT_NE(map.find_any(std::string_view("b")), nullptr);  // past its TTL, still there to drop
+    EXPECT_EQ(map.size(), 1U);
 }
 
 TEST(BoundedMap, RenewingRestartsTheTtlAndMakesTheEntryTheNewest) {
