@@ -78,7 +78,7 @@ void RedisBroker::queue_channel_op(Node& node, ChannelOp op, std::string channel
     // Sent at the end of this turn of the loop, so the channels asked for together share
     // commands; one queue per link keeps a subscribe and a later unsubscribe in order.
     if (node.channel_ops.empty()) {
-        const std::size_t index = static_cast<std::size_t>(&node - nodes_.data());
+        const auto index = static_cast<std::size_t>(&node - nodes_.data());
         asio::post(io_, [this, index, generation = generation_] {
             if (generation == generation_ && index < nodes_.size()) flush_channel_ops(nodes_[index]);
         });
@@ -353,8 +353,10 @@ void RedisBroker::set_reading(bool on) {
     if (on == reading_ || (on && backlog_events_ > config_.max_backlog / 2)) return;
     reading_ = on;
     metrics::registry().broker_reading_paused.add(on ? -1 : 1);
-    if (!on) spdlog::warn("broker redis: {} events wait for the hub's workers; not reading Redis until they catch up",
-                          backlog_events_);
+    if (!on) {
+        spdlog::warn("broker redis: {} events wait for the hub's workers; not reading Redis until they catch up",
+                     backlog_events_);
+    }
     for (auto& node : nodes_) {
         if (on) {
             node.pubsub->resume_reading();

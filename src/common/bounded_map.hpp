@@ -60,8 +60,8 @@ public:
 
     BoundedMap(Duration ttl, std::size_t max_entries, WhenFull when_full, OnRemove on_remove = {})
         : ttl_(ttl), max_entries_(max_entries), when_full_(when_full), on_remove_(std::move(on_remove)) {}
-    BoundedMap(BoundedMap&&) = default;
-    BoundedMap& operator=(BoundedMap&&) = default;
+    BoundedMap(BoundedMap&&) noexcept = default;
+    BoundedMap& operator=(BoundedMap&&) noexcept = default;
     BoundedMap(const BoundedMap&) = delete;
     BoundedMap& operator=(const BoundedMap&) = delete;
 

@@ -14,8 +14,8 @@ Grants::Grants(std::chrono::seconds ttl, std::size_t max_entries, std::size_t ma
                    [this](Removal, const std::string&, const Rooms& rooms) { entries_ -= rooms.size(); }) {}
 
 Grants::Rooms Grants::make_rooms() {
-    return Rooms(ttl_, max_per_selector_, WhenFull::kRefuseNew,
-                 [this](Removal, const std::string&, const Granted&) { on_room_removed(); });
+    return {ttl_, max_per_selector_, WhenFull::kRefuseNew,
+            [this](Removal, const std::string&, const Granted&) { on_room_removed(); }};
 }
 
 bool Grants::add(std::span<const std::string> selectors, std::span<const std::string> rooms,

@@ -123,7 +123,7 @@ std::string resync_data(const std::vector<const std::string*>& names) {
 
 }  // namespace
 
-bool Hub::resync(std::shared_ptr<const std::vector<std::string>> rooms) {
+bool Hub::resync(const std::shared_ptr<const std::vector<std::string>>& rooms) {
     if (!rooms || rooms->empty()) return true;
     if (pending_.load(std::memory_order_relaxed) + shards_.size() > max_pending_) return false;
     pending_.fetch_add(shards_.size(), std::memory_order_relaxed);

@@ -79,7 +79,7 @@ public:
     // rooms. Not numbered: also delivered to a session holding for its CONNECT answer.
     // False when the hub is overloaded and nothing was sent.
     static constexpr std::size_t kMaxResyncRooms = 10000;
-    [[nodiscard]] bool resync(std::shared_ptr<const std::vector<std::string>> rooms);
+    [[nodiscard]] bool resync(const std::shared_ptr<const std::vector<std::string>>& rooms);
     // Thread-safe. The rooms granted by earlier joins to sockets in any of `rooms` (a socket
     // that just connected with those rooms joins them too); empty without a grants TTL.
     [[nodiscard]] std::vector<std::string> granted_rooms(std::span<const std::string> rooms) const {
