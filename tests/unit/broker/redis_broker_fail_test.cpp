@@ -221,6 +221,7 @@ Outcome run_with_failure_at(std::size_t n) {
 
 TEST(RedisBrokerFailLoop, ALinkLostAtAnyOperationAnswersThePublishOnceThenResyncs) {
     std::size_t unavailable = 0;
+    // NUDGE_FAIL_FROM=<n> starts the loop at n (to rerun one failing iteration with its logs).
     std::size_t n = std::getenv("NUDGE_FAIL_FROM") != nullptr ? std::stoul(std::getenv("NUDGE_FAIL_FROM")) : 1;
     for (; n < 200; ++n) {
         const Outcome outcome = run_with_failure_at(n);
