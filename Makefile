@@ -7,17 +7,17 @@ ARGS ?=
 export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := true
 
-.PHONY: help setup build run demo test unit integration chaos-test client-build client-test browser-test python-test \
-        cpp-client-test emitter-build node-client-test demo-test demo-django-test demo-browser-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test
+.PHONY: help setup build run demo test unit integration contract-test chaos-test client-build client-test browser-test python-test \
+        cpp-client-test emitter-build node-client-test conformance-test demo-test demo-django-test demo-browser-test nextjs-test asan asan-test tsan tsan-test \
+        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
 
 help:
-	@echo "make run       build if needed and start the hub on 127.0.0.1:8080 (development mode)"
+	@echo "make run       install and build only the hub and nudge, start the hub on 127.0.0.1:8080 (development mode)"
 	@echo "make demo      the live bank example (examples/bank) on http://127.0.0.1:3000 (BACKEND=django: Django backend)"
 	@echo "make test      install what is missing, build, run every suite, print a summary table (scripts/test-suites)"
 	@echo "make build     release build; the hub is build/nudged, the CLI build/nudge"
 	@echo "make package   .deb packages (CPack) in build-package/: nudge (hub) and libnudge-emitter-dev"
-	@echo "make lint      clang-tidy over src/ and clients/cpp/"
+	@echo "make lint      the root allow-list, ESLint over bench/ tools/ tests/, clang-tidy over src/ and clients/cpp/"
 	@echo "make asan-test unit + integration suites under ASan+UBSan (in .ci/run, not in make test)"
 	@echo "make tsan-test unit + integration suites under ThreadSanitizer"
 	@echo "make fuzz      build the libFuzzer targets (clang) and run each for FUZZ_SECONDS"
@@ -27,14 +27,24 @@ help:
 setup:
 	@scripts/setup
 
+# Everything, test binaries included (a build directory `make run` made without them gets them).
 build:
 	@scripts/setup --deb
 	@[ -f build/build.ninja ] || cmake --preset release >/dev/null
+	@if grep -q '^NUDGE_BUILD_TESTS:BOOL=OFF' build/CMakeCache.txt; then cmake --preset release -DNUDGE_BUILD_TESTS=ON >/dev/null; fi
 	cmake --build build -j$(JOBS)
 
-# `setup` and `emitter-build`: the README tour's snippets import socket.io-client and @nudge/emitter.
-run: setup build emitter-build
+# Only what the README tour needs: `scripts/setup --run` (no browser, proxy, database or
+# monitoring package), the hub and `nudge` (no test binaries; a first build configures without
+# them so GoogleTest need not be installed), and the Node emitter the tour's snippets import.
+run: run-build emitter-build
 	$(NUDGED) --dev $(ARGS)
+
+.PHONY: run-build
+run-build:
+	@scripts/setup --run
+	@[ -f build/build.ninja ] || cmake --preset release -DNUDGE_BUILD_TESTS=OFF >/dev/null
+	cmake --build build -j$(JOBS) --target nudged nudge_cli
 
 # Every suite in scripts/test-suites (one line each), logs in build/test-logs/, a summary table.
 # The sanitizer and fuzz runs are in .ci/run (make asan-test, tsan-test, fuzz).
@@ -44,22 +54,35 @@ test: setup build
 unit: build
 	ctest --test-dir build --output-on-failure -j$(JOBS) --timeout 120
 
-# The client library's dist/ (ESM + .d.ts, with its size budget check) for the suites using it.
-# Rebuilt only when its sources change (several suites depend on it).
-CLIENT_DIST := clients/react-query/dist/react.js
-client-build: $(CLIENT_DIST)
-$(CLIENT_DIST): $(wildcard clients/react-query/src/*.ts) $(wildcard clients/react-query/*.json)
-	npm run build -w clients/react-query || { rm -rf clients/react-query/dist; exit 1; }
+# The client packages' dist/ (ESM + .d.ts, each with its size budget check) for the suites using
+# them. Rebuilt only when their sources change (several suites depend on them). The core first:
+# the bindings import it (and type-check against its dist/).
+CORE_DIST := clients/query-core/dist/index.js
+BINDINGS := react-query vue-query solid-query svelte-query angular-query
+BINDING_DISTS := $(foreach b,$(BINDINGS),clients/$(b)/dist/index.js)
+client-build: $(CORE_DIST) $(BINDING_DISTS)
+$(CORE_DIST): $(wildcard clients/query-core/src/*.ts) $(wildcard clients/query-core/*.json) clients/size.mjs
+	npm run build -w clients/query-core || { rm -rf clients/query-core/dist; exit 1; }
+define binding_rule
+clients/$(1)/dist/index.js: $(CORE_DIST) $(wildcard clients/$(1)/src/*.ts) $(wildcard clients/$(1)/*.json)
+	npm run build -w clients/$(1) || { rm -rf clients/$(1)/dist; exit 1; }
+endef
+$(foreach b,$(BINDINGS),$(eval $(call binding_rule,$(b))))
 
 integration: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+
+# The publish contract (docs/api/publish.schema.json, tests/contract/publish/) against the real hub;
+# the emitters replay the same files in their own suites, the hub's parser in `make unit`.
+contract-test: build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/contract/
 
 # Connection-state recovery under chaos (drops, slow consumers, a restart): no silent loss.
 chaos-test: build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-timeout=180000 tests/chaos/
 
-client-test:
-	npm test -w clients/react-query
+client-test: client-build
+	npm test -w clients/query-core $(foreach b,$(BINDINGS),-w clients/$(b))
 
 # The Python emitter (clients/python) against the real hub and real socket.io-clients.
 python-test: build
@@ -83,8 +106,13 @@ node-client-test: build
 # The live bank example: hub on 127.0.0.1:8080, app on http://127.0.0.1:3000 (ARGS="--port 3001 --hub-port 8081").
 # BACKEND=django serves it from the Django backend (examples/bank/django) instead of the Node one.
 BACKEND ?= node
-demo: setup build client-build emitter-build
+# demo-ports first: a port already taken (say, by `make run`) is said before anything is built.
+demo: demo-ports setup build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node examples/bank/run.mjs --backend $(BACKEND) $(ARGS)
+
+.PHONY: demo-ports
+demo-ports:
+	@if command -v node >/dev/null; then node examples/bank/run.mjs --check-ports $(ARGS); fi
 
 # The bank example in Chromium (two users, refetch only after events, no polling), its REST API
 # and its launcher, each against both backends (Node and Django); the Django backend's events.
@@ -98,9 +126,19 @@ demo-django-test: build
 demo-browser-test: build client-build emitter-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/bank
 
+# The Next.js example (server render + resume from its position) in Chromium; `next build` is
+# cached in examples/nextjs/.next, keyed on its sources and the client's dist/.
+nextjs-test: build client-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) npm test -w examples/nextjs
+
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
+
+# The conformance suite (tests/conformance): the same behaviours for every binding, through an
+# app per framework (built once, cached under build/conformance/) in Chromium against one hub.
+conformance-test: build client-build
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=900000 tests/conformance/
 
 # .deb packages from a build with prefix /usr (preset `package`, no tests): build-package/
 # nudge_<version>_<arch>.deb (nudged, nudge, systemd unit, /etc/nudge) and
@@ -119,12 +157,17 @@ package-test: build package
 # The JS packages as an app installs them: npm pack, a fresh Vite + React + TanStack Query app
 # outside the workspace, built and checked in Chromium against the hub; the Python package
 # installed with pip into a fresh venv.
-packages-test: build
+packages-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=600000 tests/packages/
 
 # The README's 5-minute tour, its commands taken from README.md and run in the order written.
 tour-test: build
 	node --test --test-timeout=300000 tests/tour/
+
+# The documentation's checks: the performance figures in README.md and docs/performance.md are
+# what tools/perf-summary.mjs makes of bench/RESULTS.md, and every relative link resolves.
+docs-test:
+	node --test --test-timeout=60000 tests/docs/
 
 asan:
 	@[ -f build-asan/build.ninja ] || cmake --preset asan >/dev/null
@@ -150,15 +193,15 @@ tsan-test: tsan client-build
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
 
-# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run).
+# Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run.mjs).
 bench:
-	bench/run
+	bench/run.mjs
 
 # The same scenarios at small N, seconds long, so the tools cannot rot (no timing asserts).
 bench-smoke:
-	bench/run --smoke
+	bench/run.mjs --smoke
 
-# The load generator and bench/run against stand-in servers that drop or stall clients (bench/test).
+# The load generator and bench/run.mjs against stand-in servers that drop or stall clients (bench/test).
 .PHONY: bench-test
 bench-test:
 	@[ -f build-bench/build.ninja ] || cmake --preset bench >/dev/null
@@ -178,6 +221,8 @@ fuzz:
 	done
 
 lint: build
+	scripts/check-tree
+	npx eslint --config tools/eslint.config.mjs bench tools tests
 	run-clang-tidy-14 -quiet -p build -j $(JOBS) '$(CURDIR)/(src|clients/cpp)/.*\.cpp$$'
 
 format:

@@ -1,5 +1,5 @@
 // Google Benchmark suite for the hub's hot paths: what one emit or one connect costs before the
-// kernel gets involved. `make bench` runs it (bench/run) and copies the table into RESULTS.md.
+// kernel gets involved. `make bench` runs it (bench/run.mjs) and copies the table into RESULTS.md.
 #include <benchmark/benchmark.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>

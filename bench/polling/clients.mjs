@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// bench/polling/clients.mjs: real socket.io-client (npm) clients for bench/run's polling scenario,
-// one process of many (bench/run spreads the clients over several of these).
+// bench/polling/clients.mjs: real socket.io-client (npm) clients for bench/run.mjs's polling scenario,
+// one process of many (bench/run.mjs spreads the clients over several of these).
 //
 //   node bench/polling/clients.mjs --url http://127.0.0.1:8080 --secret S --count 250
 //        [--first 0] [--transports polling|default] [--timeout 60] [--concurrency 20]

@@ -1,4 +1,4 @@
-// bench/run against stand-ins that do not keep all their clients: the peer's shortfalls are
+// bench/run.mjs against stand-ins that do not keep all their clients: the peer's shortfalls are
 // findings in the report and the run goes on; nudged's fail the run with the reason. Either
 // way the run ends, and no process it started outlives it.
 import { test } from 'node:test';
@@ -27,14 +27,14 @@ function processesRunning(path) {
 }
 
 async function benchRun(args, env = {}) {
-  const child = spawn(`${ROOT}/bench/run`, ['--smoke', ...args], {
+  const child = spawn(`${ROOT}/bench/run.mjs`, ['--smoke', ...args], {
     env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c) => { stdout += c; });
   child.stderr.on('data', (c) => { stderr += c; });
-  const code = await within(280000, 'bench/run', new Promise((resolve) => child.on('exit', resolve)))
+  const code = await within(280000, 'bench/run.mjs', new Promise((resolve) => child.on('exit', resolve)))
     .finally(() => child.kill('SIGKILL'));
   return { code, stdout, stderr };
 }
@@ -45,7 +45,7 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
   const peer = privateStandin(dir);
   const { code, stdout, stderr } = await benchRun(
     ['--peer', peer, '--peer-shortfalls', 'report', '--report', `${dir}/RESULTS.md`], { STANDIN_MODE: 'drop' });
-  assert.equal(code, 0, `bench/run failed:\n${stderr}`);
+  assert.equal(code, 0, `bench/run.mjs failed:\n${stderr}`);
   assert.match(stdout, new RegExp(`report: ${dir}/RESULTS.md`));
   assert.match(stdout, /in \d+ min \d+ s/);
 
@@ -78,7 +78,7 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
   // nudged kept every client: no finding names it.
   assert.doesNotMatch(report, /^- nudged/m);
   assert.equal(existsSync(`${dir}/results.png`), true);
-  assert.deepEqual(processesRunning(peer), [], 'a stand-in outlived bench/run');
+  assert.deepEqual(processesRunning(peer), [], 'a stand-in outlived bench/run.mjs');
 });
 
 test('nudged leaving clients in their handshake fails the run with the reason', async (t) => {
@@ -91,5 +91,5 @@ test('nudged leaving clients in their handshake fails the run with the reason', 
   assert.match(stderr, /check\(s\) failed/);
   assert.match(stderr, /nudged held 25 of 50 clients; 25 never finished the handshake \(idle memory, 50 clients\)/);
   assert.equal(existsSync(`${dir}/RESULTS.md`), false, 'no report from a failed run');
-  assert.deepEqual(processesRunning(nudged), [], 'a stand-in outlived bench/run');
+  assert.deepEqual(processesRunning(nudged), [], 'a stand-in outlived bench/run.mjs');
 });

@@ -79,6 +79,14 @@ void Router::handle(const Request& request, Respond respond) const {
         publish(request, std::move(respond));
         return;
     }
+    if (path == "/api/v1/position") {
+        if (request.method != "GET") {
+            respond(method_not_allowed("GET"));
+            return;
+        }
+        position(request, std::move(respond));
+        return;
+    }
     for (const auto kind : {hub::RoomOpKind::kJoin, hub::RoomOpKind::kLeave,
                             hub::RoomOpKind::kDisconnect}) {
         if (path == fmt::format("/api/v1/rooms/{}", hub::to_string(kind))) {
@@ -185,6 +193,36 @@ void Router::room_op(const Request& request, hub::RoomOpKind kind, Respond respo
                       // Hub::apply).
                       respond({202, R"({"accepted":true})"});
                   });
+}
+
+void Router::position(const Request& request, Respond respond) const {
+    if (auto refusal = check_api_key(request)) {
+        respond(std::move(*refusal));
+        return;
+    }
+    if (!config_.recovery) {
+        respond(error_response(409, "recovery_off",
+                               "nudged has no positions without connection-state recovery; "
+                               "start it with --recovery on"));
+        return;
+    }
+    // A position made while Redis is unreachable would be a guess; the renderer should retry
+    // (or render without one, and its client then resyncs as after any unrecovered connect).
+    if (!broker_.health().connected) {
+        respond(refused(broker::PublishResult::kUnavailable));
+        return;
+    }
+    // A recovery query for no rooms from no position answers just the position now, from
+    // whichever broker this is (the Redis broker asks Redis, so every hub of a cluster agrees).
+    broker_.recover({}, [respond = std::move(respond)](const broker::Recovery& recovery) {
+        if (recovery.now.epoch.empty()) {
+            respond(refused(broker::PublishResult::kUnavailable));
+            return;
+        }
+        respond({200, fmt::format(R"({{"offset":"{}","pid":"{}"}})",
+                                  format_offset(recovery.now.epoch, recovery.now.seq),
+                                  make_pid(recovery.now.epoch, recovery.now.seq))});
+    });
 }
 
 void Router::publish(const Request& request, Respond respond) const {

@@ -12,6 +12,12 @@
 //   POST /api/v1/rooms/leave       ... leave rooms (socketsLeave)
 //   POST /api/v1/rooms/disconnect  ... are disconnected (disconnectSockets; a user room is
 //                                  "log out everywhere"); same key, 202 {"accepted":true}
+//   GET  /api/v1/position          the broker's position now (same key; --recovery on):
+//                                  200 {"offset","pid"}. A server-rendered page embeds it and
+//                                  its socket CONNECTs with that pid and offset, so the hub
+//                                  replays what was published after the render (or names the
+//                                  rooms that lost events); 409 "recovery_off" without
+//                                  recovery, 503 "broker_unavailable" while Redis is down
 //   GET  /healthz       liveness: 200 whenever the process answers, until it exits; the
 //                       body names the broker and whether it is connected
 //   GET  /readyz        readiness: 200 while serving, 503 while draining (after SIGTERM) and
@@ -42,6 +48,7 @@ struct Config {
     PublishLimits limits;
     AuthFailureConfig auth_failures;
     bool metrics_elsewhere = false;  // /metrics is served on its own listener (--metrics-port)
+    bool recovery = false;           // --recovery on: /api/v1/position answers
 };
 
 // Which routes a listener serves.
@@ -88,6 +95,7 @@ public:
 private:
     void publish(const Request& request, Respond respond) const;
     void room_op(const Request& request, hub::RoomOpKind kind, Respond respond) const;
+    void position(const Request& request, Respond respond) const;
     // The Bearer key check shared by the write routes: a response when refused.
     std::optional<Response> check_api_key(const Request& request) const;
     Response metrics_route(const Request& request, std::string_view path) const;

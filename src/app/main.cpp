@@ -3,14 +3,17 @@
 // serving; a second signal ends the drain), then close every client with a WebSocket close
 // 1001 and exit within 5 s. --check-config validates the configuration and exits instead.
 #include <malloc.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
 #include <atomic>
+#include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/system_error.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <functional>
@@ -51,6 +54,26 @@ void label_metrics() {
     metrics::label_enum<hub::RoomOpKind>(registry.room_ops, hub::to_string);
     metrics::label_enum<hub::RoomOpKind>(registry.room_op_sockets, hub::to_string);
     metrics::label_enum<session::SubscribeOutcome>(registry.subscriptions, session::outcome_name);
+}
+
+// Why a listener could not open, and what to do, without Boost's source location (e.what()).
+std::string listen_error(std::string_view what, std::string_view flag, const std::string& host,
+                         unsigned short port, const boost::system::error_code& error) {
+    std::string text =
+        fmt::format("nudged: cannot listen on {}:{}{}: {}\n", host, port, what, error.message());
+    if (error == boost::asio::error::address_in_use) {
+        text += fmt::format(
+            "nudged: another program already listens on port {} (often a nudged from `make run` "
+            "or `make demo` still running; `ss -ltnp 'sport = :{}'` shows which); stop it or "
+            "choose another port with {}\n",
+            port, port, flag);
+    } else if (error == boost::asio::error::access_denied) {
+        text += fmt::format("nudged: ports below 1024 need privileges; choose another with {}\n", flag);
+    } else if (error == boost::system::errc::address_not_available) {
+        text += fmt::format("nudged: {} is not an address of this machine; use 127.0.0.1 or 0.0.0.0\n",
+                            host);
+    }
+    return text;
 }
 
 void print_dev_banner(const config::Config& config, const std::string& url) {
@@ -134,6 +157,7 @@ int main(int argc, char** argv) {
     }
     context.limits = config.limits;
     context.origins = config.origins;
+    context.log_sessions_at_info = config.dev;
     context.admission.configure(config.limits.admission);
     // One metrics cell per worker: a machine with more cores gets kWorkerSlots workers.
     const auto threads = config.listen.threads != 0
@@ -169,11 +193,8 @@ int main(int argc, char** argv) {
     boost::asio::ip::tcp::endpoint endpoint;
     try {
         endpoint = server.listen(config.listen.host, config.listen.port);
-    } catch (const std::exception& e) {
-        spdlog::critical("cannot listen on {}:{}: {}{}", config.listen.host, config.listen.port, e.what(),
-                         std::string_view(e.what()).find("in use") != std::string_view::npos
-                             ? " (is another nudged or another server already on this port?)"
-                             : "");
+    } catch (const boost::system::system_error& e) {
+        std::cerr << listen_error("", "--port", config.listen.host, config.listen.port, e.code());
         return 1;
     }
     if (config.listen.metrics_port) {
@@ -182,9 +203,9 @@ int main(int argc, char** argv) {
                 server.listen_metrics(config.listen.metrics_host, *config.listen.metrics_port);
             spdlog::info("metrics listener at http://{}:{}", metrics_endpoint.address().to_string(),
                          metrics_endpoint.port());
-        } catch (const std::exception& e) {
-            spdlog::critical("cannot listen on {}:{} for metrics: {}", config.listen.metrics_host,
-                             *config.listen.metrics_port, e.what());
+        } catch (const boost::system::system_error& e) {
+            std::cerr << listen_error(" for metrics", "--metrics-port", config.listen.metrics_host,
+                                      *config.listen.metrics_port, e.code());
             return 1;
         }
     }

@@ -10,6 +10,9 @@
 #include <iostream>
 #include <sstream>
 
+#include "config/credentials.hpp"
+#include "config/flag_errors.hpp"
+#include "config/toml_config.hpp"
 #include "metrics/metrics.hpp"
 
 namespace nudge::config {
@@ -34,9 +37,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
         "Every flag can also be set as NUDGE_<FLAG> (e.g. NUDGE_API_KEY) or in a TOML --config file.",
         "nudged"};
     app.set_config("--config", "", "TOML file with settings named like the long flags (port = 8080)");
-    // A misspelt setting in the file is an error, not silently the default.
+    // A real TOML parser: syntax errors, wrong types and unknown keys name file:line:column.
+    auto toml_file = std::make_shared<TomlConfig>(app);
+    app.config_formatter(toml_file);
     app.allow_config_extras(CLI::config_extras_mode::error);
-    app.set_version_flag("--version", "nudged 0.1.0");
+    app.set_version_flag("--version", "nudged " NUDGE_VERSION);
     // A flag given twice takes the last value, so wrappers can append overrides.
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
@@ -45,7 +50,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     std::string audience;
     unsigned ping_interval_ms = 25000;
     unsigned ping_timeout_ms = 20000;
-    unsigned connect_timeout_ms = 45000;
+    unsigned connect_timeout_ms = 10000;
     unsigned http_idle_timeout_s = 30;
     unsigned close_timeout_ms = 5000;
     unsigned slow_consumer_timeout_ms = 10000;
@@ -130,6 +135,13 @@ ParseOutcome parse(int argc, const char* const* argv) {
     auth->add_option("--subscribe-hook-max-pending", config.subscribe_hook.max_pending,
                      "hook requests in flight per worker; past it subscriptions are refused (busy)")
         ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PENDING")->capture_default_str()->check(CLI::Range(1, 1000000));
+    auth->add_option("--subscribe-hook-max-per-user", config.subscribe_hook.max_per_user,
+                     "hook requests running or waiting per user, per worker; past it that user's "
+                     "subscriptions are refused (busy)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_PER_USER")->capture_default_str()->check(CLI::Range(1, 1000000));
+    auth->add_option("--subscribe-hook-max-queued", config.subscribe_hook.max_queued,
+                     "hook requests waiting for a free slot per worker (served to users in turn)")
+        ->envname("NUDGE_SUBSCRIBE_HOOK_MAX_QUEUED")->capture_default_str()->check(CLI::Range(0, 1000000));
 
     auto* api = app.add_option_group("api");
     api->add_option("--api-key", config.api.api_key, "key backends send as 'Authorization: Bearer <key>'")
@@ -162,7 +174,8 @@ ParseOutcome parse(int argc, const char* const* argv) {
         ->envname("NUDGE_PING_INTERVAL")->capture_default_str()->check(CLI::Range(100, 3600000));
     engine->add_option("--ping-timeout", ping_timeout_ms, "ms a client has to answer a ping")
         ->envname("NUDGE_PING_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
-    engine->add_option("--connect-timeout", connect_timeout_ms, "ms a client has to send CONNECT")
+    engine->add_option("--connect-timeout", connect_timeout_ms,
+                       "ms a client has to send CONNECT (a session that never does is cheap to open)")
         ->envname("NUDGE_CONNECT_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 3600000));
     engine->add_option("--max-payload", config.session.max_payload, "largest client message in bytes")
         ->envname("NUDGE_MAX_PAYLOAD")->capture_default_str()->check(CLI::Range(1024, 100000000));
@@ -190,6 +203,9 @@ ParseOutcome parse(int argc, const char* const* argv) {
     engine->add_option("--max-connections-per-ip", config.limits.admission.max_connections_per_ip,
                        "open connections allowed from one source address (0: no limit)")
         ->envname("NUDGE_MAX_CONNECTIONS_PER_IP")->capture_default_str();
+    engine->add_option("--max-polling-sessions", config.limits.max_polling_sessions,
+                       "HTTP long-polling sessions open at once (past it a polling handshake gets 503)")
+        ->envname("NUDGE_MAX_POLLING_SESSIONS")->capture_default_str()->check(CLI::Range(1, 100000000));
     engine->add_option("--max-connect-rate", config.limits.admission.max_connect_rate,
                        "new connections accepted per second, whole process (0: no limit)")
         ->envname("NUDGE_MAX_CONNECT_RATE")->capture_default_str();
@@ -238,7 +254,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
                          "connection-state recovery: events carry their offset as last argument and "
                          "a reconnecting client gets what it missed (off by default, as in Socket.IO: "
                          "on, the CONNECT answer has a pid and python-socketio handlers need *args; "
-                         "see README)")
+                         "see docs/delivery.md)")
         ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
     delivery->add_option("--history-size", config.broker.history.max_per_room,
                          "events kept per room for recovery")
@@ -289,38 +305,27 @@ ParseOutcome parse(int argc, const char* const* argv) {
             }
             if (config.api.api_key.empty()) config.api.api_key = kDevApiKey;
         }
-        if (static_cast<int>(!config.jwt.secret.empty()) + static_cast<int>(!config.jwt.public_key_pem.empty()) +
-                static_cast<int>(!config.jwks.source.empty()) != 1) {
-            throw CLI::ValidationError(
-                "auth", "set exactly one of --jwt-secret or --jwt-public-key or --jwt-jwks (or --dev for local development)");
-        }
+        check_credentials(config);
         if (!config.jwks.ca_file.empty() && !config.jwks.source.starts_with("https://")) {
             throw CLI::ValidationError("--jwt-jwks-ca", "applies only to an https:// --jwt-jwks");
         }
-        if (config.api.api_key.empty()) {
-            throw CLI::ValidationError("--api-key", "required: backends authenticate with it (or use --dev)");
-        }
     } catch (const CLI::ConfigError& e) {
-        // CLI11 words an unknown key as "INI was not able to parse <key>" (a [section] header as
-        // "<section>.++"); name it plainly.
-        constexpr std::string_view kExtras = "INI was not able to parse ";
-        constexpr std::string_view kSection = ".++";
-        std::string_view what = e.what();
-        if (!what.starts_with(kExtras)) {
-            std::cerr << "--config: " << what << "\n";
-        } else if (what.remove_prefix(kExtras.size()); what.ends_with(kSection)) {
-            what.remove_suffix(kSection.size());
-            std::cerr << fmt::format("--config: unknown section [{}] (settings are top-level keys)\n",
-                                     what);
-        } else {
-            std::cerr << fmt::format(
-                "--config: unknown setting '{}' (settings are the long flags without the dashes, "
-                "e.g. port = 8080; see --help)\n",
-                what);
-        }
+        // TomlConfig's messages start with file:line:column.
+        std::cerr << "nudged: " << e.what() << "\n";
         return ParseOutcome{std::nullopt, 2};
     } catch (const CLI::ParseError& e) {
-        return ParseOutcome{std::nullopt, app.exit(e) == 0 ? 0 : 2};
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            return ParseOutcome{std::nullopt, app.exit(e)};  // --help, --version
+        }
+        // An unknown flag is named with its near miss; CLI11's own words for it ("arguments
+        // were not expected: 18080 --prot") would point at the value too.
+        if (const auto unknown = unknown_flags(app, argc, argv); !unknown.empty()) {
+            std::cerr << unknown << "run 'nudged --help' for the flags\n";
+        } else {
+            std::cerr << "nudged: " << locate(e.what(), *toml_file, argc, argv)
+                      << "\nrun 'nudged --help' for the flags\n";
+        }
+        return ParseOutcome{std::nullopt, 2};
     }
     if (!issuer.empty()) config.jwt.issuer = issuer;
     if (!audience.empty()) config.jwt.audience = audience;
@@ -359,6 +364,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     config.session.subscribe_hook = !config.subscribe_hook.url.empty();
     config.broker.recovery = recovery == "on";
     config.session.recovery = config.broker.recovery;
+    config.api.recovery = config.broker.recovery;
     config.broker.history.ttl = std::chrono::seconds(history_ttl_s);
     config.broker.history.tombstone_ttl = config.broker.history.ttl * 10;
     config.broker.idempotency_window = std::chrono::seconds(idempotency_window_s);
@@ -430,7 +436,7 @@ std::string summary(const Config& config) {
         out += "warning: --dev is set: development defaults, never for production\n";
     }
     // RFC 7518 §3.2: an HS256 key must be at least as long as the hash output (256 bits).
-    if (config.jwt.public_key_pem.empty() && config.jwks.source.empty() && config.jwt.secret.size() < 32) {
+    if (config.jwt.public_key_pem.empty() && config.jwks.source.empty() && config.jwt.secret.size() < kMinJwtSecretBytes) {
         out += fmt::format("warning: the JWT secret is {} bytes; use at least 32 random bytes\n",
                            config.jwt.secret.size());
     }

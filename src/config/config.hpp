@@ -63,13 +63,21 @@ struct ParseOutcome {
     int exit_code = 0;             // 0 for --help/--version, 2 for usage/config errors
 };
 
-// Parses flags, environment and config file, loads --jwt-public-key, applies --dev defaults
-// and checks the result (a JWT key and an API key are required). Prints help and errors.
+// Parses flags, environment and config file (TOML, see toml_config.hpp), loads
+// --jwt-public-key, applies --dev defaults and checks the result: a JWT key and an API key are
+// required and, outside --dev, an HS256 secret of at least kMinJwtSecretBytes and an API key of
+// at least kMinApiKeyBytes. Prints help and errors (each line starts with "nudged: ").
 [[nodiscard]] ParseOutcome parse(int argc, const char* const* argv);
 
 // What --check-config prints: the effective settings, secrets by length only, and warnings
 // (a development-mode config, an HS256 secret shorter than RFC 7518 §3.2's 256 bits).
 [[nodiscard]] std::string summary(const Config& config);
+
+// RFC 7518 §3.2: an HS256 key at least as long as the hash output (256 bits).
+inline constexpr std::size_t kMinJwtSecretBytes = 32;
+// 128 bits: out of reach of guessing through the publish API (which also backs off, see
+// --api-auth-backoff).
+inline constexpr std::size_t kMinApiKeyBytes = 16;
 
 inline constexpr std::string_view kDevSecret = "nudge-dev-secret-do-not-use-in-production";
 inline constexpr std::string_view kDevApiKey = "nudge-dev-api-key";

@@ -75,16 +75,25 @@ public:
         std::uint64_t seq;
         Frame frame;
     };
-    void hold(std::uint64_t seq, Frame frame) {
-        if (!held_) held_ = std::make_unique<std::vector<Held>>();
-        held_->push_back(Held{seq, std::move(frame)});
+    // Called inside a fan-out, as deliver() is: a connection charges the held frame to its
+    // send budget (and schedules its close past it), then keeps it here.
+    virtual void hold(std::uint64_t seq, Frame frame) {
+        if (!held_) held_ = std::make_unique<HeldEvents>();
+        held_->bytes += frame->size();
+        held_->events.push_back(Held{seq, std::move(frame)});
     }
     // The held events, in arrival order; holding ends.
     [[nodiscard]] std::vector<Held> take_held() {
         std::vector<Held> out;
-        if (held_) out = std::move(*held_);
+        if (held_) out = std::move(held_->events);
         held_.reset();
         return out;
+    }
+    // What is held: the frames' bytes and how many (kept with them, so an idle client pays
+    // nothing for the count).
+    [[nodiscard]] std::size_t held_bytes() const noexcept { return held_ ? held_->bytes : 0; }
+    [[nodiscard]] std::size_t held_count() const noexcept {
+        return held_ ? held_->events.size() : 0;
     }
 
 protected:
@@ -93,8 +102,12 @@ protected:
 
 private:
     friend class RoomIndex;
+    struct HeldEvents {
+        std::vector<Held> events;
+        std::size_t bytes = 0;  // of the frames
+    };
     Memberships memberships_;
-    std::unique_ptr<std::vector<Held>> held_;  // only while holding: an idle client pays 8 bytes
+    std::unique_ptr<HeldEvents> held_;  // only while holding: an idle client pays 8 bytes
 };
 
 }  // namespace nudge::hub

@@ -131,6 +131,19 @@ std::string Registry::render() const {
                  "Connections refused by --max-connections-per-ip.", refused_per_address);
     render_value(out, "nudge_connections_refused_rate_total", "counter",
                  "Connections refused by --max-connect-rate.", refused_rate);
+    render_value(out, "nudge_polling_sessions", "gauge", "Open HTTP long-polling sessions.",
+                 polling_sessions);
+    render_value(out, "nudge_polling_sessions_refused_total", "counter",
+                 "Polling handshakes refused by --max-polling-sessions.", polling_sessions_refused);
+    render_value(out, "nudge_polling_held_gets", "gauge",
+                 "Polling GETs held open until something is sent to their session.",
+                 polling_held_gets);
+    render_value(out, "nudge_subscribe_hook_queued", "gauge",
+                 "Subscribe-hook calls waiting for a free slot (served to users in turn).",
+                 hook_queued);
+    render_value(out, "nudge_subscribe_hook_refused_per_user_total", "counter",
+                 "Subscribe-hook calls refused busy by --subscribe-hook-max-per-user.",
+                 hook_refused_per_user);
     render_value(out, "nudge_api_auth_failures_total", "counter",
                  "Publish API requests with a missing or wrong API key.", api_auth_failures);
     render_value(out, "nudge_api_auth_backoffs_total", "counter",

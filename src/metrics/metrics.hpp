@@ -111,6 +111,11 @@ struct Registry {
     Value accept_errors;          // accept() failures (EMFILE, ...)
     Value refused_per_address;    // connections refused by --max-connections-per-ip
     Value refused_rate;           // connections refused by --max-connect-rate
+    Value polling_sessions;       // gauge: open HTTP long-polling sessions
+    Value polling_sessions_refused;  // polling handshakes refused by --max-polling-sessions
+    Value polling_held_gets;      // gauge: polling GETs held open, waiting for something to send
+    Value hook_queued;            // gauge: subscribe-hook calls waiting for a free slot
+    Value hook_refused_per_user;  // subscribe-hook calls refused by --subscribe-hook-max-per-user
     Value api_auth_failures;      // publish requests with a missing or wrong API key
     Value api_auth_backoffs;      // requests answered 429 by the per-IP API key backoff
     Value history_events;         // gauge: emits kept for connection-state recovery

@@ -33,44 +33,57 @@
 
 #include "api/router.hpp"
 #include "eio/packet.hpp"
+#include "net/poll_request.hpp"
 
 namespace nudge::net {
 
 class PollingSession;
 class Worker;
 
-class HttpConnection : public std::enable_shared_from_this<HttpConnection> {
+class HttpConnection final : public PollRequest, public std::enable_shared_from_this<HttpConnection> {
 public:
     // `ip_key`: the admission slot this connection holds (0: none); given back when it ends,
     // unless it becomes a WebSocket, which takes it over.
     HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key = 0,
                    api::Routes routes = api::Routes::kAll);
-    ~HttpConnection();
+    ~HttpConnection() override;
     HttpConnection(const HttpConnection&) = delete;
     HttpConnection& operator=(const HttpConnection&) = delete;
     void start();
 
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
+    using Parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
-    // A request moved here from another worker: serve it as if it had been read here.
-    void resume(Request request, std::string_view early_bytes);
-    // For the PollingSession of the current GET: keep it open until answered; tell `session`
-    // if the client goes away meanwhile.
-    void hold(PollingSession& session);
-    // Answers the current polling request: 200 with an Engine.IO payload.
-    void answer_poll(std::string payload);
-    // Answers the current Engine.IO request with Engine.IO's error codes (400, or 403).
-    void answer_error(eio::HandshakeError error);
+    // A request moved here from another worker after its header was read: go on as if it had
+    // been read here (`early_bytes`: what was read past the header).
+    void resume(std::unique_ptr<Parser> parser, std::string_view early_bytes);
+    // PollRequest, for the PollingSession of the current GET (and the Engine.IO errors).
+    void hold(PollingSession& session) override;
+    void answer_poll(std::string payload) override;
+    void answer_error(eio::HandshakeError error) override;
 
 private:
     using Response = boost::beast::http::response<boost::beast::http::string_body>;
 
     void read_request();
+    // The header is read: check the framing, route an Engine.IO request, read the body.
+    // `migrated`: the request came from another worker (its session must be here).
+    void on_header(bool migrated);
+    // An Engine.IO header naming a sid this worker does not hold: false when the request was
+    // moved to the session's worker or answered (see the .cpp).
+    [[nodiscard]] bool route_elsewhere(std::string_view sid, bool migrated);
     void read_body();
     void on_read_error(boost::beast::error_code ec);
     void on_request();
-    // `migrated`: the request came from another worker (its session must be here).
-    void handle_engine_io(Request& request, bool migrated);
+    void handle_engine_io(Request& request);
+    // The admission slot for a new session (polling) or WebSocket opened on this connection,
+    // or nullopt when it was refused (and answered).
+    [[nodiscard]] std::optional<std::uint32_t> take_admission();
+    void set_cors_origin(const Request& request);
+    // A session refused by a limit: the error with Retry-After 1, keep-alive kept.
+    void answer_refusal(Response response);
+    // The held GET is answered or dropped (the held-GET gauge follows).
+    void release_hold() noexcept;
     void serve_session(Request& request, const eio::RequestInfo& info, PollingSession& session);
     void upgrade_to_websocket(const Request& request, PollingSession* session);
     void refuse_websocket_sid(const Request& request);
@@ -88,14 +101,18 @@ private:
     boost::beast::tcp_stream stream_;
     Worker& worker_;
     api::Routes routes_;
+    boost::asio::ip::address address_;  // the peer's, for admission of sessions opened here
     std::string remote_;  // the peer's address, for the API's logs and backoff
     boost::beast::flat_buffer buffer_;
-    std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+    // On the heap so that a request can move to another worker with its parser mid-message.
+    std::unique_ptr<Parser> parser_;
     std::uint32_t ip_key_;
-    std::unique_ptr<Request> migrated_;   // a request that arrived from another worker
     PollingSession* poll_owner_ = nullptr;  // the session holding this GET, while held
     std::string cors_origin_;  // the request's Origin when it is an allowed one
     bool keep_alive_ = true;   // of the current Engine.IO request
+    // The connection's admission (slot, connect-rate token) went to a session or WebSocket
+    // opened on it: another one opened here is admitted anew.
+    bool admission_taken_ = false;
 };
 
 }  // namespace nudge::net

@@ -7,15 +7,8 @@
 #include <chrono>
 #include <utility>
 
-#include "auth/jwt_verifier.hpp"
 #include "eio/payload.hpp"
-#include "common/random_id.hpp"
-#include "hub/hub.hpp"
-#include "net/recovery_answer.hpp"
-#include "sio/packet.hpp"
-#include <boost/asio/post.hpp>
 #include "metrics/metrics.hpp"
-#include "net/http_connection.hpp"
 #include "net/worker.hpp"
 #include "ws/frame_writer.hpp"
 
@@ -32,16 +25,23 @@ constexpr std::size_t kGather = 64;
 
 }  // namespace
 
-PollingSession::PollingSession(Worker& worker)
-    : worker_(worker), protocol_(worker.context().session, session::Protocol::Clock::now()) {}
-
-PollingSession::~PollingSession() {
-    // Normally end() ran; a session destroyed with its worker (process exit) leaves its rooms.
-    if (!closed_) worker_.rooms().leave_all(this);
+PollingSession::PollingSession(Worker& worker, std::uint32_t ip_key)
+    : SessionCore(worker), ip_key_(ip_key) {
+    worker.context().polling_sessions.fetch_add(1, std::memory_order_relaxed);
+    metrics::registry().polling_sessions.add(1);
 }
 
-PollingSession& PollingSession::open(Worker& worker) {
-    auto owned = std::make_unique<PollingSession>(worker);
+PollingSession::~PollingSession() { release_admission(); }
+
+void PollingSession::release_admission() {
+    if (!std::exchange(admitted_, false)) return;
+    worker_.context().admission.release(std::exchange(ip_key_, 0));
+    worker_.context().polling_sessions.fetch_sub(1, std::memory_order_relaxed);
+    metrics::registry().polling_sessions.add(-1);
+}
+
+PollingSession& PollingSession::open(Worker& worker, std::uint32_t ip_key) {
+    auto owned = std::make_unique<PollingSession>(worker, ip_key);
     PollingSession& session = *owned;
     worker.adopt(std::move(owned));
     worker.register_polling(session);
@@ -51,26 +51,25 @@ PollingSession& PollingSession::open(Worker& worker) {
     return session;
 }
 
-void PollingSession::on_poll(const std::shared_ptr<HttpConnection>& request) {
+void PollingSession::on_poll(const std::shared_ptr<PollRequest>& request) {
     // Deadlines first: a request that arrives after the pong deadline finds the session
     // closed, whatever the sweep's granularity.
-    tick(session::Protocol::Clock::now());
-    if (closed_) {
+    tick(Clock::now());
+    if (!open_) {
         request->answer_error(eio::HandshakeError::kUnknownSid);
         return;
     }
     if (pending_get_) {
         // Engine.IO: overlapping GETs mean a broken client or two tabs sharing a sid.
         request->answer_error(eio::HandshakeError::kBadRequest);
-        end(session::CloseReason::kProtocolError, kClose, true);
+        end(session::CloseReason::kProtocolError, kClose);
         return;
     }
     pending_get_ = request;
     if (!queue_.empty()) {
         answer_pending();
     } else if (probed_) {
-        auto get = std::exchange(pending_get_, nullptr);
-        get->answer_poll(std::string(kNoop));
+        std::exchange(pending_get_, nullptr)->answer_poll(std::string(kNoop));
     } else {
         request->hold(*this);
     }
@@ -78,17 +77,17 @@ void PollingSession::on_poll(const std::shared_ptr<HttpConnection>& request) {
 
 void PollingSession::on_poll_aborted() {
     pending_get_.reset();
-    if (!closed_) end(session::CloseReason::kTransportError, {}, true);
+    if (open_) end(session::CloseReason::kTransportError, {});
 }
 
 std::optional<eio::HandshakeError> PollingSession::on_post(std::string_view body) {
-    tick(session::Protocol::Clock::now());
-    if (closed_) return eio::HandshakeError::kUnknownSid;
+    tick(Clock::now());
+    if (!open_) return eio::HandshakeError::kUnknownSid;
     metrics::registry().bytes_received.add(static_cast<std::int64_t>(body.size()));
     auto packets = eio::decode_payload(body);
     if (!packets) {
         spdlog::debug("polling payload refused reason=\"{}\"", eio::message(packets.error()));
-        end(session::CloseReason::kProtocolError, kClose, true);
+        end(session::CloseReason::kProtocolError, kClose);
         return eio::HandshakeError::kBadRequest;
     }
     for (const auto& packet : *packets) {
@@ -100,20 +99,21 @@ std::optional<eio::HandshakeError> PollingSession::on_post(std::string_view body
             protocol_.on_text(packet.data, std::chrono::system_clock::now(), effects);
         }
         apply_effects();
-        if (closed_) {
+        if (!open_) {
             if (effects.close == session::CloseReason::kClientClose) return std::nullopt;
             return eio::HandshakeError::kBadRequest;
         }
     }
+    send_queued();  // the replies to the whole payload in one answer to the held GET
     return std::nullopt;
 }
 
 void PollingSession::on_post_too_large() {
-    if (!closed_) end(session::CloseReason::kPayloadTooLarge, kClose, true);
+    if (open_) end(session::CloseReason::kPayloadTooLarge, kClose);
 }
 
 bool PollingSession::attach_probe(Connection& probe) {
-    if (closed_ || probe_ != nullptr) return false;
+    if (!open_ || probe_ != nullptr) return false;
     probe_ = &probe;
     return true;
 }
@@ -121,93 +121,45 @@ bool PollingSession::attach_probe(Connection& probe) {
 void PollingSession::on_probe() {
     probed_ = true;
     if (pending_get_ && queue_.empty()) {
-        auto get = std::exchange(pending_get_, nullptr);
-        get->answer_poll(std::string(kNoop));
+        std::exchange(pending_get_, nullptr)->answer_poll(std::string(kNoop));
     }
 }
 
 void PollingSession::end_upgraded() {
     // The WebSocket has the protocol, queue and rooms: no disconnect is counted.
-    closed_ = true;
+    open_ = false;
     probe_ = nullptr;
     worker_.unregister_polling(*this);
+    release_admission();
     metrics::registry().connections.add(-1);
     if (pending_get_) std::exchange(pending_get_, nullptr)->answer_poll(std::string(kNoop));
     worker_.retire(*this);
 }
 
-void PollingSession::apply_effects() {
-    session::Effects& effects = worker_.effects();
-    auto& registry = metrics::registry();
-    if (effects.auth_failure) {
-        registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
-        spdlog::debug("auth refused reason={}", auth::reason(*effects.auth_failure));
-    }
-    for (const auto& room : effects.join) worker_.rooms().join(room, this);
-    if (effects.user_id) {
-        // Rooms the backend granted to this user's rooms (--granted-rooms-ttl) come back.
-        if (const hub::Hub* hub = worker_.context().hub; hub != nullptr && hub->grants().enabled()) {
-            for (const auto& room : hub->granted_rooms(effects.join)) worker_.rooms().join(room, this);
-        }
-        registry.sessions.add(1);
-        spdlog::debug("client connected transport=polling user={}", *effects.user_id);
-    }
-    for (const auto& room : effects.leave) worker_.rooms().leave(room, this);
-    if (effects.subscription) registry.subscriptions[*effects.subscription].add(1);
-    if (effects.hook_query) ask_hook(std::move(*effects.hook_query));
-    if (effects.leave_all) {
-        worker_.rooms().leave_all(this);
-        registry.sessions.add(-1);
-    }
-    for (const auto& text : effects.send) {
-        enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)),
-                false);
-        if (closed_) return;
-    }
-    if (effects.recover) recover(std::move(*effects.recover));
-    if (closed_) return;
-    if (pending_get_ && !queue_.empty()) answer_pending();
-    if (effects.close) {
-        const session::CloseReason reason = *effects.close;
-        // The client's own close: its held GET ends with a noop. A token past its expiry ends
-        // with the next request failing, so the client reconnects with a fresh token.
-        end(reason,
-            reason == session::CloseReason::kClientClose ||
-                    reason == session::CloseReason::kTokenExpired
-                ? kNoop
-                : kClose,
-            true);
-    }
+bool PollingSession::forward_answer(const std::string& client_pid, broker::Recovery& recovery) {
+    if (!forward_answer_) return false;
+    // Upgraded meanwhile: the WebSocket holds the session (and its held events) now.
+    std::exchange(forward_answer_, nullptr)(client_pid, std::move(recovery));
+    return true;
 }
 
-void PollingSession::enqueue(hub::Frame frame, bool from_fanout) {
-    if (closed_) return;
-    const auto& limits = worker_.context().limits;
-    const std::size_t cost = frame->size() + SendQueue::kEntryOverhead;
-    if (queue_.bytes() + cost > limits.max_send_queue_bytes) {
-        if (from_fanout) {
-            // The hub is iterating a room this session is in: close after the batch.
-            worker_.defer_close(*this, session::CloseReason::kSlowConsumer);
-        } else {
-            close(session::CloseReason::kSlowConsumer);
-        }
-        return;
-    }
-    queue_.push(std::move(frame));
-    if (from_fanout) worker_.schedule_flush(*this);
-    if (!above_high_ && queue_.bytes() > limits.send_queue_high_watermark) {
-        // A client that does not poll for --slow-consumer-timeout while above the mark is
-        // dropped, as a WebSocket client that does not read is.
-        above_high_ = true;
-        slow_deadline_ = session::Protocol::Clock::now() + limits.slow_consumer_timeout;
-    }
+void PollingSession::close_for_protocol(session::CloseReason reason) {
+    // The client's own close: its held GET ends with a noop. A token past its expiry ends
+    // with the next request failing, so the client reconnects with a fresh token.
+    end(reason,
+        reason == session::CloseReason::kClientClose || reason == session::CloseReason::kTokenExpired
+            ? kNoop
+            : kClose);
 }
 
-void PollingSession::deliver(const hub::Frame& frame) { enqueue(frame, true); }
+bool PollingSession::push_out() {
+    if (open_ && pending_get_ && !queue_.empty()) answer_pending();
+    return true;
+}
 
 void PollingSession::flush() {
     in_flush_list = false;
-    if (!closed_ && pending_get_ && !queue_.empty()) answer_pending();
+    push_out();
 }
 
 std::string PollingSession::take_payload() {
@@ -222,7 +174,7 @@ std::string PollingSession::take_payload() {
                                          buffers[i].size());
             bytes += frame.size();
             const auto own = ws::read_own_frame(frame);
-            if (!own) continue;  // every queued frame is one the hub or apply_effects() wrote
+            if (!own) continue;  // every queued frame is one the hub or the core wrote
             if (own->opcode == ws::Opcode::kBinary) {
                 eio::append_binary_packet(payload, own->payload);
             } else {
@@ -237,31 +189,27 @@ std::string PollingSession::take_payload() {
 void PollingSession::answer_pending() {
     std::string payload = take_payload();
     metrics::registry().bytes_sent.add(static_cast<std::int64_t>(payload.size()));
-    if (above_high_ && queue_.bytes() <= worker_.context().limits.send_queue_low_watermark) {
-        above_high_ = false;
-    }
+    drained_below_low();  // a polling client's input is never paused: only the mark resets
     std::exchange(pending_get_, nullptr)->answer_poll(std::move(payload));
 }
 
-void PollingSession::end(session::CloseReason reason, std::string_view packet, bool counted) {
-    if (closed_) return;
-    closed_ = true;
-    auto& registry = metrics::registry();
-    worker_.rooms().leave_all(this);
+void PollingSession::end(session::CloseReason reason, std::string_view packet) {
+    if (!open_) return;
+    leave_session(reason);
     worker_.unregister_polling(*this);
-    if (counted) {
-        if (protocol_.connected()) registry.sessions.add(-1);
-        registry.connections.add(-1);
-        registry.disconnects.values[static_cast<std::size_t>(reason)].add(1);
-    }
-    spdlog::debug("client closing transport=polling reason={}", session::to_string(reason));
+    release_admission();
+    spdlog::debug("polling session ended reason={}", session::to_string(reason));
+    // A server disconnect's "41" goes out with the close packet; any other backlog is dropped.
+    std::string payload;
+    if (reason == session::CloseReason::kServerDisconnect) payload = take_payload();
     queue_.clear();
     if (pending_get_) {
         auto get = std::exchange(pending_get_, nullptr);
         if (packet.empty()) {
             get->answer_error(eio::HandshakeError::kUnknownSid);
         } else {
-            get->answer_poll(std::string(packet));
+            eio::append_text_packet(payload, packet);
+            get->answer_poll(std::move(payload));
         }
     }
     if (probe_ != nullptr) {
@@ -271,134 +219,19 @@ void PollingSession::end(session::CloseReason reason, std::string_view packet, b
     worker_.retire(*this);
 }
 
-void PollingSession::answer_subscription(const std::optional<std::uint64_t>& ack_id,
-                                         session::SubscribeOutcome outcome) {
-    metrics::registry().subscriptions[outcome].add(1);
-    if (!ack_id) return;
-    enqueue(std::make_shared<const std::string>(
-                ws::encode_frame(ws::Opcode::kText, session::subscribe_ack(*ack_id, outcome))),
-            false);
-    if (!closed_ && pending_get_ && !queue_.empty()) answer_pending();
-}
-
-void PollingSession::ask_hook(session::HookQuery query) {
-    using session::SubscribeOutcome;
-    SubscribeHook* hook = worker_.subscribe_hook();
-    if (hook == nullptr) {  // the protocol asks only when a hook is configured
-        answer_subscription(query.ack_id, SubscribeOutcome::kHookError);
-        return;
-    }
-    if (hook->cached(protocol_.user_id(), query.room, SubscribeHook::Clock::now())) {
-        worker_.rooms().join(query.room, this);
-        answer_subscription(query.ack_id, SubscribeOutcome::kGrantedCached);
-        return;
-    }
-    if (pending_hooks_ >= worker_.context().session.config.max_pending_subscribes) {
-        answer_subscription(query.ack_id, SubscribeOutcome::kBusy);
-        return;
-    }
-    ++pending_hooks_;
-    const std::string room = query.room;
-    hook->ask(protocol_.user_id(), room, [this, query = std::move(query)](SubscribeHook::Verdict verdict) {
-        --pending_hooks_;
-        // Closed (or upgraded), or a DISCONNECT and another CONNECT since: not for this session.
-        if (closed_ || protocol_.epoch() != query.epoch || !protocol_.connected()) return;
-        const SubscribeOutcome outcome = subscribe_outcome(verdict);
-        if (outcome == SubscribeOutcome::kGrantedHook) worker_.rooms().join(query.room, this);
-        answer_subscription(query.ack_id, outcome);
-    });
-}
-
-void PollingSession::recover(session::Recover recover) {
-    broker::Broker* broker = worker_.context().broker;
-    if (broker == nullptr) {
-        enqueue(std::make_shared<const std::string>(ws::encode_frame(
-                    ws::Opcode::kText, sio::encode_connect("/", random_id()))),
-                false);
-        return;
-    }
-    broker::RecoveryRequest request;
-    // The rooms just joined: every event numbered after the broker's answer arrives live.
-    request.rooms = worker_.effects().join;
-    request.from = std::move(recover.from);
-    request.max_bytes = worker_.context().limits.max_send_queue_bytes;
-    request.per_frame_overhead = SendQueue::kEntryOverhead;
-    ++pending_hooks_;
-    deliver_from = hub::Subscriber::kHold;  // live events wait for the answer (see WsConnection)
-    auto on_recovered = [this, pid = std::move(recover.pid)](broker::Recovery recovery) {
-        --pending_hooks_;
-        if (forward_answer_) {
-            // Upgraded meanwhile: the WebSocket holds the session (and its held events) now.
-            std::exchange(forward_answer_, nullptr)(pid, std::move(recovery));
-            return;
-        }
-        deliver_from = pid.empty() ? 0 : recovery.now.seq + 1;
-        auto held = take_held();
-        if (closed_ || !protocol_.connected()) return;
-        for (const auto& text : recovery_answer(pid, recovery)) {
-            enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)),
-                    false);
-            if (closed_) return;
-        }
-        for (auto& frame : recovery.replay) {
-            enqueue(std::move(frame), false);
-            if (closed_) return;
-        }
-        for (auto& event : held) {
-            if (event.seq < deliver_from) continue;
-            enqueue(std::move(event.frame), false);
-            if (closed_) return;
-        }
-        if (pending_get_ && !queue_.empty()) answer_pending();
-    };
-    broker->recover(std::move(request), [this, on_recovered = std::move(on_recovered)](
-                                            broker::Recovery recovery) mutable {
-        if (worker_.io().get_executor().running_in_this_thread()) {
-            on_recovered(std::move(recovery));
-            return;
-        }
-        boost::asio::post(worker_.io(), [on_recovered = std::move(on_recovered),
-                                         recovery = std::move(recovery)]() mutable {
-            on_recovered(std::move(recovery));
-        });
-    });
-}
-
-void PollingSession::disconnect() {
-    if (closed_) return;
-    if (!protocol_.connected()) {
-        close(session::CloseReason::kServerDisconnect);
-        return;
-    }
-    // "41" (Socket.IO DISCONNECT of "/": socket.io-client does not reconnect), then the close
-    // packet, both in the answer to the held GET; without one, the next request fails.
-    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, "41")), false);
-    if (closed_) return;
-    std::string payload = take_payload();
-    eio::append_text_packet(payload, kClose);
-    end(session::CloseReason::kServerDisconnect, payload, true);
-}
-
 void PollingSession::close(session::CloseReason reason) {
-    if (closed_) return;
+    close_deferred_ = false;
+    if (!open_) return;
     if (reason == session::CloseReason::kSlowConsumer) {
         metrics::registry().slow_consumer_drops.add(1);
-        worker_.log_slow_consumer(queue_.bytes());
+        worker_.log_slow_consumer(queued_bytes());
     }
     // Shutdown, slow consumer: the client's next request fails and it reconnects.
-    end(reason, reason == session::CloseReason::kServerShutdown ? kNoop : kClose, true);
+    end(reason, reason == session::CloseReason::kServerShutdown ? kNoop : kClose);
 }
 
-void PollingSession::tick(session::Protocol::Clock::time_point now) {
-    if (closed_) return;
-    if (above_high_ && now >= slow_deadline_) {
-        close(session::CloseReason::kSlowConsumer);
-        return;
-    }
-    session::Effects& effects = worker_.effects();
-    effects.clear();
-    protocol_.on_tick(now, effects);
-    apply_effects();
+void PollingSession::tick(Clock::time_point now) {
+    if (open_) tick_session(now);
 }
 
 }  // namespace nudge::net

@@ -1,10 +1,10 @@
 // PollingSession: one client's Engine.IO session on HTTP long-polling (Engine.IO v4,
 // "HTTP long-polling" transport), on one worker thread.
 //
-// The session is what a WebSocket client's WsConnection is, without a socket of its own: a
-// session::Protocol, a SendQueue charged against the same budget (--max-send-queue, the high
-// watermark and --slow-consumer-timeout), room memberships, and a place in the worker's
-// registry so the sweep drives its heartbeat and deadlines. Its bytes travel on HTTP requests:
+// The session is SessionCore's, as a WebSocket client's is (protocol, effects, the send budget
+// and its one door out, close bookkeeping); this class is the long-polling transport, without
+// a socket of its own. It is charged to admission (per address, connect rate) and to
+// --max-polling-sessions by the HttpConnection that opens it. Its bytes travel on HTTP requests:
 //   - GET: answered at once with everything queued (packets separated by 0x1E), or held until
 //     something is queued — a ping at the latest, every --ping-interval. One GET at a time:
 //     a second one while one is held closes the session (the held one gets the close packet
@@ -35,31 +35,31 @@
 
 #include "broker/broker.hpp"
 #include "eio/packet.hpp"
-#include "net/connection.hpp"
-#include "net/send_queue.hpp"
+#include "net/poll_request.hpp"
+#include "net/session_core.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
 
-class HttpConnection;
 class Worker;
 
-class PollingSession final : public Connection {
+class PollingSession final : public SessionCore {
   public:
-    explicit PollingSession(Worker& worker);
+    // `ip_key`: the admission slot the session holds (0: none), given back when it ends.
+    PollingSession(Worker& worker, std::uint32_t ip_key);
     ~PollingSession() override;
     PollingSession(const PollingSession&) = delete;
     PollingSession& operator=(const PollingSession&) = delete;
 
     // Registers a new session with the worker and the directory; returns it and its open
-    // packet (the answer to the handshake GET).
-    static PollingSession& open(Worker& worker);
+    // packet (the answer to the handshake GET). The caller admitted it (HttpConnection).
+    static PollingSession& open(Worker& worker, std::uint32_t ip_key);
 
     [[nodiscard]] std::string open_packet() const { return protocol_.open_packet(true); }
     [[nodiscard]] std::string_view sid() const noexcept { return protocol_.sid(); }
 
     // A GET: answered now or held (see above).
-    void on_poll(const std::shared_ptr<HttpConnection>& request);
+    void on_poll(const std::shared_ptr<PollRequest>& request);
     // The client of the held GET went away.
     void on_poll_aborted();
     // A POST body; the error to answer when it was refused (the session is then closed) or
@@ -76,10 +76,8 @@ class PollingSession final : public Connection {
     void on_probe();
     // The probe went away before `5`: polling goes on.
     void detach_probe() noexcept { probe_ = nullptr; }
-    // The probe's `5`: the WebSocket takes over. Moves the protocol and queue out and ends
-    // this session without a disconnect (the caller moves the rooms first).
-    [[nodiscard]] session::Protocol take_protocol() { return std::move(protocol_); }
-    [[nodiscard]] SendQueue& queue() noexcept { return queue_; }
+    // The probe's `5`, after it took the session over (SessionCore::take_over, the rooms):
+    // this session ends without a disconnect.
     void end_upgraded();
     // The broker has not answered this session's CONNECT yet (a Redis broker answers later).
     [[nodiscard]] bool awaiting_connect_answer() const noexcept { return deliver_from == kHold; }
@@ -87,49 +85,37 @@ class PollingSession final : public Connection {
     using AnswerForward = std::function<void(const std::string& client_pid, broker::Recovery recovery)>;
     void forward_connect_answer(AnswerForward to) { forward_answer_ = std::move(to); }
 
-    void deliver(const hub::Frame& frame) override;
-    // A Socket.IO DISCONNECT in the answer to the held GET, then the session ends.
-    void disconnect() override;
     void flush() override;
     void tick(session::Protocol::Clock::time_point now) override;
     void close(session::CloseReason reason) override;
-    [[nodiscard]] bool reapable() const noexcept override {
-        return closed_ && pending_hooks_ == 0;
-    }
+    [[nodiscard]] bool reapable() const noexcept override { return !open_ && waits_.none(); }
 
-    [[nodiscard]] bool is_closed() const noexcept { return closed_; }
-    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_.bytes(); }
-    [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
+    [[nodiscard]] bool is_closed() const noexcept { return !open_; }
 
   private:
-    void enqueue(hub::Frame frame, bool from_fanout);
-    void apply_effects();
-    // An accepted CONNECT under recovery: ask the broker what the session missed, then
-    // [nudge:resync], the CONNECT answer and the replay (as a WebSocket client gets them).
-    void recover(session::Recover recover);
-    // nudge:subscribe without a token: the cache or the subscribe hook decides, later.
-    void ask_hook(session::HookQuery query);
-    void answer_subscription(const std::optional<std::uint64_t>& ack_id,
-                             session::SubscribeOutcome outcome);
+    // SessionCore's transport interface: no staging (a GET answer reads the queue), pushing
+    // out answers the held GET.
+    bool take_direct(const hub::Frame& /*frame*/) override { return false; }
+    bool push_out() override;
+    void send_queued() override { push_out(); }
+    void close_for_protocol(session::CloseReason reason) override;
+    bool forward_answer(const std::string& client_pid, broker::Recovery& recovery) override;
+
     // Answers the held GET with everything queued.
     void answer_pending();
     [[nodiscard]] std::string take_payload();
-    // Leaves rooms and the directory; answers a held GET with `packet` ("1" or "6").
-    void end(session::CloseReason reason, std::string_view packet, bool counted);
+    // Gives back the admission slot and the place under --max-polling-sessions.
+    void release_admission();
+    // Leaves rooms and the directory; answers a held GET with `packet` ("1" or "6"), after
+    // what is queued for a server disconnect.
+    void end(session::CloseReason reason, std::string_view packet);
 
-    Worker& worker_;
-    session::Protocol protocol_;
-    SendQueue queue_;
-    std::shared_ptr<HttpConnection> pending_get_;
+    std::shared_ptr<PollRequest> pending_get_;
     Connection* probe_ = nullptr;  // the WebSocket probing this session, if any
     AnswerForward forward_answer_;  // set when upgraded before the broker answered the CONNECT
-    // Above the high watermark since: dropped as a slow consumer at this deadline.
-    session::Protocol::Clock::time_point slow_deadline_{};
-    // Hook questions and a recovery query in flight: not reaped before they end.
-    std::uint8_t pending_hooks_ = 0;
-    bool above_high_ = false;
+    std::uint32_t ip_key_;
     bool probed_ = false;  // `2probe` seen: GETs are answered at once (noop if nothing queued)
-    bool closed_ = false;
+    bool admitted_ = true;  // holds its admission slot and its place under the session cap
 };
 
 }  // namespace nudge::net

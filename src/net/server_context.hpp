@@ -42,6 +42,8 @@ struct Limits {
     std::chrono::seconds granted_rooms_ttl{0};
     std::size_t max_granted_rooms = 1000000;
     std::size_t max_granted_rooms_per_room = 10000;  // per selector room
+    // HTTP long-polling sessions open at once in the process (each also charged to admission).
+    std::size_t max_polling_sessions = 100000;
     AdmissionConfig admission;
 };
 
@@ -75,10 +77,14 @@ struct ServerContext {
     SubscribeHookConfig subscribe_hook;
     std::optional<HookTarget> subscribe_hook_target;  // set (resolved) when the hook is on
     std::atomic<std::size_t> partial_bytes{0};  // see Limits::max_partial_bytes
+    std::atomic<std::size_t> polling_sessions{0};  // see Limits::max_polling_sessions
     std::atomic<bool> shutting_down{false};
     Origins origins;
     PollingDirectory polling;
     std::vector<Worker*> workers;  // every worker, by index (set once by Server)
+    // --dev: each connect and each refused token is logged at info (debug otherwise), so a
+    // first run shows what the hub does with the tour's clients.
+    bool log_sessions_at_info = false;
 };
 
 }  // namespace nudge::net

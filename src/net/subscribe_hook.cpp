@@ -58,8 +58,13 @@ Result<HookTarget, std::string> resolve_http_url(std::string_view flag, std::str
 
 // One request: connect, write, read, all under one deadline (beast::tcp_stream's timer).
 struct SubscribeHook::Call : std::enable_shared_from_this<SubscribeHook::Call> {
-    Call(asio::io_context& io, SubscribeHook& hook_in, std::string key_in, Callback done_in)
-        : stream(io), hook(hook_in), key(std::move(key_in)), done(std::move(done_in)) {}
+    Call(asio::io_context& io, SubscribeHook& hook_in, std::string user_in, std::string key_in,
+         Callback done_in)
+        : stream(io),
+          hook(hook_in),
+          user(std::move(user_in)),
+          key(std::move(key_in)),
+          done(std::move(done_in)) {}
 
     void start(const HookTarget& target, std::string body, std::chrono::milliseconds timeout) {
         request.method(http::verb::post);
@@ -102,11 +107,12 @@ struct SubscribeHook::Call : std::enable_shared_from_this<SubscribeHook::Call> {
         beast::error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
         stream.close();
-        hook.finish(key, verdict, done);
+        hook.finish(*this, verdict);
     }
 
     beast::tcp_stream stream;
     SubscribeHook& hook;
+    std::string user;
     std::string key;
     Callback done;
     http::request<http::string_body> request;
@@ -118,6 +124,7 @@ SubscribeHook::SubscribeHook(asio::io_context& io, SubscribeHookConfig config, H
     : io_(io),
       config_(std::move(config)),
       target_(std::move(target)),
+      slots_({config_.max_pending, config_.max_per_user, config_.max_queued}),
       allowed_(config_.cache_ttl, config_.max_cache_entries, WhenFull::kEvictOldest) {}
 
 namespace {
@@ -138,20 +145,24 @@ bool SubscribeHook::cached(std::string_view user, std::string_view room, Clock::
 }
 
 void SubscribeHook::ask(std::string_view user, std::string_view room, Callback done) {
-    if (pending_ >= config_.max_pending) {
-        asio::post(io_, [done = std::move(done)] { done(Verdict::kBusy); });
-        return;
-    }
-    ++pending_;
     boost::json::object body;
     body["user"] = user;
     body["room"] = room;
-    auto call = std::make_shared<Call>(io_, *this, cache_key(user, room), std::move(done));
-    call->start(target_, boost::json::serialize(body), config_.timeout);
+    auto call = std::make_shared<Call>(io_, *this, std::string(user), cache_key(user, room),
+                                       std::move(done));
+    const auto admitted = slots_.admit(
+        user, [this, call, json = boost::json::serialize(body)]() mutable {
+            call->start(target_, std::move(json), config_.timeout);
+        });
+    if (admitted == HookSlots::Admit::kRefusedUser || admitted == HookSlots::Admit::kRefusedFull) {
+        asio::post(io_, [call] { call->done(Verdict::kBusy); });
+    }
 }
 
-void SubscribeHook::finish(const std::string& key, Verdict verdict, const Callback& done) {
-    --pending_;
+void SubscribeHook::finish(const Call& call, Verdict verdict) {
+    const std::string& key = call.key;
+    const Callback& done = call.done;
+    slots_.release(call.user);
     if (verdict == Verdict::kAllowed && config_.cache_ttl.count() > 0) {
         allowed_.insert(key, Allowed{}, Clock::now());
     }

@@ -24,6 +24,7 @@
 
 #include "common/bounded_map.hpp"
 #include "common/result.hpp"
+#include "net/hook_slots.hpp"
 #include "session/protocol.hpp"
 
 namespace nudge::net {
@@ -33,6 +34,8 @@ struct SubscribeHookConfig {
     std::chrono::milliseconds timeout{2000};
     std::chrono::seconds cache_ttl{60};       // 0: every subscribe asks the backend
     std::size_t max_pending = 256;            // calls in flight per worker
+    std::size_t max_per_user = 16;            // calls running or waiting per user, per worker
+    std::size_t max_queued = 1024;            // calls waiting for a slot, per worker
     std::size_t max_cache_entries = 100000;   // cached (user, room) answers per worker
 };
 
@@ -60,16 +63,17 @@ public:
     [[nodiscard]] bool cached(std::string_view user, std::string_view room, Clock::time_point now);
     // Asks the backend; `done` runs later on this thread (also for kBusy).
     void ask(std::string_view user, std::string_view room, Callback done);
-    [[nodiscard]] std::size_t pending() const noexcept { return pending_; }
+    [[nodiscard]] std::size_t pending() const noexcept { return slots_.in_flight(); }
+    [[nodiscard]] std::size_t queued() const noexcept { return slots_.queued(); }
 
 private:
     struct Call;
-    void finish(const std::string& key, Verdict verdict, const Callback& done);
+    void finish(const Call& call, Verdict verdict);
 
     boost::asio::io_context& io_;
     SubscribeHookConfig config_;
     HookTarget target_;
-    std::size_t pending_ = 0;
+    HookSlots slots_;
     struct Allowed {};
     BoundedMap<std::string, Allowed> allowed_;  // "user\0room", for cache_ttl; oldest evicted
 };

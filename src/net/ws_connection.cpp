@@ -3,6 +3,23 @@
 
 namespace nudge::net {
 
+namespace detail {
+
+ws::CloseCode close_code_for(session::CloseReason reason) noexcept {
+    using session::CloseReason;
+    switch (reason) {
+        case CloseReason::kServerShutdown: return ws::CloseCode::kGoingAway;
+        case CloseReason::kProtocolError: return ws::CloseCode::kProtocolError;
+        case CloseReason::kPayloadTooLarge: return ws::CloseCode::kMessageTooBig;
+        case CloseReason::kSlowConsumer:
+        case CloseReason::kPartialBudget:
+        case CloseReason::kAuthFailures: return ws::CloseCode::kPolicyViolation;
+        default: return ws::CloseCode::kNormal;
+    }
+}
+
+}  // namespace detail
+
 template class WsConnection<EpollSocket>;
 
 }  // namespace nudge::net

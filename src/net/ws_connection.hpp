@@ -10,15 +10,12 @@
 // (the queue is freed when drained), no timer (the worker's sweep drives the heartbeat and
 // deadlines), and the session id inline.
 //
-// One door out: every byte to the client — events, pongs, acks, CONNECT answers, the
-// handshake — passes enqueue(), which counts it against the client's budget
-// (--max-send-queue). Above the high watermark the connection stops reading from the client
-// until it drains below the low watermark (Envoy's readDisable), so a client cannot make the
-// hub queue replies it never reads; one that stays above the high watermark for
-// --slow-consumer-timeout is dropped as a slow consumer. Past the hard limit the client is closed as a slow
-// consumer: its backlog is dropped, the frame in progress is completed, then a close 1008
-// follows (uWebSockets' end()), and the TCP connection is cut when --close-timeout passes.
-// The close frame of a closing connection is the only frame not counted: one per connection.
+// The session (protocol, effects, the send budget and its one door out) is SessionCore's;
+// this class is the WebSocket transport: frames in, gathered writes out, reading paused above
+// the high watermark (Envoy's readDisable) and resumed below the low one. A slow consumer's
+// backlog is dropped, the frame in progress is completed, then a close 1008 follows
+// (uWebSockets' end()), and the TCP connection is cut when --close-timeout passes. The close
+// frame of a closing connection is the only frame not counted: one per connection.
 //
 // Closing: open → closing (left every room, writes what is left, then half-closes and
 // discards input until the client closes or the deadline passes) → closed (socket closed,
@@ -30,10 +27,8 @@
 #include <memory>
 #include <string_view>
 
-#include "broker/broker.hpp"
-#include "net/connection.hpp"
 #include "net/epoll_socket.hpp"
-#include "net/send_queue.hpp"
+#include "net/session_core.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
 #include "ws/opcode.hpp"
@@ -44,7 +39,7 @@ class PollingSession;
 class Worker;
 
 template <class Stream>
-class WsConnection final : public Connection {
+class WsConnection final : public SessionCore {
 public:
     // `ip_key` identifies the client's address for the per-address connection limit (0: none);
     // the connection gives it back when it closes.
@@ -64,26 +59,27 @@ public:
                                std::string_view early_bytes, std::uint32_t ip_key = 0,
                                PollingSession* upgrade_from = nullptr);
 
-    void deliver(const hub::Frame& frame) override;
-    // A Socket.IO DISCONNECT ("io server disconnect": socket.io-client does not reconnect),
-    // then a normal close.
-    void disconnect() override;
     void flush() override;
     void tick(session::Protocol::Clock::time_point now) override;
     void close(session::CloseReason reason) override;
     [[nodiscard]] bool reapable() const noexcept override {
-        return state_ == State::kClosed && pending_waits_ == 0;
+        return state_ == State::kClosed && !read_waiting_ && !write_waiting_ && waits_.none();
     }
 
     [[nodiscard]] bool is_open() const noexcept { return state_ == State::kOpen; }
     [[nodiscard]] bool is_closed() const noexcept { return state_ == State::kClosed; }
-    [[nodiscard]] bool reading_paused() const noexcept { return read_paused_; }
-    [[nodiscard]] std::size_t queued_bytes() const noexcept { return queue_.bytes() + staged_bytes; }
-    [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
+    [[nodiscard]] bool reading_paused() const noexcept { return above_high_; }
     [[nodiscard]] Stream& stream() noexcept { return stream_; }
 
 private:
     enum class State : std::uint8_t { kOpen, kClosing, kClosed };
+
+    // SessionCore's transport interface.
+    bool take_direct(const hub::Frame& frame) override;
+    bool push_out() override { return write_pending(); }
+    void send_queued() override;
+    void close_for_protocol(session::CloseReason reason) override;
+    void connected_changed() override { set_message_limit(); }
 
     void begin(std::string_view accept_key, std::string_view early_bytes,
                PollingSession* upgrade_from);
@@ -95,30 +91,15 @@ private:
     // Parses the first n bytes of the worker's read buffer; false once no longer open.
     bool feed_parser(std::size_t n);
     bool on_message(const ws::Message& message);
-    void apply_effects();
-    // nudge:subscribe without a token: the cache or the hook decides, later.
-    void ask_hook(session::HookQuery query);
-    void answer_subscription(const std::optional<std::uint64_t>& ack_id,
-                             session::SubscribeOutcome outcome);
-    // An accepted CONNECT under recovery: ask the broker what the session missed.
-    void recover(session::Recover recover);
-    // The broker's answer, on this connection's thread: [nudge:resync], CONNECT, replay.
-    void on_recovered(const std::string& client_pid, broker::Recovery recovery);
-    // The one door (see above). `from_fanout`: inside a fan-out batch, where closing must be
-    // deferred (the hub is iterating a room this connection is in).
-    void enqueue(hub::Frame frame, bool from_fanout);
-    void send_text(std::string_view text);
-    // Moves staged frames (of the current batch) into the queue, after what is there.
-    void unstage();
     // Writes until drained or the stream would block; false when the stream failed (the
     // caller closes). Never closes by itself, so it is safe inside a fan-out.
     bool write_pending();
     // Below the low watermark again: read from the client again.
     void resume_reading_if_drained();
-    // Open → closing: leave rooms, queue a close frame (unless code is 0), flush, linger.
+    // Open → closing: leave rooms, queue a close frame, flush, linger.
     void begin_close(session::CloseReason reason, ws::CloseCode code, std::string_view text,
                      bool drop_backlog);
-    // The bookkeeping of open → closing: rooms, gauges, the close deadline.
+    // The bookkeeping of open → closing: the session's, the probe, the close deadline.
     void leave(session::CloseReason reason);
     // The stream is unusable: leave if open, then finish at once.
     void fail(session::CloseReason reason);
@@ -133,30 +114,18 @@ private:
     [[nodiscard]] std::size_t message_limit() const noexcept;
     void set_message_limit();
 
-    // The small fields first: they fill the tail padding of Connection (Itanium C++ ABI), which
-    // keeps the object a size class smaller.
     std::uint32_t ip_key_;
     std::uint32_t charged_partial_ = 0;  // parser bytes counted in the process-wide budget
     State state_ = State::kOpen;
-    // asio waits in flight (at most one read, one write) and hook questions (a connection is
-    // freed only when none is pending)
-    std::uint8_t pending_waits_ = 0;
-    std::uint8_t pending_subscribes_ = 0;  // hook questions in flight
+    // Readiness waits in flight (at most one read, one write): the connection is freed only
+    // when neither is pending (nor any of SessionCore's waits).
     bool read_waiting_ = false;
     bool write_waiting_ = false;
-    bool read_paused_ = false;       // above the high watermark: not reading
-    bool close_deferred_ = false;    // a close was requested from inside a fan-out
     bool shut_down_ = false;         // our side half-closed after the close frame
     bool parsing_ = false;           // inside parser_.feed(): the parser must stay alive
     bool probing_ = false;           // an upgrade probe of a polling session, before its `5`
     Stream stream_;
-    Worker& worker_;
     std::unique_ptr<ws::FrameParser> parser_;  // only while a frame spans reads
-    session::Protocol protocol_;
-    SendQueue queue_;
-    // While closing: when TCP is cut. While open and reading is paused: when the client is
-    // dropped as a slow consumer.
-    session::Protocol::Clock::time_point close_deadline_{};
 };
 
 }  // namespace nudge::net

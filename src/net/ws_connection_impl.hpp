@@ -12,14 +12,10 @@
 #include <memory>
 #include <utility>
 
-#include "auth/jwt_verifier.hpp"
 #include "metrics/metrics.hpp"
 #include "net/polling_session.hpp"
-#include "net/recovery_answer.hpp"
 #include "net/worker.hpp"
 #include "net/ws_connection.hpp"
-#include "common/random_id.hpp"
-#include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
 
 namespace nudge::net {
@@ -29,18 +25,8 @@ namespace detail {
 // A gathered write takes at most this many frames; the loop continues with the rest.
 inline constexpr std::size_t kMaxGather = 64;
 
-inline ws::CloseCode close_code_for(session::CloseReason reason) {
-    using session::CloseReason;
-    switch (reason) {
-        case CloseReason::kServerShutdown: return ws::CloseCode::kGoingAway;
-        case CloseReason::kProtocolError: return ws::CloseCode::kProtocolError;
-        case CloseReason::kPayloadTooLarge: return ws::CloseCode::kMessageTooBig;
-        case CloseReason::kSlowConsumer:
-        case CloseReason::kPartialBudget:
-        case CloseReason::kAuthFailures: return ws::CloseCode::kPolicyViolation;
-        default: return ws::CloseCode::kNormal;
-    }
-}
+// The WebSocket close code for a session's close reason (ws_connection.cpp).
+[[nodiscard]] ws::CloseCode close_code_for(session::CloseReason reason) noexcept;
 
 inline bool would_block(const boost::system::error_code& ec) {
     return ec == boost::asio::error::would_block || ec == boost::asio::error::try_again;
@@ -50,10 +36,7 @@ inline bool would_block(const boost::system::error_code& ec) {
 
 template <class Stream>
 WsConnection<Stream>::WsConnection(Stream stream, Worker& worker, std::uint32_t ip_key)
-    : ip_key_(ip_key),
-      stream_(std::move(stream)),
-      worker_(worker),
-      protocol_(worker.context().session, session::Protocol::Clock::now()) {}
+    : SessionCore(worker), ip_key_(ip_key), stream_(std::move(stream)) {}
 
 template <class Stream>
 WsConnection<Stream>::~WsConnection() {
@@ -117,10 +100,8 @@ template <class Stream>
 void WsConnection<Stream>::wait_readable() {
     if (read_waiting_ || state_ == State::kClosed) return;
     read_waiting_ = true;
-    ++pending_waits_;
-    // A raw pointer: the worker frees a connection only when no wait is pending.
+    // A raw pointer: the worker frees a connection only when no wait is pending (reapable()).
     stream_.async_wait(Stream::wait_read, [this](boost::system::error_code ec) {
-        --pending_waits_;
         read_waiting_ = false;
         if (state_ == State::kClosed) return;
         if (ec) {
@@ -149,7 +130,7 @@ void WsConnection<Stream>::on_readable() {
         metrics::registry().bytes_received.add(static_cast<std::int64_t>(n));
         if (state_ == State::kOpen) feed_parser(n);  // a closing connection discards input
         if (state_ == State::kClosed) return;
-        if (state_ == State::kOpen && read_paused_) break;
+        if (state_ == State::kOpen && above_high_) break;
         if (n < buffer.size()) break;
     }
     // Replies to what was read go out in one write.
@@ -158,16 +139,14 @@ void WsConnection<Stream>::on_readable() {
         return;
     }
     if (state_ == State::kClosed) return;
-    if (state_ == State::kClosing || !read_paused_) wait_readable();
+    if (state_ == State::kClosing || !above_high_) wait_readable();
 }
 
 template <class Stream>
 void WsConnection<Stream>::wait_writable() {
     if (write_waiting_ || state_ == State::kClosed) return;
     write_waiting_ = true;
-    ++pending_waits_;
     stream_.async_wait(Stream::wait_write, [this](boost::system::error_code ec) {
-        --pending_waits_;
         write_waiting_ = false;
         if (state_ == State::kClosed) return;
         if (ec || !write_pending()) fail(session::CloseReason::kTransportError);
@@ -263,7 +242,7 @@ bool WsConnection<Stream>::on_message(const ws::Message& message) {
             }
             protocol_.on_binary(message.payload, effects);
             break;
-        case ws::Opcode::kPing:
+        case ws::Opcode::kPing:  // through the one door too: a ping flood is bounded
             enqueue(std::make_shared<const std::string>(
                         ws::encode_frame(ws::Opcode::kPong, message.payload)),
                     false);
@@ -291,24 +270,20 @@ bool WsConnection<Stream>::on_probe_message(std::string_view text) {
     }
     if (source != nullptr && text == "5") {
         // Engine.IO v4 upgrade: the session continues here with its state, backlog and rooms.
-        protocol_ = source->take_protocol();
-        queue_.splice(source->queue());
-        if (source->awaiting_connect_answer()) {
-            // The broker answers the CONNECT later: the answer and the live events held until
-            // then come here.
-            deliver_from = kHold;
-            for (auto& event : source->take_held()) hold(event.seq, std::move(event.frame));
-            ++pending_waits_;
-            source->forward_connect_answer([this](const std::string& pid, broker::Recovery recovery) {
-                on_recovered(pid, std::move(recovery));
-                if (state_ != State::kClosed && !write_pending()) fail(session::CloseReason::kTransportError);
-            });
+        const bool awaiting = source->awaiting_connect_answer();
+        take_over(*source);
+        if (awaiting) {
+            // The broker answers the CONNECT later: the answer comes here.
+            source->forward_connect_answer(
+                [this, wait = waits_.token()](const std::string& pid, broker::Recovery recovery) {
+                    on_recovered(pid, std::move(recovery));
+                    send_queued();
+                });
         }
         worker_.rooms().transfer(source, this);
         worker_.remove_probe(*this);
         source->end_upgraded();
         probing_ = false;
-        set_message_limit();
         return state_ == State::kOpen;
     }
     begin_close(session::CloseReason::kProtocolError, ws::CloseCode::kProtocolError,
@@ -317,207 +292,23 @@ bool WsConnection<Stream>::on_probe_message(std::string_view text) {
 }
 
 template <class Stream>
-void WsConnection<Stream>::apply_effects() {
-    session::Effects& effects = worker_.effects();
-    auto& registry = metrics::registry();
-    if (effects.auth_failure) {
-        registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
-        spdlog::debug("auth refused reason={}", auth::reason(*effects.auth_failure));
-    }
-    for (const auto& room : effects.join) worker_.rooms().join(room, this);
-    if (effects.user_id) {
-        // Rooms the backend granted to this user's rooms (--granted-rooms-ttl) come back.
-        if (const hub::Hub* hub = worker_.context().hub; hub != nullptr && hub->grants().enabled()) {
-            for (const auto& room : hub->granted_rooms(effects.join)) worker_.rooms().join(room, this);
-        }
-        registry.sessions.add(1);
-        set_message_limit();
-        spdlog::debug("client connected user={} rooms={}", *effects.user_id,
-                      hub::RoomIndex::rooms_of(*this));
-    }
-    for (const auto& room : effects.leave) worker_.rooms().leave(room, this);
-    if (effects.subscription) registry.subscriptions[*effects.subscription].add(1);
-    if (effects.hook_query) ask_hook(std::move(*effects.hook_query));
-    if (effects.leave_all) {
-        worker_.rooms().leave_all(this);
-        registry.sessions.add(-1);
-        set_message_limit();
-    }
-    for (const auto& text : effects.send) send_text(text);
-    if (effects.recover) recover(std::move(*effects.recover));
-    if (effects.close) {
-        const session::CloseReason reason = *effects.close;
-        // A client's Engine.IO close gets a WebSocket close too, so it sees 1000, not 1006.
-        begin_close(reason,
-                    reason == session::CloseReason::kClientClose ? ws::CloseCode::kNormal
-                                                                 : detail::close_code_for(reason),
-                    reason == session::CloseReason::kClientClose ? std::string_view{}
-                                                                 : session::to_string(reason),
-                    false);
-    }
+void WsConnection<Stream>::close_for_protocol(session::CloseReason reason) {
+    // A client's Engine.IO close gets a WebSocket close too, so it sees 1000, not 1006.
+    const bool client = reason == session::CloseReason::kClientClose;
+    begin_close(reason, client ? ws::CloseCode::kNormal : detail::close_code_for(reason),
+                client ? std::string_view{} : session::to_string(reason), false);
 }
 
 template <class Stream>
-void WsConnection<Stream>::answer_subscription(const std::optional<std::uint64_t>& ack_id,
-                                               session::SubscribeOutcome outcome) {
-    metrics::registry().subscriptions[outcome].add(1);
-    if (ack_id) send_text(session::subscribe_ack(*ack_id, outcome));
+bool WsConnection<Stream>::take_direct(const hub::Frame& frame) {
+    if (write_waiting_) return false;  // the kernel is full: the frame waits in the queue
+    worker_.stage(*this, frame);
+    return true;
 }
 
 template <class Stream>
-void WsConnection<Stream>::ask_hook(session::HookQuery query) {
-    SubscribeHook* hook = worker_.subscribe_hook();
-    using session::SubscribeOutcome;
-    if (hook == nullptr) {  // the protocol asks only when a hook is configured
-        answer_subscription(query.ack_id, SubscribeOutcome::kHookError);
-        return;
-    }
-    if (hook->cached(protocol_.user_id(), query.room, SubscribeHook::Clock::now())) {
-        worker_.rooms().join(query.room, this);
-        answer_subscription(query.ack_id, SubscribeOutcome::kGrantedCached);
-        return;
-    }
-    if (pending_subscribes_ >= worker_.context().session.config.max_pending_subscribes) {
-        answer_subscription(query.ack_id, SubscribeOutcome::kBusy);
-        return;
-    }
-    ++pending_subscribes_;
-    ++pending_waits_;  // not freed while the hook may still call back
-    // The room is copied into the request before the query moves into the callback.
-    const std::string room = query.room;
-    hook->ask(protocol_.user_id(), room,
-              [this, query = std::move(query)](SubscribeHook::Verdict verdict) {
-                  --pending_waits_;
-                  --pending_subscribes_;
-                  // Closed, or a DISCONNECT and another CONNECT since: not for this session.
-                  if (state_ != State::kOpen || protocol_.epoch() != query.epoch ||
-                      !protocol_.connected()) {
-                      return;
-                  }
-                  const SubscribeOutcome outcome = subscribe_outcome(verdict);
-                  if (outcome == SubscribeOutcome::kGrantedHook) worker_.rooms().join(query.room, this);
-                  answer_subscription(query.ack_id, outcome);
-                  if (!write_pending()) fail(session::CloseReason::kTransportError);
-              });
-}
-
-template <class Stream>
-void WsConnection<Stream>::recover(session::Recover recover) {
-    broker::Broker* broker = worker_.context().broker;
-    if (broker == nullptr) {
-        send_text(sio::encode_connect("/", random_id()));
-        return;
-    }
-    broker::RecoveryRequest request;
-    // The rooms just joined (from the fresh token): the joins happened before this query, so
-    // every event numbered after the broker's answer reaches this session live.
-    request.rooms = worker_.effects().join;
-    request.from = std::move(recover.from);
-    // A replay must fit in the send budget, or the session would be dropped as a slow consumer
-    // and come back asking for it again (a fresh connection's kernel buffers take most of it
-    // at once, so a replay up to the budget goes through).
-    request.max_bytes = worker_.context().limits.max_send_queue_bytes;
-    request.per_frame_overhead = SendQueue::kEntryOverhead;
-    // A pending wait keeps the connection from being freed until the answer arrives (the
-    // local broker answers inline; a remote one may answer later, on another thread). Live
-    // events meanwhile are held, then sent after the answer unless it covers them.
-    ++pending_waits_;
-    deliver_from = hub::Subscriber::kHold;
-    broker->recover(std::move(request),
-                    [this, pid = std::move(recover.pid)](broker::Recovery recovery) mutable {
-                        if (worker_.io().get_executor().running_in_this_thread()) {
-                            on_recovered(pid, std::move(recovery));
-                            return;
-                        }
-                        boost::asio::post(worker_.io(), [this, pid = std::move(pid),
-                                                         recovery = std::move(recovery)]() mutable {
-                            on_recovered(pid, std::move(recovery));
-                            if (state_ != State::kClosed && !write_pending()) {
-                                fail(session::CloseReason::kTransportError);
-                            }
-                        });
-                    });
-}
-
-template <class Stream>
-void WsConnection<Stream>::on_recovered(const std::string& client_pid, broker::Recovery recovery) {
-    --pending_waits_;
-    // Live events up to the broker's position are in the replay (or lost): skip them.
-    deliver_from = client_pid.empty() ? 0 : recovery.now.seq + 1;
-    auto held = take_held();
-    if (state_ != State::kOpen || !protocol_.connected()) return;
-    for (const auto& text : recovery_answer(client_pid, recovery)) send_text(text);
-    for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
-    for (auto& event : held) {
-        if (event.seq >= deliver_from) enqueue(std::move(event.frame), false);
-    }
-}
-
-template <class Stream>
-void WsConnection<Stream>::send_text(std::string_view text) {
-    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false);
-}
-
-template <class Stream>
-void WsConnection<Stream>::enqueue(hub::Frame frame, bool from_fanout) {
-    if (state_ != State::kOpen || close_deferred_) return;
-    const auto& limits = worker_.context().limits;
-    const std::size_t cost = frame->size() + SendQueue::kEntryOverhead;
-    if (queued_bytes() + cost > limits.max_send_queue_bytes) {
-        // Before calling the client slow, hand what is queued to the kernel: a big batch can
-        // pass the bound for a client that reads perfectly well. write_pending() never
-        // closes; a failure is handled here.
-        const bool ok = write_pending();
-        if (!ok || queued_bytes() + cost > limits.max_send_queue_bytes) {
-            const auto reason =
-                ok ? session::CloseReason::kSlowConsumer : session::CloseReason::kTransportError;
-            if (from_fanout) {
-                // Cannot close here: the hub is iterating a room this connection is in.
-                close_deferred_ = true;
-                worker_.defer_close(*this, reason);
-            } else {
-                close(reason);
-            }
-            return;
-        }
-    }
-    if (from_fanout && queue_.empty() && !write_waiting_) {
-        worker_.stage(*this, frame);
-        return;
-    }
-    if (first_link != kNoLink) unstage();  // keep the order: staged frames came first
-    queue_.push(std::move(frame));
-    if (from_fanout) worker_.schedule_flush(*this);
-    if (queue_.bytes() > limits.send_queue_high_watermark && !read_paused_) {
-        // Stop reading until the client drains: its own input (pings, acks) cannot pile up
-        // replies, and a client that stays above the mark for --slow-consumer-timeout is
-        // dropped (Redis's soft output-buffer limit).
-        read_paused_ = true;
-        close_deadline_ = session::Protocol::Clock::now() + limits.slow_consumer_timeout;
-    }
-}
-
-template <class Stream>
-void WsConnection<Stream>::deliver(const hub::Frame& frame) {
-    enqueue(frame, true);
-}
-
-template <class Stream>
-void WsConnection<Stream>::disconnect() {
-    if (state_ != State::kOpen) return;
-    if (protocol_.connected()) send_text("41");  // Socket.IO DISCONNECT of "/"
-    close(session::CloseReason::kServerDisconnect);
-}
-
-template <class Stream>
-void WsConnection<Stream>::unstage() {
-    for (std::uint32_t link = first_link; link != kNoLink;) {
-        const auto& staged = worker_.staged(link);
-        queue_.push(staged.frame);
-        link = staged.next;
-    }
-    first_link = last_link = kNoLink;
-    staged_bytes = 0;
+void WsConnection<Stream>::send_queued() {
+    if (state_ != State::kClosed && !write_pending()) fail(session::CloseReason::kTransportError);
 }
 
 template <class Stream>
@@ -585,11 +376,7 @@ bool WsConnection<Stream>::write_pending() {
 
 template <class Stream>
 void WsConnection<Stream>::resume_reading_if_drained() {
-    if (read_paused_ && state_ == State::kOpen &&
-        queue_.bytes() <= worker_.context().limits.send_queue_low_watermark) {
-        read_paused_ = false;
-        wait_readable();
-    }
+    if (state_ == State::kOpen && drained_below_low()) wait_readable();
 }
 
 template <class Stream>
@@ -610,15 +397,8 @@ void WsConnection<Stream>::leave(session::CloseReason reason) {
         probing_ = false;
         worker_.remove_probe(*this);  // the polling session goes on without the upgrade
     }
-    close_deadline_ = session::Protocol::Clock::now() + worker_.context().limits.close_timeout;
-    first_link = last_link = kNoLink;
-    staged_bytes = 0;
-    auto& registry = metrics::registry();
-    worker_.rooms().leave_all(this);
-    if (protocol_.connected()) registry.sessions.add(-1);
-    registry.connections.add(-1);
-    registry.disconnects.values[static_cast<std::size_t>(reason)].add(1);
-    spdlog::debug("client closing reason={}", session::to_string(reason));
+    deadline_ = session::Protocol::Clock::now() + worker_.context().limits.close_timeout;
+    leave_session(reason);
 }
 
 template <class Stream>
@@ -697,22 +477,19 @@ void WsConnection<Stream>::tick(session::Protocol::Clock::time_point now) {
     if (state_ == State::kClosed) return;
     if (state_ == State::kClosing) {
         // The client neither read its close frame nor closed: cut the connection.
-        if (now >= close_deadline_) {
+        if (now >= deadline_) {
             metrics::registry().close_timeouts.add(1);
             finish();
         }
         return;
     }
-    if (read_paused_ && now >= close_deadline_) {
-        close(session::CloseReason::kSlowConsumer);
+    if (probing_) {
+        // The session's heartbeat runs on polling until the upgrade; the probe's own budget
+        // still holds (3probe and pongs go through the one door).
+        if (above_high_ && now >= deadline_) close(session::CloseReason::kSlowConsumer);
         return;
     }
-    if (probing_) return;  // the session's heartbeat runs on polling until the upgrade
-    session::Effects& effects = worker_.effects();
-    effects.clear();
-    protocol_.on_tick(now, effects);
-    apply_effects();
-    if (state_ != State::kClosed && !write_pending()) fail(session::CloseReason::kTransportError);
+    tick_session(now);
 }
 
 }  // namespace nudge::net

@@ -218,12 +218,14 @@ void Protocol::on_tick(Clock::time_point now, std::chrono::system_clock::time_po
         restart_connect_deadline_ = false;
         connect_deadline_ = now + context_->config.connect_timeout;
     }
-    if (awaiting_pong_ && now >= pong_deadline_) {
-        out.close = CloseReason::kPingTimeout;
-        return;
-    }
+    // A session that never CONNECTed ends for that, whatever else is late: it is how a flood
+    // of sessions opened and left idle shows in the disconnect reasons.
     if (!connected_ && now >= connect_deadline_) {
         out.close = CloseReason::kConnectTimeout;
+        return;
+    }
+    if (awaiting_pong_ && now >= pong_deadline_) {
+        out.close = CloseReason::kPingTimeout;
         return;
     }
     // Same rule as the verifier: expired once now > exp + leeway.

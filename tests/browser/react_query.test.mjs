@@ -1,11 +1,10 @@
 // @nudge/react-query in Debian's Chromium (playwright-core), against the real hub: a Vite +
 // React page shows REST data, a hub event updates it without polling or reload, two tabs share
 // one socket, the other tab takes over when the leader closes, and a project page listens to
-// its room (useNudgeRoom) only while it is open.
+// its room (useNudgeRoom) only while it is open, and a tab hidden while the hub restarts
+// reconnects as soon as it is visible again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer as createTcpServer, connect as tcpConnect } from 'node:net';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'vite';
 import { startHub, token, emit, metrics, eventually } from '../integration/lib/hub.mjs';
 import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
+import { cuttableProxy } from '../integration/lib/proxy.mjs';
 
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
@@ -118,8 +118,8 @@ test('two tabs of one user share one socket; closing the leader, the other takes
     await follower.locator('#role', { hasText: 'leader' }).waitFor({ timeout: 5000 });
     await follower.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 5000 });
     const takeoverMs = Date.now() - closedAt;
+    // Reported, not asserted: timing belongs to benchmarks (the waits above bound the test).
     console.log(`# takeover: the follower tab was the connected leader ${takeoverMs} ms after the leader closed`);
-    assert.ok(takeoverMs < 3000, `takeover took ${takeoverMs} ms`);
 
     balances.set('b2', 420);
     await emit(hub, { room: 'user_b2', event: 'balance_updated' });
@@ -163,38 +163,6 @@ test('a project page joins project_42: project_updated refetches it; after leavi
   }
 });
 
-// A TCP proxy in front of the hub whose "network" the test can cut: every connection through
-// it is destroyed and new ones are refused until it is restored.
-async function cuttableProxy(target) {
-  const { port } = new URL(target);
-  const sockets = new Set();
-  let down = false;
-  const proxy = createTcpServer((client) => {
-    if (down) return client.destroy();
-    const upstream = tcpConnect(Number(port), '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => {});
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  return {
-    url: `http://127.0.0.1:${proxy.address().port}`,
-    cut() {
-      down = true;
-      for (const s of sockets) s.destroy();
-    },
-    restore() { down = false; },
-    close() {
-      for (const s of sockets) s.destroy();
-      proxy.close();
-    },
-  };
-}
-
 test('a 2 s network drop of a tab with 8 queries refetches only the queries of the events sent meanwhile', async () => {
   const recoveringHub = await startHub({ recovery: true });
   const proxy = await cuttableProxy(recoveringHub.url);
@@ -216,14 +184,68 @@ test('a 2 s network drop of a tab with 8 queries refetches only the queries of t
     await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
     await page.locator('#q1', { hasText: '2' }).waitFor({ timeout: 5000 });
     await page.locator('#q6', { hasText: '2' }).waitFor({ timeout: 5000 });
-    await new Promise((r) => setTimeout(r, 500));
+    // A marker after the case: e0 arrives after anything replayed for user_d1, so a duplicate
+    // replay would have refetched before q0 shows 2 (no sleep window to outwait).
+    await emit(recoveringHub, { room: 'user_d1', event: 'e0', data: {} });
+    await page.locator('#q0', { hasText: '2' }).waitFor({ timeout: 5000 });
     const after = counts();
-    console.log(`# after a 2 s drop: ${after.filter((n) => n > 1).length} of 8 queries refetched`);
-    assert.deepEqual(after, [1, 2, 1, 1, 1, 1, 2, 1], 'only the 2 queries whose events were missed');
+    console.log(`# after a 2 s drop: ${after.filter((n, i) => i > 0 && n > 1).length} of 8 queries refetched`);
+    assert.deepEqual(after, [2, 2, 1, 1, 1, 1, 2, 1], 'only the 2 queries whose events were missed (and the marker)');
     assert.equal((await metrics(recoveringHub)).nudge_sessions_recovered_total, 1);
   } finally {
     await context.close();
     proxy.close();
     await recoveringHub.stop();
+  }
+});
+
+// Hides or shows the page as the browser does for a background tab (document.visibilityState
+// and its event); returns performance.now() at the event, on the page's clock.
+const setVisibility = (page, state) =>
+  page.evaluate((value) => {
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => value });
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => value === 'hidden' });
+    const at = performance.now();
+    document.dispatchEvent(new Event('visibilitychange'));
+    return at;
+  }, state);
+
+test('a tab hidden while the hub restarts reconnects on visibilitychange, not after its 10-minute backoff, and resyncs', async () => {
+  const first = await startHub({ recovery: true });
+  const context = await browser.newContext();
+  let second;
+  try {
+    const page = await context.newPage();
+    await page.goto(`${base}/?user=h1&mode=dashboard&backoff=600000&hub=${encodeURIComponent(first.url)}`);
+    await page.locator('#status', { hasText: 'connected' }).waitFor();
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '1' }).waitFor();
+    // Resolves on the page's clock when #status first reads "connected" after this call.
+    const connectedAt = () => page.evaluate(() => new Promise((resolve) => {
+      const status = document.getElementById('status');
+      const observer = new MutationObserver(() => {
+        if (status.textContent !== 'connected') return;
+        observer.disconnect();
+        resolve(performance.now());
+      });
+      observer.observe(status, { childList: true, characterData: true, subtree: true });
+    }));
+
+    await setVisibility(page, 'hidden');
+    await first.stop();
+    await page.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
+    second = await startHub({ port: first.port, recovery: true });
+    const connected = connectedAt();
+    const shownAt = await setVisibility(page, 'visible');
+    // Without the resume, socket.io-client would wait out its 600 s backoff: this fails.
+    await page.locator('#status', { hasText: 'connected' }).waitFor({ timeout: 15000 });
+    const ms = (await connected) - shownAt;
+    console.log(`# hidden tab, hub restarted: connected ${ms.toFixed(0)} ms after visibilitychange (backoff 600 s)`);
+    // A new hub (new epoch) cannot recover: nudge:resync names user_h1, every mapped key refetches.
+    for (let i = 0; i < 8; i++) await page.locator(`#q${i}`, { hasText: '2' }).waitFor({ timeout: 5000 });
+    assert.equal((await metrics(second)).nudge_sessions_resynced_total, 1);
+  } finally {
+    await context.close();
+    await first.stop();
+    await second?.stop();
   }
 });

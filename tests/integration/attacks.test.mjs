@@ -154,7 +154,7 @@ test('a second hub on a port already served exits non-zero with a clear message'
     await assert.rejects(startHub({ port: first.port }), (err) => {
       assert.match(err.message, /nudged exited \(1\) before listening/);
       assert.match(err.message, /already in use|in use/);
-      assert.match(err.message, /another nudged/);
+      assert.match(err.message, /often a nudged from `make run` or `make demo` still running.*choose another port with --port/);
       return true;
     });
     const sockets = [];

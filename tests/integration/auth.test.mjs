@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { io } from 'socket.io-client';
 import {
-  startHub, seedClient, token, connectError, connected, mintToken, metrics, emit, nextEvent,
+  startHub, seedClient, token, connectError, connected, mintToken, metrics, emit, nextEvent, SECRET,
 } from './lib/hub.mjs';
 
 let hub;
@@ -32,7 +32,7 @@ test('a token signed with another secret is refused: bad_signature', async () =>
 
 test('an expired token is refused: token_expired (beyond the 30 s leeway)', async () => {
   const expired = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: '1', exp: now() - 120 })}`;
-  const signed = `${expired}.${createHmac('sha256', 'integration-secret').update(expired).digest('base64url')}`;
+  const signed = `${expired}.${createHmac('sha256', SECRET).update(expired).digest('base64url')}`;
   assert.equal(await refusedWith(signed), 'token_expired');
 });
 

@@ -44,6 +44,16 @@ async function connectedSession(user, h = hub) {
 
 const unknownSid = { code: 1, message: 'Session ID unknown' };
 
+// A GET the hub holds: resolves once the held-GET gauge shows it (instead of a sleep that
+// assumes the request got there), with the pending answer.
+async function heldPoll(sid, h = hub, init = {}) {
+  const gauge = async () => (await metrics(h)).nudge_polling_held_gets ?? 0;
+  const before = await gauge();
+  const answer = poll(sid, h, init);
+  await eventually(async () => (await gauge()) === before + 1);
+  return { answer };
+}
+
 test('the polling handshake opens a session with the Engine.IO v4 fields', async () => {
   const { response, open } = await openSession();
   assert.match(response.headers.get('content-type'), /^text\/plain/);
@@ -88,8 +98,7 @@ test('a connected polling client gets published events, several in one payload',
 
 test('a held GET is answered as soon as an event arrives', async () => {
   const sid = await connectedSession('poll-held');
-  const held = poll(sid);
-  await sleep(50);
+  const { answer: held } = await heldPoll(sid);
   await emit(hub, { room: 'user_poll-held', event: 'now' });
   assert.equal((await held).text, '42["now"]');
 });
@@ -113,8 +122,7 @@ test('an undecodable payload closes the session with 400', async () => {
 
 test('a second concurrent GET closes the session: the held one gets "1", the second 400', async () => {
   const { sid } = await openSession();
-  const first = poll(sid);
-  await sleep(30);
+  const { answer: first } = await heldPoll(sid);
   const second = await poll(sid);
   assert.equal(second.status, 400);
   assert.deepEqual(await first, { ...(await first), status: 200, text: '1' });
@@ -123,8 +131,7 @@ test('a second concurrent GET closes the session: the held one gets "1", the sec
 
 test('a client close packet ends the held GET with a noop and the session', async () => {
   const { sid } = await openSession();
-  const held = poll(sid);
-  await sleep(30);
+  const { answer: held } = await heldPoll(sid);
   assert.deepEqual(await post(sid, '1'), { status: 200, text: 'ok' });
   assert.equal((await held).text, '6');
   assert.equal((await poll(sid)).status, 400);
@@ -133,8 +140,8 @@ test('a client close packet ends the held GET with a noop and the session', asyn
 test('a held GET whose client goes away closes the session', async () => {
   const { sid } = await openSession();
   const controller = new AbortController();
-  const aborted = fetch(path(hub, sid), { signal: controller.signal }).catch(() => 'aborted');
-  await sleep(30);
+  const { answer } = await heldPoll(sid, hub, { signal: controller.signal });
+  const aborted = answer.catch(() => 'aborted');
   controller.abort();
   assert.equal(await aborted, 'aborted');
   await eventually(async () => (await poll(sid)).status === 400);

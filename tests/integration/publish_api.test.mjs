@@ -23,6 +23,10 @@ function assertError(result, status, code) {
 
 test('malformed bodies get 400 with a JSON error naming the field', async () => {
   assertError(await emit(hub, '{"room":', { raw: true }), 400, 'invalid_json');
+  // Invalid JSON says where: line and column of the first byte the parser could not take.
+  const typo = await emit(hub, '{"room": "user_1",\n "event": balance_updated}', { raw: true });
+  assertError(typo, 400, 'invalid_json');
+  assert.match(typo.json.error.message, /^body: not valid JSON at line 2, column 11 \(/);
   assertError(await emit(hub, '[]', { raw: true }), 400, 'invalid_body');
   assertError(await emit(hub, { room: 'user_1' }), 400, 'missing_field');
   assertError(await emit(hub, { room: 'user_1', event: '' }), 400, 'invalid_field');
@@ -64,19 +68,36 @@ test('healthz answers 200 and metrics are Prometheus text', async () => {
 });
 
 test('keep-alive: many publishes over one connection', async () => {
-  // Raw HTTP/1.1 pipelining of three requests on one socket: three answers come back.
-  const body = JSON.stringify({ room: 'user_nobody', event: 'e' });
-  const request = `POST /api/v1/emit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\n` +
-    `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  // Raw HTTP/1.1 pipelining of three requests on one socket: three 202 answers come back, in
+  // order, on the same connection, and each request's event is delivered.
+  const requestFor = (i) => {
+    const body = JSON.stringify({ room: 'user_watch', event: 'pipelined', data: { i } });
+    return `POST /api/v1/emit HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  };
+  const delivered = [];
+  const all = new Promise((resolve) => {
+    const onEvent = (data) => {
+      delivered.push(data.i);
+      if (delivered.length === 3) { watcher.off('pipelined', onEvent); resolve(); }
+    };
+    watcher.on('pipelined', onEvent);
+  });
   const socket = connect(hub.port, '127.0.0.1');
   let data = '';
   socket.on('data', (chunk) => { data += chunk; });
-  socket.write(request + request + request);
+  socket.write(requestFor(1) + requestFor(2) + requestFor(3));
+  // Each answer's status line follows the previous answer's body directly.
+  const statuses = () => [...data.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => m[1]);
   await new Promise((resolve) => {
-    const check = () => ((data.match(/HTTP\/1\.1 202/g) ?? []).length === 3 ? resolve() : setTimeout(check, 10));
+    const check = () => (statuses().length >= 3 ? resolve() : setTimeout(check, 10));
     check();
   });
+  assert.deepEqual(statuses(), ['202', '202', '202']);
+  assert.equal(socket.destroyed, false, 'the connection stays open after the answers');
   socket.destroy();
+  await all;
+  assert.deepEqual(delivered, [1, 2, 3]);
 });
 
 test('garbage on the socket does not disturb other clients', async () => {

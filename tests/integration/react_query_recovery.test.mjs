@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { io } from 'socket.io-client';
 import { QueryClient, QueryObserver } from '@tanstack/query-core';
 import { createNudge } from '@nudge/react-query';
-import { startHub, token, emit, eventually, sleep } from './lib/hub.mjs';
+import { startHub, token, emit, eventually } from './lib/hub.mjs';
 
 const fetches = new Map();  // query index -> REST requests served
 let rest;
@@ -69,6 +69,16 @@ async function dashboard(hubUrl, user, { roomEvents } = {}) {
   };
 }
 
+// Proves no further refetch is on its way: e0 is published to `room` after the case and waits
+// for query 0's refetch. The room's events arrive in order, so a replayed duplicate would be
+// applied before it (a sleep window would pass a duplicate that is merely slow).
+async function marker(hub, app, room) {
+  const before = app.counts()[0];
+  const r = await emit(hub, { room, event: 'e0', data: {} });
+  assert.equal(r.status, 202, r.text);
+  await eventually(() => app.counts()[0] === before + 1);
+}
+
 async function drop(app, during) {
   const back = new Promise((resolve) => app.socket.once('connect', resolve));
   app.socket.io.engine.close();
@@ -87,8 +97,8 @@ test('a 2 s drop: only the queries of the events emitted meanwhile refetch', asy
     });
     assert.equal(app.socket.recovered, true);
     await eventually(() => app.counts()[2] === 2 && app.counts()[5] === 2);
-    await sleep(300);
-    assert.deepEqual(app.counts(), [1, 1, 2, 1, 1, 2, 1, 1]);
+    await marker(hub, app, 'user_rq1');
+    assert.deepEqual(app.counts(), [2, 1, 2, 1, 1, 2, 1, 1]);
   } finally {
     app.close();
     await hub.stop();
@@ -106,8 +116,8 @@ test('a gap the hub cannot fill: only the queries of the lost room\'s events ref
     });
     assert.notEqual(app.socket.recovered, true);
     await eventually(() => app.counts()[6] === 2 && app.counts()[7] === 2);
-    await sleep(300);
-    assert.deepEqual(app.counts(), [1, 1, 1, 1, 1, 1, 2, 2]);
+    await marker(hub, app, 'team_1');
+    assert.deepEqual(app.counts(), [2, 1, 1, 1, 1, 1, 2, 2]);
   } finally {
     app.close();
     await hub.stop();

@@ -6,7 +6,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { io } from 'socket.io-client';
 import {
-  startHub, seedClient, token, connected, emit, eventually, metrics, sleep, SLOW,
+  startHub, seedClient, token, connected, emit, eventually, metrics, SLOW,
 } from './lib/hub.mjs';
 
 const hubs = [];
@@ -45,6 +45,22 @@ async function publish(h, room, from, count) {
   return r.json;
 }
 
+// Proves nothing more is on its way: publishes a marker to each room after the case and waits
+// for all of them. Each room's events arrive in order, so a duplicate or a late replay of an
+// earlier event would arrive before its room's marker; a sleep window would pass a slow bug.
+let markers = 0;
+async function settle(h, socket, rooms) {
+  const ids = [];
+  for (const room of rooms) {
+    const id = ++markers;
+    ids.push(id);
+    const r = await emit(h, { room, event: 'marker', data: { id } });
+    assert.equal(r.status, 202, r.text);
+  }
+  const got = () => named(socket, 'marker').map(([, data]) => data.id);
+  await eventually(() => ids.every((id) => got().includes(id)));
+}
+
 // Drops the transport from the client side and waits until the hub has reconnected it.
 async function dropAndReconnect(socket, during) {
   const reconnected = new Promise((resolve) => socket.once('connect', resolve));
@@ -71,8 +87,7 @@ test('client-side drop: the 5 events of the gap arrive once, in order, recovered
   await eventually(() => alice.got.length === 1);
   await dropAndReconnect(alice, () => publish(h, 'user_r2', 2, 5));
   assert.equal(alice.recovered, true);
-  await eventually(() => seqs(alice).length >= 6);
-  await sleep(200);
+  await settle(h, alice, ['user_r2']);
   assert.deepEqual(seqs(alice), [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(named(alice, 'nudge:resync'), []);
 });
@@ -83,8 +98,7 @@ test('a drop before any event was received still recovers (the pid holds the pos
   const bob = await client(h, 'r3');
   await dropAndReconnect(bob, () => publish(h, 'user_r3', 1, 5));
   assert.equal(bob.recovered, true);
-  await eventually(() => seqs(bob).length >= 5);
-  await sleep(200);
+  await settle(h, bob, ['user_r3']);
   assert.deepEqual(seqs(bob), [1, 2, 3, 4, 5]);
 });
 
@@ -99,8 +113,7 @@ test('three consecutive drops of one session each recover everything', async () 
     });
     assert.equal(carol.recovered, true, `drop ${drop + 1}`);
   }
-  await eventually(() => seqs(carol).length >= 15);
-  await sleep(200);
+  await settle(h, carol, ['user_r4', 'team_r4']);
   assert.deepEqual(seqs(carol), Array.from({ length: 15 }, (_, i) => i + 1));
   assert.deepEqual(carol.connects, [false, true, true, true]);
   const m = await metrics(h);
@@ -132,7 +145,7 @@ test('server-side drop of a slow consumer: recovered from history on reconnect',
   await reconnected;
   assert.equal(dave.recovered, true, JSON.stringify([named(dave, "nudge:resync"), seqs(dave).length, i, dave.connects]));
   await eventually(() => seqs(dave).at(-1) === last, { timeoutMs: 10000 * SLOW });
-  await sleep(200);
+  await settle(h, dave, ['user_r5']);
   assert.deepEqual(seqs(dave), Array.from({ length: last }, (_, k) => k + 1));
 });
 
@@ -199,8 +212,7 @@ for (const transports of [['polling'], ['polling', 'websocket']]) {
     await eventually(() => socket.got.length === 1);
     await dropAndReconnect(socket, () => publish(h, 'user_rp', 2, 3));
     assert.equal(socket.recovered, true);
-    await eventually(() => seqs(socket).length >= 4);
-    await sleep(200);
+    await settle(h, socket, ['user_rp']);
     assert.deepEqual(seqs(socket), [1, 2, 3, 4]);
   });
 }

@@ -127,7 +127,7 @@ for (const mode of ['single', 'cluster']) {
       assert.ok('nudge_broker_lag_seconds' in m, 'nudge_broker_lag_seconds is exported');
     });
 
-    // Redis' own view of the room subscriptions (README: a channel `nudge:r:<room>` per room a
+    // Redis' own view of the room subscriptions (docs/scale-out.md: a channel `nudge:r:<room>` per room a
     // hub's clients are in; sharded pub/sub in a cluster): the nodes' channel lists, and how
     // many hubs hold a room's channel, summed over the nodes.
     const ROOM_CHANNEL = 'nudge:r:';
@@ -221,7 +221,7 @@ for (const mode of ['single', 'cluster']) {
 
     test('room ops on one hub move sockets on another; emits on a third follow them', async () => {
       // Join on hub C, the socket is on hub B, the emit goes through hub A. Hub B had no member
-      // of squad_9, so it subscribes when the join reaches it (README, Several hubs on Redis:
+      // of squad_9, so it subscribes when the join reaches it (docs/scale-out.md, Limits:
       // an event published within that round trip can miss the new member): wait for that.
       const joined = await roomOp(C, 'join', { room: 'user_2', join: ['squad_9'] });
       assert.equal(joined.status, 202, joined.text);

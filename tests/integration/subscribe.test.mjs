@@ -1,6 +1,6 @@
 // Client-requested rooms: nudge:subscribe {room, token?} with an ack, proven by a
 // subscription token or by the backend's --subscribe-hook; real socket.io-clients.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { once } from 'node:events';

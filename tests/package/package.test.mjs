@@ -85,6 +85,7 @@ test('the nudge .deb lists nudged, nudge, the unit and the example config; the c
   console.log(`# ${deb} (${size} bytes):\n${[...entries.keys()].map((p) => `#   ${p}`).join('\n')}`);
   for (const path of ['./usr/bin/nudged', './usr/bin/nudge', './usr/lib/systemd/system/nudged.service',
     './etc/nudge/nudged.toml', './etc/nudge/nudged.env', './usr/share/doc/nudge/copyright',
+    './usr/share/doc/nudge/README.md', './usr/share/doc/nudge/docs/configuration.md',
     './usr/share/nudge/nudge.json', './usr/share/nudge/nudge-alerts.yml']) {
     assert.ok(entries.has(path), `${path} in the package`);
   }
@@ -153,7 +154,7 @@ test('the installed nudged --check-config passes on the installed example with s
 });
 
 test('the installed nudged serves with the installed example config, as the unit starts it', async () => {
-  const env = { ...process.env, NUDGE_JWT_SECRET: randomBytes(48).toString('base64'), NUDGE_API_KEY: 'installed-key' };
+  const env = { ...process.env, NUDGE_JWT_SECRET: randomBytes(48).toString('base64'), NUDGE_API_KEY: 'installed-api-key-0123' };
   // The unit's ExecStart, plus --port 0 (a free port) for the test.
   const child = spawn(nudged, ['--config', exampleConfig, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
@@ -172,7 +173,7 @@ test('the installed nudged serves with the installed example config, as the unit
     assert.equal((await fetch(`${url}/readyz`)).status, 200);
     const emitted = await fetch(`${url}/api/v1/emit`, {
       method: 'POST',
-      headers: { authorization: 'Bearer installed-key', 'content-type': 'application/json' },
+      headers: { authorization: 'Bearer installed-api-key-0123', 'content-type': 'application/json' },
       body: JSON.stringify({ room: 'user_1', event: 'e' }),
     });
     assert.equal(emitted.status, 202);
@@ -189,16 +190,16 @@ test('the installed nudged --check-config fails with the reason on a bad config'
   const cleanEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('NUDGE_')));
   await assert.rejects(run(nudged, ['--config', exampleConfig, '--check-config'], { env: cleanEnv }), (error) => {
     assert.equal(error.code, 2);
-    assert.match(error.stderr, /set exactly one of --jwt-secret or --jwt-public-key/);
+    assert.match(error.stderr, /no key to verify client tokens: set --jwt-secret \(NUDGE_JWT_SECRET\).*deploy\/nudged\.env/);
     return true;
   });
   // An operator's typo in the file.
   const typo = join(scratch, 'typo.toml');
   writeFileSync(typo, `${readFileSync(exampleConfig, 'utf8')}\nmax_send_queue = 65536\n`);
-  const env = { ...cleanEnv, NUDGE_JWT_SECRET: 'x'.repeat(32), NUDGE_API_KEY: 'k' };
+  const env = { ...cleanEnv, NUDGE_JWT_SECRET: 'x'.repeat(32), NUDGE_API_KEY: 'k'.repeat(16) };
   await assert.rejects(run(nudged, ['--config', typo, '--check-config'], { env }), (error) => {
     assert.equal(error.code, 2);
-    assert.match(error.stderr, /--config: unknown setting 'max_send_queue'/);
+    assert.match(error.stderr, /typo\.toml:\d+:1: max_send_queue: unknown setting \(did you mean max-send-queue\?\)/);
     return true;
   });
   // A value out of range.
@@ -206,7 +207,7 @@ test('the installed nudged --check-config fails with the reason on a bad config'
   writeFileSync(range, 'max-send-queue = 12\n');
   await assert.rejects(run(nudged, ['--config', range, '--check-config'], { env }), (error) => {
     assert.equal(error.code, 2);
-    assert.match(error.stderr, /--max-send-queue/);
+    assert.match(error.stderr, /range\.toml:1:18: --max-send-queue/);
     return true;
   });
 });
@@ -240,12 +241,16 @@ test('the example config shows every setting of nudged --help, and each one, unc
   const idp = createHttpsServer({ key: readFileSync(caKey), cert: readFileSync(caCert) }, (req, res) => res.end(jwks));
   idp.listen(0, '127.0.0.1');
   await once(idp, 'listening');
-  const substitutes = { 'jwt-public-key': pem, 'jwt-jwks': jwksFile, 'jwt-jwks-ca': caCert };
+  const substitutes = {
+    'jwt-public-key': pem, 'jwt-jwks': jwksFile, 'jwt-jwks-ca': caCert,
+    // The placeholders "<secret>" and "<key>" are too short to start with outside --dev.
+    'jwt-secret': 'x'.repeat(32), 'api-key': 'k'.repeat(16),
+  };
   try {
     for (const [name, value] of settings) {
       const file = join(scratch, `one-${name}.toml`);
       writeFileSync(file, `${name} = ${name in substitutes ? JSON.stringify(substitutes[name]) : value}\n`);
-      const env = { ...process.env, NUDGE_API_KEY: 'k' };
+      const env = { ...process.env, NUDGE_API_KEY: 'k'.repeat(16) };
       const args = ['--config', file, '--check-config'];
       if (name === 'jwt-jwks-ca') args.push('--jwt-jwks', `https://127.0.0.1:${idp.address().port}/jwks.json`);
       else if (!['jwt-public-key', 'jwt-jwks'].includes(name)) env.NUDGE_JWT_SECRET = 'x'.repeat(32);
@@ -316,11 +321,11 @@ async function buildConsumerAndEmit(prefixPath, label) {
   assert.match(cache, new RegExp(`^nudge_DIR:PATH=${prefixPath}/lib/`, 'm'), 'found the installed package');
   await run('cmake', ['--build', build]);
 
-  const hub = await startHub({ args: ['--jwt-secret', 'consumer-secret-'.padEnd(32, 'x'), '--api-key', 'consumer-key'], keys: false });
+  const hub = await startHub({ args: ['--jwt-secret', 'consumer-secret-'.padEnd(32, 'x'), '--api-key', 'consumer-api-key-0123'], keys: false });
   try {
     const socket = await connected(seedClient(hub.url, mintToken({ secret: 'consumer-secret-'.padEnd(32, 'x'), sub: '42' })));
     const got = nextEvent(socket, 'balance_updated');
-    const { stdout } = await run(join(build, 'consumer'), [hub.url, 'consumer-key', '42', 'balance_updated', `{"via":"${label}"}`]);
+    const { stdout } = await run(join(build, 'consumer'), [hub.url, 'consumer-api-key-0123', '42', 'balance_updated', `{"via":"${label}"}`]);
     assert.equal(stdout.trim(), 'accepted 1');
     assert.deepEqual(await got, [{ via: label }]);
     socket.disconnect();

@@ -1,11 +1,16 @@
 #include "commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "common/near_miss.hpp"
 #include "nudge/emitter.hpp"
 #include "token.hpp"
 
@@ -156,6 +161,27 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
     options.retry_budget = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(args.retry_budget_s));
     options.max_retries = args.retries;
+    // Say at once that the hub is not answering, and for how long nudge keeps trying, rather
+    // than blocking silently for the whole budget.
+    options.on_retry = [&err, retries = args.retries, said = false](
+                           const EmitError& error, std::chrono::milliseconds left) mutable {
+        if (std::exchange(said, true)) return;
+        const auto seconds =
+            static_cast<long long>(std::ceil(static_cast<double>(left.count()) / 1000.0));
+        // One write, so a reader of the pipe gets both lines together.
+        std::ostringstream notice;
+        notice << "nudge: " << error.describe() << "\nnudge: ";
+        if (retries) {
+            notice << "retrying at most " << *retries
+                   << (*retries == 1 ? " more time" : " more times") << " within " << seconds
+                   << " s (--retries N, --retry-budget SECONDS)";
+        } else {
+            notice << "retrying for up to " << seconds
+                   << " s (--retry-budget SECONDS, 0: do not retry)";
+        }
+        notice << "; Ctrl-C stops\n";
+        err << notice.str() << std::flush;
+    };
     auto emitter = Emitter::create(std::move(options));
     if (!emitter) return usage_error(err, emitter.error().message);
     auto sent = emitter->emit(rooms, args.event, std::move(data), args.except);
@@ -199,10 +225,59 @@ int run_token(TokenArgs& args, std::ostream& out, std::ostream& err) {
     return kExitOk;
 }
 
+// Every long option name of `command` ("--api-key"), --help included.
+std::vector<std::string> long_names(const CLI::App& command) {
+    std::vector<std::string> names;
+    for (const CLI::Option* option : command.get_options()) {
+        for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+    }
+    return names;
+}
+
+// What to tell a person whose command line CLI11 refused: an unknown command or flag with its
+// near miss ("did you mean --api-key?"); empty when every word is known.
+std::string near_miss_hint(const CLI::App& app, int argc, const char* const* argv) {
+    const CLI::App* command = nullptr;
+    std::vector<std::string> commands;
+    for (const CLI::App* sub : app.get_subcommands(std::function<bool(const CLI::App*)>{})) {
+        commands.push_back(sub->get_name());
+    }
+    std::string hint;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (arg == "--") break;
+        if (command == nullptr && !arg.starts_with("-")) {
+            if (std::find(commands.begin(), commands.end(), arg) == commands.end()) {
+                const auto suggestion = near_miss(arg, commands);
+                return "unknown command '" + std::string(arg) + "'" +
+                       (suggestion ? " (did you mean '" + *suggestion + "'?)"
+                                   : "; the commands are emit, rooms and token");
+            }
+            command = app.get_subcommand(std::string(arg));
+            continue;
+        }
+        if (!arg.starts_with("--")) continue;
+        const auto flag = arg.substr(0, arg.find('='));
+        const CLI::App& scope = command != nullptr ? *command : app;
+        const auto names = long_names(scope);
+        if (std::find(names.begin(), names.end(), flag) != names.end()) continue;
+        const auto suggestion = near_miss(flag, names);
+        hint += (hint.empty() ? "" : "\nnudge: ") + std::string("unknown flag ") +
+                std::string(flag) +
+                (command != nullptr ? " for 'nudge " + command->get_name() + "'" : std::string()) +
+                (suggestion ? " (did you mean " + *suggestion + "?)" : std::string());
+    }
+    if (hint.empty() && command == nullptr) {
+        hint = "give a command: emit, rooms or token";
+    }
+    return hint;
+}
+
 }  // namespace
 
 int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
     CLI::App app{"nudge: publish events to a nudge hub, mint development tokens", "nudge"};
+    app.set_version_flag("--version", "nudge " NUDGE_VERSION);
     app.footer(
         "exit status: 0 ok, 2 usage, 3 hub unreachable or unavailable (retry later), "
         "4 rejected by the hub (401, 400, 413), 1 unexpected answer\n");
@@ -219,7 +294,8 @@ int run(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
         if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
             return app.exit(error, out, err);  // --help
         }
-        return usage_error(err, error.what());
+        const std::string hint = near_miss_hint(app, argc, argv);
+        return usage_error(err, hint.empty() ? std::string(error.what()) : hint);
     }
     if (app.got_subcommand("emit")) return run_emit(emit_args, out, err);
     if (app.got_subcommand("rooms")) return run_rooms(rooms_args, out, err);

@@ -118,6 +118,11 @@ struct Emitter::Impl {
                     retry_after = *seconds;
                 }
             }
+            if (options.on_retry) {
+                error.url = options.url;
+                error.attempts = attempt;
+                options.on_retry(error, left);
+            }
             wait(std::min(detail::retry_delay(backoff, attempt, retry_after, jitter()), left));
         }
     }

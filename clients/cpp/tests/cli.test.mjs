@@ -122,6 +122,8 @@ test('a hub that is down exits 3 with the system error', async () => {
     '--room', 'user_1', 'e']);
   assert.equal(result.code, 3);
   assert.equal(result.stderr,
+    `nudge: cannot reach the hub at ${gone.url}: connect: Connection refused\n` +
+    'nudge: retrying at most 1 more time within 30 s (--retries N, --retry-budget SECONDS); Ctrl-C stops\n' +
     `nudge: cannot reach the hub at ${gone.url}: connect: Connection refused (after 2 attempts)\n`);
 });
 
@@ -245,4 +247,44 @@ test('--retry-budget 0: a 503 is not retried and exits 3 naming the code', async
   } finally {
     await proxy.close();
   }
+});
+
+// A hub that is down: nudge says so at once, with how long it keeps trying (the default 30 s
+// retry budget), while it is still retrying.
+test('a hub that is down: says at once that it is retrying, and for how long', async () => {
+  const closed = createServer();
+  closed.listen(0, '127.0.0.1');
+  await once(closed, 'listening');
+  const url = `http://127.0.0.1:${closed.address().port}`;
+  closed.close();
+  await once(closed, 'close');
+  const child = spawn(NUDGE_CLI, ['emit', '--url', url, '--api-key', API_KEY, '--room', 'a', 'e'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  try {
+    await new Promise((resolve, reject) => {
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+        if (/retrying for up to 30 s.*\n/.test(stderr)) resolve();  // the whole line
+      });
+      exited.then(() => reject(new Error(`nudge exited before saying it retries:\n${stderr}`)));
+    });
+    assert.match(stderr, new RegExp(`^nudge: cannot reach the hub at ${url.replace(/\./g, '\\.')}: connect: .*\nnudge: retrying for up to 30 s \\(--retry-budget SECONDS, 0: do not retry\\); Ctrl-C stops\n$`));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  assert.equal((await exited).signal, 'SIGTERM', 'still retrying when it said so');
+});
+
+test('mistyped commands and flags name their near miss; --version', async () => {
+  const command = await nudge(['emitt', '--room', 'a', 'e']);
+  assert.equal(command.code, 2);
+  assert.match(command.stderr, /^nudge: unknown command 'emitt' \(did you mean 'emit'\?\)/);
+  const flag = await nudge(['emit', '--url', hub.url, '--apikey', API_KEY, '--room', 'a', 'e']);
+  assert.equal(flag.code, 2);
+  assert.match(flag.stderr, /^nudge: unknown flag --apikey for 'nudge emit' \(did you mean --api-key\?\)/);
+  const version = await nudge(['--version']);
+  assert.equal(version.code, 0);
+  assert.match(version.stdout, /^nudge \d+\.\d+\.\d+\n$/);
 });

@@ -142,6 +142,9 @@ TEST_F(CliTest, AnOverloadedHubExitsWith3AfterTheRetries) {
         nudge({"emit", "--url", hub.url(), "--api-key", "k", "--retries", "1", "--room", "a", "e"});
     EXPECT_EQ(r.code, kExitUnreachable);
     EXPECT_TRUE(contains(r.err, "(503 overloaded): behind (after 2 attempts)")) << r.err;
+    EXPECT_TRUE(contains(r.err, "\nnudge: retrying at most 1 more time within 30 s (--retries N, "
+                                "--retry-budget SECONDS); Ctrl-C stops\n"))
+        << r.err;
     EXPECT_EQ(hub.requests().size(), 2U);
 }
 
@@ -172,6 +175,49 @@ TEST_F(CliTest, UsageErrorsExitWith2AndSendNothing) {
         EXPECT_EQ(r.out, "") << joined;
     }
     EXPECT_EQ(hub.connections(), 0U);
+}
+
+TEST_F(CliTest, NearMissesOfCommandsAndFlagsAreNamed) {
+    const Outcome command = nudge({"emitt", "--room", "a", "e"});
+    EXPECT_EQ(command.code, kExitUsage);
+    EXPECT_EQ(command.err,
+              "nudge: unknown command 'emitt' (did you mean 'emit'?)\nrun 'nudge --help' for usage\n");
+    const Outcome flag = nudge({"emit", "--apikey", "k", "--room", "a", "e"});
+    EXPECT_EQ(flag.code, kExitUsage);
+    EXPECT_TRUE(contains(flag.err,
+                         "nudge: unknown flag --apikey for 'nudge emit' (did you mean --api-key?)"))
+        << flag.err;
+    const Outcome far = nudge({"frobnicate"});
+    EXPECT_TRUE(contains(far.err, "nudge: unknown command 'frobnicate'; the commands are emit, "
+                                  "rooms and token"))
+        << far.err;
+    const Outcome none = nudge({});
+    EXPECT_TRUE(contains(none.err, "nudge: give a command: emit, rooms or token")) << none.err;
+    const Outcome value = nudge({"token", "--secret", "s", "--sub", "1", "--ttl", "soon"});
+    EXPECT_EQ(value.code, kExitUsage);
+    EXPECT_TRUE(contains(value.err, "nudge: ") && contains(value.err, "--ttl")) << value.err;
+}
+
+TEST_F(CliTest, VersionPrintsTheVersion) {
+    const Outcome r = nudge({"--version"});
+    EXPECT_EQ(r.code, kExitOk);
+    EXPECT_EQ(r.out.rfind("nudge ", 0), 0U) << r.out;
+    EXPECT_EQ(r.out.back(), '\n');
+}
+
+TEST_F(CliTest, AnUnreachableHubIsSaidAtTheFirstRetryWithTheBudget) {
+    const std::string url = fakes::unused_url();
+    const Outcome r = nudge({"emit", "--url", url, "--api-key", "k", "--retry-budget", "1",
+                             "--room", "a", "e"});
+    EXPECT_EQ(r.code, kExitUnreachable);
+    const std::string notice = "nudge: cannot reach the hub at " + url;
+    EXPECT_EQ(r.err.rfind(notice, 0), 0U) << r.err;
+    EXPECT_TRUE(contains(r.err, "\nnudge: retrying for up to 1 s (--retry-budget SECONDS, 0: do "
+                                "not retry); Ctrl-C stops\n"))
+        << r.err;
+    // Said once, then the final error.
+    EXPECT_EQ(r.err.find("retrying"), r.err.rfind("retrying")) << r.err;
+    EXPECT_TRUE(contains(r.err, "retry budget of 1000 ms spent")) << r.err;
 }
 
 TEST_F(CliTest, BadDataJsonIsNamed) {

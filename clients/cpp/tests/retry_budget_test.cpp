@@ -10,6 +10,7 @@
 #include <functional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nudge/emitter.hpp"
@@ -160,6 +161,26 @@ TEST_F(RetryBudgetTest, AnUnreachableHubIsRetriedForTheWholeBudgetFrom500Ms) {
     EXPECT_NE(sent.error().describe().find("(after 8 attempts, retry budget of 30000 ms spent)"),
               std::string::npos)
         << sent.error().describe();
+}
+
+TEST_F(RetryBudgetTest, OnRetryIsCalledBeforeEachWaitWithTheFailureAndTheBudgetLeft) {
+    const std::string url = fakes::unused_url();
+    std::vector<std::pair<unsigned, milliseconds>> calls;
+    std::string first;
+    Emitter emitter = make(url, true, [&](EmitterOptions& o) {
+        o.retry_budget = milliseconds(2000);
+        o.on_retry = [&](const EmitError& error, milliseconds left) {
+            if (calls.empty()) first = error.describe();
+            calls.emplace_back(error.attempts, left);
+        };
+    });
+    const auto sent = emitter.emit({"a"}, "e");
+    ASSERT_FALSE(sent);
+    // Attempts at 0, 0.5 and 1.5 s; the last wait is cut to the 0.5 s left, then one last try.
+    EXPECT_EQ(calls, (std::vector<std::pair<unsigned, milliseconds>>{
+                         {1U, milliseconds(2000)}, {2U, milliseconds(1500)}, {3U, milliseconds(500)}}));
+    EXPECT_NE(first.find(url), std::string::npos) << first;
+    EXPECT_EQ(sent.error().attempts, 4U);
 }
 
 TEST_F(RetryBudgetTest, ADroppedConnectionIsRetriedWithTheSameIds) {

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[3]
 NUDGED_BIN = Path(os.environ.get("NUDGED_BIN") or REPO / "build" / "nudged")
 LISTENER = Path(__file__).with_name("listener.mjs")
 NODE = os.environ.get("NODE") or shutil.which("node") or "node"
-SECRET = "python-test-secret"
+SECRET = "python-test-secret-at-least-32-bytes"
 API_KEY = "python-test-api-key"
 # Generous: the suite must pass on a loaded two-core machine. Only failures wait this long.
 STARTUP_TIMEOUT = 20.0

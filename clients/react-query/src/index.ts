@@ -1,7 +1,4 @@
-// @nudge/react-query core: framework-free, no React import. The React layer is './react'.
-export { createInvalidator } from './invalidator.js'
-export type { InvalidatorOptions } from './invalidator.js'
-export type { InvalidationOptions } from './invalidation.js'
-export { createNudge } from './nudge.js'
-export type { NudgeClient, NudgeOptions } from './nudge.js'
-export type * from './types.js'
+// @nudge/react-query's '.' entry: the framework-free core, re-exported unchanged from
+// @nudge/query-core so that apps written against it before the split change nothing. The React
+// layer is './react'.
+export * from '@nudge/query-core'

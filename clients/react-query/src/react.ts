@@ -13,7 +13,7 @@ import {
   useSyncExternalStore,
 } from 'react'
 import { io } from 'socket.io-client'
-import { createNudge, type NudgeClient, type NudgeOptions } from './nudge.js'
+import { createNudge, type NudgeClient, type NudgeOptions } from '@nudge/query-core'
 import type {
   EventName,
   GetSubscriptionToken,
@@ -21,7 +21,7 @@ import type {
   NudgeStatus,
   RegisteredEvents,
   SocketFactory,
-} from './types.js'
+} from '@nudge/query-core'
 
 export interface NudgeProviderProps<E extends object = RegisteredEvents>
   extends Omit<NudgeOptions<E>, 'queryClient' | 'getToken' | 'io' | 'enabled'> {

@@ -9,8 +9,8 @@ import {
   useNudgeRoom,
   useNudgeStatus,
 } from '../src/react.js'
-import type { EventMap } from '../src/types.js'
-import { fakeIo, type FakeSocket } from './fake-socket.js'
+import type { EventMap } from '../src/index.js'
+import { fakeIo, type FakeSocket } from '../../query-core/test/fake-socket.js'
 
 declare global {
   var IS_REACT_ACT_ENVIRONMENT: boolean

@@ -5,7 +5,7 @@ import { act, type ReactNode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { expect, it, vi } from 'vitest'
 import { NudgeProvider } from '../src/react.js'
-import { fakeIo } from './fake-socket.js'
+import { fakeIo } from '../../query-core/test/fake-socket.js'
 
 globalThis.IS_REACT_ACT_ENVIRONMENT = true
 const fake = fakeIo()

@@ -4,7 +4,7 @@ import type { ReactNode } from 'react'
 import { renderToString } from 'react-dom/server'
 import { expect, it } from 'vitest'
 import { NudgeProvider, useNudgeEvent, useNudgeStatus } from '../src/react.js'
-import { fakeIo } from './fake-socket.js'
+import { fakeIo } from '../../query-core/test/fake-socket.js'
 
 function Status(): ReactNode {
   const status = useNudgeStatus()

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { freePort, distinctFreePorts } from '../../../tests/integration/lib/hub.mjs';
+import { freePort, distinctFreePorts, startHub } from '../../../tests/integration/lib/hub.mjs';
 import { BACKENDS } from './browser.mjs';
 
 const RUN = fileURLToPath(new URL('../run.mjs', import.meta.url));
@@ -66,23 +66,46 @@ for (const backend of BACKENDS) {
   });
 }
 
-test('a hub port already in use: exits 1 and says so', async () => {
-  const taken = createServer().listen(0, '127.0.0.1');
-  await once(taken, 'listening');
-  const port = await freePort();
-  const demo = launch(['--port', String(port), '--hub-port', String(taken.address().port), '--no-build']);
-  try {
-    const { code } = await demo.exited;
-    assert.equal(code, 1);
-    assert.match(demo.output(), /the hub exited .* is port \d+ free\?/);
-    assert.ok(await refused(`http://127.0.0.1:${port}/`));
-  } finally {
-    demo.child.kill('SIGKILL');
-    taken.close();
-  }
-});
+// `make demo` while something holds a port — a plain listener, or a whole hub from `make run`
+// (which answers /healthz as the demo's hub would): one line naming the port, exit 1, no banner,
+// nothing started.
+for (const [holder, hold] of [
+  ['a listener', async () => {
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    return { port: taken.address().port, release: async () => taken.close() };
+  }],
+  ['a running hub', async () => {
+    const hub = await startHub();
+    return { port: Number(new URL(hub.url).port), release: () => hub.stop() };
+  }],
+]) {
+  test(`the hub port held by ${holder}: exits 1 with one line, starts nothing, no banner`, async () => {
+    const held = await hold();
+    const port = await freePort();
+    const demo = launch(['--port', String(port), '--hub-port', String(held.port), '--no-build']);
+    try {
+      const { code } = await demo.exited;
+      assert.equal(code, 1);
+      assert.equal(
+        demo.output(),
+        `demo: port ${held.port} for the hub is already in use on 127.0.0.1 (a \`make run\` or another demo ` +
+          `still running?): stop it, or choose another port with --hub-port (make demo ARGS="--hub-port ${held.port + 1}")\n`,
+      );
+      assert.doesNotMatch(demo.output(), /nudge bank is running/);
+      assert.ok(await refused(`http://127.0.0.1:${port}/`));
+      // `make demo` asks the same before it builds anything.
+      const check = launch(['--check-ports', '--port', String(port), '--hub-port', String(held.port)]);
+      assert.equal((await check.exited).code, 1);
+      assert.match(check.output(), new RegExp(`^demo: port ${held.port} for the hub is already in use`));
+    } finally {
+      demo.child.kill('SIGKILL');
+      await held.release();
+    }
+  });
+}
 
-test('the Django backend cannot listen: exits 1, says why, and stops the hub', async () => {
+test('the app port already in use: exits 1 before the hub starts', async () => {
   const taken = createServer().listen(0, '127.0.0.1');
   await once(taken, 'listening');
   const hubPort = await freePort();
@@ -91,11 +114,9 @@ test('the Django backend cannot listen: exits 1, says why, and stops the hub', a
   try {
     const { code } = await demo.exited;
     assert.equal(code, 1);
-    assert.match(
-      demo.output(),
-      /the django bank could not start .*cannot listen on 127\.0\.0\.1:\d+: Address already in use/s,
-    );
-    assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'the hub is gone');
+    assert.match(demo.output(), new RegExp(`^demo: port ${port} for the bank app is already in use .*--port`));
+    assert.doesNotMatch(demo.output(), /nudge bank is running/);
+    assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`), 'no hub was started');
   } finally {
     demo.child.kill('SIGKILL');
     taken.close();
@@ -107,4 +128,21 @@ test('an unknown backend: exits 2 and names the choices', async () => {
   const { code } = await demo.exited;
   assert.equal(code, 2);
   assert.match(demo.output(), /--backend must be one of node, django, not "rails"/);
+});
+
+test('a mistyped option: exits 2 with the near miss; --version prints the version', async () => {
+  const typo = launch(['--hub-prot', '8081', '--no-build']);
+  assert.equal((await typo.exited).code, 2);
+  assert.match(typo.output(), /^demo: unknown option --hub-prot \(did you mean --hub-port\?\); the options are --backend, /);
+  const version = launch(['--version']);
+  assert.equal((await version.exited).code, 0);
+  assert.match(version.output(), /^nudge bank demo \d+\.\d+\.\d+\n$/);
+});
+
+test('--check-ports with both ports free: exit 0, nothing started', async () => {
+  const [port, hubPort] = await distinctFreePorts(2);
+  const check = launch(['--check-ports', '--port', String(port), '--hub-port', String(hubPort)]);
+  assert.deepEqual(await check.exited, { code: 0, signal: null });
+  assert.equal(check.output(), '');
+  assert.ok(await refused(`http://127.0.0.1:${hubPort}/healthz`));
 });

@@ -13,6 +13,12 @@ const hub = params.get('hub');
 const project = params.get('project');
 // `transports=polling,websocket` tries socket.io-client's own default instead of WebSocket only.
 const transports = (params.get('transports') ?? 'websocket').split(',');
+// `backoff=<ms>`: socket.io-client's reconnection delay (a long one, as a phone's OS imposes on
+// a backgrounded app, shows that returning to the page does not wait it out).
+const backoff = params.get('backoff');
+const socketOptions = backoff
+  ? { transports, reconnectionDelay: Number(backoff), reconnectionDelayMax: Number(backoff) }
+  : { transports };
 const events = {
   balance_updated: ['balance'],
   transaction_happened: ['transactions', 'balance'],
@@ -88,7 +94,7 @@ function Dashboard() {
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
     <NudgeProvider url={hub} getToken={getToken} events={dashboard ? dashboardEvents : events}
-      socketOptions={{ transports }}>
+      socketOptions={socketOptions}>
       {dashboard ? <Dashboard /> : <Pages />}
     </NudgeProvider>
   </QueryClientProvider>,

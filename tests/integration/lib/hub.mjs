@@ -7,7 +7,7 @@ import { io } from 'socket.io-client';
 import { mintToken } from '../../../tools/nudge.mjs';
 
 export { mintToken };
-export const SECRET = 'integration-secret';
+export const SECRET = 'integration-secret-at-least-32-bytes';
 export const API_KEY = 'integration-api-key';
 export const NUDGED_BIN =
   process.env.NUDGED_BIN ?? fileURLToPath(new URL('../../../build/nudged', import.meta.url));

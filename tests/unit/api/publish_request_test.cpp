@@ -44,6 +44,19 @@ TEST(ParsePublish, Batch) {
     EXPECT_EQ(batch[1].data_json, "2");
 }
 
+TEST(ParsePublish, InvalidJsonNamesLineAndColumn) {
+    EXPECT_EQ(bad("{nope").message.rfind("body: not valid JSON at line 1, column 2 (", 0), 0U)
+        << bad("{nope").message;
+    const auto second_line = bad("{\"room\": \"a\",\n \"event\": x}").message;
+    EXPECT_EQ(second_line.rfind("body: not valid JSON at line 2, column 11 (", 0), 0U) << second_line;
+    // Cut short: the position is the end of the body.
+    const auto cut = bad(R"({"room":)").message;
+    EXPECT_EQ(cut.rfind("body: not valid JSON at line 1, column 9 (", 0), 0U) << cut;
+    // Text after the value: the position of that text, past the whitespace.
+    const auto extra = bad("{\"room\":\"a\",\"event\":\"e\"}\n\n   x").message;
+    EXPECT_EQ(extra.rfind("body: not valid JSON at line 3, column 4 (", 0), 0U) << extra;
+}
+
 TEST(ParsePublish, ErrorsNameTheField) {
     EXPECT_EQ(bad("{nope").code, "invalid_json");
     EXPECT_EQ(bad("[1]").code, "invalid_body");

@@ -37,9 +37,12 @@ struct RecordingBroker final : broker::Broker {
         batches.push_back(std::make_shared<const hub::EmitBatch>(std::move(batch)));
         return outcome;
     }
-    void recover(broker::RecoveryRequest /*request*/,
+    void recover(broker::RecoveryRequest request,
                  std::function<void(broker::Recovery)> done) override {
-        done({});
+        recoveries.push_back(std::move(request));
+        broker::Recovery answer;
+        answer.now = Position{epoch, seq};
+        done(std::move(answer));
     }
     void apply(hub::SharedRoomOp op, std::function<void(broker::PublishResult)> done) override {
         if (refusal) {
@@ -54,6 +57,8 @@ struct RecordingBroker final : broker::Broker {
     std::vector<hub::SharedRoomOp> ops;
     std::map<std::string, std::uint64_t> ids;
     std::uint64_t seq = 0;
+    std::string epoch = "ep";
+    std::vector<broker::RecoveryRequest> recoveries;
     std::optional<broker::PublishResult> refusal;
     bool connected = true;
 };
@@ -121,6 +126,50 @@ TEST_F(RouterTest, RoomRoutesForwardOperationsToTheBroker) {
     const auto busy = call("POST", "/api/v1/rooms/disconnect", R"({"room":"user_1"})");
     EXPECT_EQ(busy.status, 503U);
     EXPECT_EQ(busy.retry_after, "1");
+}
+
+TEST_F(RouterTest, PositionAnswersTheBrokersPositionAsOffsetAndPid) {
+    const Router with_recovery{Config{"k3y", 1024, {}, {}, false, true}, broker, {}};
+    const auto get = [&](std::string_view method, std::string_view auth = "Bearer k3y") {
+        return handle(with_recovery, Request{method, "/api/v1/position", auth, {}, "10.0.0.1", Routes::kAll});
+    };
+    call("POST", "/api/v1/emit", R"({"room":"a","event":"e"})");
+    call("POST", "/api/v1/emit", R"({"room":"b","event":"e"})");
+    const auto r = get("GET");
+    EXPECT_EQ(r.status, 200U);
+    // {"offset":"ep:2","pid":"ep:2:<random>"}: the pid's position is the offset's.
+    const std::string prefix = R"({"offset":"ep:2","pid":"ep:2:)";
+    ASSERT_EQ(r.body.substr(0, prefix.size()), prefix) << r.body;
+    const std::string pid = r.body.substr(r.body.find("\"pid\":\"") + 7);
+    EXPECT_EQ(parse_pid(pid.substr(0, pid.size() - 2)), (Position{"ep", 2}));
+    ASSERT_EQ(broker.recoveries.size(), 1U);
+    EXPECT_TRUE(broker.recoveries[0].rooms.empty());
+    EXPECT_FALSE(broker.recoveries[0].from.has_value());
+    // Each answer's pid is its own (socket.recovered compares pids).
+    EXPECT_NE(get("GET").body, r.body);
+
+    EXPECT_EQ(get("GET", "Bearer nope").status, 401U);
+    const auto post = get("POST");
+    EXPECT_EQ(post.status, 405U);
+    EXPECT_EQ(post.allow, "GET");
+
+    broker.connected = false;
+    const auto down = get("GET");
+    EXPECT_EQ(down.status, 503U);
+    EXPECT_NE(down.body.find("broker_unavailable"), std::string::npos) << down.body;
+    EXPECT_EQ(down.retry_after, "1");
+    broker.connected = true;
+    broker.epoch.clear();  // a broker without positions
+    EXPECT_EQ(get("GET").status, 503U);
+}
+
+TEST_F(RouterTest, PositionWithoutRecoveryIs409NamingTheFlag) {
+    const auto r = call("GET", "/api/v1/position");
+    EXPECT_EQ(r.status, 409U);
+    EXPECT_NE(r.body.find(R"("code":"recovery_off")"), std::string::npos) << r.body;
+    EXPECT_NE(r.body.find("--recovery on"), std::string::npos) << r.body;
+    EXPECT_TRUE(broker.recoveries.empty());
+    EXPECT_EQ(call("GET", "/api/v1/position", {}, "Bearer nope").status, 401U);
 }
 
 TEST_F(RouterTest, PublishNeedsTheApiKey) {

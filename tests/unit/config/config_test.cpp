@@ -29,7 +29,7 @@ std::string write_temp(const std::string& name, const std::string& text) {
 }
 
 TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
-    const auto outcome = parse_args({"--jwt-secret", std::string(32, 's'), "--api-key", "k",
+    const auto outcome = parse_args({"--jwt-secret", std::string(32, 's'), "--api-key", std::string(16, 'k'),
                                      "--check-config", "--drain-seconds", "7"});
     ASSERT_TRUE(outcome.config);
     EXPECT_TRUE(outcome.config->check_config);
@@ -44,7 +44,7 @@ TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
 TEST(ConfigParse, DeliveryGuaranteeSettings) {
     const auto defaults = parse_args({"--dev"});
     ASSERT_TRUE(defaults.config);
-    // Off unless asked for, as in Socket.IO (see README, Delivery guarantees).
+    // Off unless asked for, as in Socket.IO (see docs/delivery.md).
     EXPECT_FALSE(defaults.config->broker.recovery);
     EXPECT_FALSE(defaults.config->session.recovery);
     EXPECT_EQ(defaults.config->broker.history.ttl, std::chrono::seconds(120));
@@ -74,16 +74,32 @@ TEST(ConfigParse, BadConfigurationsExit2) {
     EXPECT_EQ(parse_args({"--dev", "--jwt-public-key", "/nonexistent/key.pem"}).exit_code, 2);
 }
 
+TEST(ConfigParse, ShortSecretsAndKeysAreRefusedOutsideDev) {
+    const std::string secret(kMinJwtSecretBytes, 's');
+    const std::string key(kMinApiKeyBytes, 'k');
+    EXPECT_TRUE(parse_args({"--jwt-secret", secret, "--api-key", key}).config);
+    EXPECT_EQ(parse_args({"--jwt-secret", secret.substr(1), "--api-key", key}).exit_code, 2);
+    EXPECT_EQ(parse_args({"--jwt-secret", secret, "--api-key", key.substr(1)}).exit_code, 2);
+    EXPECT_EQ(parse_args({"--check-config", "--jwt-secret", "abc", "--api-key", key}).exit_code, 2);
+    // A public key has no length to check; the API key still does.
+    EXPECT_EQ(parse_args({"--jwt-jwks", "/nonexistent.json", "--api-key", "k"}).exit_code, 2);
+    // --dev takes anything, for local experiments.
+    EXPECT_TRUE(parse_args({"--dev", "--jwt-secret", "abc", "--api-key", "k"}).config);
+}
+
 TEST(ConfigParse, AnUnknownSettingInTheFileIsAnError) {
     const auto typo =
-        write_temp("typo.toml", "jwt-secret = \"s\"\napi-key = \"k\"\napi_key = \"k\"\n");
+        write_temp("typo.toml", "jwt-secret = \"s\"\napi-key = \"k\"\napi_key = \"k\"\ndev = true\n");
     EXPECT_EQ(parse_args({"--config", typo}).exit_code, 2);
     const auto section = write_temp("section.toml", "[listen]\nport = 1\n");
     EXPECT_EQ(parse_args({"--dev", "--config", section}).exit_code, 2);
-    const auto good = write_temp("good.toml", "jwt-secret = \"s\"\napi-key = \"k\"\nport = 9001\n");
+    const auto good = write_temp("good.toml", "jwt-secret = \"" + std::string(32, 's') +
+                                                  "\"\napi-key = \"" + std::string(16, 'k') +
+                                                  "\"\nport = 9001\nanonymous-rooms = [\"a\", \"b\"]\n");
     const auto outcome = parse_args({"--config", good});
     ASSERT_TRUE(outcome.config);
     EXPECT_EQ(outcome.config->listen.port, 9001);
+    EXPECT_EQ(outcome.config->session.anonymous_rooms, (std::vector<std::string>{"a", "b"}));
     for (const auto& f : {typo, section, good}) std::filesystem::remove(f);
 }
 
@@ -110,7 +126,8 @@ TEST(ConfigSummary, WarnsAboutDevModeAndShortSecrets) {
     ASSERT_TRUE(dev.config);
     EXPECT_NE(summary(*dev.config).find("warning: --dev is set"), std::string::npos);
 
-    const auto short_secret = parse_args({"--jwt-secret", std::string(31, 's'), "--api-key", "k"});
+    const auto short_secret =
+        parse_args({"--dev", "--jwt-secret", std::string(31, 's'), "--api-key", "k"});
     ASSERT_TRUE(short_secret.config);
     EXPECT_NE(summary(*short_secret.config).find("warning: the JWT secret is 31 bytes"),
               std::string::npos);

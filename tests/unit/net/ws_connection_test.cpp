@@ -354,5 +354,23 @@ TEST(WsConnection, PerAddressSlotIsGivenBackWhenTheConnectionEnds) {
     EXPECT_EQ(h.context.admission.open_from(address), 0U);
 }
 
+// Live events held while the broker answers a CONNECT are bytes for the client like queued
+// ones: charged to the send budget, and a client whose held events pass it is dropped.
+TEST(WsConnection, HeldEventsAreChargedToTheSendBudget) {
+    Harness h(small_limits());
+    TestConnection* c = nullptr;
+    auto s = h.connect(&c);
+    s->send(connect_packet());
+    h.poll();
+    c->deliver_from = hub::Subscriber::kHold;  // as while a Redis broker answers the CONNECT
+    const std::string data = "\"" + std::string(1000, 'x') + "\"";
+    h.emit("user_1", "e", data);
+    EXPECT_GT(c->queued_bytes(), 1000U);
+    EXPECT_TRUE(c->is_open());
+    for (int i = 0; i < 80 && c->is_open(); ++i) h.emit("user_1", "e", data);
+    EXPECT_FALSE(c->is_open());
+    EXPECT_LE(c->queued_bytes(), small_limits().max_send_queue_bytes);
+}
+
 }  // namespace
 }  // namespace nudge::net::test

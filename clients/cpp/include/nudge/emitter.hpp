@@ -63,6 +63,10 @@ struct EmitterOptions {
     // How to wait between retries; empty means std::this_thread::sleep_for. Tests record the
     // waits here instead of sleeping.
     std::function<void(std::chrono::milliseconds)> sleep;
+    // Called before each wait between attempts with the failure about to be retried (url and
+    // attempts set) and how much of the retry budget is left, so a caller can say at once
+    // that the hub is not answering instead of blocking silently. Empty: nothing is called.
+    std::function<void(const EmitError&, std::chrono::milliseconds budget_left)> on_retry;
     // The clock the retry budget is measured on; empty means std::chrono::steady_clock::now.
     // Tests pass one that their `sleep` moves on.
     std::function<std::chrono::steady_clock::time_point()> now;

@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[3]
 sys.path[:0] = [str(HERE.parent), str(REPO / "clients" / "python")]
 NUDGED_BIN = Path(os.environ.get("NUDGED_BIN") or REPO / "build" / "nudged")
-SECRET = "bank-test-secret"
+SECRET = "bank-test-secret-at-least-32-bytes"
 API_KEY = "bank-test-api-key"
 
 

@@ -1,0 +1,66 @@
+// The publish contract, replayed by the Node emitter: every scenario of
+// tests/contract/publish/answers.json (the hub's answers and what an emitter must make of them),
+// and every body it sends valid under docs/api/publish.schema.json. The Python and C++ emitters
+// replay the same file; the hub is tested against the same schema and golden requests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createEmitter } from '../dist/index.js';
+import { scriptedServer, reply, accepted } from './helpers.mjs';
+import { scenarios, validate, explain } from '../../../tests/contract/lib.mjs';
+
+const fakeClock = () => {
+  let time = 0;
+  return { now: () => time, sleep: async (ms) => { time += ms; } };
+};
+
+const idsOf = (body) => (body.events ?? [body]).map((event) => event.id);
+
+function checkBodies(server) {
+  const bodies = server.requests.map((r) => JSON.parse(r.body));
+  for (const body of bodies) assert.ok(validate.request(body), explain(validate.request));
+  return bodies;
+}
+
+for (const scenario of scenarios) {
+  test(`contract: ${scenario.name}`, async () => {
+    const server = await scriptedServer(
+      scenario.answers.map((a) => reply(a.status, a.body, a.headers ?? {})));
+    try {
+      const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key', clock: fakeClock() });
+      const events = Array.from({ length: scenario.events },
+        (_, n) => ({ room: `user_${n}`, event: 'balance_updated', data: { n } }));
+      const { outcome } = scenario;
+      if ('accepted' in outcome) {
+        assert.equal(await emitter.emitMany(events), outcome.accepted);
+      } else {
+        await assert.rejects(emitter.emitMany(events), (error) => {
+          assert.equal(error.status, outcome.error.status);
+          assert.equal(error.hubCode, outcome.error.code);
+          return true;
+        });
+      }
+      assert.equal(server.requests.length, outcome.requests);
+      const bodies = checkBodies(server);
+      // A retry is the same request: the same events with the same ids.
+      for (const body of bodies) assert.deepEqual(idsOf(body), idsOf(bodies[0]));
+      assert.equal(new Set(idsOf(bodies[0])).size, scenario.events);
+    } finally {
+      await server.close();
+    }
+  });
+}
+
+test('contract: every call shape sends a body the schema accepts', async () => {
+  const server = await scriptedServer([accepted]);
+  try {
+    const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key' });
+    await emitter.emit('user_1', 'balance_updated');
+    await emitter.emit(['user_1', 'team_7'], 'task_moved', { id: 42 }, { except: 'user_2' });
+    await emitter.to('user_123').emit('balance_updated', { amount: 5 });
+    await emitter.emitMany([{ rooms: ['a', 'b'], event: 'e', data: null, id: 'given-id' }]);
+    assert.equal(server.requests.length, 4);
+    checkBodies(server);
+  } finally {
+    await server.close();
+  }
+});

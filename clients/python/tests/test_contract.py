@@ -1,0 +1,59 @@
+"""The publish contract, replayed by the Python emitter: every scenario of
+tests/contract/publish/answers.json (the hub's answers and what an emitter must make of
+them), and every body it sends valid under docs/api/publish.schema.json. The Node and C++
+emitters replay the same file; the hub is tested against the same schema and golden
+requests (tests/contract/publish.test.mjs, tests/unit/api/publish_contract_test.cpp)."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import pytest
+
+import nudge
+from nudge.errors import NudgeHTTPError
+
+from conftest import REPO
+
+SCHEMA = json.loads((REPO / "docs/api/publish.schema.json").read_text())
+SCENARIOS = json.loads((REPO / "tests/contract/publish/answers.json").read_text())["scenarios"]
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+
+
+def ids_of(body: dict) -> list[str]:
+    return [event["id"] for event in body["events"]]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s["name"] for s in SCENARIOS])
+def test_scenario(fake_hub, sleeps, scenario):
+    fake_hub.answers = [(a["status"], a["body"], a.get("headers", {})) for a in scenario["answers"]]
+    client = nudge.Nudge(fake_hub.url, "contract-test-api-key")
+    events = [{"room": f"user_{n}", "event": "balance_updated", "data": {"n": n}}
+              for n in range(scenario["events"])]
+    outcome = scenario["outcome"]
+    if "accepted" in outcome:
+        assert client.emit_many(events) == outcome["accepted"]
+    else:
+        with pytest.raises(NudgeHTTPError) as caught:
+            client.emit_many(events)
+        assert (caught.value.status, caught.value.code) == (outcome["error"]["status"],
+                                                            outcome["error"]["code"])
+    assert len(fake_hub.requests) == outcome["requests"]
+    bodies = [request["body"] for request in fake_hub.requests]
+    for body in bodies:
+        VALIDATOR.validate(body)
+    # A retry is the same request: the same events with the same ids.
+    assert all(ids_of(body) == ids_of(bodies[0]) for body in bodies)
+    assert len(set(ids_of(bodies[0]))) == scenario["events"]
+
+
+def test_every_call_shape_sends_a_body_the_schema_accepts(fake_hub):
+    client = nudge.Nudge(fake_hub.url, "contract-test-api-key")
+    client.emit("user_1", "balance_updated")
+    client.emit(["user_1", "team_7"], "task_moved", {"id": 42}, except_=["user_2"])
+    client.emit_event("123", "balance_updated", {"amount": 5})
+    client.emit_many([{"rooms": ["a", "b"], "event": "e", "data": None, "id": "given-id"}])
+    assert len(fake_hub.requests) == 4
+    for request in fake_hub.requests:
+        VALIDATOR.validate(request["body"])

@@ -1,0 +1,56 @@
+// Type tests for app-wide typing through `Register`, augmented on this package the way an app
+// does it. This file's augmentation applies to the type-test program only.
+import type { Accessor } from 'solid-js'
+import { expectTypeOf, test } from 'vitest'
+import {
+  type EventMap,
+  type NudgeClient,
+  NudgeProvider,
+  type NudgeStatus,
+  type RegisteredEvents,
+  useNudge,
+  useNudgeEvent,
+  useNudgeRoom,
+  useNudgeStatus,
+} from '../src/index.js'
+
+interface AppEvents {
+  balance_updated: undefined
+  loan_status_changed: { loanId: number }
+  toast: { text: string; level: 'info' | 'error' }
+}
+
+declare module '../src/index.js' {
+  interface Register {
+    events: AppEvents
+  }
+}
+
+test('Register types the map, the provider and useNudgeEvent', () => {
+  expectTypeOf<RegisteredEvents>().toEqualTypeOf<AppEvents>()
+  const events = {
+    balance_updated: ['balance'],
+    loan_status_changed: (d) => [['loans', d.loanId], 'loan-summary'],
+  } satisfies EventMap
+  NudgeProvider({ url: 'http://hub', getToken: null, events })
+  // @ts-expect-error not a registered event
+  NudgeProvider({ url: 'http://hub', getToken: null, events: { balance_changed: ['balance'] } })
+  // @ts-expect-error a token getter returns a token
+  NudgeProvider({ url: 'http://hub', getToken: () => 42, events })
+
+  useNudgeEvent('toast', (d) => {
+    expectTypeOf(d).toEqualTypeOf<{ text: string; level: 'info' | 'error' }>()
+  })
+  // @ts-expect-error not a registered event
+  useNudgeEvent('nope', () => {})
+})
+
+test('status is an accessor, rooms take values and accessors, the client is typed', () => {
+  expectTypeOf(useNudgeStatus()).toEqualTypeOf<Accessor<NudgeStatus>>()
+  useNudgeRoom('project_42')
+  useNudgeRoom(null)
+  useNudgeRoom(() => 'project_42', async (room) => `token-for-${room}`)
+  // @ts-expect-error a room is a string
+  useNudgeRoom(42)
+  expectTypeOf(useNudge()).toEqualTypeOf<NudgeClient<AppEvents>>()
+})

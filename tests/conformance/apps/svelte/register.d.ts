@@ -1,0 +1,7 @@
+import type { AppEvents } from '../shared'
+
+declare module '@nudge/svelte-query' {
+  interface Register {
+    events: AppEvents
+  }
+}

@@ -1,0 +1,7 @@
+import { svelte, vitePreprocess } from '@sveltejs/vite-plugin-svelte'
+import { defineConfig } from 'vite'
+
+export default defineConfig({
+  plugins: [svelte({ preprocess: vitePreprocess() })],
+  logLevel: 'warn',
+})

@@ -1,0 +1,114 @@
+// The performance figures in README.md and docs/performance.md are the benchmark reports' own:
+// the committed blocks must be exactly what tools/perf-summary.mjs generates from
+// bench/RESULTS.md and bench/scaleout/RESULTS.md, and the script must notice a changed report.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { REPORTS, TARGETS, SummaryError, figures, generate, loadReports, parseReport } from '../../tools/perf-summary.mjs';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const script = join(root, 'tools/perf-summary.mjs');
+const run = promisify(execFile);
+
+// A copy of the reports and the two target files, to change without touching the tree.
+function scratchCopy(t) {
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-perf-summary-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  for (const file of [...REPORTS, ...Object.values(TARGETS)]) {
+    mkdirSync(dirname(join(dir, file)), { recursive: true });
+    cpSync(join(root, file), join(dir, file));
+  }
+  return dir;
+}
+
+function edit(dir, file, from, to) {
+  const text = readFileSync(join(dir, file), 'utf8');
+  assert.ok(text.includes(from), `${file} no longer contains ${JSON.stringify(from)}`);
+  writeFileSync(join(dir, file), text.replace(from, to));
+}
+
+test('README.md and docs/performance.md carry the figures the reports hold', () => {
+  for (const [file, { current, expected }] of Object.entries(generate())) {
+    assert.equal(current, expected, `${file}'s performance block is stale: run \`node tools/perf-summary.mjs\``);
+  }
+});
+
+test('--check passes on the tree as committed', async () => {
+  const { stdout, stderr } = await run(process.execPath, [script, '--check'], { cwd: root });
+  assert.equal(stdout + stderr, '');
+});
+
+test('the headline figures are the cells of the reports\' tables', () => {
+  const reports = loadReports();
+  const f = figures(reports);
+  const main = readFileSync(join(root, 'bench/RESULTS.md'), 'utf8');
+  const scaleout = readFileSync(join(root, 'bench/scaleout/RESULTS.md'), 'utf8');
+  const memoryRow = main.split('\n').find((l) => l.startsWith(`| ${f.clients} |`) && l.endsWith('× |') && l.includes(' B |'));
+  assert.ok(memoryRow, 'no idle-memory row for the headline client count');
+  assert.ok(memoryRow.includes(`| ${f.memory.nudged} |`) && memoryRow.includes(`| ${f.memory.peer} |`), memoryRow);
+  assert.ok(main.includes(`Floor at ${f.clients}: ${f.broadcast.floor} CPU per send()`));
+  assert.ok(scaleout.includes(`| idle memory per client (RSS of all hubs) | ${f.scaleout.memory.nudged} |`));
+  // The connect storm is the one figure converted (ms → s): from the report's only storm row.
+  const storm = /\| ([0-9.]+) ms \| ([0-9.]+) ms \| [0-9.]+× \|/.exec(main.slice(main.indexOf('## Connect storm')));
+  assert.equal(f.storm.nudged, `${(Number(storm[1]) / 1000).toFixed(1)} s`);
+  assert.equal(f.storm.peer, `${(Number(storm[2]) / 1000).toFixed(1)} s`);
+});
+
+test('a new report makes the committed blocks stale, and writing them makes them current', async (t) => {
+  const dir = scratchCopy(t);
+  edit(dir, 'bench/RESULTS.md', '| 10,000 | 658 B | 10,000 |', '| 10,000 | 700 B | 10,000 |');
+  edit(dir, 'bench/scaleout/RESULTS.md', '| targeted: latency p99 | 3,903 µs |', '| targeted: latency p99 | 4,903 µs |');
+  const results = generate(dir);
+  const readme = results[TARGETS.readme];
+  assert.notEqual(readme.current, readme.expected);
+  assert.match(readme.expected, /an idle client costs nudged 700 B/);
+  assert.match(readme.expected, /p99 of 4\.9 ms/);
+  assert.match(results[TARGETS.docs].expected, /\| 700 B \|/);
+  // Only the marked block changes.
+  const outside = (text) => text.replace(/<!-- perf-summary: generated[\s\S]*?<!-- perf-summary: end -->/, '');
+  assert.equal(outside(readme.expected), outside(readme.current));
+
+  // The script run on that copy: --check fails naming both files, then a plain run fixes them.
+  const copy = join(dir, 'tools');
+  mkdirSync(copy);
+  cpSync(script, join(copy, 'perf-summary.mjs'));
+  const check = await run(process.execPath, [join(copy, 'perf-summary.mjs'), '--check']).then(
+    () => assert.fail('--check passed on a stale block'), (error) => error);
+  assert.equal(check.code, 1);
+  assert.match(check.stderr, /perf-summary: README\.md: the performance block differs/);
+  assert.match(check.stderr, /perf-summary: docs\/performance\.md: the performance block differs/);
+  await run(process.execPath, [join(copy, 'perf-summary.mjs')]);
+  await run(process.execPath, [join(copy, 'perf-summary.mjs'), '--check']);
+  assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /an idle client costs nudged 700 B/);
+});
+
+test('a report without a section the summary quotes is an error that names it', () => {
+  const text = readFileSync(join(root, 'bench/RESULTS.md'), 'utf8').replace('## Connect storm', '## Something else');
+  const reports = [parseReport('bench/RESULTS.md', text), ...loadReports().slice(1)];
+  assert.throws(() => figures(reports), (error) => error instanceof SummaryError &&
+    /no section "## Connect storm…" in bench\/RESULTS\.md or bench\/scaleout\/RESULTS\.md/.test(error.message));
+});
+
+test('a report without the headline row is an error that names the row', () => {
+  const text = readFileSync(join(root, 'bench/RESULTS.md'), 'utf8').replace('| 10,000 | 658 B |', '| 12,000 | 658 B |');
+  const reports = [parseReport('bench/RESULTS.md', text), ...loadReports().slice(1)];
+  assert.throws(() => figures(reports), /Idle memory.*no row with clients = 10,000/);
+});
+
+test('a target file without its marked block is an error, and --check exits 2 on it', async (t) => {
+  const dir = scratchCopy(t);
+  const text = readFileSync(join(dir, 'docs/performance.md'), 'utf8');
+  writeFileSync(join(dir, 'docs/performance.md'), text.replace(/<!-- perf-summary: end -->/, ''));
+  assert.throws(() => generate(dir), /docs\/performance\.md: needs exactly one block/);
+  mkdirSync(join(dir, 'tools'));
+  cpSync(script, join(dir, 'tools/perf-summary.mjs'));
+  const failed = await run(process.execPath, [join(dir, 'tools/perf-summary.mjs'), '--check']).then(
+    () => assert.fail('--check passed without a block'), (error) => error);
+  assert.equal(failed.code, 2);
+  assert.match(failed.stderr, /^perf-summary: docs\/performance\.md: needs exactly one block/);
+});
