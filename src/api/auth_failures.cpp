@@ -4,27 +4,34 @@
 
 namespace nudge::api {
 
+AuthFailures::AuthFailures(AuthFailureConfig config)
+    : config_(config),
+      // A source's entry matters for a counting window (backoff), a block (as long) and a log
+      // interval after its last failure; past all of them it is forgotten.
+      sources_(std::max(config.backoff_window, config.log_interval), kMaxSources, WhenFull::kEvictOldest) {}
+
 std::optional<std::chrono::seconds> AuthFailures::blocked(std::string_view source,
                                                           Clock::time_point now) {
     if (config_.backoff_failures == 0) return std::nullopt;
     const std::lock_guard lock(mutex_);
     if (sources_.empty()) return std::nullopt;
-    const auto it = sources_.find(std::string(source));
-    if (it == sources_.end() || now >= it->second.blocked_until) return std::nullopt;
-    const auto left = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now);
+    const Entry* entry = sources_.peek(source, now);
+    if (entry == nullptr || now >= entry->blocked_until) return std::nullopt;
+    const auto left = std::chrono::ceil<std::chrono::seconds>(entry->blocked_until - now);
     return std::max(left, std::chrono::seconds(1));
 }
 
 AuthFailures::Outcome AuthFailures::record(std::string_view source, Clock::time_point now) {
     const std::lock_guard lock(mutex_);
-    auto it = sources_.find(std::string(source));
-    if (it == sources_.end()) {
-        if (sources_.size() >= kMaxSources) make_room(now);
-        it = sources_.emplace(std::string(source), Entry{}).first;
-        it->second.window_start = now;
+    // find() drops an entry idle past its TTL, so such a source starts afresh.
+    Entry* found = sources_.find(source, now) != nullptr ? sources_.renew(source, now) : nullptr;
+    if (found == nullptr) {
+        Entry fresh;
+        fresh.window_start = now;
+        sources_.insert(source, fresh, now);  // kEvictOldest: always there afterwards
+        found = sources_.find(source, now);
     }
-    Entry& entry = it->second;
-    entry.last_seen = now;
+    Entry& entry = *found;
     ++entry.unlogged;
 
     Outcome outcome;
@@ -53,14 +60,6 @@ AuthFailures::Outcome AuthFailures::record(std::string_view source, Clock::time_
 std::size_t AuthFailures::tracked() const {
     const std::lock_guard lock(mutex_);
     return sources_.size();
-}
-
-void AuthFailures::make_room(Clock::time_point now) {
-    const auto idle = std::max(config_.backoff_window, config_.log_interval);
-    std::erase_if(sources_, [&](const auto& item) {
-        return now - item.second.last_seen >= idle && now >= item.second.blocked_until;
-    });
-    if (sources_.size() >= kMaxSources) sources_.clear();
 }
 
 }  // namespace nudge::api

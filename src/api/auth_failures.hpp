@@ -7,9 +7,10 @@
 //   one source within backoff_window, that source is answered 429 with Retry-After for
 //   backoff_window, whatever key it sends, which makes guessing the key by brute force slow.
 //
-// Memory is bounded: at most kMaxSources sources are tracked; when the table is full, entries
-// idle for longer than every interval are dropped first, then the whole table (counts restart,
-// which only makes the hub more lenient).
+// Memory is bounded (common/bounded_map.hpp): at most kMaxSources sources are tracked; a source
+// is forgotten once idle for longer than every interval (a block never outlives that), and when
+// the table is full the source idle the longest is forgotten (its counts restart, which only
+// makes the hub more lenient towards it).
 //
 // Thread-safe, with one mutex. With the backoff off (the default) only requests with a wrong
 // key take it; with the backoff on, every publish takes it for one hash lookup.
@@ -22,7 +23,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
+
+#include "common/bounded_map.hpp"
 
 namespace nudge::api {
 
@@ -37,7 +39,7 @@ public:
     using Clock = std::chrono::steady_clock;
     static constexpr std::size_t kMaxSources = 4096;
 
-    explicit AuthFailures(AuthFailureConfig config) : config_(config) {}
+    explicit AuthFailures(AuthFailureConfig config);
 
     // When `source` is blocked by the backoff: the seconds left (at least 1), for Retry-After.
     [[nodiscard]] std::optional<std::chrono::seconds> blocked(std::string_view source,
@@ -58,16 +60,13 @@ private:
         Clock::time_point window_start;
         Clock::time_point blocked_until;
         Clock::time_point last_log;
-        Clock::time_point last_seen;
         std::uint32_t window_failures = 0;
         std::uint64_t unlogged = 0;
         bool logged_once = false;
     };
-    void make_room(Clock::time_point now);
-
     AuthFailureConfig config_;
     mutable std::mutex mutex_;
-    std::unordered_map<std::string, Entry> sources_;
+    BoundedMap<std::string, Entry> sources_;  // renewed at each failure; idle ones expire
 };
 
 }  // namespace nudge::api

@@ -173,6 +173,8 @@ int main(int argc, char** argv) {
         broker::RedisBrokerConfig redis_config{*config.redis, config.broker.recovery, config.broker.history,
                                                config.broker.idempotency_window, config.broker_timeout,
                                                config.redis_emitter_prefix};
+        redis_config.max_backlog = config.redis_max_backlog;
+        redis_config.max_commands_in_flight = config.redis_max_commands_in_flight;
         broker = &redis_broker.emplace(server.hub(), server.io(0), std::move(redis_config));
         server.hub().set_presence_listener(
             [&redis_broker](std::string_view room, bool present) { redis_broker->on_presence(room, present); });

@@ -20,34 +20,19 @@
 #include <limits>
 #include <utility>
 
+#include "auth/jws_signature.hpp"
 #include "common/base64.hpp"
 
 namespace nudge::auth {
 namespace {
 
-// Every OpenSSL object is owned by a unique_ptr whose deleter is the matching *_free.
-template <auto FreeFn>
-struct OpenSslDeleter {
-    template <class T>
-    void operator()(T* object) const noexcept {
-        FreeFn(object);
-    }
-};
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<&BIO_free>>;
-using BignumPtr = std::unique_ptr<BIGNUM, OpenSslDeleter<&BN_free>>;
-using EcdsaSigPtr = std::unique_ptr<ECDSA_SIG, OpenSslDeleter<&ECDSA_SIG_free>>;
-using MacPtr = std::unique_ptr<EVP_MAC, OpenSslDeleter<&EVP_MAC_free>>;
-using MacCtxPtr = std::unique_ptr<EVP_MAC_CTX, OpenSslDeleter<&EVP_MAC_CTX_free>>;
-using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, OpenSslDeleter<&EVP_MD_CTX_free>>;
-using PkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<&EVP_PKEY_free>>;
+using namespace jws;
 
 // Bounds the work a hostile client can make us do before the signature is checked.
 constexpr std::size_t kMaxTokenBytes = 8192;
 constexpr std::size_t kMaxRoomBytes = 256;
 constexpr std::size_t kMaxPemBytes = 65536;
 constexpr int kMinRsaBits = 2048;             // RFC 7518 §3.3
-constexpr std::size_t kSha256Bytes = 32;      // HS256 MAC length, RFC 7518 §3.2
-constexpr std::size_t kP256ScalarBytes = 32;  // ES256 r and s, RFC 7518 §3.4
 // Header and payload trees of ordinary tokens fit here, so a verify allocates nothing for
 // JSON; larger (hostile) ones spill to the heap.
 constexpr std::size_t kJsonArenaBytes = 4096;
@@ -64,10 +49,6 @@ std::string_view algorithm_name(KeyKind kind) {
             return "ES256";
     }
     return {};
-}
-
-const unsigned char* bytes_of(std::string_view text) {
-    return reinterpret_cast<const unsigned char*>(text.data());
 }
 
 std::string_view view_of(const boost::json::string& text) { return {text.data(), text.size()}; }
@@ -118,60 +99,6 @@ std::int64_t epoch_seconds(const boost::json::value& value) {
     if (seconds >= kTwoTo63) return kMax;
     if (seconds < -kTwoTo63) return kMin;
     return static_cast<std::int64_t>(seconds);
-}
-
-// A JWS ES256 signature is r||s, each a 32-byte big-endian integer (RFC 7518 §3.4), while
-// OpenSSL verifies the DER SEQUENCE of two INTEGERs (RFC 3279 §2.2.3).
-struct DerSignature {
-    std::array<unsigned char, 80> bytes{};  // DER of two 33-byte INTEGERs is at most 72
-    std::size_t size = 0;
-};
-
-std::optional<DerSignature> p256_signature_to_der(std::string_view raw) {
-    if (raw.size() != 2 * kP256ScalarBytes) return std::nullopt;
-    BignumPtr r(BN_bin2bn(bytes_of(raw), static_cast<int>(kP256ScalarBytes), nullptr));
-    BignumPtr s(
-        BN_bin2bn(bytes_of(raw) + kP256ScalarBytes, static_cast<int>(kP256ScalarBytes), nullptr));
-    EcdsaSigPtr signature(ECDSA_SIG_new());
-    if (!r || !s || !signature || ECDSA_SIG_set0(signature.get(), r.get(), s.get()) != 1) {
-        return std::nullopt;
-    }
-    // ECDSA_SIG_set0 took ownership of r and s.
-    static_cast<void>(r.release());
-    static_cast<void>(s.release());
-    DerSignature der;
-    const int needed = i2d_ECDSA_SIG(signature.get(), nullptr);
-    if (needed <= 0 || static_cast<std::size_t>(needed) > der.bytes.size()) return std::nullopt;
-    unsigned char* out = der.bytes.data();
-    const int written = i2d_ECDSA_SIG(signature.get(), &out);
-    if (written != needed) return std::nullopt;
-    der.size = static_cast<std::size_t>(written);
-    return der;
-}
-
-// Verifies a JWS signature with a JWKS key, the algorithm fixed by the key (RFC 7518 §3.3,
-// §3.4; RFC 8037 §3.1 for EdDSA, which hashes internally: no digest is named).
-bool jwk_signature_matches(const Jwk& jwk, std::string_view signing_input,
-                           std::string_view signature) {
-    const unsigned char* sig = bytes_of(signature);
-    std::size_t sig_size = signature.size();
-    std::optional<DerSignature> der;
-    if (jwk.algorithm == JwkAlgorithm::kEs256) {
-        der = p256_signature_to_der(signature);
-        if (!der) return false;
-        sig = der->bytes.data();
-        sig_size = der->size;
-    }
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx) return false;
-    const int init = jwk.algorithm == JwkAlgorithm::kEdDsa
-                         ? EVP_DigestVerifyInit(ctx.get(), nullptr, nullptr, nullptr, jwk.key.get())
-                         : EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr,
-                                                   jwk.key.get(), nullptr);
-    const bool ok = init == 1 && EVP_DigestVerify(ctx.get(), sig, sig_size, bytes_of(signing_input),
-                                                  signing_input.size()) == 1;
-    if (!ok) ERR_clear_error();
-    return ok;
 }
 
 }  // namespace
@@ -228,54 +155,13 @@ bool JwtVerifier::Impl::signature_matches(std::string_view signing_input,
 
 bool JwtVerifier::Impl::hmac_matches(std::string_view signing_input,
                                      std::string_view signature) const {
-    if (signature.size() != kSha256Bytes) return false;
-    // Each thread keeps one HMAC context keyed for the verifier it served last and only
-    // re-initialises it per token (EVP_MAC_init without a key keeps the key): a fresh context
-    // per token costs OpenSSL about fifteen short-lived allocations, which under a connect
-    // storm interleave with the connections' long-lived ones and fragment the heap.
-    struct KeyedMac {
-        std::uint64_t key_id = 0;
-        MacCtxPtr ctx;
-    };
-    thread_local KeyedMac cached;
-    if (cached.key_id == id && cached.ctx) {
-        if (EVP_MAC_init(cached.ctx.get(), nullptr, 0, nullptr) != 1) return false;
-    } else {
-        cached.key_id = 0;
-        cached.ctx.reset(EVP_MAC_CTX_new(hmac.get()));
-        if (!cached.ctx) return false;
-        char digest[] = "SHA256";
-        const std::array<OSSL_PARAM, 2> params = {
-            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-            OSSL_PARAM_construct_end()};
-        if (EVP_MAC_init(cached.ctx.get(), bytes_of(secret), secret.size(), params.data()) != 1) {
-            return false;
-        }
-        cached.key_id = id;
-    }
-    std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
-    std::size_t mac_size = 0;
-    if (EVP_MAC_update(cached.ctx.get(), bytes_of(signing_input), signing_input.size()) != 1 ||
-        EVP_MAC_final(cached.ctx.get(), mac.data(), &mac_size, mac.size()) != 1 ||
-        mac_size != kSha256Bytes) {
-        return false;
-    }
-    // Constant time, so the comparison leaks nothing about how many bytes matched.
-    return CRYPTO_memcmp(mac.data(), signature.data(), kSha256Bytes) == 0;
+    return jws::hmac_sha256_matches(*hmac, id, secret, signing_input, signature);
 }
 
 bool JwtVerifier::Impl::digest_signature_matches(std::string_view signing_input,
                                                  const unsigned char* signature,
                                                  std::size_t signature_size) const {
-    // RS256 is RSASSA-PKCS1-v1_5 (OpenSSL's default RSA padding), ES256 is ECDSA; both over
-    // SHA-256 (RFC 7518 §3.3, §3.4).
-    MdCtxPtr ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestVerifyInit_ex(ctx.get(), nullptr, "SHA256", nullptr, nullptr,
-                                        public_key.get(), nullptr) != 1) {
-        return false;
-    }
-    return EVP_DigestVerify(ctx.get(), signature, signature_size, bytes_of(signing_input),
-                            signing_input.size()) == 1;
+    return jws::sha256_signature_matches(*public_key, signing_input, signature, signature_size);
 }
 
 Result<Identity, AuthError> JwtVerifier::Impl::check_claims(const boost::json::object& claims,

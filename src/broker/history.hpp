@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/bounded_map.hpp"
 #include "hub/subscriber.hpp"
 
 namespace nudge::broker {
@@ -79,12 +80,7 @@ private:
         std::uint64_t trimmed_through = 0;
         Clock::time_point emptied_at{};
     };
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
+    using Hash = TransparentHash;
     static std::size_t cost(const Event& event) noexcept;
     void trim_front(RoomLog& log, Clock::time_point now, std::string_view room);
 

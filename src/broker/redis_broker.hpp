@@ -17,8 +17,20 @@
 //   each room this hub holds, are subscribed too; its events are delivered live (they carry no
 //   position: not in the history), its socketsJoin/Leave and disconnectSockets applied.
 // - Failure: any link lost → every link is closed and reconnected with backoff; meanwhile the
-//   API answers 503 broker_unavailable; once back, every room of this hub gets nudge:resync
-//   (events may have been missed), after its subscription is confirmed.
+//   API answers 503 broker_unavailable. Once back, every room of this hub is subscribed again,
+//   many channels per (S)SUBSCRIBE with a bounded window of replies outstanding, and the
+//   backoff is kept until that is done (a Redis that drops the links under the load does not
+//   get them back at once). When every room is confirmed, each session gets ONE nudge:resync
+//   naming its rooms (Hub::resync): events may have been missed.
+// - Bounds: the delivery backlog (batches the hub's workers could not take yet) past
+//   max_backlog events stops reading the pub/sub links — Redis' client-output-buffer limit then
+//   bounds what waits, and cutting the link off ends in the resync path; commands in flight
+//   past max_commands_in_flight answer the publish API 503 overloaded.
+//
+// Files: redis_broker.cpp (construction, publish and membership), redis_links.cpp (links,
+// reconnect, backoff), redis_subscriptions.cpp (channels, confirmations, events in, the
+// delivery backlog), redis_recovery.cpp (CONNECT answers, history replay, resync).
+// The links come from a redis::LinkFactory: TCP in the hub, an in-memory stream in tests.
 //
 // Threading: all Redis I/O and state live on one of the hub's event loops (worker 0's): every
 // link on it, no thread per connection; publish/apply/recover/on_presence post to it and
@@ -37,13 +49,13 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "broker/broker.hpp"
 #include "broker/history.hpp"
+#include "common/bounded_map.hpp"
 #include "hub/hub.hpp"
-#include "redis/connection.hpp"
+#include "redis/link.hpp"
 #include "redis/url.hpp"
 
 namespace nudge::broker {
@@ -53,16 +65,28 @@ struct RedisBrokerConfig {
     bool recovery = false;
     HistoryConfig history;
     std::chrono::milliseconds idempotency_window{300000};
-    std::chrono::milliseconds timeout{2000};  // connect and command timeout of every link
+    std::chrono::milliseconds timeout{2000};  // connect timeout, and silence that ends a link
     // Key prefix of @socket.io/redis-emitter publishers to deliver (its `key` option); empty:
     // their channels are not listened to.
     std::string emitter_prefix = "socket.io";
+    // Events received from Redis and not yet taken by the hub's workers; past it the pub/sub
+    // links stop being read until the backlog is half drained.
+    std::size_t max_backlog = 65536;
+    // Commands sent on the command links and not answered; past it publish and membership
+    // requests answer kOverloaded (HTTP 503 overloaded, Retry-After).
+    std::size_t max_commands_in_flight = 10000;
+    // Channels per SUBSCRIBE/SSUBSCRIBE command, and (un)subscribe replies outstanding at most
+    // per pub/sub link: re-subscribing 200,000 rooms is ~200 commands, a few in flight at once.
+    std::size_t channels_per_command = 1000;
+    std::size_t subscribe_window = 8000;
 };
 
 class RedisBroker final : public Broker {
 public:
     // `io`: the event loop the broker lives on (a worker's; it must outlive the broker).
-    RedisBroker(hub::Hub& hub, boost::asio::io_context& io, RedisBrokerConfig config);
+    // `links`: makes its Redis connections; empty: TCP connections on `io`.
+    RedisBroker(hub::Hub& hub, boost::asio::io_context& io, RedisBrokerConfig config,
+                redis::LinkFactory links = {});
     ~RedisBroker() override;
     RedisBroker(const RedisBroker&) = delete;
     RedisBroker& operator=(const RedisBroker&) = delete;
@@ -82,13 +106,24 @@ public:
     // last left (false). Any thread.
     void on_presence(std::string_view room, bool present);
 
+    // For tests and metrics, on the broker's loop: events waiting for the hub's workers, and
+    // rooms still to be confirmed after a reconnect.
+    [[nodiscard]] std::size_t backlog() const noexcept { return backlog_events_; }
+    [[nodiscard]] std::size_t resubscribing() const noexcept { return resubscribing_; }
+
 private:
-    using Connection = redis::Connection;
-    using ConnectionPtr = std::shared_ptr<Connection>;
+    using LinkPtr = redis::LinkPtr;
+    // A channel operation waiting for room in its link's window, in the order it was asked.
+    enum class ChannelOp { kSubscribe, kUnsubscribe, kShardSubscribe, kShardUnsubscribe };
+    struct QueuedOp {
+        ChannelOp op;
+        std::string channel;
+    };
     struct Node {
         redis::Endpoint endpoint;
-        ConnectionPtr commands;
-        ConnectionPtr pubsub;
+        LinkPtr commands;
+        LinkPtr pubsub;
+        std::deque<QueuedOp> channel_ops;  // sent by flush_channel_ops, window permitting
     };
     struct Waiter {
         RecoveryRequest request;
@@ -99,32 +134,36 @@ private:
         std::uint32_t workers = 0;   // workers with a member of the room
         std::uint32_t awaiting = 0;  // subscribe confirmations not received yet
         std::uint32_t leaving = 0;   // our SUNSUBSCRIBEs not confirmed yet (cluster)
-        bool resync = false;         // send nudge:resync once subscribed (links came back)
+        bool resync = false;         // part of the resync once subscribed (links came back)
         std::vector<std::shared_ptr<Waiter>> waiters;
     };
 
-    // Links.
+    // Links (redis_links.cpp).
     void connect_links();
-    void on_seed_connected(const ConnectionPtr& seed);
+    void on_seed_connected(const LinkPtr& seed);
     void open_nodes(std::vector<redis::Endpoint> endpoints);
     void on_links_up();
     void on_link_lost(std::uint64_t generation, const std::string& reason);
     void schedule_reconnect();
     void watch_links();
-    [[nodiscard]] ConnectionPtr make_connection(const redis::Endpoint& endpoint, redis::Mode mode);
+    [[nodiscard]] LinkPtr make_link(const redis::Endpoint& endpoint, redis::Mode mode);
     [[nodiscard]] Node& node_for_channel(std::string_view channel);
     [[nodiscard]] Node& ordering_node();
+    [[nodiscard]] std::size_t commands_in_flight() const;
 
-    // Subscriptions.
+    // Subscriptions (redis_subscriptions.cpp).
     void subscribe_room(std::string_view room, RoomState& state);
     void unsubscribe_room(std::string_view room);
-    void on_push(const redis::Reply& reply);
+    void queue_channel_op(Node& node, ChannelOp op, std::string channel);
+    void flush_channel_ops(Node& node);
+    void on_push(Node& node, const redis::Reply& reply);
     void on_confirmed(std::string_view channel);
     void on_shard_unsubscribed(std::string_view channel);
     void room_ready(const std::string& room, RoomState& state);
+    void room_gone(RoomState& state);
     [[nodiscard]] std::optional<std::string_view> room_of_channel(std::string_view channel) const;
 
-    // Events in.
+    // Events in (redis_subscriptions.cpp).
     void on_event_message(std::string_view message);
     void on_ops_message(std::string_view message);
     void on_emitter_message(std::string_view channel, std::string_view payload);
@@ -133,7 +172,7 @@ private:
     [[nodiscard]] std::vector<std::string> local_rooms() const;
     void queue_for_delivery(hub::Emit emit);
     void flush_deliveries();
-    void resync_room(const std::string& room);
+    void set_reading(bool on);
 
     // A Lua script, sent by its SHA-1 (EVALSHA) and by its text when Redis does not know it.
     struct Script {
@@ -144,16 +183,18 @@ private:
     // Runs `script` on the ordering node; `args` start with the key count.
     void run_script(const Script& script, std::vector<std::string> args, std::function<void(redis::Reply)> done);
 
-    // Recovery.
+    // Recovery and resync (redis_recovery.cpp).
     void answer(const std::shared_ptr<Waiter>& waiter);
     void answer_offline(const std::shared_ptr<Waiter>& waiter);
     [[nodiscard]] Recovery recovery_from(const RecoveryRequest& request, const redis::Reply& reply) const;
+    void resubscribe_done();
 
     hub::Hub& hub_;
     RedisBrokerConfig config_;
     const Script publish_script_;
     const Script recover_script_;
     boost::asio::io_context& io_;
+    redis::LinkFactory make_link_;
     std::atomic<bool> connected_{false};
     bool stopped_ = false;
 
@@ -170,12 +211,19 @@ private:
     boost::asio::steady_timer retry_timer_;
 
     std::unordered_map<std::string, RoomState> rooms_;
+    std::size_t resubscribing_ = 0;           // rooms with resync set, not confirmed yet
+    std::vector<std::string> resync_rooms_;   // confirmed rooms of this round, for Hub::resync
 
     std::string epoch_;  // of the last event received
-    std::unordered_set<std::uint64_t> recent_;
-    std::deque<std::uint64_t> recent_order_;
+    struct Seen {};
+    BoundedMap<std::uint64_t, Seen> recent_;  // positions delivered lately, oldest forgotten
     hub::EmitBatch incoming_;  // events received in this turn of the loop
-    std::deque<hub::SharedBatch> backlog_;  // batches the hub refused (overloaded): retried
+    // Batches the hub refused (its workers are behind): retried in order; bounded through
+    // max_backlog by pausing the pub/sub links.
+    std::deque<hub::SharedBatch> backlog_;
+    std::size_t backlog_events_ = 0;
+    bool reading_ = true;
+    std::shared_ptr<const std::vector<std::string>> pending_resync_;  // refused by the hub: retried
     std::int64_t reported_lag_us_ = 0;
 };
 

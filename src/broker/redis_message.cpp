@@ -52,9 +52,31 @@ public:
 
     [[nodiscard]] bool done() const noexcept { return in_.empty(); }
 
+    // Skips the fields a newer minor version appended; false when what is left is not fields.
+    bool skip_rest() {
+        while (!done()) {
+            if (!field()) return false;
+        }
+        return true;
+    }
+
 private:
     std::string_view in_;
 };
+
+// The fields after the version header; nullopt when the message is of a major version this
+// hub cannot read. A message without a header comes from a hub before the versioned format.
+std::optional<std::string_view> unversioned(std::string_view in) {
+    if (in.empty() || in.front() != 'v') return in;
+    if (in.size() < 3 || in[1] != kWireMajor || in[2] < '0' || in[2] > '9') return std::nullopt;
+    return in.substr(3);
+}
+
+void put_version(std::string& out) {
+    out.push_back('v');
+    out.push_back(kWireMajor);
+    out.push_back(kWireMinor);
+}
 
 // The next space-separated word of `in`, removed from it.
 std::optional<std::string_view> word(std::string_view& in) {
@@ -70,6 +92,7 @@ std::optional<std::string_view> word(std::string_view& in) {
 std::string encode_event_body(const hub::Emit& emit) {
     std::string out;
     out.reserve(emit.event.size() + emit.data_json.size() + emit.id.size() + 32 + 16 * emit.rooms.size());
+    put_version(out);
     put(out, emit.event);
     put(out, emit.data_json);
     put(out, emit.id);
@@ -89,7 +112,9 @@ std::optional<RedisEvent> decode_event(std::string_view message) {
     event.emit.seq = *seq;
     event.ms = *ms;
     event.epoch = std::string(*epoch);
-    Reader reader(message);
+    const auto body = unversioned(message);
+    if (!body) return std::nullopt;
+    Reader reader(*body);
     const auto name = reader.field();
     const auto data = reader.field();
     const auto id = reader.field();
@@ -98,14 +123,16 @@ std::optional<RedisEvent> decode_event(std::string_view message) {
     event.emit.data_json = std::string(*data);
     event.emit.id = std::string(*id);
     if (!reader.list(event.emit.rooms) || event.emit.rooms.empty() || !reader.list(event.emit.except) ||
-        !reader.done()) {
+        !reader.skip_rest()) {
         return std::nullopt;
     }
     return event;
 }
 
 std::string encode_room_op(const hub::RoomOp& op) {
-    std::string out(hub::to_string(op.kind));
+    std::string out;
+    put_version(out);
+    out.append(hub::to_string(op.kind));
     out.push_back(' ');
     put_list(out, op.rooms);
     put_list(out, op.except);
@@ -113,8 +140,10 @@ std::string encode_room_op(const hub::RoomOp& op) {
     return out;
 }
 
-std::optional<hub::RoomOp> decode_room_op(std::string_view message) {
-    const auto kind = word(message);
+std::optional<hub::RoomOp> decode_room_op(std::string_view whole) {
+    auto message = unversioned(whole);
+    if (!message) return std::nullopt;
+    const auto kind = word(*message);
     if (!kind) return std::nullopt;
     hub::RoomOp op;
     bool known = false;
@@ -124,9 +153,9 @@ std::optional<hub::RoomOp> decode_room_op(std::string_view message) {
             known = true;
         }
     }
-    Reader reader(message);
+    Reader reader(*message);
     if (!known || !reader.list(op.rooms) || op.rooms.empty() || !reader.list(op.except) ||
-        !reader.list(op.targets) || !reader.done()) {
+        !reader.list(op.targets) || !reader.skip_rest()) {
         return std::nullopt;
     }
     return op;

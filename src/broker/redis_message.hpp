@@ -6,7 +6,14 @@
 // the lag metric and the history's age). The body is a list of length-prefixed fields
 // (`<decimal length>:<bytes>`, netstring-like, so room names and data may hold any byte):
 // event, data, id, rooms count, rooms..., except count, except...
-// A membership operation is `<kind>` then the same kind of fields: rooms, except, targets.
+// A membership operation is `<kind> ` then the same kind of fields: rooms, except, targets.
+//
+// Versioned, for rolling upgrades (hubs of two versions on one Redis): a body and a membership
+// operation start with `v<major><minor>` (three bytes, e.g. `v10`; `v` never starts a field, so
+// a message from a hub before the versioned format is still read). A newer minor version only
+// appends fields: a reader takes the fields it knows and skips well-formed ones after them. A
+// newer major version may change what the fields mean: such a message is refused (counted as
+// ignored by the broker), never misread.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +25,10 @@
 #include "hub/room_op.hpp"
 
 namespace nudge::broker {
+
+// The format this hub writes: major and minor version, as the two digits after `v`.
+inline constexpr char kWireMajor = '1';
+inline constexpr char kWireMinor = '0';
 
 // The body of an event (what the hub hands the publish script).
 [[nodiscard]] std::string encode_event_body(const hub::Emit& emit);

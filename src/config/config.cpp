@@ -220,6 +220,10 @@ ParseOutcome parse(int argc, const char* const* argv) {
     api->add_option("--max-granted-rooms", config.limits.max_granted_rooms,
                     "most (room, granted room) pairs remembered by --granted-rooms-ttl")
         ->envname("NUDGE_MAX_GRANTED_ROOMS")->capture_default_str()->check(CLI::Range(1, 100000000));
+    api->add_option("--max-granted-rooms-per-room", config.limits.max_granted_rooms_per_room,
+                    "most rooms remembered by --granted-rooms-ttl as granted to the sockets of one "
+                    "room (a CONNECT joins at most this many per room of its token)")
+        ->envname("NUDGE_MAX_GRANTED_ROOMS_PER_ROOM")->capture_default_str()->check(CLI::Range(1, 10000000));
     engine->add_option("--http-idle-timeout", http_idle_timeout_s, "seconds an idle HTTP connection is kept")
         ->envname("NUDGE_HTTP_IDLE_TIMEOUT")->capture_default_str()->check(CLI::Range(1, 3600));
 
@@ -230,8 +234,18 @@ ParseOutcome parse(int argc, const char* const* argv) {
                          "and idempotency ids; a Redis Cluster is detected from any of its nodes)")
         ->envname("NUDGE_BROKER")->capture_default_str();
     delivery->add_option("--broker-timeout", broker_timeout_ms,
-                         "milliseconds a Redis connect or command may take before the link counts as down")
+                         "milliseconds a Redis connect may take, and a link may stay silent while commands "
+                         "wait for replies, before the link counts as down")
         ->envname("NUDGE_BROKER_TIMEOUT")->capture_default_str()->check(CLI::Range(50, 600000));
+    delivery->add_option("--redis-max-backlog", config.redis_max_backlog,
+                         "events from Redis waiting for the hub's workers before the hub stops "
+                         "reading Redis (Redis' client-output-buffer-limit pubsub then applies; a "
+                         "link it cuts off is re-established and its rooms get nudge:resync)")
+        ->envname("NUDGE_REDIS_MAX_BACKLOG")->capture_default_str()->check(CLI::Range(1, 100000000));
+    delivery->add_option("--redis-max-commands-in-flight", config.redis_max_commands_in_flight,
+                         "Redis commands sent and not yet answered before the publish API answers "
+                         "503 overloaded (with Retry-After)")
+        ->envname("NUDGE_REDIS_MAX_COMMANDS_IN_FLIGHT")->capture_default_str()->check(CLI::Range(1, 100000000));
     delivery->add_option("--redis-emitter-prefix", config.redis_emitter_prefix,
                          "with a Redis broker, also deliver what @socket.io/redis-emitter publishes "
                          "with this key prefix (its `key` option); empty: do not listen")

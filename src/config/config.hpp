@@ -48,6 +48,8 @@ struct Config {
     std::optional<redis::Endpoint> redis;      // --broker redis://...; none: the embedded broker
     std::chrono::milliseconds broker_timeout{2000};
     std::string redis_emitter_prefix = "socket.io";  // @socket.io/redis-emitter's key; "": off
+    std::size_t redis_max_backlog = 65536;            // events from Redis waiting for the workers
+    std::size_t redis_max_commands_in_flight = 10000; // unanswered commands before 503 overloaded
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

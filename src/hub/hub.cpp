@@ -1,6 +1,10 @@
 #include "hub/hub.hpp"
 
 #include <algorithm>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <unordered_map>
 
 #include "metrics/metrics.hpp"
 #include "sio/packet.hpp"
@@ -19,8 +23,8 @@ std::string_view to_string(RoomOpKind kind) noexcept {
 }
 
 Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending, std::chrono::seconds grants_ttl,
-         std::size_t max_grants)
-    : max_pending_(max_pending), grants_(grants_ttl, max_grants) {
+         std::size_t max_grants, std::size_t max_grants_per_room)
+    : max_pending_(max_pending), grants_(grants_ttl, max_grants, max_grants_per_room) {
     shards_.reserve(hooks.size());
     for (auto& h : hooks) {
         shards_.push_back(std::make_unique<Shard>());
@@ -104,6 +108,55 @@ bool Hub::apply(const SharedRoomOp& op) {
         });
     }
     return true;
+}
+
+namespace {
+
+// {"rooms":[...]}, or {} (the client resyncs everything) past Hub::kMaxResyncRooms.
+std::string resync_data(const std::vector<const std::string*>& names) {
+    if (names.size() > Hub::kMaxResyncRooms) return "{}";
+    boost::json::array list;
+    list.reserve(names.size());
+    for (const std::string* name : names) list.emplace_back(*name);
+    return boost::json::serialize(boost::json::object{{"rooms", std::move(list)}});
+}
+
+}  // namespace
+
+bool Hub::resync(const std::shared_ptr<const std::vector<std::string>>& rooms) {
+    if (!rooms || rooms->empty()) return true;
+    if (pending_.load(std::memory_order_relaxed) + shards_.size() > max_pending_) return false;
+    pending_.fetch_add(shards_.size(), std::memory_order_relaxed);
+    for (auto& shard : shards_) {
+        shard->hooks.post([this, shard = shard.get(), rooms] {
+            resync_on_shard(*shard, *rooms);
+            pending_.fetch_sub(1, std::memory_order_relaxed);
+        });
+    }
+    return true;
+}
+
+void Hub::resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) {
+    // Each session's rooms among `rooms`, in one pass over the rooms' members.
+    std::unordered_map<Subscriber*, std::vector<const std::string*>> affected;
+    for (const std::string& room : rooms) {
+        shard.rooms.for_each_recipient(std::span<const std::string>(&room, 1), {},
+                                       [&](Subscriber& s) { affected[&s].push_back(&room); });
+    }
+    for (auto& [subscriber, names] : affected) {
+        Emit emit;
+        emit.event = "nudge:resync";
+        emit.data_json = resync_data(names);
+        auto frame = std::make_shared<const std::string>(encode(emit));
+        // Unnumbered (below kHold): kept for a session waiting for its CONNECT answer.
+        if (subscriber->deliver_from == Subscriber::kHold) {
+            subscriber->hold(Subscriber::kHold - 1, frame);
+        } else {
+            subscriber->deliver(frame);
+        }
+    }
+    metrics::registry().deliveries.add(static_cast<std::int64_t>(affected.size()));
+    if (shard.hooks.end_of_batch) shard.hooks.end_of_batch();
 }
 
 void Hub::apply_on_shard(Shard& shard, const RoomOp& op) {

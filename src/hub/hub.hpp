@@ -50,7 +50,8 @@ public:
     // `grants_ttl` 0: backend-granted rooms are not remembered for reconnects.
     explicit Hub(std::vector<ShardHooks> hooks, std::size_t max_pending = 65536,
                  std::chrono::seconds grants_ttl = std::chrono::seconds(0),
-                 std::size_t max_grants = 1000000);
+                 std::size_t max_grants = 1000000,
+                 std::size_t max_grants_per_room = Grants::kDefaultMaxPerSelector);
 
     [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
     // Only from the shard's own thread.
@@ -72,6 +73,13 @@ public:
     // Thread-safe. Joins, leaves or disconnects the sockets `op` selects, on every shard.
     // False when the hub is overloaded and the operation was not taken.
     [[nodiscard]] bool apply(const SharedRoomOp& op);
+    // Thread-safe. Tells the sessions in any of `rooms` that they may have missed events (the
+    // broker lost its link): each gets ONE `nudge:resync` naming its rooms among them,
+    // {"rooms":[...]} (more than kMaxResyncRooms: {} — everything), whatever the number of its
+    // rooms. Not numbered: also delivered to a session holding for its CONNECT answer.
+    // False when the hub is overloaded and nothing was sent.
+    static constexpr std::size_t kMaxResyncRooms = 10000;
+    [[nodiscard]] bool resync(const std::shared_ptr<const std::vector<std::string>>& rooms);
     // Thread-safe. The rooms granted by earlier joins to sockets in any of `rooms` (a socket
     // that just connected with those rooms joins them too); empty without a grants TTL.
     [[nodiscard]] std::vector<std::string> granted_rooms(std::span<const std::string> rooms) const {
@@ -97,6 +105,7 @@ private:
     };
     static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
     static void apply_on_shard(Shard& shard, const RoomOp& op);
+    static void resync_on_shard(Shard& shard, const std::vector<std::string>& rooms);
 
     std::vector<std::unique_ptr<Shard>> shards_;
     std::size_t max_pending_;

@@ -25,6 +25,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/bounded_map.hpp"
 #include "hub/subscriber.hpp"
 
 namespace nudge::hub {
@@ -75,12 +76,7 @@ public:
     void set_presence_listener(PresenceListener listener) { on_presence_ = std::move(listener); }
 
 private:
-    struct Hash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept {
-            return std::hash<std::string_view>{}(s);
-        }
-    };
+    using Hash = TransparentHash;
     using Members = std::vector<Subscriber*>;
 
     const Members* find(std::string_view room) const;

@@ -165,6 +165,16 @@ std::string Registry::render() const {
                  broker_resyncs);
     render_value(out, "nudge_broker_ignored_total", "counter",
                  "Messages from Redis not delivered (undecodable or unsupported).", broker_ignored);
+    render_value(out, "nudge_broker_backlog", "gauge",
+                 "Events from Redis waiting for the hub's workers (bounded by --redis-max-backlog).",
+                 broker_backlog);
+    render_value(out, "nudge_broker_reading_paused", "gauge",
+                 "1 while the Redis pub/sub links are not read because the delivery backlog is full.",
+                 broker_reading_paused);
+    render_value(out, "nudge_broker_overloaded_total", "counter",
+                 "Publish and membership requests answered 503 overloaded: too many Redis commands "
+                 "in flight (--redis-max-commands-in-flight).",
+                 broker_overloaded);
     render_value(out, "nudge_history_events", "gauge",
                  "Emits kept for connection-state recovery.", history_events);
     render_value(out, "nudge_history_bytes", "gauge",

@@ -138,6 +138,9 @@ struct Registry {
     Value broker_messages;        // events received from Redis (before de-duplication)
     Value broker_resyncs;         // rooms sent nudge:resync because Redis events may be missed
     Value broker_ignored;         // Redis messages not delivered (undecodable, unsupported)
+    Value broker_backlog;         // gauge: events from Redis waiting for the hub's workers
+    Value broker_reading_paused;  // gauge: 1 while the pub/sub links are paused (backlog full)
+    Value broker_overloaded;      // requests refused: too many Redis commands in flight
     Value jwks_refreshes;         // JWKS documents fetched and installed after start
     Value jwks_refresh_failures;  // JWKS fetches that failed or did not parse (last good kept)
 

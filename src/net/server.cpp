@@ -24,7 +24,8 @@ Server::Server(ServerContext& context, std::size_t threads) : context_(context) 
     }
     hub_ = std::make_unique<hub::Hub>(std::move(hooks), context_.limits.max_pending_batches,
                                       context_.limits.granted_rooms_ttl,
-                                      context_.limits.max_granted_rooms);
+                                      context_.limits.max_granted_rooms,
+                                      context_.limits.max_granted_rooms_per_room);
     context_.hub = hub_.get();
 }
 

@@ -41,6 +41,7 @@ struct Limits {
     // (0: off); at most max_granted_rooms (selector, room) pairs are remembered.
     std::chrono::seconds granted_rooms_ttl{0};
     std::size_t max_granted_rooms = 1000000;
+    std::size_t max_granted_rooms_per_room = 10000;  // per selector room
     // HTTP long-polling sessions open at once in the process (each also charged to admission).
     std::size_t max_polling_sessions = 100000;
     AdmissionConfig admission;

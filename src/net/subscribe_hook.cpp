@@ -124,7 +124,8 @@ SubscribeHook::SubscribeHook(asio::io_context& io, SubscribeHookConfig config, H
     : io_(io),
       config_(std::move(config)),
       target_(std::move(target)),
-      slots_({config_.max_pending, config_.max_per_user, config_.max_queued}) {}
+      slots_({config_.max_pending, config_.max_per_user, config_.max_queued}),
+      allowed_(config_.cache_ttl, config_.max_cache_entries, WhenFull::kEvictOldest) {}
 
 namespace {
 
@@ -140,11 +141,7 @@ std::string cache_key(std::string_view user, std::string_view room) {
 
 bool SubscribeHook::cached(std::string_view user, std::string_view room, Clock::time_point now) {
     if (config_.cache_ttl.count() == 0 || allowed_.empty()) return false;
-    auto it = allowed_.find(cache_key(user, room));
-    if (it == allowed_.end()) return false;
-    if (it->second > now) return true;
-    allowed_.erase(it);
-    return false;
+    return allowed_.find(cache_key(user, room), now) != nullptr;
 }
 
 void SubscribeHook::ask(std::string_view user, std::string_view room, Callback done) {
@@ -167,11 +164,7 @@ void SubscribeHook::finish(const Call& call, Verdict verdict) {
     const Callback& done = call.done;
     slots_.release(call.user);
     if (verdict == Verdict::kAllowed && config_.cache_ttl.count() > 0) {
-        const auto now = Clock::now();
-        if (allowed_.size() >= config_.max_cache_entries) {
-            std::erase_if(allowed_, [now](const auto& entry) { return entry.second <= now; });
-        }
-        if (allowed_.size() < config_.max_cache_entries) allowed_[key] = now + config_.cache_ttl;
+        allowed_.insert(key, Allowed{}, Clock::now());
     }
     done(verdict);
 }

@@ -20,9 +20,9 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "common/bounded_map.hpp"
 #include "common/result.hpp"
 #include "net/hook_slots.hpp"
 #include "session/protocol.hpp"
@@ -74,7 +74,8 @@ private:
     SubscribeHookConfig config_;
     HookTarget target_;
     HookSlots slots_;
-    std::unordered_map<std::string, Clock::time_point> allowed_;  // "user\0room" → until
+    struct Allowed {};
+    BoundedMap<std::string, Allowed> allowed_;  // "user\0room", for cache_ttl; oldest evicted
 };
 
 // What a hook's verdict means for the nudge:subscribe that asked (ack and metrics).

@@ -21,8 +21,9 @@
 //   SUBSCRIBE, SSUBSCRIBE, UNSUBSCRIBE, PING are just sent.
 //
 // Timeouts: connect() fails after connect_timeout (resolve, TCP connect and handshake together).
-// Once connected, a command unanswered for command_timeout closes the connection: this is how a
-// stopped (SIGSTOP) or unreachable Redis is noticed. In kPubSub mode replies are counted instead
+// Once connected, a command unanswered for command_timeout while no reply at all came for
+// command_timeout closes the connection: this is how a stopped (SIGSTOP) or unreachable Redis
+// is noticed, while a Redis busy answering a long pipeline is not taken for dead. In kPubSub mode replies are counted instead
 // of matched: each (un)subscribe command expects one confirmation per channel, anything else one
 // reply; published messages (message, smessage, pmessage) answer nothing. With nothing sent, a
 // subscriber connection never times out: send PING periodically to watch it.
@@ -108,6 +109,13 @@ public:
         close_handler_ = std::move(handler);
     }
 
+    // Flow control (the owner's delivery backlog is full): stops reading after the replies
+    // already read are dispatched, so Redis' client-output-buffer limit bounds what waits;
+    // resume_reading() reads on. While paused no command times out. Idempotent.
+    void pause_reading();
+    void resume_reading();
+    [[nodiscard]] bool reading_paused() const noexcept { return paused_; }
+
     // Idempotent. Pending callbacks get a null Reply (called from inside close()); a connect()
     // still in progress gets "connection closed"; the close handler is not called.
     void close();
@@ -158,6 +166,9 @@ private:
     boost::asio::steady_timer connect_timer_;
     boost::asio::steady_timer command_timer_;
     bool command_timer_armed_ = false;
+    bool read_in_flight_ = false;
+    bool paused_ = false;
+    Clock::time_point last_reply_{};  // of any reply: the link is judged by the time since it
 
     std::string out_;      // encoded commands not written yet
     std::string writing_;  // the bytes of the write in flight

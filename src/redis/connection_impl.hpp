@@ -199,6 +199,7 @@ template <class Stream>
 void BasicConnection<Stream>::finish_connect() {
     connect_timer_.cancel();
     state_ = State::kOpen;
+    last_reply_ = Clock::now();
     // Commands queued during the handshake get their full time from now on.
     const auto deadline = Clock::now() + options_.command_timeout;
     for (auto& entry : pending_) entry.deadline = deadline;
@@ -272,6 +273,7 @@ void BasicConnection<Stream>::flush() {
 
 template <class Stream>
 void BasicConnection<Stream>::start_read() {
+    read_in_flight_ = true;
     stream_.async_read_some(
         boost::asio::buffer(read_buffer_),
         [self = this->shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
@@ -281,6 +283,7 @@ void BasicConnection<Stream>::start_read() {
 
 template <class Stream>
 void BasicConnection<Stream>::on_read(const boost::system::error_code& ec, std::size_t bytes) {
+    read_in_flight_ = false;
     if (state_ == State::kClosed) return;
     if (ec) {
         fail(during(ec == boost::asio::error::eof ? std::string("connection closed by the server")
@@ -301,7 +304,24 @@ void BasicConnection<Stream>::on_read(const boost::system::error_code& ec, std::
         dispatch(Reply(static_cast<redisReply*>(raw)));
         if (state_ == State::kClosed) return;  // a callback closed it, or the handshake failed
     }
+    if (paused_) return;  // resume_reading() reads on
     start_read();
+}
+
+template <class Stream>
+void BasicConnection<Stream>::pause_reading() {
+    paused_ = true;
+}
+
+template <class Stream>
+void BasicConnection<Stream>::resume_reading() {
+    if (!paused_) return;
+    paused_ = false;
+    if (state_ == State::kClosed) return;
+    // The silence was ours: the link is judged again from now.
+    last_reply_ = Clock::now();
+    if (!read_in_flight_) start_read();
+    arm_command_timer();
 }
 
 template <class Stream>
@@ -321,6 +341,7 @@ void BasicConnection<Stream>::dispatch(Reply reply) {
         }
         return;
     }
+    last_reply_ = Clock::now();
     if (!unanswered_.empty() && !connection_detail::is_published_message(*reply)) {
         unanswered_.pop_front();
     }
@@ -335,7 +356,7 @@ void BasicConnection<Stream>::arm_command_timer() {
     if (mode_ == Mode::kPubSub && !unanswered_.empty()) earliest = &unanswered_.front();
     if (earliest == nullptr) return;
     command_timer_armed_ = true;
-    command_timer_.expires_at(*earliest);
+    command_timer_.expires_at(std::max(*earliest, last_reply_ + options_.command_timeout));
     command_timer_.async_wait(
         [self = this->shared_from_this()](const boost::system::error_code& ec) {
             self->command_timer_armed_ = false;
@@ -345,12 +366,17 @@ void BasicConnection<Stream>::arm_command_timer() {
 
 template <class Stream>
 void BasicConnection<Stream>::on_command_timer() {
-    if (state_ != State::kOpen) return;
+    if (state_ != State::kOpen || paused_) return;  // paused: resume_reading() re-arms
     // Deadlines grow in FIFO order, so only the oldest unanswered command can have expired.
-    // Answers do not touch the timer; it re-arms here for the oldest one left.
-    const bool expired = mode_ == Mode::kCommands
-                             ? !pending_.empty() && pending_.front().deadline <= Clock::now()
-                             : !unanswered_.empty() && unanswered_.front() <= Clock::now();
+    // Answers do not touch the timer; it re-arms here for the oldest one left. The link is
+    // judged by the time since its last reply, not by each command's own deadline: a Redis
+    // working through a long pipeline (200,000 SUBSCRIBEs after a restart) is alive as long
+    // as replies keep coming.
+    const auto now = Clock::now();
+    const bool silent = last_reply_ + options_.command_timeout <= now;
+    const bool expired = silent && (mode_ == Mode::kCommands
+                                        ? !pending_.empty() && pending_.front().deadline <= now
+                                        : !unanswered_.empty() && unanswered_.front() <= now);
     if (expired) {
         fail("no reply within " + std::to_string(options_.command_timeout.count()) + " ms");
         return;

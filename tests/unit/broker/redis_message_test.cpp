@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <initializer_list>
+#include <iterator>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -57,7 +59,7 @@ TEST(RedisMessage, MalformedEventsAreRefused) {
     const std::string_view whole = body;
     const std::vector<std::string> bad_messages{
         std::string(), "ep 1 2", cat({"ep x 2 ", whole}), cat({"ep 1 y ", whole}), cat({" 1 2 ", whole}),
-        cat({"ep 1 2 ", whole.substr(0, whole.size() - 1)}), cat({"ep 1 2 ", whole, "1:x"}),
+        cat({"ep 1 2 ", whole.substr(0, whole.size() - 1)}), cat({"ep 1 2 ", whole, "1"}), cat({"ep 1 2 ", whole, "9:x"}),
         "ep 1 2 99999999999:x", "ep 1 2 1:e0:0:1:02:r1", "ep 1 2 1:e0:0:0:0:"};
     for (const std::string& bad : bad_messages) {
         EXPECT_FALSE(decode_event(bad).has_value()) << bad;
@@ -86,6 +88,55 @@ TEST(RedisMessage, RoomOpsRoundTrip) {
     EXPECT_FALSE(decode_room_op("kick 1:11:a1:01:0").has_value());
     EXPECT_FALSE(decode_room_op("join").has_value());
     EXPECT_FALSE(decode_room_op("join 1:01:01:0").has_value());  // no rooms
+}
+
+// Golden files (fixtures/wire_*.msg): messages as other versions of the hub write them, so a
+// rolling upgrade, where hubs of two versions share one Redis, keeps delivering.
+std::string golden(std::string_view name) {
+    std::ifstream file(cat({NUDGE_WIRE_FIXTURES, "/", name}), std::ios::binary);
+    EXPECT_TRUE(file.good()) << name;
+    return {std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+}
+
+TEST(RedisWireFormat, ThisHubWritesItsVersion) {
+    const std::string body = encode_event_body(sample());
+    EXPECT_EQ(body.substr(0, 3), cat({"v", std::string_view(&kWireMajor, 1), std::string_view(&kWireMinor, 1)}));
+    EXPECT_EQ(encode_room_op(hub::RoomOp{}).substr(0, 1), "v");
+}
+
+TEST(RedisWireFormat, AnEventFromANewerMinorVersionDecodesWithoutItsNewFields) {
+    const auto event = decode_event(golden("wire_event_v1.9_newer_hub.msg"));
+    ASSERT_TRUE(event.has_value());
+    EXPECT_EQ(event->emit.seq, 42U);
+    EXPECT_EQ(event->emit.event, "balance_updated");
+    EXPECT_EQ(event->emit.data_json, R"({"amount":5})");
+    EXPECT_EQ(event->emit.id, "id-1");
+    EXPECT_EQ(event->emit.rooms, (std::vector<std::string>{"user_1", "team 7:x"}));
+    EXPECT_EQ(event->emit.except, std::vector<std::string>{"user_2"});
+}
+
+TEST(RedisWireFormat, AnEventFromAHubBeforeVersionsStillDecodes) {
+    const auto event = decode_event(golden("wire_event_unversioned_older_hub.msg"));
+    ASSERT_TRUE(event.has_value());
+    EXPECT_EQ(event->emit.event, "balance_updated");
+    EXPECT_EQ(event->emit.rooms, (std::vector<std::string>{"user_1", "team 7:x"}));
+}
+
+TEST(RedisWireFormat, ANewerMajorVersionIsRefusedNotMisread) {
+    EXPECT_FALSE(decode_event(golden("wire_event_v2.0_next_major.msg")).has_value());
+    EXPECT_FALSE(decode_event("ep 1 2 v1").has_value());  // a cut header
+}
+
+TEST(RedisWireFormat, RoomOpsFromANewerMinorVersionAndFromBeforeVersionsDecode) {
+    for (const auto* name : {"wire_room_op_v1.9_newer_hub.msg", "wire_room_op_unversioned_older_hub.msg"}) {
+        const auto op = decode_room_op(golden(name));
+        ASSERT_TRUE(op.has_value()) << name;
+        EXPECT_EQ(op->kind, hub::RoomOpKind::kJoin);
+        EXPECT_EQ(op->rooms, std::vector<std::string>{"user_1"});
+        EXPECT_EQ(op->except, std::vector<std::string>{"x"});
+        EXPECT_EQ(op->targets, std::vector<std::string>{"team_7"});
+    }
+    EXPECT_FALSE(decode_room_op("v20join 1:16:user_11:01:0").has_value());
 }
 
 }  // namespace

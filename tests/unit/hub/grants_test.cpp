@@ -60,5 +60,43 @@ TEST(Grants, BoundedPurgingExpiredEntriesFirst) {
     EXPECT_EQ(grants.rooms_for(Strings{"user_2"}, kT0 + seconds(61)), Strings{"c"});
 }
 
+TEST(Grants, CappedPerSelector) {
+    Grants grants(seconds(60), 100, 2);
+    EXPECT_FALSE(grants.add(Strings{"user_1"}, Strings{"a", "b", "c"}, kT0));  // c is one too many
+    EXPECT_EQ(sorted(grants.rooms_for(Strings{"user_1"}, kT0)), (Strings{"a", "b"}));
+    EXPECT_TRUE(grants.add(Strings{"user_2"}, Strings{"c"}, kT0));  // other selectors are not held back
+    EXPECT_EQ(grants.size(), 3U);
+}
+
+// Regression (issue 20): a CONNECT used to de-duplicate the granted rooms with std::find, so a
+// selector with 100,000 grants cost ~5e9 comparisons under the mutex every CONNECT takes. The
+// work must grow with the rooms, not with their square.
+TEST(Grants, ConnectAfterManyGrantsDoesWorkInTheNumberOfRooms) {
+    constexpr std::size_t kRooms = 100000;
+    Grants grants(seconds(60), 1000000, kRooms);
+    Strings rooms;
+    rooms.reserve(kRooms);
+    for (std::size_t i = 0; i < kRooms; ++i) rooms.push_back("room_" + std::to_string(i));
+    // Granted to two of the user's rooms: each room must come back once.
+    ASSERT_TRUE(grants.add(Strings{"user_1", "team_1"}, rooms, kT0));
+    EXPECT_LE(grants.visits(), 2 * kRooms + 2);
+    const auto before = grants.visits();
+    const Strings granted = grants.rooms_for(Strings{"user_1", "team_1", "other"}, kT0 + seconds(1));
+    EXPECT_EQ(granted.size(), kRooms);
+    EXPECT_LE(grants.visits() - before, 4 * kRooms);  // 2 × 100,000 copied, each checked once
+    EXPECT_EQ(sorted(granted), sorted(rooms));
+}
+
+TEST(Grants, ExpiringCostsTheExpiredEntries) {
+    Grants grants(seconds(60), 3);
+    grants.add(Strings{"user_1"}, Strings{"a", "b"}, kT0);
+    grants.add(Strings{"user_2"}, Strings{"c"}, kT0 + seconds(30));
+    // Full; user_1's grants expire first and make room, user_2's stay.
+    EXPECT_TRUE(grants.add(Strings{"user_3"}, Strings{"d"}, kT0 + seconds(61)));
+    EXPECT_EQ(grants.size(), 2U);
+    EXPECT_EQ(grants.rooms_for(Strings{"user_2"}, kT0 + seconds(61)), Strings{"c"});
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_1"}, kT0 + seconds(61)).empty());
+}
+
 }  // namespace
 }  // namespace nudge::hub

@@ -202,5 +202,39 @@ TEST(HubRoomOps, GrantsAreRememberedOnlyWithATtl) {
     EXPECT_TRUE(hub.granted_rooms(mine).empty());
 }
 
+// Regression (issue 20): after a Redis outage every room got its own nudge:resync, so a client
+// in 1,000 rooms received 1,000 events. One per session now, naming its rooms.
+TEST(HubResync, EachSessionGetsOneEventNamingItsRooms) {
+    Fixture f;
+    Recorder many, one, outside;
+    auto rooms = std::make_shared<std::vector<std::string>>();
+    for (int i = 0; i < 1000; ++i) {
+        rooms->push_back("room_" + std::to_string(i));
+        f.hub.rooms(0).join(rooms->back(), &many);
+    }
+    f.hub.rooms(1).join("room_7", &one);
+    f.hub.rooms(1).join("elsewhere", &outside);
+    ASSERT_TRUE(f.hub.resync(rooms));
+    f.drain();
+    ASSERT_EQ(many.frames.size(), 1U);
+    const std::string& frame = *many.frames[0];
+    EXPECT_NE(frame.find(R"(42["nudge:resync",{"rooms":["room_0","room_1",)"), std::string::npos);
+    EXPECT_NE(frame.find(R"("room_999"]}])"), std::string::npos);
+    ASSERT_EQ(one.frames.size(), 1U);
+    EXPECT_EQ(one.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["room_7"]}])");
+    EXPECT_TRUE(outside.frames.empty());
+}
+
+TEST(HubResync, ASessionHoldingForItsConnectAnswerKeepsIt) {
+    Fixture f;
+    Recorder holding;
+    holding.deliver_from = Subscriber::kHold;
+    f.hub.rooms(0).join("user_1", &holding);
+    ASSERT_TRUE(f.hub.resync(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"user_1"})));
+    f.drain();
+    EXPECT_TRUE(holding.frames.empty());
+    EXPECT_EQ(holding.take_held().size(), 1U);
+}
+
 }  // namespace
 }  // namespace nudge::hub
