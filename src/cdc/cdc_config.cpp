@@ -3,6 +3,10 @@
 #include <CLI/CLI.hpp>
 
 #include <iostream>
+#include <memory>
+
+#include "config/flag_errors.hpp"
+#include "config/toml_config.hpp"
 
 namespace nudge::cdc {
 
@@ -15,6 +19,9 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
         "Every flag can also be set as NUDGE_CDC_<FLAG> or in a TOML --config file.",
         "nudge-cdc"};
     app.set_config("--config", "", "TOML file with settings named like the long flags (slot = \"nudge\")");
+    // The same reader as nudged's: real TOML (toml++), errors as file:line:column with the key.
+    auto toml_file = std::make_shared<config::TomlConfig>(app);
+    app.config_formatter(toml_file);
     app.allow_config_extras(CLI::config_extras_mode::error);
     app.set_version_flag("--version", "nudge-cdc 0.1.0");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -67,8 +74,20 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::ConfigError& e) {
+        std::cerr << "nudge-cdc: " << e.what() << "\n";
+        return CdcParseOutcome{std::nullopt, 2};
     } catch (const CLI::ParseError& e) {
-        return CdcParseOutcome{std::nullopt, app.exit(e) == 0 ? 0 : 2};
+        if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+            return CdcParseOutcome{std::nullopt, app.exit(e)};  // --help, --version
+        }
+        if (const auto unknown = config::unknown_flags(app, argc, argv, "nudge-cdc"); !unknown.empty()) {
+            std::cerr << unknown << "run 'nudge-cdc --help' for the flags\n";
+        } else {
+            std::cerr << "nudge-cdc: " << config::locate(e.what(), *toml_file, argc, argv)
+                      << "\nrun 'nudge-cdc --help' for the flags\n";
+        }
+        return CdcParseOutcome{std::nullopt, 2};
     }
     if (config.api_key.empty()) {
         std::cerr << "nudge-cdc: --api-key must not be empty (the hub's --api-key)\n";

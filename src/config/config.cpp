@@ -319,7 +319,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
         }
         // An unknown flag is named with its near miss; CLI11's own words for it ("arguments
         // were not expected: 18080 --prot") would point at the value too.
-        if (const auto unknown = unknown_flags(app, argc, argv); !unknown.empty()) {
+        if (const auto unknown = unknown_flags(app, argc, argv, "nudged"); !unknown.empty()) {
             std::cerr << unknown << "run 'nudged --help' for the flags\n";
         } else {
             std::cerr << "nudged: " << locate(e.what(), *toml_file, argc, argv)

@@ -9,7 +9,8 @@
 namespace nudge::config {
 
 // "unknown flag --prot (did you mean --port?)" for each long flag the app does not declare.
-std::string unknown_flags(const CLI::App& app, int argc, const char* const* argv) {
+std::string unknown_flags(const CLI::App& app, int argc, const char* const* argv,
+                          std::string_view program) {
     const auto names = long_names(app, false);
     std::string out;
     for (int i = 1; i < argc; ++i) {
@@ -19,7 +20,7 @@ std::string unknown_flags(const CLI::App& app, int argc, const char* const* argv
         arg = arg.substr(0, arg.find('='));
         if (std::find(names.begin(), names.end(), arg) != names.end()) continue;
         const auto suggestion = near_miss(arg, names);
-        out += fmt::format("nudged: unknown flag {}{}\n", arg,
+        out += fmt::format("{}: unknown flag {}{}\n", program, arg,
                            suggestion ? fmt::format(" (did you mean {}?)", *suggestion) : "");
     }
     return out;

@@ -179,6 +179,32 @@ test('every flag can come from a --config file', async () => {
   assert.match(result.output, /slot "from_file" \(missing/);
 });
 
+// The same TOML reader as nudged's (toml++): a broken file, a wrong type or an unknown key is
+// exit 2 with file:line:column and the key, never a value taken as written.
+const badConfigs = [
+  ['an unterminated string', 'slot = "from_file\n', /cdc-bad\.toml:1:\d+: invalid TOML/],
+  ['a bare value', 'slot = from_file\n', /cdc-bad\.toml:1:\d+: invalid TOML/],
+  ['a wrong type', 'max-batch = "many"\n', /cdc-bad\.toml:1:\d+: max-batch: /],
+  ['an unknown key', 'slott = "x"\n', /cdc-bad\.toml:1:1: slott: unknown setting \(did you mean slot\?\)/],
+];
+for (const [what, text, message] of badConfigs) {
+  test(`a --config file with ${what} exits 2 with its line and column`, async () => {
+    const config = join(dir, 'cdc-bad.toml');
+    writeFileSync(config, text);
+    const result = await runCdc(['--config', config, '--postgres', url, '--rules', rulesFile('c.toml', RULES),
+      '--api-key', API_KEY, '--check-config']);
+    assert.equal(result.code, 2, result.output);
+    assert.match(result.output, /^nudge-cdc: /);
+    assert.match(result.output, message);
+  });
+}
+
+test('a misspelt flag is named with its near miss', async () => {
+  const result = await runCdc(['--slto', 'x']);
+  assert.equal(result.code, 2, result.output);
+  assert.match(result.output, /^nudge-cdc: unknown flag --slto \(did you mean --slot\?\)/);
+});
+
 const badStarts = [
   ['an unknown table', 'table = "acount"', /bad\.toml:3:9: table public\.acount does not exist/],
   ['an unknown column', 'data = ["balanse"]', /bad\.toml:7:8: data names column "balanse", which table public\.account does not have/],
