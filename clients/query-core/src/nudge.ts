@@ -150,8 +150,6 @@ class Nudge<E extends object> implements NudgeClient<E> {
   /** Events may have been missed (takeover, back/forward cache): resync at the next chance. */
   #stale = false
   #sawLeader = false
-  /** A follower saw the socket's tab ask for rooms before: the next ask is after a reconnect. */
-  #roomsAskedBefore = false
   /** Rooms this tab joined (joinRoom), with their holders. */
   #rooms = new Map<string, RoomHold>()
   /** On the socket's tab: rooms the other tabs asked for, by tab. */
@@ -423,10 +421,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
       }
     } else if (message.t === 'rooms') {
       // The socket's tab (re)connected: it asks every tab for its rooms, with fresh tokens.
-      if (!follower) return
-      if (this.#roomsAskedBefore) this.#resyncJoinedRooms()
-      this.#roomsAskedBefore = true
-      for (const room of this.#rooms.keys()) this.#requestRoom(room)
+      if (follower) for (const room of this.#rooms.keys()) this.#requestRoom(room)
     } else if (follower) {
       this.#sawLeader = true
       if (this.#stale) {
@@ -446,18 +441,6 @@ class Nudge<E extends object> implements NudgeClient<E> {
   #announce(): void {
     const { state, error } = this.#status
     this.#post({ t: 'status', state, error: error?.message })
-  }
-
-  /**
-   * The hub's recovery covers the rooms a session is in at CONNECT (the token's); rooms joined
-   * with nudge:subscribe are joined again only after it, so what was published to them while
-   * the socket was away is neither replayed nor named in nudge:resync. After a reconnect that
-   * did not resync everything, this tab resyncs its joined rooms as if the hub had named them
-   * (`roomEvents` scopes it; a room it does not know resyncs every key).
-   */
-  #resyncJoinedRooms(): void {
-    if (this.#rooms.size === 0) return
-    this.#engine.event(this.#o.resyncEvent ?? 'nudge:resync', { rooms: [...this.#rooms.keys()] })
   }
 
   #deliver(name: string, data: unknown): void {
@@ -505,15 +488,14 @@ class Nudge<E extends object> implements NudgeClient<E> {
       // live ones). An unrecovered one that got nudge:resync (nudged sends it before the
       // CONNECT answer) has resynced what it named. Otherwise (a hub without recovery):
       // everything.
-      const reconnect = this.#connectedBefore
       const resync =
-        (reconnect && socket.recovered !== true && !this.#resyncedByHub) || this.#stale
+        (this.#connectedBefore && socket.recovered !== true && !this.#resyncedByHub) ||
+        this.#stale
       this.#resyncedByHub = false
       this.#connectedBefore = true
       this.#stale = false
       this.#set({ state: 'connected', error: null })
       if (resync) this.resync()
-      else if (reconnect) this.#resyncJoinedRooms()
       // A new connection starts with the token's rooms only: join ours and the other tabs'.
       this.#remoteRooms.clear()
       for (const room of this.#rooms.keys()) this.#requestRoom(room)

@@ -579,37 +579,6 @@ describe('rooms (joinRoom)', () => {
     expect(onError).not.toHaveBeenCalled()
   })
 
-  it("a recovered reconnect resyncs the joined rooms' events: the hub recovers only the token's rooms", async () => {
-    const roomEvents = (room: string): readonly string[] | undefined =>
-      room === 'project_42' ? ['balance_updated'] : undefined
-    const { nudge, client } = tab({ roomEvents })
-    await tick()
-    const socket = only()
-    socket.accept()
-    nudge.joinRoom('project_42')
-    await tick()
-    const calls = recordInvalidations(client)
-    socket.drop()
-    socket.handshake()
-    await tick()
-    socket.accept({ recovered: true })
-    await tick(100)
-    // Only the room's events' keys; the token's rooms were recovered by the hub.
-    expect(calls.map((c) => c.key)).toEqual([['balance']])
-    expect(subscribes(socket)).toHaveLength(2)
-  })
-
-  it('the first connect with a joined room resyncs nothing (nothing was missed yet)', async () => {
-    const { nudge, client } = tab()
-    await tick()
-    const socket = only()
-    nudge.joinRoom('project_42')
-    const calls = recordInvalidations(client)
-    socket.accept()
-    await tick(100)
-    expect(calls).toEqual([])
-  })
-
   it('counts holders: the room is left when the last one cleans up; no token asks without one', async () => {
     const { nudge } = tab()
     await tick()
@@ -655,15 +624,11 @@ describe('rooms (joinRoom)', () => {
     const leave = b.nudge.joinRoom('project_42', () => 'sub-b')
     await tick(10)
     expect(subscribes(socket)).toEqual([{ room: 'project_42', token: 'sub-b' }])
-    const calls = recordInvalidations(b.client)
     socket.drop()
     socket.handshake()
-    socket.accept({ recovered: true })
-    await tick(100)
+    socket.accept()
+    await tick(10)
     expect(subscribes(socket)).toHaveLength(2)
-    // The follower's joined room was not recovered by the hub: it resyncs (every key, as no
-    // roomEvents names the room's events).
-    expect(calls.map((c) => c.key)).toEqual([['transactions'], ['balance']])
     leave()
     await tick(10)
     expect(subscribes(socket, 'nudge:unsubscribe')).toEqual([{ room: 'project_42' }])
