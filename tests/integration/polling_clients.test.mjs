@@ -52,8 +52,12 @@ test("socket.io-client with transports: ['polling'] never upgrades: events, acks
     // An acknowledged client event gets the hub's not_relayed answer over polling.
     const ack = await socket.timeout(3000 * SLOW).emitWithAck('hello', 1);
     assert.equal(ack.error, 'not_relayed');
-    // The hub restarts: the client reconnects (still polling) and gets the next event.
+    // The hub restarts: the client reconnects (still polling) and gets the next event. It must
+    // have seen the old session end first: `connected` is still true until it has, and an event
+    // published then would go to a hub where the client is not yet back.
+    const disconnected = new Promise((resolve) => socket.once('disconnect', resolve));
     await own.stop();
+    await disconnected;
     own = await startHub({ port });
     await eventually(() => socket.connected, { timeoutMs: 10000 * SLOW });
     const again = nextEvent(socket, 'balance_updated');
