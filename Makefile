@@ -70,7 +70,7 @@ endef
 $(foreach b,$(BINDINGS),$(eval $(call binding_rule,$(b))))
 
 integration: build client-build
-	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=600000 tests/integration/
 
 # The publish contract (docs/api/publish.schema.json, tests/contract/publish/) against the real hub;
 # the emitters replay the same files in their own suites, the hub's parser in `make unit`.
@@ -193,7 +193,7 @@ asan-test: asan client-build
 	  ctest --test-dir build-asan --output-on-failure -j$(JOBS) --timeout 300
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_SANITIZED=1 \
-	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+	  node --test --test-concurrency=1 --test-timeout=600000 tests/integration/
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  NUDGED_BIN=$(CURDIR)/build-asan/nudged NUDGE_CLI=$(CURDIR)/build-asan/nudge NUDGE_SANITIZED=1 \
 	  node --test --test-concurrency=1 --test-timeout=120000 clients/cpp/tests/
@@ -205,7 +205,7 @@ tsan:
 tsan-test: tsan client-build
 	TSAN_OPTIONS=halt_on_error=1 ctest --test-dir build-tsan --output-on-failure -j$(JOBS) --timeout 300
 	TSAN_OPTIONS=halt_on_error=1 NUDGED_BIN=$(CURDIR)/build-tsan/nudged NUDGE_SANITIZED=1 \
-	  node --test --test-concurrency=1 --test-timeout=120000 tests/integration/
+	  node --test --test-concurrency=1 --test-timeout=600000 tests/integration/
 
 # Benchmarks: the load generator, the Socket.IO peer and the send() floor, in one run (bench/run.mjs).
 # BENCH_ONLY=cdc: nudge-cdc's latency, CPU and decode throughput (bench/cdc/run.mjs, on the
