@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,7 +82,10 @@ private:
 // One link's Redis: reads commands (RESP arrays, parsed by hiredis' reader) and answers them.
 class FakeRedis : public std::enable_shared_from_this<FakeRedis> {
 public:
-    explicit FakeRedis(asio::io_context& io) : stream_(io), reader_(redisReaderCreate()) {}
+    // `refuse_subscribes`: how many SUBSCRIBE commands (across every link sharing it) are
+    // refused as a cluster coming back from an outage refuses them.
+    FakeRedis(asio::io_context& io, std::size_t& refuse_subscribes)
+        : stream_(io), reader_(redisReaderCreate()), refuse_subscribes_(&refuse_subscribes) {}
     ~FakeRedis() { redisReaderFree(reader_); }
     FakeRedis(const FakeRedis&) = delete;
     FakeRedis& operator=(const FakeRedis&) = delete;
@@ -115,6 +119,10 @@ private:
         if (name == "CLIENT") return "+OK\r\n";
         if (name == "PING") return "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
         if (name == "PUBLISH") return ":0\r\n";
+        if (name == "SUBSCRIBE" && *refuse_subscribes_ > 0) {
+            --*refuse_subscribes_;
+            return "-CLUSTERDOWN The cluster is down\r\n";
+        }
         if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") {
             std::string out;
             const std::string kind = name == "SUBSCRIBE" ? "subscribe" : "unsubscribe";
@@ -136,6 +144,7 @@ private:
     redisReader* reader_;
     std::array<char, 4096> buffer_{};
     std::uint64_t seq_ = 0;
+    std::size_t* refuse_subscribes_;
 };
 
 struct Recorder final : hub::Subscriber {
@@ -156,14 +165,15 @@ struct Outcome {
     std::size_t links = 0;  // 3 when nothing failed: the seed, the command and the pub/sub link
 };
 
-// One iteration: connect, subscribe room r, publish once; the n-th I/O operation fails.
-Outcome run_with_failure_at(std::size_t n) {
+// One iteration: connect, subscribe room r, publish once; the n-th I/O operation fails, and the
+// first `refuse_subscribes` SUBSCRIBEs are refused.
+Outcome run_with_failure_at(std::size_t n, std::size_t refuse_subscribes = 0) {
     asio::io_context io;
     FailAt fail{n};
     std::vector<std::shared_ptr<FakeRedis>> servers;
     redis::LinkFactory links = [&](const redis::Endpoint& endpoint, redis::Mode mode,
                                    const redis::ConnectionOptions& options) {
-        auto server = std::make_shared<FakeRedis>(io);
+        auto server = std::make_shared<FakeRedis>(io, refuse_subscribes);
         TestStream client(io);
         client.connect(server->stream());
         server->start();
@@ -237,6 +247,18 @@ TEST(RedisBrokerFailLoop, ALinkLostAtAnyOperationAnswersThePublishOnceThenResync
     }
     EXPECT_LT(n, 200U) << "the loop never ran clean";
     EXPECT_GE(unavailable, 1U) << "no iteration lost a link mid-publish";
+}
+
+// A cluster whose nodes were all stopped marks them failed and refuses SSUBSCRIBE with
+// -CLUSTERDOWN for a while after they are back. A refused subscription must not leave the room
+// unsubscribed on links that look healthy (its clients would miss every event while /health
+// says connected): the broker starts over until the subscription holds, then resyncs.
+TEST(RedisBrokerFailLoop, ASubscriptionRefusedByRedisStartsOverUntilItHolds) {
+    const Outcome outcome = run_with_failure_at(std::numeric_limits<std::size_t>::max(), 2);
+    ASSERT_TRUE(outcome.publish.has_value());
+    EXPECT_EQ(*outcome.publish, PublishResult::kAccepted);
+    EXPECT_EQ(outcome.answers, 1U);
+    EXPECT_EQ(outcome.links, 9U) << "two refusals: the links were opened three times";
 }
 
 }  // namespace
