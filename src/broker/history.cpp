@@ -18,14 +18,14 @@ std::size_t History::cost(const Event& event) noexcept {
                         kPerRoomEntry * (1 + event.rooms.size());
     for (const auto& room : event.rooms) bytes += sizeof(std::string) + room.capacity();
     for (const auto& room : event.except) bytes += sizeof(std::string) + room.capacity();
-    return bytes + event.fields.version.capacity();
+    return bytes;
 }
 
 void History::append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                     std::vector<std::string> rooms, std::vector<std::string> except, Fields fields) {
+                     std::vector<std::string> rooms, std::vector<std::string> except) {
     expire(now);
     auto event = std::make_shared<const Event>(
-        Event{seq, now, std::move(frame), std::move(rooms), std::move(except), std::move(fields)});
+        Event{seq, now, std::move(frame), std::move(rooms), std::move(except)});
     bytes_ += cost(*event);
     for (const auto& room : event->rooms) {
         auto it = rooms_.find(room);
@@ -124,14 +124,6 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     result.replay.reserve(missed.size());
     for (const Event* e : missed) result.replay.push_back(e->frame);
     return result;
-}
-
-std::shared_ptr<const History::Event> History::find(std::uint64_t seq) const {
-    // all_ is in sequence order: a binary search.
-    const auto it = std::lower_bound(all_.begin(), all_.end(), seq,
-                                     [](const EventPtr& event, std::uint64_t s) { return event->seq < s; });
-    if (it == all_.end() || (*it)->seq != seq) return nullptr;
-    return *it;
 }
 
 }  // namespace nudge::broker

@@ -41,22 +41,12 @@ class History {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // The emit's version and spread (hub::Emit), kept beside its frame so that whatever
-    // re-encodes a stored emit (the state file on restart, a client variant) has them.
-    // No default member initializers: `Fields fields = {}` below needs an aggregate GCC 12 can
-    // value-initialize inside the class (spread_ms is 0 then).
-    struct Fields {
-        std::string version;
-        std::uint32_t spread_ms;
-    };
-
     struct Event {
         std::uint64_t seq;
         Clock::time_point at;
         hub::Frame frame;
         std::vector<std::string> rooms;
         std::vector<std::string> except;
-        Fields fields;
     };
 
     struct Query {
@@ -68,7 +58,7 @@ public:
 
     // Sequences must increase from one call to the next.
     void append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                std::vector<std::string> rooms, std::vector<std::string> except, Fields fields = {});
+                std::vector<std::string> rooms, std::vector<std::string> except);
     // Trims what is older than the window (and forgets old tombstones).
     void expire(Clock::time_point now);
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
@@ -80,8 +70,6 @@ public:
                               std::size_t per_frame_overhead = 0);
 
     [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }
-    // The stored emit of sequence `seq`, or null when it is not (or no longer) stored.
-    [[nodiscard]] std::shared_ptr<const Event> find(std::uint64_t seq) const;
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }
     [[nodiscard]] std::size_t rooms() const noexcept { return rooms_.size(); }
 

@@ -74,7 +74,7 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
             if (config_.recovery) {
                 // The hub's workers only read the batch; the history gets its own copies.
                 history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
-                                emit.rooms, emit.except, History::Fields{emit.version, emit.spread_ms});
+                                emit.rooms, emit.except);
             }
         }
         if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));

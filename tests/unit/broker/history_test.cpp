@@ -107,21 +107,6 @@ TEST_F(HistoryTest, TooManyMissedEventsResyncTheRoomsThatMissedThem) {
     EXPECT_EQ(h.query(Rooms{"b"}, 0, t0, 65, 64).replay.size(), 1U);
 }
 
-TEST_F(HistoryTest, AnEmitKeepsItsVersionAndSpreadUntilItIsTrimmed) {
-    history.append(1, t0, std::make_shared<const std::string>("f1"), Rooms{"a"}, {},
-                   History::Fields{"0/16B3748", 3000});
-    add(2, {"a"});
-    const auto first = history.find(1);
-    ASSERT_NE(first, nullptr);
-    EXPECT_EQ(first->fields.version, "0/16B3748");
-    EXPECT_EQ(first->fields.spread_ms, 3000U);
-    ASSERT_NE(history.find(2), nullptr);
-    EXPECT_TRUE(history.find(2)->fields.version.empty());
-    EXPECT_EQ(history.find(3), nullptr);
-    history.expire(t0 + 11s);  // past the 10 s window
-    EXPECT_EQ(history.find(1), nullptr);
-}
-
 TEST_F(HistoryTest, MemoryIsCountedAndGivenBack) {
     EXPECT_EQ(history.bytes(), 0U);
     add(1, {"a", "b"});
