@@ -104,9 +104,11 @@ void add_emit(CLI::App& app, EmitArgs& args) {
         ->check(CLI::Range(0U, 100U));
     emit->add_option("--event-version", args.version,
                      "the event's position in the database: a Postgres LSN (0/16B3748) or an "
-                     "integer; clients refetch data at least this new");
+                     "integer; clients refetch data at least this new")
+        ->type_name("V");
     emit->add_option("--spread", args.spread,
-                     "clients spread their refetches over this many ms (0 to 60000)");
+                     "clients spread their refetches over this many ms (0 to 60000)")
+        ->type_name("MS");
     emit->add_option("EVENT", args.event, "event name, e.g. balance_updated")->required();
     emit->add_option("DATA_JSON", args.data_json, "the event's argument, any JSON");
 }
