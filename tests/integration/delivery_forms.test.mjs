@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import { startHub, token, emit, connected, nextEvent, eventually, SLOW } from './lib/hub.mjs';
+import { startRedis } from './lib/redis.mjs';
 
 const PYTHON_CLIENT = fileURLToPath(new URL('./lib/python_client.py', import.meta.url));
 const sockets = [];
@@ -94,6 +95,15 @@ test('auth.nudge: the metadata argument sits between the data and the offset, on
       ['c', 5],
     ]);
     assert.match(raw[0], /^2\["a",\{"x":1\},\{"\$nudge":\{"v":"A\/16B3748","s":3000\}\},"[^:"]+:1"\]$/);
+    // A blip: the missed event is replayed in the same form, and the session is recovered.
+    const back = new Promise((resolve) => socket.once('connect', resolve));
+    socket.io.engine.close();
+    await published(hub, { room: 'user_n1', event: 'd', data: 6, version: '0/FF' });
+    await back;
+    assert.equal(socket.recovered, true);
+    await eventually(() => events.length === 4);
+    assert.match(events[3].pop(), /^[^:]+:4$/);
+    assert.deepEqual(events[3], ['d', 6, { $nudge: { v: '0/FF' } }]);
   } finally {
     await hub.stop();
   }
@@ -141,5 +151,48 @@ test('--recovery on still gives every client offsets; --recovery off gives nobod
   } finally {
     await on.stop();
     await off.stop();
+  }
+});
+
+test('Redis broker, default recovery: per-hub windows, plain clients untouched, a replay in the nudge form', async () => {
+  const redis = await startRedis();
+  const args = ['--broker', redis.url, '--refetch-rate', '1'];
+  const a = await startHub({ recovery: null, args });
+  const b = await startHub({ recovery: null, args });
+  try {
+    for (const hub of [a, b]) {
+      await eventually(async () => (await (await fetch(`${hub.url}/healthz`)).json()).broker.connected);
+    }
+    const rooms = { rooms: ['shared'] };
+    const plain = await connected(client(a, 'p1', {}, rooms));
+    const other = await connected(client(a, 'p2', { nudge: 1 }, rooms));
+    const nudge = await connected(client(b, 'n2', { nudge: 1 }, rooms));
+    assert.equal(plain._pid, undefined);
+    const got = [nextEvent(plain, 'e'), nextEvent(other, 'e'), nextEvent(nudge, 'e')];
+    // (No version here: the Redis message codec carries versions and spreads from the "fields"
+    // change on; this test is about the forms and the per-hub windows.)
+    await published(a, { room: 'shared', event: 'e', data: 1 });
+    const [p, o, n] = await Promise.all(got);
+    assert.deepEqual(p, [1]);
+    // Each hub's window is its own members / rate: 2 on a, 1 on b.
+    assert.deepEqual(o.slice(0, -1), [1, { $nudge: { s: 2000 } }]);
+    assert.deepEqual(n.slice(0, -1), [1, { $nudge: { s: 1000 } }]);
+    // A blip on b: the event it missed is replayed from Redis in its form (a replay carries
+    // the event's own spread, none here, so no metadata) and the session is recovered.
+    const back = new Promise((resolve) => nudge.once('connect', resolve));
+    const replayed = [];
+    nudge.on('missed', (...args) => replayed.push(args));
+    nudge.io.engine.close();
+    await published(a, { room: 'shared', event: 'missed', data: 2 });
+    await back;
+    assert.equal(nudge.recovered, true);
+    await eventually(() => replayed.length === 1);
+    assert.equal(replayed[0].length, 2);
+    assert.equal(replayed[0][0], 2);
+    assert.match(replayed[0][1], /^[^:]+:[0-9]+$/);
+  } finally {
+    await a.stop();
+    await b.stop();
+    await redis.stop();
   }
 });
