@@ -111,6 +111,29 @@ def test_sqlite_durable_rows_record_the_version_and_the_relay_sends_it(to_fake_h
         ("a", recorded[0], None), ("b", "0/5", 10)]
 
 
+# --- Through the real hub ----------------------------------------------------------------------
+
+def test_the_version_reaches_a_nudge_client_through_the_hub(listen, new_user):
+    """Django (SQLite's counter, and a given version with a spread) to a socket.io-client that
+    opted in with auth.nudge: the metadata argument follows the data."""
+    from django.db import transaction
+
+    from nudge.django import emit_event
+    from nudge.django.versions import committed_version
+
+    user = new_user()
+    listener = listen(user, nudge=True)
+    with transaction.atomic():
+        emit_event(user, "balance_updated", {"cents": 5})
+    counted = committed_version()
+    emit_event(user, "given", version="0/16b3748", spread=3000)
+    first, second = listener.next(), listener.next()
+    assert (first["event"], first["args"][:2]) == (
+        "balance_updated", [{"cents": 5}, {"$nudge": {"v": str(counted)}}])
+    assert (second["event"], second["args"][:2]) == (
+        "given", [{}, {"$nudge": {"v": "0/16B3748", "s": 3000}}])
+
+
 # --- PostgreSQL 15: the WAL position -------------------------------------------------------------
 
 @pytest.fixture(scope="module")
