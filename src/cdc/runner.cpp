@@ -79,14 +79,16 @@ int Runner::run() {
 // change. Postgres sends each pgoutput message as it decodes it (a one-row transaction is a
 // Begin, an Insert, a Commit and then a keepalive, each flushed on its own), so reading each as
 // it arrives wakes the process several times per transaction. Instead:
-//  - when a wait ends with a transaction under way or events pending, the loop sleeps for the
-//    --batch-wait window first (the rest of the transaction and the next ones arrive meanwhile),
-//    then reads everything that has arrived without waiting (drains), and publishes once;
+//  - after a wake-up the loop reads everything that has arrived without waiting (drains);
+//    then, with events pending or a transaction under way, it sleeps out the --batch-wait
+//    window once (the rest of the transaction and the next ones arrive meanwhile), drains
+//    again, and publishes once;
 //  - keepalives are answered when the server asks (reply requested) or when a status update is
 //    due; a moved position is reported at most every status_min_interval while changes keep
 //    coming, and within status_min_interval once they stop (the wait's timeout is cut to fit).
 bool Runner::stream_until_error() {
     bool draining = false;      // reading what has already arrived, without waiting
+    bool paused = false;        // this wake-up already slept out the --batch-wait window
     std::size_t held_for = 0;   // messages read since the oldest pending event
     while (!stop_) {
         auto read = stream_->read(draining ? std::chrono::milliseconds(0) : idle_wait());
@@ -98,17 +100,18 @@ bool Runner::stream_until_error() {
         if (*read) {
             if (!take(**read)) return true;
             if (!pipeline_.pending().empty()) ++held_for;
-            if (!draining) {
-                draining = true;
-                // The first message after a wait: when more of a transaction (or more events
-                // to share the request) is on its way, let it arrive before reading on.
-                if (config_.batch_wait.count() > 0 && (held_for > 0 || pipeline_.in_transaction())) {
-                    wait(config_.batch_wait);
-                    if (stop_) return false;
-                }
-            }
+            draining = true;
+        } else if (draining && !paused && config_.batch_wait.count() > 0 &&
+                   (held_for > 0 || pipeline_.in_transaction())) {
+            // Everything that woke us is read, and events wait to be published or a
+            // transaction is under way: let more arrive to share the request and this
+            // wake-up, then read it too.
+            paused = true;
+            wait(config_.batch_wait);
+            continue;
         } else {
             draining = false;  // everything that had arrived is read
+            paused = false;
         }
         // Publish once the stream has nothing more for now or the batch is full; a stream that
         // never pauses holds an event for at most max_batch further messages.
