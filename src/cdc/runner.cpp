@@ -83,9 +83,8 @@ int Runner::run() {
 // Begin, an Insert, a Commit and then a keepalive, each flushed on its own), so reading each as
 // it arrives wakes the process several times per transaction. Instead:
 //  - after a wake-up the loop reads everything that has arrived without waiting (drains);
-//    then, with events pending or a transaction under way, it sleeps out the --batch-wait
-//    window once (the rest of the transaction and the next ones arrive meanwhile), drains
-//    again, and publishes once;
+//    then, with events pending, it sleeps out the --batch-wait window once (the next
+//    transactions arrive meanwhile), drains again, and publishes once;
 //  - keepalives are answered when the server asks (reply requested) or when a status update is
 //    due; a moved position is reported at most every status_min_interval while changes keep
 //    coming, and within status_min_interval once they stop (the wait's timeout is cut to fit).
@@ -104,11 +103,11 @@ bool Runner::stream_until_error() {
             if (!take(**read)) return true;
             if (!pipeline_.pending().empty()) ++held_for;
             draining = true;
-        } else if (draining && !paused && config_.batch_wait.count() > 0 &&
-                   (held_for > 0 || pipeline_.in_transaction())) {
-            // Everything that woke us is read, and events wait to be published or a
-            // transaction is under way: let more arrive to share the request and this
-            // wake-up, then read it too.
+        } else if (draining && !paused && held_for > 0 && config_.batch_wait.count() > 0) {
+            // Everything that woke us is read and events wait to be published: let more
+            // arrive to share the request and this wake-up, then read it too. (Not for a
+            // transaction whose changes match no rule: sleeping then would only let the
+            // socket fill while Postgres decodes a backlog.)
             paused = true;
             wait(config_.batch_wait);
             continue;
