@@ -52,6 +52,9 @@ public:
     [[nodiscard]] Result<void, DecodeError> feed(std::span<const std::uint8_t> payload);
 
     [[nodiscard]] const std::vector<OutEvent>& pending() const noexcept { return pending_; }
+    // pending() for the caller to move the events out of while publishing them; they stay
+    // counted as pending (batch_full(), idle()) until published() clears them.
+    [[nodiscard]] std::span<OutEvent> pending_to_publish() noexcept { return pending_; }
     [[nodiscard]] bool batch_full() const noexcept { return pending_.size() >= max_batch_; }
     [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
 
