@@ -21,10 +21,11 @@ export function localize(name, replacements) {
   return lines.join('\n');
 }
 
-// Starts nginx with `site` (an http-context file) and `workers` worker processes; resolves with
+// Starts nginx with `site` (an http-context file), `workers` worker processes of `connections`
+// each; resolves with
 // { stop(), output() } once `ready()` (polled) is true. `spawnWith` lets a caller own the child
 // (bench/run.mjs's phases stop what they started).
-export async function startNginx(dir, site, { workers = 1, ready, spawnWith = spawn } = {}) {
+export async function startNginx(dir, site, { workers = 1, connections = 4096, ready, spawnWith = spawn } = {}) {
   writeFileSync(join(dir, 'site.conf'), site);
   for (const temp of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, temp), { recursive: true });
   // What /etc/nginx/nginx.conf gives a site file, with every path in `dir`.
@@ -36,7 +37,8 @@ ${user}
 worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log info;
-events { worker_connections 4096; }
+worker_rlimit_nofile ${connections * 2};
+events { worker_connections ${connections}; }
 http {
   access_log off;
   client_body_temp_path ${dir}/body;
