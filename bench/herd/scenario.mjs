@@ -13,7 +13,7 @@
 // its total requests, and when each client showed the new data (ms after the publish, or after
 // the SIGTERM): p50 / p95 / max. Every client must end fresh; that is checked, timing is not.
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localize, startNginx } from '../../tests/integration/lib/nginx.mjs';
 
@@ -29,6 +29,7 @@ export async function herd(ctx) {
   const help = await helpText(nudged);
   const hasSpread = help.includes('--refetch-rate');
   const rows = [];
+  const loadBefore = loadavg()[0];
   const plan = [
     ['control', 'no spread (control)', {}],
     ['window', `spread by window ("spread": ${WINDOW_MS})`, { spread: WINDOW_MS, needs: true }],
@@ -45,7 +46,7 @@ export async function herd(ctx) {
     process.stdout.write(`bench: nudged herd ${key}\n`);
     rows.push({ key, label, ...(await ctx.phase(`herd ${key}`, (p) => runRow(ctx, p, { clients, processes, ...opts }))) });
   }
-  return { clients, processes, rows };
+  return { clients, processes, rows, cores: cpus().length, load: [loadBefore, loadavg()[0]] };
 }
 
 async function helpText(nudged) {
@@ -222,7 +223,9 @@ export function herdReport(result, n) {
     `Real @nudge/query-core clients (QueryClient + createNudge + socket.io-client, one WebSocket each) observe`,
     `["rates"]; the origin (bench/herd/origin.mjs, 20 ms per request) counts requests per 50 ms. One write, then`,
     `one event to the room; "fresh": ms from the publish (restart: from the SIGTERM) until a client shows the`,
-    `new data. Peak: the busiest 1 s of the origin, and its busiest 50 ms bin × 20.`, '',
+    `new data. Peak: the busiest 1 s of the origin, and its busiest 50 ms bin × 20. Machine: ${result.cores} cores,`,
+    `load average (1 min) ${result.load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end; the clients' own`,
+    `processes share those cores, so with few cores they, not the hub, set how fast a herd can refetch.`, '',
     '| Row | Origin peak (req in busiest 1 s) | Busiest 50 ms × 20 | Origin requests | Fresh p50 | p95 | max | Clients fresh |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
