@@ -43,7 +43,7 @@ if (!values.hub || !values.api || !values.secret || !(count > 0) || !(resyncSpre
 
 // node:http with kept-alive connections: a tenth of fetch()'s CPU per request, so the clients'
 // processes are less of a bottleneck than the origin they measure.
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
 const getJson = (url, signal) => new Promise((resolve, reject) => {
   const req = get(url, { agent, signal }, (res) => {
     let body = '';
