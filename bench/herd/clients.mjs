@@ -13,8 +13,9 @@
 //   {"ready":true,"connected":n,"loaded":n}  every client connected and has its first data
 //     (or {"ready":false,...} at the timeout);
 //   {"state":{"connected":n,"fresh":n}}      every 250 ms while it changes;
-//   {"report":true,"fresh":n,"lat":[ms,...],"connected":n}  for the stdin line
-//     {"report":true}: how long after `t0` each fresh client got data with gen >= `gen`.
+//   {"report":true,"fresh":n,"lat":[ms,...],"got":[ms,...],"connected":n}  for the stdin line
+//     {"report":true}: how long after `t0` each fresh client got data with gen >= `gen` (`lat`)
+//     and each client received the event (`got`).
 // Stdin lines {"expect":{"gen":g,"t0":ms}} set what counts as fresh (t0 on the Date.now() clock
 // of this machine). When stdin ends every client stops and the process exits.
 import { Agent, get } from 'node:http';
@@ -65,7 +66,7 @@ let loaded = 0;
 let fresh = 0;
 
 function open(i) {
-  const client = { gen: 0, freshAt: null, v: null, connected: false };
+  const client = { gen: 0, freshAt: null, v: null, connected: false, eventAt: null };
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 3, staleTime: Infinity } } });
   const nudge = createNudge({
     url: values.hub,
@@ -82,7 +83,10 @@ function open(i) {
     socketOptions: { transports: ['websocket'], forceNew: true },
     onError: () => {},
   });
-  nudge.on('rates_changed', (data) => { client.v = data?.v ?? null; });
+  nudge.on('rates_changed', (data) => {
+    client.v = data?.v ?? null;
+    client.eventAt ??= Date.now();
+  });
   nudge.subscribe(() => {
     const now = nudge.getStatus().state === 'connected';
     if (now !== client.connected) connected += now ? 1 : -1;
@@ -135,12 +139,15 @@ input.on('line', (line) => {
     expect = msg.expect;
     fresh = 0;
     for (const c of clients) {
+      c.eventAt = null;
       c.freshAt = c.gen >= expect.gen ? Date.now() : null;
       if (c.freshAt !== null) fresh += 1;
     }
   } else if (msg.report) {
     const lat = clients.filter((c) => c.freshAt !== null).map((c) => c.freshAt - expect.t0);
-    out({ report: true, fresh, connected, lat });
+    // When the event reached each client (none for a restart, which sends no event).
+    const got = clients.filter((c) => c.eventAt !== null).map((c) => c.eventAt - expect.t0);
+    out({ report: true, fresh, connected, lat, got });
   }
 });
 input.on('close', () => {

@@ -160,6 +160,7 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
   for (const p of procs) p.end();
 
   const lat = reports.flatMap((r) => r.lat).sort((a, b) => a - b);
+  const got = reports.flatMap((r) => r.got).sort((a, b) => a - b);
   const fresh = lat.length;
   ctx.check(fresh === clients, `herd: ${fresh} of ${clients} clients showed the new data`);
   const pct = (q) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(q * lat.length))] : null);
@@ -176,6 +177,8 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
   return {
     fresh, total: stats.total, peakSecond, peakBinPerS: peakBin * 20,
     p50: pct(0.5), p95: pct(0.95), max: lat.at(-1) ?? null, downMs,
+    // The hub's part: when the last client had the event (nothing for a restart).
+    gotMax: got.at(-1) ?? null,
   };
 }
 
@@ -226,15 +229,15 @@ export function herdReport(result, n) {
     `new data. Peak: the busiest 1 s of the origin, and its busiest 50 ms bin × 20. Machine: ${result.cores} cores,`,
     `load average (1 min) ${result.load.map((l) => l.toFixed(1)).join(' at the start, ')} at the end; the clients' own`,
     `processes share those cores, so with few cores they, not the hub, set how fast a herd can refetch.`, '',
-    '| Row | Origin peak (req in busiest 1 s) | Busiest 50 ms × 20 | Origin requests | Fresh p50 | p95 | max | Clients fresh |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|',
+    '| Row | Origin peak (req in busiest 1 s) | Busiest 50 ms × 20 | Origin requests | Fresh p50 | p95 | max | Clients fresh | Last client had the event |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of result.rows) {
     if (r.skipped || r.fresh === undefined) {
-      lines.push(`| ${r.label} | not measured: ${r.skipped ?? 'the phase failed'} | | | | | | |`);
+      lines.push(`| ${r.label} | not measured: ${r.skipped ?? 'the phase failed'} | | | | | | | |`);
       continue;
     }
-    lines.push(`| ${r.label} | ${n(r.peakSecond)}/s | ${n(r.peakBinPerS)}/s | ${n(r.total)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.max)} | ${n(r.fresh)} of ${n(result.clients)} |`);
+    lines.push(`| ${r.label} | ${n(r.peakSecond)}/s | ${n(r.peakBinPerS)}/s | ${n(r.total)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.max)} | ${n(r.fresh)} of ${n(result.clients)} | ${ms(r.gotMax)} |`);
   }
   lines.push('');
   return lines;
