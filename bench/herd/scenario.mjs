@@ -237,7 +237,8 @@ export function herdReport(result, n) {
       lines.push(`| ${r.label} | not measured: ${r.skipped ?? 'the phase failed'} | | | | | | | |`);
       continue;
     }
-    lines.push(`| ${r.label} | ${n(r.peakSecond)}/s | ${n(r.peakBinPerS)}/s | ${n(r.total)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.max)} | ${n(r.fresh)} of ${n(result.clients)} | ${ms(r.gotMax)} |`);
+    const label = r.downMs === null ? r.label : `${r.label}; the hub took ${ms(r.downMs)} to stop`;
+    lines.push(`| ${label} | ${n(r.peakSecond)}/s | ${n(r.peakBinPerS)}/s | ${n(r.total)} | ${ms(r.p50)} | ${ms(r.p95)} | ${ms(r.max)} | ${n(r.fresh)} of ${n(result.clients)} | ${ms(r.gotMax)} |`);
   }
   lines.push('');
   return lines;
