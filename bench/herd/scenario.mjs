@@ -89,6 +89,7 @@ async function runRow(ctx, phase, { clients, processes, hubArgs = [], spread = 0
   const origin = await listening(ctx, phase, 'origin', process.execPath, [`${ctx.root}/bench/herd/origin.mjs`, '--delay-ms', '20']);
   let api = origin.url;
   let dir;
+  let proxy;
   if (nginx) {
     dir = mkdtempSync(join(tmpdir(), 'nudge-herd-nginx-'));
     mkdirSync(join(dir, 'cache'));
@@ -99,7 +100,7 @@ async function runRow(ctx, phase, { clients, processes, hubArgs = [], spread = 0
       port: `    listen 127.0.0.1:${port};`,
     });
     api = `http://127.0.0.1:${port}`;
-    await startNginx(dir, site, {
+    proxy = await startNginx(dir, site, {
       workers: NGINX_WORKERS,
       connections: clients + 2048,
       ready: async () => (await fetch(`${api}/api/rates`)).ok,
@@ -109,6 +110,7 @@ async function runRow(ctx, phase, { clients, processes, hubArgs = [], spread = 0
   try {
     return await measure(ctx, phase, { clients, processes, hubArgs, spread, nginx, restart, origin, api });
   } finally {
+    await proxy?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
 }
