@@ -8,6 +8,8 @@
 //                              scaleout, herd, floor, micro; the report goes to build-bench/RESULTS.md
 //                              so the full one stays whole
 //   --scaleout-clients N       clients of the scaleout scenario (default 95,000; smoke: 50)
+//   --herd-clients N, --herd-rate R   the herd scenario's clients (default 10,000; smoke: 40) and
+//                              --refetch-rate (default 2,000)
 //   --report PATH              write the report there (a smoke run writes one only if asked)
 //   --peer SCRIPT, --nudged PATH   other servers to drive (the tests use stand-ins)
 //   --peer-shortfalls fail|report  whether the peer's shortfalls fail the run (default: report,
@@ -62,6 +64,8 @@ const { values: opts } = parseArgs({
     nudged: { type: 'string' },
     'peer-shortfalls': { type: 'string' },
     'scaleout-clients': { type: 'string' },
+    'herd-clients': { type: 'string' },
+    'herd-rate': { type: 'string' },
   },
 });
 const smoke = opts.smoke;
@@ -1126,6 +1130,8 @@ try {
     process.stdout.write('bench: nudged herd\n');
     results.herd = await herd({
       root, nudged: NUDGED, secret: SECRET, apiKey: API_KEY, smoke, within, freePort, n,
+      clients: opts['herd-clients'] ? Number(opts['herd-clients']) : undefined,
+      rate: opts['herd-rate'] ? Number(opts['herd-rate']) : undefined,
       check: (condition, message) => check(condition, message),
       phase: (label, fn) => phase('nudged', label, fn),
     });
