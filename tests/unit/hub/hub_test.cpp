@@ -38,7 +38,7 @@ struct Fixture {
 };
 
 TEST(Hub, EncodesAWebSocketTextFrameOfTheSocketIoEvent) {
-    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}});
+    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}, {}, 0});
     const std::string payload = R"(42["balance_updated",{"x":1}])";
     ASSERT_EQ(frame.size(), 2 + payload.size());
     EXPECT_EQ(static_cast<unsigned char>(frame[0]), 0x81);  // FIN + text
@@ -54,7 +54,7 @@ TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
     f.hub.rooms(1).join("all", &c);
     f.hub.rooms(1).join("user_9", &c);
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(
-        EmitBatch{Emit{{"all"}, {}, "e1", "", {}, 0, {}}, Emit{{"user_9"}, {}, "e2", "1", {}, 0, {}}})));
+        EmitBatch{Emit{{"all"}, {}, "e1", "", {}, 0, {}, {}, 0}, Emit{{"user_9"}, {}, "e2", "1", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(a.frames.empty());  // nothing runs until the shard's thread does
     f.drain();
     ASSERT_EQ(a.frames.size(), 1U);
@@ -76,7 +76,7 @@ TEST(Hub, RefusesBatchesPastThePendingBoundUntilShardsCatchUp) {
     Recorder a, b;
     hub.rooms(0).join("r", &a);
     hub.rooms(1).join("r", &b);
-    auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", "", {}, 0, {}}});
+    auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", "", {}, 0, {}, {}, 0}});
     EXPECT_TRUE(hub.deliver(batch));
     EXPECT_TRUE(hub.deliver(batch));
     EXPECT_EQ(hub.pending(), 4U);
@@ -95,11 +95,11 @@ TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
     Recorder a, c;
     f.hub.rooms(0).join("user_1", &a);
     f.hub.rooms(1).join("user_2", &c);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[0].size(), 1U);
     EXPECT_TRUE(f.queues[1].empty());  // shard 1 has no user_1: not woken
     EXPECT_EQ(f.hub.pending(), 1U);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.hub.pending(), 1U);  // no shard has the room: nothing posted
     f.drain();
     EXPECT_EQ(a.frames.size(), 1U);
@@ -108,7 +108,7 @@ TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
     // After the last member leaves, the shard is skipped again; a join makes it a target.
     f.hub.rooms(1).leave("user_2", &c);
     f.hub.rooms(0).join("user_2", &a);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_2"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_2"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[0].size(), 1U);
     EXPECT_TRUE(f.queues[1].empty());
 }
@@ -160,12 +160,12 @@ TEST(HubRoomOps, AnEventPublishedAfterAJoinReachesTheJoinedSockets) {
     ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7"})));
     // No shard has team_7 yet, but the join is in flight: the event goes to every shard,
     // behind the join in each queue.
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[1].size(), 2U);
     f.drain();
     EXPECT_EQ(a.frames.size(), 1U);
     // Once the join ran, the presence filter decides again.
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(f.queues[0].empty());
     EXPECT_EQ(f.queues[1].size(), 1U);
 }
@@ -177,7 +177,7 @@ TEST(HubRoomOps, OperationsCountAgainstTheOverloadBound) {
     hub.rooms(0).join("user_1", &a);
     EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"x"})));
     EXPECT_FALSE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"y"})));
-    EXPECT_FALSE(hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}}})));
+    EXPECT_FALSE(hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"nobody"}, {"y"})));  // no shard: nothing posted
 }
 
@@ -234,6 +234,72 @@ TEST(HubResync, ASessionHoldingForItsConnectAnswerKeepsIt) {
     f.drain();
     EXPECT_TRUE(holding.frames.empty());
     EXPECT_EQ(holding.take_held().size(), 1U);
+}
+
+}  // namespace
+}  // namespace nudge::hub
+
+namespace nudge::hub {
+namespace {
+
+// Each session takes its own form of one event; sessions of one form on a shard share a frame.
+TEST(Hub, EachSessionGetsItsFormAndOneFormIsSharedOnAShard) {
+    Fixture f;
+    Recorder plain, offset, nudge, nudge2;
+    offset.variant = Variant::kOffset;
+    nudge.variant = nudge2.variant = Variant::kNudge;
+    for (Recorder* r : {&plain, &offset, &nudge, &nudge2}) f.hub.rooms(0).join("team", r);
+    Emit emit{{"team"}, {}, "e", "", {}, 5, "Ep:5", "7", 200};
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{emit})));
+    f.drain();
+    ASSERT_EQ(plain.frames.size(), 1U);
+    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["e"])");
+    EXPECT_EQ(offset.frames[0]->substr(2), R"(42["e",null,"Ep:5"])");
+    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["e",null,{"$nudge":{"v":"7","s":200}},"Ep:5"])");
+    EXPECT_EQ(nudge.frames[0].get(), nudge2.frames[0].get());
+}
+
+// --refetch-rate: the window is ceil(members / rate) seconds over every shard's members, the
+// largest of the event's rooms, capped at 60 s; the event's own spread wins when larger.
+TEST(Hub, DerivesTheSpreadWindowFromTheRoomsMembers) {
+    Fixture f;
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 0U);  // no rate: none
+    f.hub.set_refetch_rate(2);
+    Recorder members[5];
+    for (int i = 0; i < 5; ++i) f.hub.rooms(static_cast<std::size_t>(i % 2)).join("big", &members[i]);
+    f.hub.rooms(0).join("small", &members[0]);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 2500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"small"}), 500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"small", "big"}), 2500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"nobody"}), 0U);
+    f.hub.rooms(1).leave("big", &members[1]);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 2000U);
+    for (Recorder& m : members) m.variant = Variant::kNudge;
+    const auto encoded = f.hub.encode_batch(EmitBatch{Emit{{"big"}, {}, "e", "", {}, 0, {}, {}, 0},
+                                                      Emit{{"small"}, {}, "e", "", {}, 0, {}, {}, 9000}});
+    EXPECT_EQ((*encoded)[0]->window_ms(), 2000U);
+    EXPECT_EQ((*encoded)[1]->window_ms(), 9000U);
+    // A rate of 1 and 100,000 members would be 100,000 s: capped.
+    Fixture g;
+    g.hub.set_refetch_rate(1);
+    std::vector<Recorder> crowd(61);
+    for (auto& r : crowd) g.hub.rooms(0).join("all", &r);
+    EXPECT_EQ(g.hub.derived_window_ms(std::vector<std::string>{"all"}), kMaxSpreadMs);
+}
+
+// A nudge session's resync carries the derived window of the rooms it names.
+TEST(Hub, ANudgeSessionsResyncIsSpread) {
+    Fixture f;
+    f.hub.set_refetch_rate(1);
+    Recorder plain, nudge;
+    nudge.variant = Variant::kNudge;
+    f.hub.rooms(0).join("team", &plain);
+    f.hub.rooms(0).join("team", &nudge);
+    ASSERT_TRUE(f.hub.resync(std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"team"})));
+    f.drain();
+    ASSERT_EQ(plain.frames.size(), 1U);
+    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]}])");
+    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]},{"$nudge":{"s":2000}}])");
 }
 
 }  // namespace
