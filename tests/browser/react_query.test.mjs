@@ -253,13 +253,15 @@ test('a tab hidden while the hub restarts reconnects on visibilitychange, not af
   }
 });
 
-test('two tabs spread their resync after a hub restart: each refetches at its own offset, kept across a reload', async () => {
-  const SPREAD = 3000;
-  const first = await startHub(); // no recovery: the client resyncs by itself, over resyncSpreadMs
+// Two tabs of `user` (one socket), the hub restarted under them: each tab refetches at its own
+// offset in the window `spread`, and a reload keeps the tab's seed.
+async function spreadResyncAfterRestart({ user, spread, hubOptions, resyncSpread = 0 }) {
+  const SPREAD = spread;
+  const first = await startHub(hubOptions);
   const context = await browser.newContext();
   let second;
   try {
-    const url = `${base}/?user=s1&resyncSpread=${SPREAD}&hub=${encodeURIComponent(first.url)}`;
+    const url = `${base}/?user=${user}&resyncSpread=${resyncSpread}&hub=${encodeURIComponent(first.url)}`;
     const tabs = [await context.newPage(), await context.newPage()];
     for (const tab of tabs) {
       await tab.goto(url);
@@ -267,7 +269,7 @@ test('two tabs spread their resync after a hub restart: each refetches at its ow
       await tab.locator('#balance', { hasText: '100' }).waitFor();
     }
     const leader = (await text(tabs[0], '#role')) === 'leader' ? tabs[0] : tabs[1];
-    balances.set('s1', 700);
+    balances.set(user, 700);
     await first.stop();
     await leader.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
     // On the page's clock (Date.now, the same clock as this process's): the leader is back.
@@ -279,14 +281,14 @@ test('two tabs spread their resync after a hub restart: each refetches at its ow
         resolve(Date.now());
       }).observe(status, { childList: true, characterData: true, subtree: true });
     }));
-    second = await startHub({ port: first.port });
+    second = await startHub({ ...hubOptions, port: first.port });
     const connectedAt = await reconnected;
     for (const tab of tabs) await tab.locator('#balance', { hasText: '700' }).waitFor({ timeout: 15000 });
 
     const seeds = await Promise.all(tabs.map((tab) => tab.evaluate(() => sessionStorage.getItem('nudge:spread-seed'))));
     assert.ok(seeds[0] && seeds[1] && seeds[0] !== seeds[1], `each tab has its own seed: ${seeds}`);
     for (const seed of seeds) {
-      const refetch = balanceLog.find((r) => r.user === 's1' && r.tab === seed && r.at >= connectedAt);
+      const refetch = balanceLog.find((r) => r.user === user && r.tab === seed && r.at >= connectedAt);
       assert.ok(refetch, `tab ${seed} refetched after the restart`);
       // Not before its offset (a lower bound: a slow machine only makes it later).
       const offset = spreadOffset(seed, SPREAD);
@@ -301,4 +303,11 @@ test('two tabs spread their resync after a hub restart: each refetches at its ow
     await first.stop();
     await second?.stop();
   }
-});
+}
+
+test('two tabs spread their own resync after a restart of a hub without recovery (resyncSpreadMs), each at its own offset', () =>
+  spreadResyncAfterRestart({ user: 's1', spread: 3000, resyncSpread: 3000, hubOptions: {} }));
+
+test("two tabs spread the hub's nudge:resync after a restart over the window of --refetch-rate, each at its own offset", () =>
+  // One socket in user_s2: the hub's window is ceil(1 / 1 × 1000) = 1000 ms.
+  spreadResyncAfterRestart({ user: 's2', spread: 1000, hubOptions: { recovery: true, args: ['--refetch-rate', '1'] } }));
