@@ -5,9 +5,11 @@
 //                              asserts no timing, writes nothing into the tree (make test runs it)
 //   bench/run.mjs --only fanout    only the scenarios named (comma-separated; also BENCH_ONLY=...):
 //                              memory, fanout, targeted, latency, storm, polling, recovery,
-//                              scaleout, floor, micro; the report goes to build-bench/RESULTS.md
+//                              scaleout, herd, floor, micro; the report goes to build-bench/RESULTS.md
 //                              so the full one stays whole
 //   --scaleout-clients N       clients of the scaleout scenario (default 95,000; smoke: 50)
+//   --herd-clients N, --herd-rate R   the herd scenario's clients (default 10,000; smoke: 40) and
+//                              --refetch-rate (default 2,000)
 //   --report PATH              write the report there (a smoke run writes one only if asked)
 //   --peer SCRIPT, --nudged PATH   other servers to drive (the tests use stand-ins)
 //   --peer-shortfalls fail|report  whether the peer's shortfalls fail the run (default: report,
@@ -32,6 +34,11 @@
 //              memory per client, 5,000 targeted events/s round-robin through the hubs' publish
 //              APIs (p50/p99 emit → receive, CPU per delivery of the hubs + Redis), and broadcasts
 //              to the room every client is in (delivered/s, CPU per delivery of the hubs + Redis).
+// And one measures what reaches the user's API:
+//   herd       10,000 real @nudge/query-core clients refetch one key after one event: the origin's
+//              peak and the time until every client is fresh, without spread, with a spread
+//              window, with --refetch-rate, through nginx's collapse, and across a hub restart
+//              (bench/herd/scenario.mjs).
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer as createNetServer } from 'node:net';
 import { readFileSync, writeFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
@@ -40,13 +47,14 @@ import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SECRET, API_KEY, sleep } from '../tests/integration/lib/hub.mjs';
+import { herd, herdReport } from './herd/scenario.mjs';
 
 const started = Date.now();
 const root = fileURLToPath(new URL('..', import.meta.url));
 // The code that ran, read before the run writes its results into the tree.
 const commit = execFileSync('git', ['describe', '--always', '--dirty'], { cwd: root, encoding: 'utf8' }).trim();
-const SCENARIOS = ['memory', 'fanout', 'targeted', 'latency', 'storm', 'polling', 'recovery', 'scaleout', 'floor',
-  'micro'];
+const SCENARIOS = ['memory', 'fanout', 'targeted', 'latency', 'storm', 'polling', 'recovery', 'scaleout', 'herd',
+  'floor', 'micro'];
 const { values: opts } = parseArgs({
   options: {
     smoke: { type: 'boolean', default: false },
@@ -56,6 +64,8 @@ const { values: opts } = parseArgs({
     nudged: { type: 'string' },
     'peer-shortfalls': { type: 'string' },
     'scaleout-clients': { type: 'string' },
+    'herd-clients': { type: 'string' },
+    'herd-rate': { type: 'string' },
   },
 });
 const smoke = opts.smoke;
@@ -181,6 +191,8 @@ function build() {
   if (!existsSync(`${buildDir}/build.ninja`)) sh('cmake', ['--preset', 'bench']);
   sh('cmake', ['--build', buildDir, '--target', 'nudge-loadgen', 'nudged', 'send_floor', 'nudge-micro', '-j',
     String(cpus().length)]);
+  // The herd scenario's clients run the built @nudge/query-core.
+  if (only.includes('herd')) sh('npm', ['run', 'build', '--workspace', 'clients/query-core']);
 }
 
 function procStat(pid) {
@@ -1032,6 +1044,7 @@ function reportLines(totalS) {
       `Load generator CPU: ${cell(a.loadgenCpuS)} s (nudged), ${cell(b.loadgenCpuS)} s (${P}); publisher CPU (targeted): `
         + `${cell(a.targeted?.publisherCpuS)} s, ${cell(b.targeted?.publisherCpuS)} s.`, '');
   }
+  if (ran('herd')) lines.push(...herdReport(results.herd, n));
   if (ran('recovery') && results.recovery) {
     const { fanout: fan, history } = results.recovery;
     const runs = (list) => list.map((v) => cell(v, fmt2)).join(', ');
@@ -1112,6 +1125,16 @@ try {
   if (only.includes('recovery')) {
     process.stdout.write('bench: nudged recovery on/off\n');
     results.recovery = await recovery();
+  }
+  if (only.includes('herd')) {
+    process.stdout.write('bench: nudged herd\n');
+    results.herd = await herd({
+      root, nudged: NUDGED, secret: SECRET, apiKey: API_KEY, smoke, within, freePort, n,
+      clients: opts['herd-clients'] ? Number(opts['herd-clients']) : undefined,
+      rate: opts['herd-rate'] ? Number(opts['herd-rate']) : undefined,
+      check: (condition, message) => check(condition, message),
+      phase: (label, fn) => phase('nudged', label, fn),
+    });
   }
   if (only.includes('floor') || only.includes('fanout')) results.floor = await floor();
   if (only.includes('micro')) results.micro = await micro();

@@ -2,7 +2,7 @@
 // React page shows REST data, a hub event updates it without polling or reload, two tabs share
 // one socket, the other tab takes over when the leader closes, and a project page listens to
 // its room (useNudgeRoom) only while it is open, and a tab hidden while the hub restarts
-// reconnects as soon as it is visible again.
+// reconnects as soon as it is visible again, and two tabs spread their resync after a restart.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,11 +13,13 @@ import { build } from 'vite';
 import { startHub, token, emit, metrics, eventually } from '../integration/lib/hub.mjs';
 import { launchChromium, serveApp, json } from '../integration/lib/browser.mjs';
 import { cuttableProxy } from '../integration/lib/proxy.mjs';
+import { spreadOffset } from '../../clients/query-core/dist/spread.js';
 
 const appDir = fileURLToPath(new URL('./app/', import.meta.url));
 const outDir = mkdtempSync(join(tmpdir(), 'nudge-browser-'));
 const balances = new Map();
 const requests = new Map(); // user → data requests served
+const balanceLog = []; // { user, tab, at }: every /api/balance request, `tab` the spread seed
 const projects = new Map(); // project id → { version, requests }
 const queryFetches = new Map(); // `${user}:${i}` → dashboard query requests served
 let hub;
@@ -47,6 +49,7 @@ before(async () => {
     }
     if (url.pathname === '/api/balance') {
       requests.set(user, (requests.get(user) ?? 0) + 1);
+      balanceLog.push({ user, tab: url.searchParams.get('tab'), at: Date.now() });
       return json(res, { balance: balances.get(user) ?? 100 });
     }
     return false;
@@ -249,3 +252,62 @@ test('a tab hidden while the hub restarts reconnects on visibilitychange, not af
     await second?.stop();
   }
 });
+
+// Two tabs of `user` (one socket), the hub restarted under them: each tab refetches at its own
+// offset in the window `spread`, and a reload keeps the tab's seed.
+async function spreadResyncAfterRestart({ user, spread, hubOptions, resyncSpread = 0 }) {
+  const SPREAD = spread;
+  const first = await startHub(hubOptions);
+  const context = await browser.newContext();
+  let second;
+  try {
+    const url = `${base}/?user=${user}&resyncSpread=${resyncSpread}&hub=${encodeURIComponent(first.url)}`;
+    const tabs = [await context.newPage(), await context.newPage()];
+    for (const tab of tabs) {
+      await tab.goto(url);
+      await tab.locator('#status', { hasText: 'connected' }).waitFor();
+      await tab.locator('#balance', { hasText: '100' }).waitFor();
+    }
+    const leader = (await text(tabs[0], '#role')) === 'leader' ? tabs[0] : tabs[1];
+    balances.set(user, 700);
+    await first.stop();
+    await leader.locator('#status', { hasNotText: 'connected' }).waitFor({ timeout: 5000 });
+    // On the page's clock (Date.now, the same clock as this process's): the leader is back.
+    const reconnected = leader.evaluate(() => new Promise((resolve) => {
+      const status = document.getElementById('status');
+      new MutationObserver((_, observer) => {
+        if (status.textContent !== 'connected') return;
+        observer.disconnect();
+        resolve(Date.now());
+      }).observe(status, { childList: true, characterData: true, subtree: true });
+    }));
+    second = await startHub({ ...hubOptions, port: first.port });
+    const connectedAt = await reconnected;
+    for (const tab of tabs) await tab.locator('#balance', { hasText: '700' }).waitFor({ timeout: 15000 });
+
+    const seeds = await Promise.all(tabs.map((tab) => tab.evaluate(() => sessionStorage.getItem('nudge:spread-seed'))));
+    assert.ok(seeds[0] && seeds[1] && seeds[0] !== seeds[1], `each tab has its own seed: ${seeds}`);
+    for (const seed of seeds) {
+      const refetch = balanceLog.find((r) => r.user === user && r.tab === seed && r.at >= connectedAt);
+      assert.ok(refetch, `tab ${seed} refetched after the restart`);
+      // Not before its offset (a lower bound: a slow machine only makes it later).
+      const offset = spreadOffset(seed, SPREAD);
+      console.log(`# spread resync: tab ${seed} refetched ${refetch.at - connectedAt} ms after the reconnect (offset ${offset} ms)`);
+      assert.ok(refetch.at - connectedAt >= offset, `tab ${seed} refetched ${refetch.at - connectedAt} ms after the reconnect, before its offset ${offset} ms`);
+    }
+    await tabs[1].reload();
+    await tabs[1].locator('#balance', { hasText: '700' }).waitFor();
+    assert.equal(await tabs[1].evaluate(() => sessionStorage.getItem('nudge:spread-seed')), seeds[1], 'a reload keeps the seed');
+  } finally {
+    await context.close();
+    await first.stop();
+    await second?.stop();
+  }
+}
+
+test('two tabs spread their own resync after a restart of a hub without recovery (resyncSpreadMs), each at its own offset', () =>
+  spreadResyncAfterRestart({ user: 's1', spread: 3000, resyncSpread: 3000, hubOptions: {} }));
+
+test("two tabs spread the hub's nudge:resync after a restart over the window of --refetch-rate, each at its own offset", () =>
+  // One socket in user_s2: the hub's window is ceil(1 / 1 × 1000) = 1000 ms.
+  spreadResyncAfterRestart({ user: 's2', spread: 1000, hubOptions: { recovery: true, args: ['--refetch-rate', '1'] } }));

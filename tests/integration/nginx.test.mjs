@@ -8,38 +8,24 @@
 // broker is the Redis broker's business and its tests'.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { io } from 'socket.io-client';
 import {
   startHub, token, connected, emit, metrics, eventually, freePort, nextEvent, API_KEY,
 } from './lib/hub.mjs';
+import { localize, startNginx } from './lib/nginx.mjs';
 
-const NGINX = '/usr/sbin/nginx';
-const deployConf = fileURLToPath(new URL('../../deploy/nginx/nudge.conf', import.meta.url));
 let dir;
 let hubs;
 let nginx;
-let nginxOutput = '';
 let httpsUrl;
 let httpPort;
 let ca;
 const sockets = [];
-
-// The deploy file with this test's ports and paths on the lines marked "test:".
-function localize(conf, replacements) {
-  const lines = conf.split('\n');
-  for (const [marker, replacement] of Object.entries(replacements)) {
-    const index = lines.findIndex((line) => line.includes(`# test: ${marker}`));
-    assert.ok(index >= 0, `deploy/nginx/nudge.conf has no line marked "test: ${marker}"`);
-    lines[index] = replacement;
-  }
-  return lines.join('\n');
-}
 
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'nudge-nginx-'));
@@ -54,7 +40,7 @@ before(async () => {
   const httpsPort = await freePort();
   httpPort = await freePort();
   httpsUrl = `https://127.0.0.1:${httpsPort}`;
-  const site = localize(readFileSync(deployConf, 'utf8'), {
+  const site = localize('nudge.conf', {
     'hub 1': `    server 127.0.0.1:${hubs[0].port} max_fails=1 fail_timeout=5s;`,
     'hub 2': `    server 127.0.0.1:${hubs[1].port} max_fails=1 fail_timeout=5s;`,
     'http port': `    listen 127.0.0.1:${httpPort};`,
@@ -64,43 +50,14 @@ before(async () => {
     certificate: `    ssl_certificate ${join(dir, 'hub.crt')};`,
     key: `    ssl_certificate_key ${join(dir, 'hub.key')};`,
   });
-  writeFileSync(join(dir, 'nudge.conf'), site);
-  for (const temp of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, temp));
-  // What /etc/nginx/nginx.conf gives the site file, with every path in the test's directory.
-  writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 256; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/nudge.conf;
-}
-`);
-  const args = ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')];
-  execFileSync(NGINX, ['-t', ...args], { stdio: 'pipe' });
-  nginx = spawn(NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout.on('data', (chunk) => { nginxOutput += chunk; });
-  nginx.stderr.on('data', (chunk) => { nginxOutput += chunk; });
-  await eventually(async () => {
-    assert.equal(nginx.exitCode, null, `nginx exited:\n${nginxOutput}`);
-    return (await httpsGet('/healthz').catch(() => null))?.status === 200;
+  nginx = await startNginx(dir, site, {
+    ready: async () => (await httpsGet('/healthz').catch(() => null))?.status === 200,
   });
 });
 
 after(async () => {
   for (const socket of sockets) socket.disconnect();
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx.once('exit', resolve));
-    nginx.kill('SIGTERM'); // fast shutdown: does not wait for proxied WebSockets
-    await exited;
-  }
+  await nginx?.stop(); // SIGTERM, a fast shutdown: does not wait for proxied WebSockets
   await Promise.all((hubs ?? []).map((hub) => hub.stop()));
   if (dir) rmSync(dir, { recursive: true, force: true });
 });

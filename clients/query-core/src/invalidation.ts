@@ -16,8 +16,16 @@
 //    So a query that is fetching when its event is flushed is left alone and invalidated once
 //    more when that fetch settles.
 // 3. Hidden tabs only mark queries stale (`refetchType: 'none'`); focus refetching catches up.
+// 4. Spread (issue 23). An event or resync with a window W (the hub's `{"$nudge":{"s":W}}`)
+//    marks its keys stale at once, so a user action (focus, a newly mounted observer) still
+//    fetches at once, and refetches them at this client's offset in [0, W) (spread.ts): 10,000
+//    clients of one room reach the origin at W/10,000 intervals instead of all at once. At the
+//    offset a query that fetched since the event is left alone, and a hidden tab only keeps the
+//    mark (rule 3): it refetches when it becomes visible.
 import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
+import type { EventMeta } from './meta.js'
+import { spreadOffset, tabSeed } from './spread.js'
 import type {
   ErrorHandler,
   EventEntry,
@@ -46,6 +54,11 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
    * every mapped key.
    */
   readonly roomEvents?: (room: string) => readonly string[] | undefined
+  /**
+   * What places this client in a spread window (see `spreadOffset`); default: a per-tab id kept
+   * in sessionStorage, so a reload keeps its place, or a random one without storage.
+   */
+  readonly spreadSeed?: string
   /** Default: `document.visibilityState === 'hidden'` where there is a document. */
   readonly isHidden?: () => boolean
   /** Default: `console.error`. */
@@ -54,9 +67,12 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
 
 /** @internal */
 export interface Invalidation {
-  event(name: string, data: unknown): void
-  /** Invalidates every key the event map can produce (or only those of `names`). */
-  resync(names?: ReadonlySet<string>): void
+  event(name: string, data: unknown, meta?: EventMeta): void
+  /**
+   * Invalidates every key the event map can produce (or only those of `names`), spread over
+   * `spreadMs` when given.
+   */
+  resync(names?: ReadonlySet<string>, spreadMs?: number): void
   dispose(): void
 }
 
@@ -65,6 +81,8 @@ interface Pending {
   readonly hash: string
   readonly exact: boolean
   readonly mask: number
+  /** Spread: queries whose fetch started at this event sequence number or later are fresh. */
+  readonly since: number
 }
 
 type AnyQuery = Query<unknown, Error, unknown, readonly unknown[]>
@@ -98,6 +116,8 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
   let cap = 0
   let lastAt = -Infinity
   let unsubscribe: (() => void) | undefined
+  const spreadTimers = new Set<ReturnType<typeof setTimeout>>()
+  let seed: string | undefined
 
   const entries = (): Record<string, EventEntry<never> | undefined> => o.events
   const hidden = (): boolean => (o.isHidden ?? documentHidden)()
@@ -143,7 +163,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
       if (!covered) kept.push(p)
     }
     const cache = o.queryClient.getQueryCache()
-    for (const { key, exact, mask } of kept) {
+    for (const { key, exact, mask, since } of kept) {
       try {
         for (const query of cache.findAll({ queryKey: key, exact, fetchStatus: 'fetching' })) {
           // A fetch that started after the batch's last event already answers it.
@@ -152,7 +172,11 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
           deferred.set(query.queryHash, { query, mask: mask | (wait?.mask ?? 0) })
         }
         invalidate(
-          { queryKey: key, exact, predicate: (q) => q.state.fetchStatus !== 'fetching' },
+          {
+            queryKey: key,
+            exact,
+            predicate: (q) => q.state.fetchStatus !== 'fetching' && (started.get(q) ?? -1) < since,
+          },
           mask,
         )
       } catch (error) {
@@ -178,7 +202,8 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     timer = setTimeout(flush, due - now)
   }
 
-  const add = (spec: Parameters<typeof toKey>[0], exact: boolean, mask: number): void => {
+  type Spec = Parameters<typeof toKey>[0]
+  const add = (spec: Spec, exact: boolean, mask: number, since = Infinity): void => {
     const key = toKey(spec)
     const hash = hashKey(key)
     const prev = pending.get(hash)
@@ -187,18 +212,41 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
       hash,
       exact: exact && (prev?.exact ?? true),
       mask: mask | (prev?.mask ?? 0),
+      since: Math.max(since, prev?.since ?? since),
     })
   }
 
-  const resync = (names?: ReadonlySet<string>): void => {
+  /** Adds the keys now, or marks them stale now and adds them at this client's spread offset. */
+  const addAll = (specs: KeyList, exact: boolean, mask: number, spreadMs = 0): void => {
+    if (spreadMs <= 0) {
+      for (const spec of specs) add(spec, exact, mask)
+      return schedule()
+    }
+    unsubscribe ??= o.queryClient.getQueryCache().subscribe(onCache)
+    const since = ++seq
+    for (const spec of specs)
+      o.queryClient
+        .invalidateQueries({ queryKey: toKey(spec), exact, refetchType: 'none' })
+        .catch(report)
+    const timer = setTimeout(
+      () => {
+        spreadTimers.delete(timer)
+        for (const spec of specs) add(spec, exact, mask, since)
+        schedule()
+      },
+      spreadOffset((seed ??= o.spreadSeed ?? tabSeed()), spreadMs),
+    )
+    spreadTimers.add(timer)
+  }
+
+  const resync = (names?: ReadonlySet<string>, spreadMs?: number): void => {
     for (const [name, raw] of Object.entries(entries())) {
       if (!raw || (names && !names.has(name))) continue
       const e = normalize(raw)
       const keys: KeyList =
         e.resync ?? (typeof e.keys === 'function' ? [...(produced.get(name)?.values() ?? [])] : e.keys)
-      for (const spec of keys) add(spec, false, e.mask)
+      if (keys.length) addAll(keys, false, e.mask, spreadMs)
     }
-    if (pending.size) schedule()
   }
 
   /** The events whose keys a resync of `data.rooms` must refetch; undefined: all of them. */
@@ -214,9 +262,9 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     return names
   }
 
-  const event = (name: string, data: unknown): void => {
+  const event = (name: string, data: unknown, meta?: EventMeta): void => {
     try {
-      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data))
+      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data), meta?.spread)
       const events = entries()
       const raw = Object.hasOwn(events, name) ? events[name] : undefined
       if (!raw) return
@@ -230,8 +278,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
           seen.set(hashKey(top), top)
         }
       }
-      for (const spec of keys) add(spec, e.exact, e.mask)
-      schedule()
+      addAll(keys, e.exact, e.mask, meta?.spread)
     } catch (error) {
       report(error)
     }
@@ -239,8 +286,10 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
 
   return {
     event,
-    resync: () => resync(),
+    resync,
     dispose: () => {
+      for (const t of spreadTimers) clearTimeout(t)
+      spreadTimers.clear()
       clearTimeout(timer)
       timer = undefined
       unsubscribe?.()

@@ -3,6 +3,7 @@
 // Contract: attaches to a socket the caller owns and connects; returns a disposer that removes
 // exactly the listeners it added. Never throws into the socket's emitter.
 import { createInvalidation, type InvalidationOptions } from './invalidation.js'
+import { readEventArgs } from './meta.js'
 import type { RegisteredEvents, SocketLike } from './types.js'
 
 export interface InvalidatorOptions<E extends object = RegisteredEvents>
@@ -23,9 +24,10 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   const engine = createInvalidation(options)
   let connectedBefore = socket.connected
   let resyncedByHub = false
-  const onAny = (name: string, data?: unknown): void => {
+  const onAny = (name: string, ...args: unknown[]): void => {
     if (name === (options.resyncEvent ?? 'nudge:resync')) resyncedByHub = true
-    engine.event(name, data)
+    const { data, meta } = readEventArgs(args, typeof (socket as { _pid?: unknown })._pid === 'string')
+    engine.event(name, data, meta)
   }
   const onDisconnect = (): void => {
     resyncedByHub = false

@@ -16,6 +16,7 @@
 //   timeout or the reconnection backoff; the reconnect recovers like any other.
 import { onlineManager } from '@tanstack/query-core'
 import { createInvalidation, type InvalidationOptions, reporter } from './invalidation.js'
+import { type EventMeta, readEventArgs } from './meta.js'
 import { pageResumeListener } from './resume.js'
 import { elect } from './tabs.js'
 import type {
@@ -77,6 +78,12 @@ export interface NudgeOptions<E extends object = RegisteredEvents> extends Inval
   readonly onlineManager?: OnlineManagerLike | null
   /** How long a resume's probe waits for the hub's answer before reconnecting (default 1000). */
   readonly probeTimeoutMs?: number
+  /**
+   * Spread window in ms of this client's own full resync after a reconnect the hub neither
+   * recovered nor answered with `nudge:resync` (a hub without recovery). Default 0: at once.
+   * A `nudge:resync` from the hub carries the hub's window (`--refetch-rate`) instead.
+   */
+  readonly resyncSpreadMs?: number
 }
 
 export interface NudgeClient<E extends object = RegisteredEvents> {
@@ -110,9 +117,9 @@ export interface NudgeClient<E extends object = RegisteredEvents> {
 }
 
 type Message =
-  | { t: 'event'; name: string; data: unknown }
+  | { t: 'event'; name: string; data: unknown; meta: EventMeta }
   | { t: 'status'; state: ConnectionState; error: string | undefined }
-  | { t: 'resync' }
+  | { t: 'resync'; spreadMs: number }
   | { t: 'logout' }
   | { t: 'hello' }
   | { t: 'join'; tab: string; room: string; token: Token }
@@ -225,7 +232,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
 
   resync(): void {
     this.#engine.resync()
-    this.#post({ t: 'resync' })
+    this.#post({ t: 'resync', spreadMs: 0 })
   }
 
   joinRoom(room: string, getSubscriptionToken?: GetSubscriptionToken): () => void {
@@ -428,8 +435,8 @@ class Nudge<E extends object> implements NudgeClient<E> {
         this.#stale = false
         this.#engine.resync()
       }
-      if (message.t === 'event') this.#deliver(message.name, message.data)
-      else if (message.t === 'resync') this.#engine.resync()
+      if (message.t === 'event') this.#deliver(message.name, message.data, message.meta)
+      else if (message.t === 'resync') this.#engine.resync(undefined, message.spreadMs)
       else
         this.#set({
           state: message.state,
@@ -443,9 +450,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
     this.#post({ t: 'status', state, error: error?.message })
   }
 
-  #deliver(name: string, data: unknown): void {
+  #deliver(name: string, data: unknown, meta?: EventMeta): void {
     this.#set({ lastEventAt: Date.now() })
-    this.#engine.event(name, data)
+    this.#engine.event(name, data, meta)
     for (const handler of [...(this.#handlers.get(name) ?? [])]) {
       try {
         ;(handler as (data: unknown) => void)(data)
@@ -499,7 +506,10 @@ class Nudge<E extends object> implements NudgeClient<E> {
       this.#connectedBefore = true
       this.#stale = false
       this.#set({ state: 'connected', error: null })
-      if (resync) this.resync()
+      if (resync) {
+        this.#engine.resync(undefined, o.resyncSpreadMs)
+        this.#post({ t: 'resync', spreadMs: o.resyncSpreadMs ?? 0 })
+      }
       // A new connection starts with the token's rooms only: join ours and the other tabs'.
       this.#remoteRooms.clear()
       for (const room of this.#rooms.keys()) this.#requestRoom(room)
@@ -539,10 +549,11 @@ class Nudge<E extends object> implements NudgeClient<E> {
       // Between a disconnect and the next connect (socket.io-client emits what arrived before
       // the CONNECT answer just before "connect", already marked connected).
       if (name === (o.resyncEvent ?? 'nudge:resync')) this.#resyncedByHub = true
-      // An ack callback cannot cross to other tabs; events carry their data first.
-      const data = typeof args[0] === 'function' ? undefined : args[0]
-      this.#deliver(name, data)
-      this.#post({ t: 'event', name, data })
+      // An ack callback cannot cross to other tabs; events carry their data first, then nudge's
+      // metadata, then (with recovery, i.e. a pid) the offset.
+      const { data, meta } = readEventArgs(args, typeof (socket as { _pid?: unknown })._pid === 'string')
+      this.#deliver(name, data, meta)
+      this.#post({ t: 'event', name, data, meta })
     }
     socket.on('connect', onConnect)
     socket.on('connect_error', onConnectError)

@@ -16,6 +16,8 @@ const transports = (params.get('transports') ?? 'websocket').split(',');
 // `backoff=<ms>`: socket.io-client's reconnection delay (a long one, as a phone's OS imposes on
 // a backgrounded app, shows that returning to the page does not wait it out).
 const backoff = params.get('backoff');
+// `resyncSpread=<ms>`: the client's own resync after an unrecovered reconnect is spread.
+const resyncSpread = params.get('resyncSpread');
 const socketOptions = backoff
   ? { transports, reconnectionDelay: Number(backoff), reconnectionDelayMax: Number(backoff) }
   : { transports };
@@ -33,7 +35,10 @@ const getToken = async () => (await (await fetch(`/api/token?user=${user}`)).jso
 function Balance() {
   const balance = useQuery({
     queryKey: ['balance'],
-    queryFn: async () => (await fetch(`/api/balance?user=${user}`)).json(),
+    // `tab`: this tab's spread seed (kept by @nudge/query-core once it spread a refetch), so the
+    // server can tell the tabs' requests apart.
+    queryFn: async () =>
+      (await fetch(`/api/balance?user=${user}&tab=${sessionStorage.getItem('nudge:spread-seed')}`)).json(),
   });
   const status = useNudgeStatus();
   return (
@@ -94,7 +99,7 @@ function Dashboard() {
 createRoot(document.getElementById('root')).render(
   <QueryClientProvider client={queryClient}>
     <NudgeProvider url={hub} getToken={getToken} events={dashboard ? dashboardEvents : events}
-      socketOptions={socketOptions}>
+      socketOptions={socketOptions} resyncSpreadMs={resyncSpread ? Number(resyncSpread) : 0}>
       {dashboard ? <Dashboard /> : <Pages />}
     </NudgeProvider>
   </QueryClientProvider>,

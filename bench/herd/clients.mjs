@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// bench/herd/clients.mjs: real @nudge/query-core clients for the herd scenario, one process of
+// several (bench/herd/scenario.mjs spreads them). Each client is what a browser tab runs: its own
+// QueryClient, createNudge with socket.io-client (one WebSocket each, no tab sharing) and one
+// observer of the shared key ['rates'], whose query function fetches the API.
+//
+//   node bench/herd/clients.mjs --hub URL --api URL --secret S --count N [--first 0]
+//        [--versioned] [--resync-spread-ms 0] [--timeout 120]
+//
+// --versioned: the query function asks for `?nudge_v=<v>`, the version the last event carried
+// in its data (`{ "v": g }`), so a shared cache may collapse the refetches (deploy/nginx/
+// api-collapse.conf). Prints one JSON object a line on stdout:
+//   {"ready":true,"connected":n,"loaded":n}  every client connected and has its first data
+//     (or {"ready":false,...} at the timeout);
+//   {"state":{"connected":n,"fresh":n}}      every 250 ms while it changes;
+//   {"report":true,"fresh":n,"lat":[ms,...],"got":[ms,...],"connected":n}  for the stdin line
+//     {"report":true}: how long after `t0` each fresh client got data with gen >= `gen` (`lat`)
+//     and each client received the event (`got`).
+// Stdin lines {"expect":{"gen":g,"t0":ms}} set what counts as fresh (t0 on the Date.now() clock
+// of this machine). When stdin ends every client stops and the process exits.
+import { Agent, get } from 'node:http';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import { QueryClient, QueryObserver } from '@tanstack/query-core';
+import { io } from 'socket.io-client';
+import { createNudge } from '@nudge/query-core';
+import { mintToken } from '../../tools/nudge.mjs';
+
+const { values } = parseArgs({
+  options: {
+    hub: { type: 'string' }, api: { type: 'string' }, secret: { type: 'string' }, count: { type: 'string' },
+    first: { type: 'string', default: '0' }, versioned: { type: 'boolean', default: false },
+    'resync-spread-ms': { type: 'string', default: '0' }, timeout: { type: 'string', default: '120' },
+  },
+});
+const count = Number(values.count);
+const first = Number(values.first);
+const resyncSpreadMs = Number(values['resync-spread-ms']);
+const timeoutMs = Number(values.timeout) * 1000;
+if (!values.hub || !values.api || !values.secret || !(count > 0) || !(resyncSpreadMs >= 0) || !(timeoutMs > 0)) {
+  console.error('clients.mjs: --hub, --api, --secret and --count > 0 are required (see the header of bench/herd/clients.mjs)');
+  process.exit(2);
+}
+
+// node:http with kept-alive connections: a tenth of fetch()'s CPU per request, so the clients'
+// processes are less of a bottleneck than the origin they measure.
+const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
+const getJson = (url, signal) => new Promise((resolve, reject) => {
+  const req = get(url, { agent, signal }, (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk) => { body += chunk; });
+    res.on('end', () => {
+      if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
+      else resolve(JSON.parse(body));
+    });
+  });
+  req.on('error', reject);
+});
+
+const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+let expect = { gen: Infinity, t0: 0 };
+const clients = [];
+let connected = 0;
+let loaded = 0;
+let fresh = 0;
+
+function open(i) {
+  const client = { gen: 0, freshAt: null, v: null, connected: false, eventAt: null };
+  const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 3, staleTime: Infinity } } });
+  const nudge = createNudge({
+    url: values.hub,
+    io,
+    getToken: () => mintToken({ secret: values.secret, sub: `herd_${first + i}`, rooms: ['rates'] }),
+    queryClient,
+    events: { rates_changed: ['rates'] },
+    shareAcrossTabs: false,
+    locks: null,
+    channel: null,
+    onlineManager: null,
+    resumeListener: () => () => {},
+    resyncSpreadMs,
+    socketOptions: { transports: ['websocket'], forceNew: true },
+    onError: () => {},
+  });
+  nudge.on('rates_changed', (data) => {
+    client.v = data?.v ?? null;
+    client.eventAt ??= Date.now();
+  });
+  nudge.subscribe(() => {
+    const now = nudge.getStatus().state === 'connected';
+    if (now !== client.connected) connected += now ? 1 : -1;
+    client.connected = now;
+  });
+  const observer = new QueryObserver(queryClient, {
+    queryKey: ['rates'],
+    queryFn: async ({ signal }) => {
+      const url = `${values.api}/api/rates${values.versioned && client.v !== null ? `?nudge_v=${client.v}` : ''}`;
+      return getJson(url, signal);
+    },
+  });
+  observer.subscribe((result) => {
+    const gen = result.data?.gen ?? 0;
+    if (gen > 0 && client.gen === 0) loaded += 1;
+    client.gen = gen;
+    if (client.freshAt === null && gen >= expect.gen) {
+      client.freshAt = Date.now();
+      fresh += 1;
+    }
+  });
+  client.stop = nudge.start();
+  clients.push(client);
+}
+
+for (let i = 0; i < count; i++) open(i);
+
+const started = Date.now();
+const readiness = setInterval(() => {
+  if (connected === count && loaded === count) {
+    clearInterval(readiness);
+    out({ ready: true, connected, loaded });
+  } else if (Date.now() - started > timeoutMs) {
+    clearInterval(readiness);
+    out({ ready: false, gave_up: 'timeout', connected, loaded });
+  }
+}, 50);
+
+let last = '';
+setInterval(() => {
+  const state = JSON.stringify({ connected, fresh });
+  if (state !== last) out({ state: JSON.parse(state) });
+  last = state;
+}, 250);
+
+const input = createInterface({ input: process.stdin });
+input.on('line', (line) => {
+  const msg = JSON.parse(line);
+  if (msg.expect) {
+    expect = msg.expect;
+    fresh = 0;
+    for (const c of clients) {
+      c.eventAt = null;
+      c.freshAt = c.gen >= expect.gen ? Date.now() : null;
+      if (c.freshAt !== null) fresh += 1;
+    }
+  } else if (msg.report) {
+    const lat = clients.filter((c) => c.freshAt !== null).map((c) => c.freshAt - expect.t0);
+    // When the event reached each client (none for a restart, which sends no event).
+    const got = clients.filter((c) => c.eventAt !== null).map((c) => c.eventAt - expect.t0);
+    out({ report: true, fresh, connected, lat, got });
+  }
+});
+input.on('close', () => {
+  for (const c of clients) c.stop();
+  process.exit(0);
+});

@@ -1,0 +1,36 @@
+// Where in a spread window this client refetches (issue 23: herd-proof invalidation).
+//
+// Contract: an event with a spread window W makes every client refetch its keys once, at an
+// offset in [0, W) that depends only on the client's seed, so 10,000 clients spread evenly
+// over the window and a reload does not move a tab: the default seed is a per-tab id kept in
+// sessionStorage (which survives a reload and is not shared with other tabs), or a random id
+// per client where there is no storage (Node, a sandboxed frame).
+
+const SEED_KEY = 'nudge:spread-seed'
+
+const randomId = (): string => Math.random().toString(36).slice(2)
+
+/** @internal The tab's seed: kept in sessionStorage when there is one, else random. */
+export const tabSeed = (): string => {
+  try {
+    const storage = globalThis.sessionStorage
+    const kept = storage.getItem(SEED_KEY)
+    if (kept) return kept
+    const seed = randomId()
+    storage.setItem(SEED_KEY, seed)
+    return seed
+  } catch {
+    // No storage, or storage refused (private mode, a sandboxed frame).
+    return randomId()
+  }
+}
+
+/**
+ * @internal The offset in ms, in [0, windowMs), of the client with `seed`: FNV-1a of the seed as
+ * a fraction of 2^32, so offsets are spread uniformly whatever the seeds look like.
+ */
+export const spreadOffset = (seed: string, windowMs: number): number => {
+  let hash = 0x811c9dc5
+  for (let i = 0; i < seed.length; i++) hash = Math.imul(hash ^ seed.charCodeAt(i), 0x01000193)
+  return Math.floor(((hash >>> 0) / 2 ** 32) * Math.max(0, windowMs))
+}
