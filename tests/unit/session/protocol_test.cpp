@@ -85,7 +85,7 @@ TEST_F(ProtocolTest, UnderAutoOnlySessionsThatAskRecover) {
     auto connect = [&](std::string_view extra) {
         Protocol fresh{context, t0};
         out.clear();
-        fresh.on_text("40{\"token\":\"" + hs256(R"({"sub":"1"})") + "\"" + std::string(extra) + "}",
+        fresh.on_text(R"(40{"token":")" + hs256(R"({"sub":"1"})") + "\"" + std::string(extra) + "}",
                       std::chrono::system_clock::now(), out);
         EXPECT_TRUE(fresh.connected()) << extra;
     };
@@ -117,7 +117,7 @@ TEST_F(ProtocolTest, UnderAutoOnlySessionsThatAskRecover) {
 TEST_F(ProtocolTest, UnderOffANudgeSessionGetsMetadataWithoutOffsets) {
     context.config.recovery = false;
     Protocol fresh{context, t0};
-    fresh.on_text("40{\"token\":\"" + hs256(R"({"sub":"1"})") + R"(","nudge":1,"recovery":true})",
+    fresh.on_text(R"(40{"token":")" + hs256(R"({"sub":"1"})") + R"(","nudge":1,"recovery":true})",
                   std::chrono::system_clock::now(), out);
     EXPECT_FALSE(out.recover);
     ASSERT_EQ(out.send.size(), 1U);
