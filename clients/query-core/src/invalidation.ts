@@ -18,6 +18,8 @@
 // 3. Hidden tabs only mark queries stale (`refetchType: 'none'`); focus refetching catches up.
 import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
+import type { EventMeta } from './meta.js'
+import { markQueries } from './versions.js'
 import type {
   ErrorHandler,
   EventEntry,
@@ -54,7 +56,8 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
 
 /** @internal */
 export interface Invalidation {
-  event(name: string, data: unknown): void
+  /** `meta`: the hub's metadata argument (`readEventArgs`), e.g. the event's version. */
+  event(name: string, data: unknown, meta?: EventMeta): void
   /** Invalidates every key the event map can produce (or only those of `names`). */
   resync(names?: ReadonlySet<string>): void
   dispose(): void
@@ -214,7 +217,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     return names
   }
 
-  const event = (name: string, data: unknown): void => {
+  const event = (name: string, data: unknown, meta?: EventMeta): void => {
     try {
       if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data))
       const events = entries()
@@ -230,7 +233,11 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
           seen.set(hashKey(top), top)
         }
       }
-      for (const spec of keys) add(spec, e.exact, e.mask)
+      for (const spec of keys) {
+        add(spec, e.exact, e.mask)
+        // Now, not at the flush: a request that starts after this line answers the event.
+        markQueries(o.queryClient, toKey(spec), e.exact, meta?.version)
+      }
       schedule()
     } catch (error) {
       report(error)

@@ -3,12 +3,20 @@
 // Contract: attaches to a socket the caller owns and connects; returns a disposer that removes
 // exactly the listeners it added. Never throws into the socket's emitter.
 import { createInvalidation, type InvalidationOptions } from './invalidation.js'
+import { readEventArgs } from './meta.js'
 import type { RegisteredEvents, SocketLike } from './types.js'
 
 export interface InvalidatorOptions<E extends object = RegisteredEvents>
   extends InvalidationOptions<E> {
   readonly socket: SocketLike
 }
+
+/**
+ * socket.io-client appends the event's offset to its arguments when the session has recovery
+ * (the hub gave it a pid); `readEventArgs` must drop it.
+ */
+export const hasOffsets = (socket: SocketLike): boolean =>
+  (socket as { _pid?: unknown })._pid != null
 
 /**
  * Wires socket events to `queryClient.invalidateQueries` through the event map, with coalescing,
@@ -23,9 +31,10 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   const engine = createInvalidation(options)
   let connectedBefore = socket.connected
   let resyncedByHub = false
-  const onAny = (name: string, data?: unknown): void => {
+  const onAny = (name: string, ...args: unknown[]): void => {
     if (name === (options.resyncEvent ?? 'nudge:resync')) resyncedByHub = true
-    engine.event(name, data)
+    const { data, meta } = readEventArgs(args, hasOffsets(socket))
+    engine.event(name, data, meta)
   }
   const onDisconnect = (): void => {
     resyncedByHub = false

@@ -16,6 +16,8 @@
 //   timeout or the reconnection backoff; the reconnect recovers like any other.
 import { onlineManager } from '@tanstack/query-core'
 import { createInvalidation, type InvalidationOptions, reporter } from './invalidation.js'
+import { hasOffsets } from './invalidator.js'
+import { type EventMeta, readEventArgs } from './meta.js'
 import { pageResumeListener } from './resume.js'
 import { elect } from './tabs.js'
 import type {
@@ -110,7 +112,7 @@ export interface NudgeClient<E extends object = RegisteredEvents> {
 }
 
 type Message =
-  | { t: 'event'; name: string; data: unknown }
+  | { t: 'event'; name: string; data: unknown; meta?: EventMeta }
   | { t: 'status'; state: ConnectionState; error: string | undefined }
   | { t: 'resync' }
   | { t: 'logout' }
@@ -428,7 +430,7 @@ class Nudge<E extends object> implements NudgeClient<E> {
         this.#stale = false
         this.#engine.resync()
       }
-      if (message.t === 'event') this.#deliver(message.name, message.data)
+      if (message.t === 'event') this.#deliver(message.name, message.data, message.meta)
       else if (message.t === 'resync') this.#engine.resync()
       else
         this.#set({
@@ -443,9 +445,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
     this.#post({ t: 'status', state, error: error?.message })
   }
 
-  #deliver(name: string, data: unknown): void {
+  #deliver(name: string, data: unknown, meta?: EventMeta): void {
     this.#set({ lastEventAt: Date.now() })
-    this.#engine.event(name, data)
+    this.#engine.event(name, data, meta)
     for (const handler of [...(this.#handlers.get(name) ?? [])]) {
       try {
         ;(handler as (data: unknown) => void)(data)
@@ -535,10 +537,12 @@ class Nudge<E extends object> implements NudgeClient<E> {
       // Between a disconnect and the next connect (socket.io-client emits what arrived before
       // the CONNECT answer just before "connect", already marked connected).
       if (name === (o.resyncEvent ?? 'nudge:resync')) this.#resyncedByHub = true
-      // An ack callback cannot cross to other tabs; events carry their data first.
-      const data = typeof args[0] === 'function' ? undefined : args[0]
-      this.#deliver(name, data)
-      this.#post({ t: 'event', name, data })
+      // An ack callback cannot cross to other tabs; events carry their data first, then the
+      // hub's metadata (version, spread) and the offset.
+      const read = readEventArgs(args, hasOffsets(socket))
+      const data = typeof read.data === 'function' ? undefined : read.data
+      this.#deliver(name, data, read.meta)
+      this.#post({ t: 'event', name, data, meta: read.meta })
     }
     socket.on('connect', onConnect)
     socket.on('connect_error', onConnectError)

@@ -1,0 +1,52 @@
+// The metadata argument nudged adds to events for sessions that said `auth.nudge === 1`
+// (docs/fresh-data.md, docs/protecting-your-api.md), and the order of event versions.
+//
+// Contract: pure functions, no state, no I/O. A version is a Postgres LSN ("H/L", two hex parts
+// of at most 8 digits) or decimal digits (at most 20, value below 2^64); both map to one
+// unsigned 64-bit number (LSN H/L → H·2^32 + L), so they compare with each other.
+
+export interface EventMeta {
+  readonly version?: string
+  readonly spread?: number
+}
+
+const isMeta = (arg: unknown): boolean =>
+  arg !== null && typeof arg === 'object' && Object.keys(arg).join() === '$nudge'
+
+/**
+ * Splits socket.io-client's event arguments: drops a trailing offset string when the session
+ * has recovery (`hasOffset`: a pid is set), removes one argument that is an object with the
+ * single key "$nudge" (the metadata), and returns the data (the first remaining argument, or
+ * undefined) and the metadata.
+ */
+export function readEventArgs(
+  args: readonly unknown[],
+  hasOffset: boolean,
+): { data: unknown; meta: EventMeta } {
+  const rest = hasOffset && typeof args[args.length - 1] === 'string' ? args.slice(0, -1) : [...args]
+  const at = rest.findIndex(isMeta)
+  const raw = at < 0 ? null : (rest.splice(at, 1)[0] as { $nudge: { v?: unknown; s?: unknown } | null }).$nudge
+  const meta: { version?: string; spread?: number } = {}
+  if (typeof raw?.v === 'string') meta.version = raw.v
+  if (typeof raw?.s === 'number') meta.spread = raw.s
+  return { data: rest[0], meta }
+}
+
+const MAX = (1n << 64n) - 1n
+
+/** A version as one unsigned 64-bit number; throws a message naming the bad value. */
+const versionValue = (version: string): bigint => {
+  const lsn = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(version)
+  if (lsn) return (BigInt(`0x${lsn[1]}`) << 32n) + BigInt(`0x${lsn[2]}`)
+  if (/^[0-9]{1,20}$/.test(version) && BigInt(version) <= MAX) return BigInt(version)
+  throw new TypeError(
+    `nudge: "${version}" is not a version (a Postgres LSN like "0/16B3748" or decimal digits below 2^64)`,
+  )
+}
+
+/** Compares two versions (LSN "H/L" or decimal digits) numerically: <0, 0, >0. Throws on neither. */
+export function compareVersions(a: string, b: string): number {
+  const x = versionValue(a)
+  const y = versionValue(b)
+  return x < y ? -1 : x > y ? 1 : 0
+}
