@@ -10,3 +10,5 @@ export type {
 export type { EmitItem, Rooms } from './body.js'
 export { isNudgeError, NudgeError } from './errors.js'
 export type { NudgeErrorCode, NudgeErrorDetails } from './errors.js'
+export { currentFreshRead, freshRead, freshReads, versionValue } from './fresh.js'
+export type { FreshRead, FreshReadsOptions } from './fresh.js'
