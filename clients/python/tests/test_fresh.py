@@ -115,6 +115,7 @@ def test_reads_go_to_the_standby_and_a_lagging_one_answers_old_data(clusters, ha
     assert body == {"x": 100, "db": "replica"}  # the control: without a minimum, stale
     assert version_value(headers["Nudge-Version"]) < version_value(version)
     assert "Nudge-Min-Version" in headers["Vary"]
+    assert headers["Server-Timing"].startswith("nudge;dur=")
 
     # Past the timeout the read goes to the primary, and says so.
     status, headers, body = hasty.request(headers={"Nudge-Min-Version": version})

@@ -17,7 +17,8 @@ Requests that change data (not GET/HEAD/OPTIONS) read from the primary. Every an
 position it read at (``Nudge-Version``: the replica's replay position, or the primary's
 ``pg_current_wal_lsn()``, taken before the view runs, so the data is at least that new) and
 ``Vary: Nudge-Min-Version``, so a shared cache never gives an answer meant for one minimum to a
-request with another. An answer to a version-keyed URL may be cached (the URL names a state at
+request with another; ``Server-Timing: nudge;dur=<ms>`` says what choosing the database cost
+(reading the positions, waiting). An answer to a version-keyed URL may be cached (the URL names a state at
 least that new): one without a ``Cache-Control`` of its own gets ``max-age``
 ``NUDGE_FRESH_CACHE_SECONDS``.
 
@@ -168,7 +169,9 @@ class FreshDataMiddleware:
             except ValueError as error:
                 return _bad_version(source, error)
             wanted = value if wanted is None else max(wanted, value)
+        started = time.perf_counter()
         alias, position = self._choose(wanted, request.method in SAFE_METHODS)
+        spent_ms = (time.perf_counter() - started) * 1000
         token = _route.set(alias)
         try:
             response = self.get_response(request)
@@ -177,6 +180,10 @@ class FreshDataMiddleware:
         if position is not None:
             response["Nudge-Version"] = position
         patch_vary_headers(response, (HEADER,))
+        # What choosing the database cost this request (reading the positions, waiting).
+        timing = f'nudge;dur={spent_ms:.2f};desc="{alias}"'
+        previous = response.get("Server-Timing")
+        response["Server-Timing"] = f"{previous}, {timing}" if previous else timing
         if keyed is not None and 200 <= response.status_code < 300 \
                 and not response.has_header("Cache-Control"):
             response["Cache-Control"] = f"max-age={int(_setting('NUDGE_FRESH_CACHE_SECONDS', 60))}"

@@ -12,6 +12,11 @@ on their next refetch.
 
 With ``BANK_EMITS`` off (``serve.py --no-emits``) nothing is sent from here: nudge-cdc reads the
 committed changes from PostgreSQL and publishes the same events (examples/bank/cdc-rules.toml).
+
+On PostgreSQL each event carries its version: the primary's ``pg_current_wal_lsn()`` read right
+after the commit (at or past the commit record), so a browser's refetch can ask for data at
+least that new (``Nudge-Min-Version``; nudge.django.fresh and docs/fresh-data.md). It is sent
+with nudge's client directly: the seed's ``emit_event`` has no place for it.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
+
+from nudge.django import get_client
 
 from utils.realtime import emit_event
 
@@ -30,9 +37,12 @@ log = logging.getLogger("bank")
 _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-events")
 
 
-def _send(user_id: str, event_type: str, metadata: dict | None) -> None:
+def _send(user_id: str, event_type: str, metadata: dict | None, version: str | None) -> None:
     try:
-        emit_event(user_id, event_type, metadata)
+        if version is None:
+            emit_event(user_id, event_type, metadata)
+        else:
+            get_client().emit(f"user_{user_id}", event_type, metadata or {}, version=version)
     except Exception as error:  # noqa: BLE001 - a thread pool would swallow it otherwise
         log.error("an event was not delivered: %s to user_%s: %s", event_type, user_id, error)
 
@@ -42,7 +52,18 @@ def after_commit(user_id: int, event_type: str, metadata: dict | None = None) ->
     (unless ``BANK_EMITS`` is off)."""
     if not settings.BANK_EMITS:
         return
-    transaction.on_commit(lambda: _sender.submit(_send, str(user_id), event_type, metadata))
+    transaction.on_commit(
+        lambda: _sender.submit(_send, str(user_id), event_type, metadata, _position()))
+
+
+def _position() -> str | None:
+    """The primary's WAL position, read after the commit; None on SQLite."""
+    primary = connections["default"]
+    if primary.vendor != "postgresql":
+        return None
+    with primary.cursor() as cursor:
+        cursor.execute("SELECT pg_current_wal_lsn()::text")
+        return cursor.fetchone()[0]
 
 
 def drain(timeout: float = 5.0) -> None:

@@ -7,6 +7,12 @@ its command line; run.mjs and the tests go through serve.py):
   BANK_PUBLIC_HUB_URL  where browsers connect (default NUDGE_URL)
   BANK_DATABASE        the SQLite file (serve.py makes a fresh one per start)
   BANK_DATABASE_URL    postgresql://user@host:port/dbname: PostgreSQL instead of SQLite
+  BANK_REPLICA_URL     postgresql://...: a hot standby of BANK_DATABASE_URL; reads go to it
+                       (nudge.django.fresh.ReplicaRouter), writes to the primary
+  BANK_FRESH           "off": without nudge.django.fresh.FreshDataMiddleware, so a refetch may
+                       read a standby that has not replayed its event yet (the replica test's
+                       control). Default "on"
+  BANK_FRESH_TIMEOUT   seconds the middleware waits for the standby (NUDGE_FRESH_TIMEOUT, 1.0)
   BANK_EMITS           "off": the app sends no events (nudge-cdc turns the database's committed
                        changes into them instead; examples/bank/cdc-rules.toml). Default "on"
   BANK_STATIC_DIR      the built front end (default examples/bank/dist)
@@ -30,6 +36,10 @@ ALLOWED_HOSTS = os.environ.get("BANK_ALLOWED_HOSTS", "127.0.0.1,localhost").spli
 
 INSTALLED_APPS = ["bank.apps.BankConfig"]
 MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+# A refetch reads at least what its event announced (docs/fresh-data.md).
+if os.environ.get("BANK_FRESH", "on") != "off":
+    MIDDLEWARE.append("nudge.django.fresh.FreshDataMiddleware")
+NUDGE_FRESH_TIMEOUT = float(os.environ.get("BANK_FRESH_TIMEOUT", "1.0"))
 ROOT_URLCONF = "bank_site.urls"
 WSGI_APPLICATION = "bank_site.wsgi.application"
 
@@ -53,6 +63,9 @@ DATABASES = {
         "OPTIONS": {"timeout": 10},
     }
 }
+if os.environ.get("BANK_REPLICA_URL"):
+    DATABASES["replica"] = _postgres(os.environ["BANK_REPLICA_URL"])
+    DATABASE_ROUTERS = ["nudge.django.fresh.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

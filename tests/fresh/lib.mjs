@@ -1,0 +1,185 @@
+// Test harness for the fresh-data suites: a PostgreSQL 15 primary and a streaming hot standby
+// (scripts/postgres start / standby / delay), the hub, the bank's Django backend reading from
+// the standby, the bank's front end built once, Chromium, and the measures of a
+// pay → event → refetch cycle as the browser renders it.
+import { execFile } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { build } from 'vite';
+import { chromium } from 'playwright-core';
+
+const run = promisify(execFile);
+const SCRIPT = fileURLToPath(new URL('../../scripts/postgres', import.meta.url));
+
+/** `FRESH_CYCLES` (default 30 in make test; .ci/run runs 300) cycles per phase. */
+export const CYCLES = Number(process.env.FRESH_CYCLES ?? 30);
+
+async function script(...args) {
+  try {
+    return (await run(SCRIPT, args, { timeout: 120_000 })).stdout.trim();
+  } catch (error) {
+    throw new Error(`scripts/postgres ${args.join(' ')}: ${(error.stderr || error.message).trim()}`);
+  }
+}
+
+/** psql as the superuser; resolves with the unaligned output. */
+export async function psql(url, sql) {
+  const { stdout } = await run('psql', [url, '-v', 'ON_ERROR_STOP=1', '-qAt', '-c', sql]);
+  return stdout.trim();
+}
+
+/** A primary and a hot standby of it applying each commit `delay` late (e.g. '1s'). */
+export async function startReplicated({ delay = '0' } = {}) {
+  const parent = mkdtempSync(join(tmpdir(), 'nudge-fresh-'));
+  chmodSync(parent, 0o755); // the servers run as the postgres user when we are root
+  const dirs = { primary: join(parent, 'primary'), standby: join(parent, 'standby') };
+  let primary;
+  let standby;
+  try {
+    primary = await script('start', dirs.primary);
+    standby = await script('standby', dirs.standby, new URL(primary).port, delay);
+  } catch (error) {
+    await script('stop', dirs.primary).catch(() => {});
+    rmSync(parent, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    primary,
+    standby,
+    /** Sets the standby's apply delay for the commits after this. */
+    delay: (value) => script('delay', dirs.standby, value),
+    /** Resolves once the standby has replayed everything the primary has committed so far. */
+    async caughtUp() {
+      const target = await psql(primary, 'SELECT pg_current_wal_lsn()');
+      for (;;) {
+        const done = await psql(standby, `SELECT pg_last_wal_replay_lsn() >= '${target}'::pg_lsn`);
+        if (done === 't') return;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+    async stop() {
+      await script('stop', dirs.standby).catch(() => {});
+      await script('stop', dirs.primary).catch(() => {});
+      rmSync(parent, { recursive: true, force: true });
+    },
+  };
+}
+
+let frontEnd;
+/** The bank's front end (examples/bank/web), built once per test process. */
+export function bankFrontEnd() {
+  frontEnd ??= (async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'nudge-fresh-web-'));
+    process.on('exit', () => rmSync(outDir, { recursive: true, force: true }));
+    await build({
+      configFile: fileURLToPath(new URL('../../examples/bank/web/vite.config.mjs', import.meta.url)),
+      build: { outDir, emptyOutDir: true },
+      logLevel: 'warn',
+    });
+    return outDir;
+  })();
+  return frontEnd;
+}
+
+export const launchChromium = () =>
+  chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic',
+      '--no-first-run', '--disable-component-update', '--disable-sync'],
+  });
+
+const parseMoney = (text) => Math.round(Number(text.replace(/[^\d.-]/g, '')) * 100);
+
+/**
+ * Logs `username` in on the bank at `url` in a context of its own and waits for its balance.
+ * Counts the hub's `transaction_happened` frames and keeps each /api/balance answer's
+ * Server-Timing. `pay()` runs one cycle: a payment through the API, its event, the refetch; it
+ * resolves with { expected, shown } once the balance query has settled after the event.
+ */
+export async function bankPage(browser, url, username, password) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  let events = 0;
+  const timings = [];
+  const errors = [];
+  page.on('websocket', (socket) =>
+    socket.on('framereceived', ({ payload }) => {
+      if (typeof payload === 'string' && payload.startsWith('42["transaction_happened"')) events++;
+    }),
+  );
+  page.on('response', async (response) => {
+    if (new URL(response.url()).pathname !== '/api/balance') return;
+    const timing = /nudge;dur=([\d.]+)/.exec((await response.allHeaders())['server-timing'] ?? '');
+    if (timing) timings.push(Number(timing[1]));
+  });
+  page.on('pageerror', (error) => errors.push(error.message));
+  await page.goto(url);
+  await page.fill('input[name=username]', username);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.locator('[data-testid=hub-status][data-state=connected]').waitFor();
+  await page.locator('[data-testid=balance]', { hasText: '$' }).waitFor();
+  const { token } = await (
+    await fetch(`${url}/api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    })
+  ).json();
+  const until = async (check, what) => {
+    const deadline = Date.now() + 20_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`${username}'s page: no ${what} within 20 s`);
+      await page.waitForTimeout(5);
+    }
+  };
+  // The balance query in the page's cache (App.jsx hands it to the devtools' global).
+  const answers = () =>
+    page.evaluate(() => {
+      const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
+      return query.state.dataUpdateCount + query.state.errorUpdateCount;
+    });
+  return {
+    page,
+    timings,
+    errors,
+    async pay() {
+      const seenEvents = events;
+      const settled = await answers();
+      const answer = await fetch(`${url}/api/payments`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ payee: 'Fresh data test', amountCents: 1 }),
+      });
+      if (answer.status !== 201) throw new Error(`payment answered ${answer.status}: ${await answer.text()}`);
+      const expected = (await answer.json()).balanceCents;
+      await until(() => events > seenEvents, 'transaction_happened event');
+      // The event's refetch has answered (a fresh or a given-up answer) and nothing is fetching;
+      // then the card shows what the cache holds.
+      await page.waitForFunction(
+        (before) => {
+          const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
+          const { dataUpdateCount, errorUpdateCount, fetchStatus, data } = query.state;
+          if (dataUpdateCount + errorUpdateCount <= before || fetchStatus !== 'idle') return false;
+          const card = document.querySelector('[data-testid=balance]');
+          return card?.textContent === new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
+            .format(data.balanceCents / 100);
+        },
+        settled,
+        { timeout: 20_000, polling: 5 },
+      );
+      const shown = parseMoney(await page.locator('[data-testid=balance]').innerText());
+      return { expected, shown };
+    },
+    close: () => context.close(),
+  };
+}
+
+export const percentile = (values, p) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
