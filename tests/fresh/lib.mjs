@@ -94,62 +94,83 @@ export const launchChromium = () =>
 
 const parseMoney = (text) => Math.round(Number(text.replace(/[^\d.-]/g, '')) * 100);
 
+const BALANCE_SHOWN = (before) => {
+  const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
+  const { dataUpdateCount, errorUpdateCount, fetchStatus, data } = query.state;
+  if (dataUpdateCount + errorUpdateCount <= before || fetchStatus !== 'idle') return false;
+  const card = document.querySelector('[data-testid=balance]');
+  const money = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' });
+  return card?.textContent === money.format(data.balanceCents / 100);
+};
+
+// Answers (successes and failures) of the page's balance query so far.
+const ANSWERS = () => {
+  const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
+  return query.state.dataUpdateCount + query.state.errorUpdateCount;
+};
+
 /**
- * Logs `username` in on the bank at `url` in a context of its own and waits for its balance.
- * Counts the hub's `transaction_happened` frames and keeps each /api/balance answer's
- * Server-Timing. `pay()` runs one cycle: a payment through the API, its event, the refetch; it
- * resolves with { expected, shown } once the balance query has settled after the event.
+ * Logs `username` in on the bank at `url` in a browser context of its own, with `tabs` pages
+ * (one session; nudge shares one socket between them), and waits for their balances. Counts
+ * the hub's `transaction_happened` frames, keeps each /api/balance answer's Server-Timing and
+ * X-Cache-Status. `pay()` runs one cycle: a payment through the API, its event, the refetch in
+ * every tab; it resolves with { expected, shown: [per tab] } once each tab's balance query has
+ * answered after the event, is idle, and its card shows what the cache holds.
  */
-export async function bankPage(browser, url, username, password) {
+export async function bankPages(browser, url, username, password, { tabs = 1 } = {}) {
   const context = await browser.newContext();
-  const page = await context.newPage();
   let events = 0;
   const timings = [];
+  const cache = [];
   const errors = [];
-  page.on('websocket', (socket) =>
-    socket.on('framereceived', ({ payload }) => {
-      if (typeof payload === 'string' && payload.startsWith('42["transaction_happened"')) events++;
-    }),
-  );
-  page.on('response', async (response) => {
-    if (new URL(response.url()).pathname !== '/api/balance') return;
-    const timing = /nudge;dur=([\d.]+)/.exec((await response.allHeaders())['server-timing'] ?? '');
-    if (timing) timings.push(Number(timing[1]));
-  });
-  page.on('pageerror', (error) => errors.push(error.message));
-  await page.goto(url);
-  await page.fill('input[name=username]', username);
-  await page.fill('input[name=password]', password);
-  await page.click('button[type=submit]');
-  await page.locator('[data-testid=hub-status][data-state=connected]').waitFor();
-  await page.locator('[data-testid=balance]', { hasText: '$' }).waitFor();
-  const { token } = await (
-    await fetch(`${url}/api/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ username, password }),
-    })
-  ).json();
+  const watch = (page) => {
+    page.on('websocket', (socket) =>
+      socket.on('framereceived', ({ payload }) => {
+        if (typeof payload === 'string' && payload.startsWith('42["transaction_happened"')) events++;
+      }),
+    );
+    page.on('response', async (response) => {
+      if (new URL(response.url()).pathname !== '/api/balance') return;
+      const headers = await response.allHeaders();
+      const timing = /nudge;dur=([\d.]+)/.exec(headers['server-timing'] ?? '');
+      if (timing) timings.push(Number(timing[1]));
+      if (headers['x-cache-status']) cache.push(headers['x-cache-status']);
+    });
+    page.on('pageerror', (error) => errors.push(error.message));
+  };
+  const first = await context.newPage();
+  watch(first);
+  await first.goto(url);
+  await first.fill('input[name=username]', username);
+  await first.fill('input[name=password]', password);
+  await first.click('button[type=submit]');
+  const pages = [first];
+  for (let i = 1; i < tabs; i++) {
+    const page = await context.newPage();
+    watch(page);
+    await page.goto(url); // the session is in localStorage
+    pages.push(page);
+  }
+  for (const page of pages) {
+    await page.locator('[data-testid=hub-status][data-state=connected]').waitFor();
+    await page.locator('[data-testid=balance]', { hasText: '$' }).waitFor();
+  }
+  const { token } = await first.evaluate(() => JSON.parse(localStorage.getItem('nudge-bank.session')));
   const until = async (check, what) => {
     const deadline = Date.now() + 20_000;
     while (!check()) {
-      if (Date.now() > deadline) throw new Error(`${username}'s page: no ${what} within 20 s`);
-      await page.waitForTimeout(5);
+      if (Date.now() > deadline) throw new Error(`${username}'s pages: no ${what} within 20 s`);
+      await first.waitForTimeout(5);
     }
   };
-  // The balance query in the page's cache (App.jsx hands it to the devtools' global).
-  const answers = () =>
-    page.evaluate(() => {
-      const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
-      return query.state.dataUpdateCount + query.state.errorUpdateCount;
-    });
   return {
-    page,
+    pages,
     timings,
+    cache,
     errors,
     async pay() {
       const seenEvents = events;
-      const settled = await answers();
+      const before = await Promise.all(pages.map((page) => page.evaluate(ANSWERS)));
       const answer = await fetch(`${url}/api/payments`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -158,21 +179,11 @@ export async function bankPage(browser, url, username, password) {
       if (answer.status !== 201) throw new Error(`payment answered ${answer.status}: ${await answer.text()}`);
       const expected = (await answer.json()).balanceCents;
       await until(() => events > seenEvents, 'transaction_happened event');
-      // The event's refetch has answered (a fresh or a given-up answer) and nothing is fetching;
-      // then the card shows what the cache holds.
-      await page.waitForFunction(
-        (before) => {
-          const query = window.__TANSTACK_QUERY_CLIENT__.getQueryCache().find({ queryKey: ['balance'] });
-          const { dataUpdateCount, errorUpdateCount, fetchStatus, data } = query.state;
-          if (dataUpdateCount + errorUpdateCount <= before || fetchStatus !== 'idle') return false;
-          const card = document.querySelector('[data-testid=balance]');
-          return card?.textContent === new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
-            .format(data.balanceCents / 100);
-        },
-        settled,
-        { timeout: 20_000, polling: 5 },
-      );
-      const shown = parseMoney(await page.locator('[data-testid=balance]').innerText());
+      const shown = [];
+      for (const [i, page] of pages.entries()) {
+        await page.waitForFunction(BALANCE_SHOWN, before[i], { timeout: 20_000, polling: 5 });
+        shown.push(parseMoney(await page.locator('[data-testid=balance]').innerText()));
+      }
       return { expected, shown };
     },
     close: () => context.close(),

@@ -11,7 +11,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startHub, SECRET, API_KEY } from '../integration/lib/hub.mjs';
 import { startDjangoBank } from '../../examples/bank/server/django.mjs';
-import { bankFrontEnd, bankPage, CYCLES, launchChromium, percentile, startReplicated } from './lib.mjs';
+import { bankFrontEnd, bankPages, CYCLES, launchChromium, percentile, startReplicated } from './lib.mjs';
 
 let db;
 let hub;
@@ -43,11 +43,11 @@ after(async () => {
 });
 
 async function cycles(bank, count) {
-  const page = await bankPage(browser, bank.url, 'alice', 'wonderland');
+  const page = await bankPages(browser, bank.url, 'alice', 'wonderland');
   const stale = [];
   try {
     for (let i = 0; i < count; i++) {
-      const { expected, shown } = await page.pay();
+      const { expected, shown: [shown] } = await page.pay();
       if (shown !== expected) stale.push({ cycle: i, expected, shown });
     }
     assert.deepEqual(page.errors, []);
