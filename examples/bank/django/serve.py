@@ -6,6 +6,7 @@
       [--static-dir examples/bank/dist] [--threads 8]
       [--database-url postgresql://user@host:port/dbname] [--no-emits]
       [--replica-url postgresql://...] [--no-fresh] [--fresh-timeout SECONDS]
+      [--fresh-mode header|url]
 
 It listens first (``--port 0`` picks a free port; a taken port fails at once), makes a fresh
 SQLite database in a temporary directory (or uses the PostgreSQL database of
@@ -49,6 +50,9 @@ def parse_args() -> argparse.Namespace:
                         help="without nudge's fresh-data middleware (BANK_FRESH=off)")
     parser.add_argument("--fresh-timeout", type=float, default=1.0,
                         help="seconds to wait for the standby before reading the primary")
+    parser.add_argument("--fresh-mode", choices=("header", "url"), default="header",
+                        help="how the front end asks for fresh data: the Nudge-Min-Version "
+                             "header, or ?nudge_v= for a cache in front (BANK_FRESH_MODE)")
     parser.add_argument("--no-emits", action="store_true",
                         help="send no events from the app: nudge-cdc makes them from the "
                              "database's changes (BANK_EMITS=off)")
@@ -104,6 +108,7 @@ def main() -> None:
     if args.no_fresh:
         os.environ["BANK_FRESH"] = "off"
     os.environ["BANK_FRESH_TIMEOUT"] = str(args.fresh_timeout)
+    os.environ["BANK_FRESH_MODE"] = args.fresh_mode
     os.environ.setdefault("BANK_ALLOWED_HOSTS",
                           "*" if wildcard else ",".join({args.host, "127.0.0.1", "localhost"}))
     try:

@@ -28,6 +28,7 @@ export function startDjangoBank({
   replicaUrl,
   fresh = true,
   freshTimeout,
+  freshMode,
   log = (line) => console.log(line),
 }) {
   const args = [SERVE, '--host', host, '--port', String(port), '--hub-url', hubUrl];
@@ -40,6 +41,7 @@ export function startDjangoBank({
   if (replicaUrl) args.push('--replica-url', replicaUrl);
   if (!fresh) args.push('--no-fresh');
   if (freshTimeout !== undefined) args.push('--fresh-timeout', String(freshTimeout));
+  if (freshMode) args.push('--fresh-mode', freshMode);
   const child = spawn(process.env.PYTHON ?? '/usr/bin/python3', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NUDGE_API_KEY: apiKey, BANK_JWT_SECRET: jwtSecret, PYTHONUNBUFFERED: '1' },

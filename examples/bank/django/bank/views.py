@@ -101,7 +101,10 @@ def _route(**handlers: Callable[..., tuple[int, dict] | dict]) -> Callable[..., 
 # ---- handlers -----------------------------------------------------------------------------
 
 def _config(request: HttpRequest) -> dict:
-    return {"hubUrl": settings.BANK_PUBLIC_HUB_URL}
+    config = {"hubUrl": settings.BANK_PUBLIC_HUB_URL}
+    if settings.BANK_FRESH_MODE == "url":  # a cache in front keys on ?nudge_v= (docs/fresh-data.md)
+        config["freshMode"] = "url"
+    return config
 
 
 def _login(request: HttpRequest) -> dict:

@@ -13,6 +13,8 @@ its command line; run.mjs and the tests go through serve.py):
                        read a standby that has not replayed its event yet (the replica test's
                        control). Default "on"
   BANK_FRESH_TIMEOUT   seconds the middleware waits for the standby (NUDGE_FRESH_TIMEOUT, 1.0)
+  BANK_FRESH_MODE      "url": the front end asks for fresh data with ?nudge_v= (a cache in front
+                       keys on it) instead of the Nudge-Min-Version header. Default "header"
   BANK_EMITS           "off": the app sends no events (nudge-cdc turns the database's committed
                        changes into them instead; examples/bank/cdc-rules.toml). Default "on"
   BANK_STATIC_DIR      the built front end (default examples/bank/dist)
@@ -40,6 +42,7 @@ MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
 if os.environ.get("BANK_FRESH", "on") != "off":
     MIDDLEWARE.append("nudge.django.fresh.FreshDataMiddleware")
 NUDGE_FRESH_TIMEOUT = float(os.environ.get("BANK_FRESH_TIMEOUT", "1.0"))
+BANK_FRESH_MODE = os.environ.get("BANK_FRESH_MODE", "header")
 ROOT_URLCONF = "bank_site.urls"
 WSGI_APPLICATION = "bank_site.wsgi.application"
 

@@ -5,13 +5,20 @@
 import { nudgeFetch } from '@nudge/react-query/fresh';
 import { getSession, setSession } from './session.js';
 
+// 'url' (the backend's /api/config says so when a cache sits in front): ?nudge_v= instead of the
+// Nudge-Min-Version header, so the cache keys on the version.
+let freshOptions = {};
+export const setFreshMode = (mode) => {
+  freshOptions = mode === 'url' ? { mode: 'url' } : {};
+};
+
 export async function api(path, { method = 'GET', body, query } = {}) {
   const session = getSession();
   const headers = {};
   if (session) headers.authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
-  const response = await (query ? nudgeFetch(query, path, init) : fetch(path, init));
+  const response = await (query ? nudgeFetch(query, path, init, freshOptions) : fetch(path, init));
   const json = await response.json().catch(() => ({}));
   if (response.status === 401 && session) setSession(null);
   if (!response.ok) throw new Error(json.error ?? `${response.status} ${response.statusText}`);
