@@ -19,7 +19,8 @@ std::vector<Event> to_events(const std::vector<OutEvent>& pending) {
     std::vector<Event> events;
     events.reserve(pending.size());
     for (const auto& out : pending) {
-        events.push_back(Event{out.rooms, out.name, boost::json::value(out.data), {}, out.id});
+        events.push_back(
+            Event{out.rooms, out.name, boost::json::value(out.data), {}, out.id, out.version});
     }
     return events;
 }

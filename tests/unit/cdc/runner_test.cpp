@@ -90,6 +90,10 @@ struct FakeHub final : EventSink {
             return tl::make_unexpected(error);
         }
         for (const auto& event : events) {
+            // Every event carries its transaction's version: just past its commit LSN.
+            const auto lsn = parse_lsn(std::string_view(event.data->as_object().at("lsn").as_string()));
+            EXPECT_TRUE(lsn.has_value());
+            EXPECT_EQ(event.version, format_lsn(lsn.value_or(0) + 1));
             if (!seen.insert(event.id).second) continue;
             delivered.push_back(boost::json::serialize(event.data->as_object().at("id")));
         }
