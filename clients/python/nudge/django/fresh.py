@@ -26,7 +26,8 @@ Settings: ``NUDGE_FRESH_REPLICA`` (the replica's alias, default ``"replica"``; w
 database every read goes to the primary), ``NUDGE_FRESH_PRIMARY`` (default ``"default"``),
 ``NUDGE_FRESH_TIMEOUT`` (seconds, default 1.0), ``NUDGE_FRESH_POLL`` (seconds between two looks
 at the replica, default 0.005), ``NUDGE_FRESH_CACHE_SECONDS`` (default 60). On a database that is
-not PostgreSQL nothing is waited for and no ``Nudge-Version`` is sent.
+not PostgreSQL there is no replica to wait for; ``Nudge-Version`` is then nudge's version counter
+(``nudge.django.versions``) when ``"nudge.django"`` is installed, else absent.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from django.db import connections
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 
+from .versions import committed_version
+
 __all__ = ["FreshDataMiddleware", "ReplicaRouter", "current_alias", "version_value"]
 
 HEADER = "Nudge-Min-Version"
@@ -53,11 +56,6 @@ _route: contextvars.ContextVar[str | None] = contextvars.ContextVar("nudge_fresh
 
 _LSN = re.compile(r"^([0-9A-Fa-f]{1,8})/([0-9A-Fa-f]{1,8})$")
 _DECIMAL = re.compile(r"^[0-9]{1,20}$")
-
-# One query that works on both sides: a standby's replay position, or a primary's write position.
-_POSITION = ("SELECT CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() "
-             "ELSE pg_current_wal_lsn() END::text")
-
 
 def version_value(version: str) -> int:
     """A version (LSN ``H/L`` or decimal digits) as one unsigned 64-bit number (H * 2^32 + L);
@@ -114,13 +112,10 @@ class ReplicaRouter:
 
 
 def _position(alias: str) -> str | None:
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(_POSITION)
-        row = cursor.fetchone()
-    return row[0] if row else None
+    """What a read on ``alias`` sees now: a standby's replay position, a primary's WAL
+    position, or on other databases nudge's version counter (None without it)."""
+    position = committed_version(alias)
+    return None if position is None else str(position)
 
 
 def _reached(position: str | None, wanted: int) -> bool:

@@ -25,9 +25,10 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import connections, transaction
+from django.db import transaction
 
 from nudge.django import get_client
+from nudge.django.versions import is_postgres, wal_position
 
 from utils.realtime import emit_event
 
@@ -52,18 +53,9 @@ def after_commit(user_id: int, event_type: str, metadata: dict | None = None) ->
     (unless ``BANK_EMITS`` is off)."""
     if not settings.BANK_EMITS:
         return
-    transaction.on_commit(
-        lambda: _sender.submit(_send, str(user_id), event_type, metadata, _position()))
-
-
-def _position() -> str | None:
-    """The primary's WAL position, read after the commit; None on SQLite."""
-    primary = connections["default"]
-    if primary.vendor != "postgresql":
-        return None
-    with primary.cursor() as cursor:
-        cursor.execute("SELECT pg_current_wal_lsn()::text")
-        return cursor.fetchone()[0]
+    # The position is read here, in the committing thread right after the COMMIT.
+    transaction.on_commit(lambda: _sender.submit(
+        _send, str(user_id), event_type, metadata, wal_position() if is_postgres() else None))
 
 
 def drain(timeout: float = 5.0) -> None:
