@@ -107,8 +107,8 @@ export const nudgeFetch = async (
     const old =
       required !== undefined && received !== null && compareVersions(received, required) < 0
     // Without a version to compare, only an answer to a request sent after the event will do.
-    const unknown = overtaken && (received === null || required === undefined)
-    if (!old && !unknown) return response
+    const unverifiable = overtaken && (received === null || required === undefined)
+    if (!old && !unverifiable) return response
     await response.body?.cancel().catch(() => {})
     if (attempt >= attempts) throw new StaleResponseError(required, received, attempt)
     if (old) await sleep((options.backoffMs ?? 100) * 2 ** (attempt - 1), signal)
