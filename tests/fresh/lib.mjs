@@ -110,15 +110,17 @@ const ANSWERS = () => {
 };
 
 /**
- * Logs `username` in on the bank at `url` in a browser context of its own, with `tabs` pages
- * (one session; nudge shares one socket between them), and waits for their balances. Counts
- * the hub's `transaction_happened` frames, keeps each /api/balance answer's Server-Timing and
- * X-Cache-Status. `pay()` runs one cycle: a payment through the API, its event, the refetch in
- * every tab; it resolves with { expected, shown: [per tab] } once each tab's balance query has
- * answered after the event, is idle, and its card shows what the cache holds.
+ * Logs `username` in on the bank at `url` and opens the dashboard on `devices` browser contexts
+ * (the same session, as the same user on several devices: each its own socket and its own HTTP
+ * cache), and waits for their balances. Counts the hub's `transaction_happened` frames, keeps
+ * each /api/balance answer's Server-Timing ({ ms, waited }) and X-Cache-Status. `pay()` runs one cycle: a
+ * payment through the API, its event, the refetch on every device; it resolves with
+ * { expected, shown: [per device] } once each device's balance query has answered after the
+ * event, is idle, and its card shows what the cache holds.
  */
-export async function bankPages(browser, url, username, password, { tabs = 1 } = {}) {
+export async function bankPages(browser, url, username, password, { devices = 1 } = {}) {
   const context = await browser.newContext();
+  const contexts = [context];
   let events = 0;
   const timings = [];
   const cache = [];
@@ -132,8 +134,8 @@ export async function bankPages(browser, url, username, password, { tabs = 1 } =
     page.on('response', async (response) => {
       if (new URL(response.url()).pathname !== '/api/balance') return;
       const headers = await response.allHeaders();
-      const timing = /nudge;dur=([\d.]+)/.exec(headers['server-timing'] ?? '');
-      if (timing) timings.push(Number(timing[1]));
+      const timing = /nudge;dur=([\d.]+);desc="([^"]*)"/.exec(headers['server-timing'] ?? '');
+      if (timing) timings.push({ ms: Number(timing[1]), waited: timing[2].endsWith('waited') });
       if (headers['x-cache-status']) cache.push(headers['x-cache-status']);
     });
     page.on('pageerror', (error) => errors.push(error.message));
@@ -145,10 +147,14 @@ export async function bankPages(browser, url, username, password, { tabs = 1 } =
   await first.fill('input[name=password]', password);
   await first.click('button[type=submit]');
   const pages = [first];
-  for (let i = 1; i < tabs; i++) {
-    const page = await context.newPage();
+  await first.locator('[data-testid=balance]', { hasText: '$' }).waitFor();
+  for (let i = 1; i < devices; i++) {
+    // The session (token) is in localStorage: the other devices start logged in as the same user.
+    const other = await browser.newContext({ storageState: await context.storageState() });
+    contexts.push(other);
+    const page = await other.newPage();
     watch(page);
-    await page.goto(url); // the session is in localStorage
+    await page.goto(url);
     pages.push(page);
   }
   for (const page of pages) {
@@ -186,7 +192,7 @@ export async function bankPages(browser, url, username, password, { tabs = 1 } =
       }
       return { expected, shown };
     },
-    close: () => context.close(),
+    close: () => Promise.all(contexts.map((c) => c.close())),
   };
 }
 

@@ -1,7 +1,8 @@
 // Issue 22's HTTP cache test: a real nginx with proxy_cache in front of the bank's Django
 // backend (reading from a standby 1 s behind, with nudge's fresh-data middleware), the front end
-// in the version-keyed URL mode (?nudge_v=). Two tabs of one session refetch the same versioned
-// URL after each event: one goes to the bank, the other is a cache hit.
+// in the version-keyed URL mode (?nudge_v=). Two devices (browser contexts, each with its own
+// socket and HTTP cache) of one user refetch the same versioned URL after each event: one goes
+// to the bank, the other is a hit of nginx's cache.
 //   versioned  the cache keys on the whole URL, version included, and caches only versioned
 //              URLs: zero balances older than their event, cache hits counted.
 //   naive      the control: a cache that ignores the query string (and the answers' headers)
@@ -11,7 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startHub, SECRET, API_KEY, freePort, eventually } from '../integration/lib/hub.mjs';
@@ -43,7 +44,7 @@ server {
     proxy_set_header Connection "";
     proxy_cache versioned;
     # The whole URL (nudge_v included) and the caller: an answer is shared only by requests for
-    # the same user at the same version.
+    # the same user at the same version (the answers' Vary: Nudge-Min-Version is honoured).
     proxy_cache_key "$request_method $request_uri $http_authorization";
     proxy_no_cache $unversioned;
     proxy_cache_bypass $unversioned;
@@ -85,7 +86,12 @@ before(async () => {
   const ports = { bankPort: new URL(bank.url).port, versionedPort: await freePort(), naivePort: await freePort() };
   urls.versioned = `http://127.0.0.1:${ports.versionedPort}`;
   urls.naive = `http://127.0.0.1:${ports.naivePort}`;
-  for (const temp of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, temp));
+  // nginx's workers (not root, when the test is) write the caches and temporary files.
+  chmodSync(dir, 0o755);
+  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'versioned', 'naive']) {
+    mkdirSync(join(dir, sub));
+    chmodSync(join(dir, sub), 0o777);
+  }
   writeFileSync(join(dir, 'site.conf'), site(ports));
   writeFileSync(join(dir, 'nginx.conf'), `
 daemon off;
@@ -130,32 +136,32 @@ after(async () => {
 });
 
 async function cycles(url, username, password, count) {
-  const tabs = await bankPages(browser, url, username, password, { tabs: 2 });
+  const dashboards = await bankPages(browser, url, username, password, { devices: 2 });
   const stale = [];
   const flagged = [];
   try {
     for (let i = 0; i < count; i++) {
-      const { expected, shown } = await tabs.pay();
-      for (const [tab, balance] of shown.entries()) {
+      const { expected, shown } = await dashboards.pay();
+      for (const [device, balance] of shown.entries()) {
         if (balance === expected) continue;
-        stale.push({ cycle: i, tab, expected, shown: balance });
-        flagged.push(await tabs.pages[tab].locator('.balance-card').getAttribute('data-behind'));
+        stale.push({ cycle: i, device, expected, shown: balance });
+        flagged.push(await dashboards.pages[device].locator('.balance-card').getAttribute('data-behind'));
       }
     }
-    assert.deepEqual(tabs.errors, []);
-    return { stale, flagged, cache: tabs.cache };
+    assert.deepEqual(dashboards.errors, []);
+    return { stale, flagged, cache: dashboards.cache };
   } finally {
-    await tabs.close();
+    await dashboards.close();
   }
 }
 
-test(`versioned URLs through nginx proxy_cache: zero stale balances, cache hits (${CYCLES} cycles, 2 tabs)`, async () => {
+test(`versioned URLs through nginx proxy_cache: zero stale balances, cache hits (${CYCLES} cycles, 2 devices)`, async () => {
   const { stale, cache } = await cycles(urls.versioned, 'alice', 'wonderland', CYCLES);
   assert.deepEqual(stale, []);
   const hits = cache.filter((status) => status === 'HIT').length;
   const misses = cache.filter((status) => status === 'MISS').length;
-  console.log(`# fresh nginx: ${hits} cache hits, ${misses} misses, ${cache.length - hits - misses} bypassed over ${CYCLES} events in 2 tabs`);
-  assert.ok(hits > 0, `the second tab's refetch of each version is served by the cache: ${cache.join(' ')}`);
+  console.log(`# fresh nginx: ${hits} cache hits, ${misses} misses, ${cache.length - hits - misses} bypassed over ${CYCLES} events on 2 devices`);
+  assert.ok(hits > 0, `the second device's refetch of each version is served by the cache: ${cache.join(' ')}`);
 });
 
 test('control: a cache that ignores the version serves old balances, and the page says it is behind', async () => {

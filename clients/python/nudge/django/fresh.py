@@ -17,8 +17,8 @@ Requests that change data (not GET/HEAD/OPTIONS) read from the primary. Every an
 position it read at (``Nudge-Version``: the replica's replay position, or the primary's
 ``pg_current_wal_lsn()``, taken before the view runs, so the data is at least that new) and
 ``Vary: Nudge-Min-Version``, so a shared cache never gives an answer meant for one minimum to a
-request with another; ``Server-Timing: nudge;dur=<ms>`` says what choosing the database cost
-(reading the positions, waiting). An answer to a version-keyed URL may be cached (the URL names a state at
+request with another; ``Server-Timing: nudge;dur=<ms>;desc="<alias>[, waited]"`` says what
+choosing the database cost (reading the positions, and waiting for the replica if it did). An answer to a version-keyed URL may be cached (the URL names a state at
 least that new): one without a ``Cache-Control`` of its own gets ``max-age``
 ``NUDGE_FRESH_CACHE_SECONDS``.
 
@@ -134,23 +134,23 @@ class FreshDataMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def _choose(self, wanted: int | None, safe: bool) -> tuple[str, str | None]:
-        """The alias to read from and its position, waiting for the replica if need be."""
+    def _choose(self, wanted: int | None, safe: bool) -> tuple[str, str | None, bool]:
+        """The alias to read from, its position, and whether the replica was waited for."""
         primary = _primary()
         replica = _replica()
         if replica is None or not safe:
-            return primary, _position(primary)
+            return primary, _position(primary), False
         position = _position(replica)
         if wanted is None or _reached(position, wanted):
-            return replica, position
+            return replica, position, False
         deadline = time.monotonic() + float(_setting("NUDGE_FRESH_TIMEOUT", 1.0))
         poll = float(_setting("NUDGE_FRESH_POLL", 0.005))
         while time.monotonic() + poll < deadline:
             time.sleep(poll)
             position = _position(replica)
             if _reached(position, wanted):
-                return replica, position
-        return primary, _position(primary)
+                return replica, position, True
+        return primary, _position(primary), True
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         header = request.headers.get(HEADER)
@@ -165,7 +165,7 @@ class FreshDataMiddleware:
                 return _bad_version(source, error)
             wanted = value if wanted is None else max(wanted, value)
         started = time.perf_counter()
-        alias, position = self._choose(wanted, request.method in SAFE_METHODS)
+        alias, position, waited = self._choose(wanted, request.method in SAFE_METHODS)
         spent_ms = (time.perf_counter() - started) * 1000
         token = _route.set(alias)
         try:
@@ -176,7 +176,7 @@ class FreshDataMiddleware:
             response["Nudge-Version"] = position
         patch_vary_headers(response, (HEADER,))
         # What choosing the database cost this request (reading the positions, waiting).
-        timing = f'nudge;dur={spent_ms:.2f};desc="{alias}"'
+        timing = f'nudge;dur={spent_ms:.2f};desc="{alias}{", waited" if waited else ""}"'
         previous = response.get("Server-Timing")
         response["Server-Timing"] = f"{previous}, {timing}" if previous else timing
         if keyed is not None and 200 <= response.status_code < 300 \

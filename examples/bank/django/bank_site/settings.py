@@ -53,9 +53,11 @@ def _postgres(url: str) -> dict:
         raise ImproperlyConfigured(
             f"bank: BANK_DATABASE_URL must look like postgresql://user@host:port/dbname, "
             f"got {url!r}")
+    # Connections kept across requests (CONN_MAX_AGE), as in production: a request does not
+    # pay a connection setup, and the fresh-data middleware's position query is a round trip.
     return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(parts.path.strip("/")),
             "USER": unquote(parts.username or ""), "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "", "PORT": str(parts.port or "")}
+            "HOST": parts.hostname or "", "PORT": str(parts.port or ""), "CONN_MAX_AGE": 60}
 
 
 DATABASES = {
