@@ -4,6 +4,7 @@ test_fresh.py (Django's settings are per process, and the test process has its o
 
   FRESH_PRIMARY, FRESH_REPLICA   postgresql://user@host:port/dbname of the primary and the standby
   NUDGE_FRESH_TIMEOUT            seconds the middleware waits for the standby
+  NUDGE_FRESH_MAX_WAITING        requests that may wait for it at once (default 4)
 
   GET  /x    {"x": the value of the row, "db": the alias the read went to}
   POST /x    the same, from inside the request (a write request reads from the primary)
@@ -52,6 +53,7 @@ def main() -> None:
         MIDDLEWARE=["nudge.django.fresh.FreshDataMiddleware"],
         ROOT_URLCONF=__name__,
         NUDGE_FRESH_TIMEOUT=float(os.environ["NUDGE_FRESH_TIMEOUT"]),
+        NUDGE_FRESH_MAX_WAITING=int(os.environ.get("NUDGE_FRESH_MAX_WAITING", "4")),
         USE_TZ=True,
     )
     globals()["urlpatterns"] = [path("x", x_view)]

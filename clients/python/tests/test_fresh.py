@@ -61,9 +61,10 @@ def clusters():
 
 
 class App:
-    def __init__(self, clusters: dict, timeout: float) -> None:
+    def __init__(self, clusters: dict, timeout: float, max_waiting: int = 4) -> None:
         env = {"FRESH_PRIMARY": clusters["primary"], "FRESH_REPLICA": clusters["standby"],
-               "NUDGE_FRESH_TIMEOUT": str(timeout), "PATH": "/usr/bin:/bin"}
+               "NUDGE_FRESH_TIMEOUT": str(timeout), "NUDGE_FRESH_MAX_WAITING": str(max_waiting),
+               "PATH": "/usr/bin:/bin"}
         self.process = subprocess.Popen([sys.executable, str(HERE / "fresh_app.py")], env=env,
                                         stdout=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
@@ -96,6 +97,13 @@ def patient(clusters):
 @pytest.fixture(scope="module")
 def hasty(clusters):
     app = App(clusters, timeout=0.2)
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def crowded(clusters):
+    app = App(clusters, timeout=30.0, max_waiting=0)
     yield app
     app.close()
 
@@ -138,6 +146,15 @@ def test_the_middleware_waits_for_the_standby_to_replay_the_version(clusters, pa
     status, headers, body = patient.request(headers={"Nudge-Min-Version": version})
     assert (status, body) == (200, {"x": 300, "db": "replica"})
     assert version_value(headers["Nudge-Version"]) >= version_value(version)
+    assert headers["Server-Timing"].endswith('desc="replica, waited"')
+
+
+def test_past_max_waiting_a_request_reads_from_the_primary_without_waiting(clusters, crowded):
+    _script("delay", clusters["standby_dir"], "1h")
+    version = _commit(clusters, 350)
+    status, headers, body = crowded.request(headers={"Nudge-Min-Version": version})
+    assert (status, body) == (200, {"x": 350, "db": "default"})
+    assert headers["Server-Timing"].endswith('desc="default"')  # not ', waited'
 
 
 def test_a_write_request_reads_from_the_primary(clusters, patient):

@@ -25,7 +25,9 @@ least that new): one without a ``Cache-Control`` of its own gets ``max-age``
 Settings: ``NUDGE_FRESH_REPLICA`` (the replica's alias, default ``"replica"``; without such a
 database every read goes to the primary), ``NUDGE_FRESH_PRIMARY`` (default ``"default"``),
 ``NUDGE_FRESH_TIMEOUT`` (seconds, default 1.0), ``NUDGE_FRESH_POLL`` (seconds between two looks
-at the replica, default 0.005), ``NUDGE_FRESH_CACHE_SECONDS`` (default 60). On a database that is
+at the replica, default 0.005), ``NUDGE_FRESH_MAX_WAITING`` (requests of this process that may
+wait for the replica at once, default 4; a wait holds a server thread, so past it a request
+reads from the primary without waiting), ``NUDGE_FRESH_CACHE_SECONDS`` (default 60). On a database that is
 not PostgreSQL there is no replica to wait for; ``Nudge-Version`` is then nudge's version counter
 (``nudge.django.versions``) when ``"nudge.django"`` is installed, else absent.
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import contextvars
 import re
+import threading
 import time
 from typing import Any, Callable
 
@@ -133,6 +136,22 @@ class FreshDataMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        # Requests waiting for the replica now. A wait holds a server thread: past
+        # NUDGE_FRESH_MAX_WAITING of them the next one reads from the primary at once, so a
+        # lagging replica cannot take every thread of the process.
+        self._waiting = 0
+        self._lock = threading.Lock()
+
+    def _enter_wait(self) -> bool:
+        with self._lock:
+            if self._waiting >= int(_setting("NUDGE_FRESH_MAX_WAITING", 4)):
+                return False
+            self._waiting += 1
+            return True
+
+    def _leave_wait(self) -> None:
+        with self._lock:
+            self._waiting -= 1
 
     def _choose(self, wanted: int | None, safe: bool) -> tuple[str, str | None, bool]:
         """The alias to read from, its position, and whether the replica was waited for."""
@@ -143,13 +162,18 @@ class FreshDataMiddleware:
         position = _position(replica)
         if wanted is None or _reached(position, wanted):
             return replica, position, False
-        deadline = time.monotonic() + float(_setting("NUDGE_FRESH_TIMEOUT", 1.0))
-        poll = float(_setting("NUDGE_FRESH_POLL", 0.005))
-        while time.monotonic() + poll < deadline:
-            time.sleep(poll)
-            position = _position(replica)
-            if _reached(position, wanted):
-                return replica, position, True
+        if not self._enter_wait():
+            return primary, _position(primary), False
+        try:
+            deadline = time.monotonic() + float(_setting("NUDGE_FRESH_TIMEOUT", 1.0))
+            poll = float(_setting("NUDGE_FRESH_POLL", 0.005))
+            while time.monotonic() + poll < deadline:
+                time.sleep(poll)
+                position = _position(replica)
+                if _reached(position, wanted):
+                    return replica, position, True
+        finally:
+            self._leave_wait()
         return primary, _position(primary), True
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
