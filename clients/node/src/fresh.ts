@@ -7,8 +7,8 @@
 // reach V up to `timeoutMs`, and past that sends the request's reads to the primary. The
 // routing is a hook too: your data layer asks `freshRead(req)` (or `currentFreshRead()` inside
 // the request) which database to read from. Every answer carries `Nudge-Version` (the position
-// taken before the handler ran, so the data is at least that new) and
-// `Vary: Nudge-Min-Version`; answers to version-keyed URLs get `Cache-Control: max-age` unless
+// taken before the handler ran, so the data is at least that new), `Vary: Nudge-Min-Version`
+// and `Server-Timing: nudge;dur=<ms>;desc="<db>[, waited]"`; answers to version-keyed URLs get `Cache-Control: max-age` unless
 // the handler sets its own. Requests that change data (not GET/HEAD/OPTIONS) read from the
 // primary. A malformed version is a 400 `invalid_field` naming where it came from.
 import { AsyncLocalStorage } from 'node:async_hooks'
@@ -28,6 +28,11 @@ export interface FreshReadsOptions {
   readonly pollMs?: number
   /** `max-age` of answers to version-keyed URLs without a Cache-Control of their own (default 60 s). */
   readonly cacheSeconds?: number
+  /**
+   * Requests that may wait for the replica at once (default 16): each one polls it every
+   * `pollMs`, so past this a request reads from the primary at once.
+   */
+  readonly maxWaiting?: number
 }
 
 /** Where one request reads. */
@@ -90,20 +95,32 @@ const choose = async (
   o: FreshReadsOptions,
   min: string | null,
   safe: boolean,
-): Promise<Pick<FreshRead, 'db' | 'version'>> => {
-  const primary = async () => ({ db: 'primary' as const, version: await o.primaryPosition() })
+  waiting: { count: number },
+): Promise<Pick<FreshRead, 'db' | 'version'> & { waited: boolean }> => {
+  const primary = async (waited = false) => ({
+    db: 'primary' as const,
+    version: await o.primaryPosition(),
+    waited,
+  })
   if (!safe) return primary()
   let position = await o.replicaPosition()
   if (position === null && min === null) return primary()
-  if (min === null || reached(position, min)) return { db: 'replica', version: position }
-  const deadline = Date.now() + (o.timeoutMs ?? 1000)
-  const poll = o.pollMs ?? 5
-  while (Date.now() + poll < deadline) {
-    await sleep(poll)
-    position = await o.replicaPosition()
-    if (reached(position, min)) return { db: 'replica', version: position }
+  if (min === null || reached(position, min))
+    return { db: 'replica', version: position, waited: false }
+  if (waiting.count >= (o.maxWaiting ?? 16)) return primary()
+  waiting.count++
+  try {
+    const deadline = Date.now() + (o.timeoutMs ?? 1000)
+    const poll = o.pollMs ?? 5
+    while (Date.now() + poll < deadline) {
+      await sleep(poll)
+      position = await o.replicaPosition()
+      if (reached(position, min)) return { db: 'replica', version: position, waited: true }
+    }
+  } finally {
+    waiting.count--
   }
-  return primary()
+  return primary(true)
 }
 
 const appendVary = (res: ServerResponse, name: string): void => {
@@ -130,9 +147,10 @@ const cacheable = (res: ServerResponse, value: string): void => {
  * where the request reads (see the module's note), sets the headers, then calls `next()`
  * inside the request's context. An error of a position hook goes to `next(error)`.
  */
-export const freshReads =
-  (options: FreshReadsOptions) =>
-  (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
+export const freshReads = (options: FreshReadsOptions) => {
+  /** Requests of this middleware waiting for the replica now (bounded by `maxWaiting`). */
+  const waiting = { count: 0 }
+  return (req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void): void => {
     let asked: { min: string | null; keyed: boolean }
     try {
       asked = wanted(req)
@@ -149,15 +167,20 @@ export const freshReads =
       )
       return
     }
-    choose(options, asked.min, SAFE.has(req.method ?? 'GET')).then(
-      ({ db, version }) => {
+    const started = performance.now()
+    choose(options, asked.min, SAFE.has(req.method ?? 'GET'), waiting).then(
+      ({ db, version, waited }) => {
         const read: FreshRead = { db, version, minVersion: asked.min }
         reads.set(req, read)
         if (version !== null) res.setHeader('Nudge-Version', version)
         appendVary(res, 'Nudge-Min-Version')
+        // What choosing the database cost (reading the positions, waiting for the replica).
+        const spent = (performance.now() - started).toFixed(2)
+        res.setHeader('Server-Timing', `nudge;dur=${spent};desc="${db}${waited ? ', waited' : ''}"`)
         if (asked.keyed) cacheable(res, `max-age=${options.cacheSeconds ?? 60}`)
         storage.run(read, () => next())
       },
       (error: unknown) => next(error),
     )
   }
+}

@@ -63,6 +63,22 @@ test('waits for the replica to apply Nudge-Min-Version, then reads from it', asy
     const { body, headers } = await answer;
     assert.deepEqual(body, { db: 'replica', value: 0x200 });
     assert.ok(versionValue(headers.get('nudge-version')) >= versionValue('0/200'));
+    assert.match(headers.get('server-timing'), /^nudge;dur=[\d.]+;desc="replica, waited"$/);
+  } finally { await app.close(); }
+});
+
+test('past maxWaiting a request reads from the primary without waiting', async () => {
+  const db = databases();
+  db.primary = 0x200;
+  const app = await serve(db, { timeoutMs: 60_000, maxWaiting: 1 });
+  try {
+    const first = get(`${app.url}/x`, { headers: { 'Nudge-Min-Version': '0/200' } });
+    while (db.lookups < 2) await new Promise((r) => setTimeout(r, 1)); // the first one waits
+    const second = await get(`${app.url}/x`, { headers: { 'Nudge-Min-Version': '0/200' } });
+    assert.deepEqual(second.body, { db: 'primary', value: 0x200 });
+    assert.match(second.headers.get('server-timing'), /desc="primary"$/); // did not wait
+    db.replica = 0x200; // the first one's wait ends on the replica
+    assert.deepEqual((await first).body, { db: 'replica', value: 0x200 });
   } finally { await app.close(); }
 });
 
