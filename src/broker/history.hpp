@@ -1,7 +1,8 @@
 // History: the embedded broker's bounded per-room history of emits, for connection-state
 // recovery. Not thread-safe: LocalBroker calls it under its lock.
 //
-// Each emit is stored once (its encoded frame, its rooms and except list) and every room it
+// Each emit is stored once (its wire forms, hub::EncodedEmit: the inputs, and each form a
+// session asked for, encoded once; its rooms and except list) and every room it
 // targets holds a pointer to it, in sequence order. Two bounds:
 // - count: at most `max_per_room` emits per room; older ones are trimmed from that room;
 // - age: emits older than `ttl` are trimmed from every room (the recovery window).
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "common/bounded_map.hpp"
+#include "hub/encoded_emit.hpp"
 #include "hub/subscriber.hpp"
 
 namespace nudge::broker {
@@ -44,7 +46,7 @@ public:
     struct Event {
         std::uint64_t seq;
         Clock::time_point at;
-        hub::Frame frame;
+        std::shared_ptr<const hub::EncodedEmit> encoded;
         std::vector<std::string> rooms;
         std::vector<std::string> except;
     };
@@ -57,17 +59,19 @@ public:
     explicit History(HistoryConfig config) : config_(config) {}
 
     // Sequences must increase from one call to the next.
-    void append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
+    void append(std::uint64_t seq, Clock::time_point now, std::shared_ptr<const hub::EncodedEmit> encoded,
                 std::vector<std::string> rooms, std::vector<std::string> except);
     // Trims what is older than the window (and forgets old tombstones).
     void expire(Clock::time_point now);
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
     // `except` room the client is in are not replayed. More than max_replay missed emits:
     // nothing is replayed and every room with a missed emit is lost; the same when the missed
-    // frames together (plus `per_frame_overhead` each) pass `max_bytes`.
+    // frames together (plus `per_frame_overhead` each) pass `max_bytes`. The frames are in
+    // `variant`'s form (the asking session's).
     [[nodiscard]] Query query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
-                              std::size_t per_frame_overhead = 0);
+                              std::size_t per_frame_overhead = 0,
+                              hub::Variant variant = hub::Variant::kOffset);
 
     [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }

@@ -57,9 +57,8 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
         fresh.push_back(std::move(emit));
     }
     if (!fresh.empty()) {
-        auto frames = std::make_shared<hub::Hub::EncodedBatch>();
-        frames->reserve(fresh.size());
-        for (const auto& emit : fresh) frames->push_back(hub::Hub::encode(emit));
+        // Each event's forms are encoded on first use, once for fan-out and history alike.
+        std::shared_ptr<const hub::Hub::EncodedBatch> frames = hub_.encode_batch(fresh);
         auto shared = std::make_shared<hub::EmitBatch>(std::move(fresh));
         if (!hub_.deliver(shared, frames)) {
             outcome.result = PublishResult::kOverloaded;
@@ -73,8 +72,7 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
             if (!emit.id.empty()) forgotten += ids_.insert(emit.id, emit.seq, now);
             if (config_.recovery) {
                 // The hub's workers only read the batch; the history gets its own copies.
-                history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
-                                emit.rooms, emit.except);
+                history_.append(emit.seq, now, (*frames)[i], emit.rooms, emit.except);
             }
         }
         if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));
@@ -88,15 +86,18 @@ void LocalBroker::recover(RecoveryRequest request, std::function<void(Recovery)>
     Recovery recovery;
     {
         const std::lock_guard lock(mutex_);
-        recovery.now = Position{epoch_, seq_};
+        // A session that does not recover gets no position (a CONNECT answer without a pid).
+        if (request.recovery) recovery.now = Position{epoch_, seq_};
         if (request.from) {
-            if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery) {
+            if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery ||
+                !request.recovery) {
                 // Another epoch (a restart lost the history) or a position this broker never
                 // handed out: everything may be missing.
                 recovery.lost_rooms = std::move(request.rooms);
             } else {
                 auto query = history_.query(request.rooms, request.from->seq, Clock::now(),
-                                            request.max_bytes, request.per_frame_overhead);
+                                            request.max_bytes, request.per_frame_overhead,
+                                            request.variant);
                 recovery.lost_rooms = std::move(query.lost_rooms);
                 recovery.replay = std::move(query.replay);
                 recovery.recovered = recovery.lost_rooms.empty();
