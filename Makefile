@@ -9,7 +9,7 @@ export CCACHE_NOHASHDIR := true
 
 .PHONY: help setup build run demo test unit integration contract-test chaos-test cdc-test cdc-crash-test client-build client-test browser-test python-test \
         cpp-client-test emitter-build node-client-test conformance-test demo-test demo-django-test demo-browser-test nextjs-test asan asan-test tsan tsan-test \
-        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test
+        lint format bench bench-smoke fuzz clean package package-test packages-test tour-test docs-test fresh-test
 
 help:
 	@echo "make run       install and build only the hub and nudge, start the hub on 127.0.0.1:8080 (development mode)"
@@ -148,6 +148,14 @@ nextjs-test: build client-build
 # The client library in Debian's Chromium (playwright-core) against the real hub.
 browser-test: build client-build
 	NUDGED_BIN=$(CURDIR)/$(NUDGED) node --test --test-concurrency=1 --test-timeout=180000 tests/browser/
+
+# Fresh data (docs/fresh-data.md, tests/fresh/): the bank's Django backend on a PostgreSQL primary
+# and a hot standby 1 s behind, in Chromium, with and without the fresh-data middleware, and
+# behind nginx proxy_cache. FRESH_CYCLES pay -> refetch cycles per phase (20 here, ~2 min; .ci/run: 300).
+FRESH_CYCLES ?= 20
+fresh-test: build client-build
+	FRESH_CYCLES=$(FRESH_CYCLES) NUDGED_BIN=$(CURDIR)/$(NUDGED) \
+	  node --test --test-concurrency=1 --test-timeout=1800000 tests/fresh/
 
 # The conformance suite (tests/conformance): the same behaviours for every binding, through an
 # app per framework (built once, cached under build/conformance/) in Chromium against one hub.

@@ -9,13 +9,15 @@
 //              app pays for nudge in total.
 //   ownBudget  optional: all entries with the @nudge/* dependencies left out, i.e. the binding's
 //              own code on top of the core.
+//   entryBudgets optional: { "<entry>": bytes } for single entry points, e.g. the core's "."
+//              alone, which is what an app pays when it imports no other entry.
 import { build } from 'esbuild'
 import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 
 const root = process.cwd()
 const pkg = JSON.parse(readFileSync(`${root}/package.json`, 'utf8'))
-const { budget, ownBudget } = pkg.nudgeSize ?? {}
+const { budget, ownBudget, entryBudgets = {} } = pkg.nudgeSize ?? {}
 if (!Number.isInteger(budget)) {
   console.error(`size.mjs: ${pkg.name}'s package.json has no "nudgeSize": { "budget": <bytes> }; add one`)
   process.exit(2)
@@ -58,6 +60,11 @@ const total = results.get(entries.length > 1 ? 'all entries' : entries[0][0]).gz
 const own = results.get('own code')?.gzip
 const over = []
 if (total > budget) over.push(`${total} B > ${budget} B min+gzip in total`)
+for (const [entry, limit] of Object.entries(entryBudgets)) {
+  const size = results.get(entry)?.gzip
+  if (size === undefined) over.push(`no entry "${entry}" to check against its budget`)
+  else if (size > limit) over.push(`its entry "${entry}" ${size} B > ${limit} B min+gzip`)
+}
 if (ownBudget !== undefined && own !== undefined && own > ownBudget) {
   over.push(`its own code ${own} B > ${ownBudget} B min+gzip`)
 }

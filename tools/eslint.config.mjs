@@ -13,7 +13,7 @@ export default [
   },
   {
     // Functions these suites hand to page.evaluate() run in Chromium.
-    files: ['tests/browser/**', 'tests/conformance/**', 'tests/packages/**'],
+    files: ['tests/browser/**', 'tests/conformance/**', 'tests/packages/**', 'tests/fresh/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
 ];

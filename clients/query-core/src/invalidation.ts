@@ -26,6 +26,7 @@ import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
 import type { EventMeta } from './meta.js'
 import { spreadOffset, tabSeed } from './spread.js'
+import { markQueries } from './versions.js'
 import type {
   ErrorHandler,
   EventEntry,
@@ -67,6 +68,7 @@ export interface InvalidationOptions<E extends object = RegisteredEvents> {
 
 /** @internal */
 export interface Invalidation {
+  /** `meta`: the hub's metadata argument (`readEventArgs`): the event's version and spread window. */
   event(name: string, data: unknown, meta?: EventMeta): void
   /**
    * Invalidates every key the event map can produce (or only those of `names`), spread over
@@ -278,6 +280,8 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
           seen.set(hashKey(top), top)
         }
       }
+      // Marked now, not at the flush: a request that starts after this line answers the event.
+      for (const spec of keys) markQueries(o.queryClient, toKey(spec), e.exact, meta?.version)
       addAll(keys, e.exact, e.mask, meta?.spread)
     } catch (error) {
       report(error)

@@ -12,6 +12,13 @@ export interface InvalidatorOptions<E extends object = RegisteredEvents>
 }
 
 /**
+ * socket.io-client appends the event's offset to its arguments when the session has recovery
+ * (the hub gave it a pid); `readEventArgs` must drop it.
+ */
+export const hasOffsets = (socket: SocketLike): boolean =>
+  (socket as { _pid?: unknown })._pid != null
+
+/**
  * Wires socket events to `queryClient.invalidateQueries` through the event map, with coalescing,
  * refetch-after-settle and hidden-tab handling, and resyncs every mapped key after a reconnect
  * that the server did not recover (`socket.recovered !== true`) unless the hub named what was
@@ -26,7 +33,7 @@ export const createInvalidator = <E extends object = RegisteredEvents>(
   let resyncedByHub = false
   const onAny = (name: string, ...args: unknown[]): void => {
     if (name === (options.resyncEvent ?? 'nudge:resync')) resyncedByHub = true
-    const { data, meta } = readEventArgs(args, typeof (socket as { _pid?: unknown })._pid === 'string')
+    const { data, meta } = readEventArgs(args, hasOffsets(socket))
     engine.event(name, data, meta)
   }
   const onDisconnect = (): void => {

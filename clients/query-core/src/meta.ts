@@ -1,10 +1,13 @@
-// nudge's metadata argument on the wire (docs: the contract of issues 22 and 23).
+// The metadata argument nudged adds to events for sessions that said `auth.nudge === 1`
+// (docs/fresh-data.md, docs/protecting-your-api.md), and the order of event versions.
 //
-// Contract: pure functions, no state. A session that sent `auth.nudge: 1` receives an event that
-// carries a version or a spread window as
+// Contract: pure functions, no state, no I/O. An event that carries a version or a spread window
+// arrives as
 //   42["name", <data or null>, {"$nudge":{"v":"0/16B3748","s":3000}}, "<epoch>:<seq>"]
 // the offset last only when the session has recovery (a pid). A plain socket.io-client sees none
-// of this, so an event without metadata reads exactly as before.
+// of this, so an event without metadata reads exactly as before. A version is a Postgres LSN
+// ("H/L", two hex parts of at most 8 digits) or decimal digits (at most 20, value below 2^64);
+// both map to one unsigned 64-bit number (LSN H/L → H·2^32 + L), so they compare with each other.
 
 export interface EventMeta {
   readonly version?: string
@@ -12,9 +15,10 @@ export interface EventMeta {
 }
 
 /**
- * Splits socket.io-client's event arguments: drops a trailing offset string when the session has
- * recovery (`hasOffset`), removes one argument that is an object with the single key `$nudge`,
- * and returns the data (the first remaining argument, or undefined) and the metadata.
+ * Splits socket.io-client's event arguments: drops a trailing offset string when the session
+ * has recovery (`hasOffset`: a pid is set), removes one argument that is an object with the
+ * single key "$nudge" (the metadata), and returns the data (the first remaining argument, or
+ * undefined) and the metadata.
  */
 export function readEventArgs(
   args: readonly unknown[],
@@ -39,16 +43,21 @@ export function readEventArgs(
   }
 }
 
-const toNumber = (version: string): bigint => {
+const MAX = (1n << 64n) - 1n
+
+/** A version as one unsigned 64-bit number; throws a message naming the bad value. */
+const versionValue = (version: string): bigint => {
   const lsn = /^([0-9A-Fa-f]{1,8})\/([0-9A-Fa-f]{1,8})$/.exec(version)
   if (lsn) return (BigInt(`0x${lsn[1]}`) << 32n) + BigInt(`0x${lsn[2]}`)
-  if (/^[0-9]{1,20}$/.test(version)) return BigInt(version)
-  throw new TypeError(`nudge: "${version}" is not a version (a Postgres LSN "H/L" or decimal digits)`)
+  if (/^[0-9]{1,20}$/.test(version) && BigInt(version) <= MAX) return BigInt(version)
+  throw new TypeError(
+    `nudge: "${version}" is not a version (a Postgres LSN like "0/16B3748" or decimal digits below 2^64)`,
+  )
 }
 
 /** Compares two versions (LSN "H/L" or decimal digits) numerically: <0, 0, >0. Throws on neither. */
 export function compareVersions(a: string, b: string): number {
-  const x = toNumber(a)
-  const y = toNumber(b)
+  const x = versionValue(a)
+  const y = versionValue(b)
   return x < y ? -1 : x > y ? 1 : 0
 }

@@ -16,6 +16,7 @@
 //   timeout or the reconnection backoff; the reconnect recovers like any other.
 import { onlineManager } from '@tanstack/query-core'
 import { createInvalidation, type InvalidationOptions, reporter } from './invalidation.js'
+import { hasOffsets } from './invalidator.js'
 import { type EventMeta, readEventArgs } from './meta.js'
 import { pageResumeListener } from './resume.js'
 import { elect } from './tabs.js'
@@ -549,9 +550,9 @@ class Nudge<E extends object> implements NudgeClient<E> {
       // Between a disconnect and the next connect (socket.io-client emits what arrived before
       // the CONNECT answer just before "connect", already marked connected).
       if (name === (o.resyncEvent ?? 'nudge:resync')) this.#resyncedByHub = true
-      // An ack callback cannot cross to other tabs; events carry their data first, then nudge's
-      // metadata, then (with recovery, i.e. a pid) the offset.
-      const { data, meta } = readEventArgs(args, typeof (socket as { _pid?: unknown })._pid === 'string')
+      // An ack callback cannot cross to other tabs; events carry their data first, then the
+      // hub's metadata (version, spread) and, with recovery (a pid), the offset.
+      const { data, meta } = readEventArgs(args, hasOffsets(socket))
       this.#deliver(name, data, meta)
       this.#post({ t: 'event', name, data, meta })
     }

@@ -9,6 +9,9 @@ import { fakeIo, type FakeSocket } from './fake-socket.js'
 import { ChannelHub, FakeLocks } from './fake-tabs.js'
 import { newClient, recordInvalidations } from './helpers.js'
 
+// What every CONNECT of query-core asks for besides the token: recovery and nudge's metadata.
+const OPT_IN = { recovery: true, nudge: 1 }
+
 interface Events {
   balance_updated: undefined
 }
@@ -199,11 +202,11 @@ describe('resumeFrom (server rendering)', () => {
   it('the first CONNECT carries the position; reconnects carry socket.io-client\'s own', async () => {
     const position = { offset: 'ep:7', pid: 'ep:7:abc' }
     const { socket } = await start({ resumeFrom: position })
-    expect(socket.sentAuth[0]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', recovery: true, nudge: 1 })
+    expect(socket.sentAuth[0]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', ...OPT_IN })
     socket.drop()
     socket.handshake()
     await tick()
-    expect(socket.sentAuth[1]).toEqual({ token: 't1', recovery: true, nudge: 1 })
+    expect(socket.sentAuth[1]).toEqual({ token: 't1', ...OPT_IN })
   })
 
   it('a refused first CONNECT keeps the position for the retry', async () => {
@@ -221,7 +224,7 @@ describe('resumeFrom (server rendering)', () => {
     socket.refuse('unauthorized')
     await tick(20)
     expect(socket.sentAuth).toHaveLength(2)
-    expect(socket.sentAuth[1]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', recovery: true, nudge: 1 })
+    expect(socket.sentAuth[1]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', ...OPT_IN })
   })
 
   it('the first connect resyncs nothing; replayed events invalidate exactly their keys', async () => {

@@ -12,6 +12,9 @@ import {
 import type { EventMap } from '../src/index.js'
 import { fakeIo, type FakeSocket } from '../../query-core/test/fake-socket.js'
 
+// What every CONNECT of query-core asks for besides the token: recovery and nudge's metadata.
+const OPT_IN = { recovery: true, nudge: 1 }
+
 declare global {
   var IS_REACT_ACT_ENVIRONMENT: boolean
 }
@@ -107,7 +110,7 @@ describe('NudgeProvider', () => {
     await render(app())
     expect(fake.sockets).toHaveLength(1)
     const socket = socketAt(0)
-    expect(socket.sentAuth).toEqual([{ token: 'tok', recovery: true, nudge: 1 }])
+    expect(socket.sentAuth).toEqual([{ token: 'tok', ...OPT_IN }])
     await tick(20)
     expect(text()).toBe('connecting:1')
 
@@ -141,7 +144,7 @@ describe('NudgeProvider', () => {
 
     await render(app({ getToken: () => 'tok2' }))
     expect(fake.sockets).toHaveLength(2)
-    expect(socketAt(1).sentAuth).toEqual([{ token: 'tok2', recovery: true, nudge: 1 }])
+    expect(socketAt(1).sentAuth).toEqual([{ token: 'tok2', ...OPT_IN }])
   })
 
   it('uses the latest getToken on a reconnect without reopening the socket', async () => {
@@ -154,7 +157,7 @@ describe('NudgeProvider', () => {
     expect(text()).toBe('reconnecting:1')
     socket.handshake()
     await tick()
-    expect(socket.sentAuth).toEqual([{ token: 'tok', recovery: true, nudge: 1 }, { token: 'refreshed', recovery: true, nudge: 1 }])
+    expect(socket.sentAuth).toEqual([{ token: 'tok', ...OPT_IN }, { token: 'refreshed', ...OPT_IN }])
     expect(fake.sockets).toHaveLength(1)
   })
 

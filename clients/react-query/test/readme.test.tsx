@@ -7,6 +7,9 @@ import { expect, it, vi } from 'vitest'
 import { NudgeProvider } from '../src/react.js'
 import { fakeIo } from '../../query-core/test/fake-socket.js'
 
+// What every CONNECT of query-core asks for besides the token: recovery and nudge's metadata.
+const OPT_IN = { recovery: true, nudge: 1 }
+
 globalThis.IS_REACT_ACT_ENVIRONMENT = true
 const fake = fakeIo()
 const useAuth = (): { token: string | null } => ({ token: 'user-token' })
@@ -42,7 +45,7 @@ it('the README example connects with the token and invalidates mapped keys', asy
   })
   const socket = fake.sockets[0]
   expect(socket?.url).toBe('http://hub')
-  expect(socket?.sentAuth).toEqual([{ token: 'user-token', recovery: true, nudge: 1 }])
+  expect(socket?.sentAuth).toEqual([{ token: 'user-token', ...OPT_IN }])
   queryClient.setQueryData(['loans', 7], 'x')
   socket?.accept()
   socket?.event('loan_status_changed')

@@ -5,6 +5,8 @@
       [--host 127.0.0.1] [--port 3000] [--hub-url http://127.0.0.1:8080] [--public-hub-url URL]
       [--static-dir examples/bank/dist] [--threads 8]
       [--database-url postgresql://user@host:port/dbname] [--no-emits]
+      [--replica-url postgresql://...] [--no-fresh] [--fresh-timeout SECONDS]
+      [--fresh-mode header|url]
 
 It listens first (``--port 0`` picks a free port; a taken port fails at once), makes a fresh
 SQLite database in a temporary directory (or uses the PostgreSQL database of
@@ -42,6 +44,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=8, help="requests served at once")
     parser.add_argument("--database-url", default=os.environ.get("BANK_DATABASE_URL"),
                         help="PostgreSQL instead of a fresh SQLite file (BANK_DATABASE_URL)")
+    parser.add_argument("--replica-url", default=os.environ.get("BANK_REPLICA_URL"),
+                        help="a hot standby of --database-url to read from (BANK_REPLICA_URL)")
+    parser.add_argument("--no-fresh", action="store_true",
+                        help="without nudge's fresh-data middleware (BANK_FRESH=off)")
+    parser.add_argument("--fresh-timeout", type=float, default=1.0,
+                        help="seconds to wait for the standby before reading the primary")
+    parser.add_argument("--fresh-mode", choices=("header", "url"), default="header",
+                        help="how the front end asks for fresh data: the Nudge-Min-Version "
+                             "header, or ?nudge_v= for a cache in front (BANK_FRESH_MODE)")
     parser.add_argument("--no-emits", action="store_true",
                         help="send no events from the app: nudge-cdc makes them from the "
                              "database's changes (BANK_EMITS=off)")
@@ -90,6 +101,14 @@ def main() -> None:
         os.environ["BANK_DATABASE_URL"] = args.database_url
     if args.no_emits:
         os.environ["BANK_EMITS"] = "off"
+    if args.replica_url:
+        if not args.database_url:
+            fail("--replica-url needs --database-url (the primary it is a standby of)")
+        os.environ["BANK_REPLICA_URL"] = args.replica_url
+    if args.no_fresh:
+        os.environ["BANK_FRESH"] = "off"
+    os.environ["BANK_FRESH_TIMEOUT"] = str(args.fresh_timeout)
+    os.environ["BANK_FRESH_MODE"] = args.fresh_mode
     os.environ.setdefault("BANK_ALLOWED_HOSTS",
                           "*" if wildcard else ",".join({args.host, "127.0.0.1", "localhost"}))
     try:
@@ -108,7 +127,7 @@ def main() -> None:
         from bank.accounts import seed
         from bank.models import Customer
 
-        if not Customer.objects.exists():  # a fresh SQLite file always; PostgreSQL maybe not
+        if not Customer.objects.using("default").exists():  # a fresh SQLite file always; PostgreSQL maybe not
             seed()
         connections.close_all()  # gunicorn forks its worker next: no connection may cross
 

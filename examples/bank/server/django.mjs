@@ -25,6 +25,10 @@ export function startDjangoBank({
   simulateMs = 2000,
   databaseUrl,
   emits = true,
+  replicaUrl,
+  fresh = true,
+  freshTimeout,
+  freshMode,
   log = (line) => console.log(line),
 }) {
   const args = [SERVE, '--host', host, '--port', String(port), '--hub-url', hubUrl];
@@ -33,6 +37,11 @@ export function startDjangoBank({
   // PostgreSQL instead of a fresh SQLite file; and no emits: nudge-cdc makes the events.
   if (databaseUrl) args.push('--database-url', databaseUrl);
   if (!emits) args.push('--no-emits');
+  // Reads from a standby of databaseUrl; without the fresh-data middleware when `fresh` is false.
+  if (replicaUrl) args.push('--replica-url', replicaUrl);
+  if (!fresh) args.push('--no-fresh');
+  if (freshTimeout !== undefined) args.push('--fresh-timeout', String(freshTimeout));
+  if (freshMode) args.push('--fresh-mode', freshMode);
   const child = spawn(process.env.PYTHON ?? '/usr/bin/python3', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NUDGE_API_KEY: apiKey, BANK_JWT_SECRET: jwtSecret, PYTHONUNBUFFERED: '1' },

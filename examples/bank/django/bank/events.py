@@ -12,6 +12,11 @@ on their next refetch.
 
 With ``BANK_EMITS`` off (``serve.py --no-emits``) nothing is sent from here: nudge-cdc reads the
 committed changes from PostgreSQL and publishes the same events (examples/bank/cdc-rules.toml).
+
+On PostgreSQL each event carries its version: the primary's ``pg_current_wal_lsn()`` read right
+after the commit (at or past the commit record), so a browser's refetch can ask for data at
+least that new (``Nudge-Min-Version``; nudge.django.fresh and docs/fresh-data.md). It is sent
+with nudge's client directly: the seed's ``emit_event`` has no place for it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from concurrent.futures import ThreadPoolExecutor
 from django.conf import settings
 from django.db import transaction
 
+from nudge.django import get_client
+from nudge.django.versions import is_postgres, wal_position
+
 from utils.realtime import emit_event
 
 log = logging.getLogger("bank")
@@ -30,9 +38,12 @@ log = logging.getLogger("bank")
 _sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-events")
 
 
-def _send(user_id: str, event_type: str, metadata: dict | None) -> None:
+def _send(user_id: str, event_type: str, metadata: dict | None, version: str | None) -> None:
     try:
-        emit_event(user_id, event_type, metadata)
+        if version is None:
+            emit_event(user_id, event_type, metadata)
+        else:
+            get_client().emit(f"user_{user_id}", event_type, metadata or {}, version=version)
     except Exception as error:  # noqa: BLE001 - a thread pool would swallow it otherwise
         log.error("an event was not delivered: %s to user_%s: %s", event_type, user_id, error)
 
@@ -42,7 +53,9 @@ def after_commit(user_id: int, event_type: str, metadata: dict | None = None) ->
     (unless ``BANK_EMITS`` is off)."""
     if not settings.BANK_EMITS:
         return
-    transaction.on_commit(lambda: _sender.submit(_send, str(user_id), event_type, metadata))
+    # The position is read here, in the committing thread right after the COMMIT.
+    transaction.on_commit(lambda: _sender.submit(
+        _send, str(user_id), event_type, metadata, wal_position() if is_postgres() else None))
 
 
 def drain(timeout: float = 5.0) -> None:

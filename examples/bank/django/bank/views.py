@@ -43,9 +43,12 @@ MAX_PAYMENT_CENTS = 100_000_00
 MAX_ID = 2**63 - 1
 
 
-def _reply(status: int, body: dict) -> JsonResponse:
+def _reply(status: int, body: dict, versioned: bool = False) -> JsonResponse:
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
-    response["Cache-Control"] = "no-store"
+    # A read of a version-keyed URL (?nudge_v=) names a state at least that new: a cache in
+    # front may keep it (nudge.django.fresh sets its max-age). Everything else is never stored.
+    if not (versioned and status == 200):
+        response["Cache-Control"] = "no-store"
     return response
 
 
@@ -93,7 +96,7 @@ def _route(**handlers: Callable[..., tuple[int, dict] | dict]) -> Callable[..., 
         except BankError as error:
             return _reply(error.status, {"error": error.message})
         status, body = result if isinstance(result, tuple) else (200, result)
-        return _reply(status, body)
+        return _reply(status, body, request.method == "GET" and "nudge_v" in request.GET)
 
     return view
 
@@ -101,7 +104,10 @@ def _route(**handlers: Callable[..., tuple[int, dict] | dict]) -> Callable[..., 
 # ---- handlers -----------------------------------------------------------------------------
 
 def _config(request: HttpRequest) -> dict:
-    return {"hubUrl": settings.BANK_PUBLIC_HUB_URL}
+    config = {"hubUrl": settings.BANK_PUBLIC_HUB_URL}
+    if settings.BANK_FRESH_MODE == "url":  # a cache in front keys on ?nudge_v= (docs/fresh-data.md)
+        config["freshMode"] = "url"
+    return config
 
 
 def _login(request: HttpRequest) -> dict:

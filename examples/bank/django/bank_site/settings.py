@@ -7,6 +7,14 @@ its command line; run.mjs and the tests go through serve.py):
   BANK_PUBLIC_HUB_URL  where browsers connect (default NUDGE_URL)
   BANK_DATABASE        the SQLite file (serve.py makes a fresh one per start)
   BANK_DATABASE_URL    postgresql://user@host:port/dbname: PostgreSQL instead of SQLite
+  BANK_REPLICA_URL     postgresql://...: a hot standby of BANK_DATABASE_URL; reads go to it
+                       (nudge.django.fresh.ReplicaRouter), writes to the primary
+  BANK_FRESH           "off": without nudge.django.fresh.FreshDataMiddleware, so a refetch may
+                       read a standby that has not replayed its event yet (the replica test's
+                       control). Default "on"
+  BANK_FRESH_TIMEOUT   seconds the middleware waits for the standby (NUDGE_FRESH_TIMEOUT, 1.0)
+  BANK_FRESH_MODE      "url": the front end asks for fresh data with ?nudge_v= (a cache in front
+                       keys on it) instead of the Nudge-Min-Version header. Default "header"
   BANK_EMITS           "off": the app sends no events (nudge-cdc turns the database's committed
                        changes into them instead; examples/bank/cdc-rules.toml). Default "on"
   BANK_STATIC_DIR      the built front end (default examples/bank/dist)
@@ -30,6 +38,11 @@ ALLOWED_HOSTS = os.environ.get("BANK_ALLOWED_HOSTS", "127.0.0.1,localhost").spli
 
 INSTALLED_APPS = ["bank.apps.BankConfig"]
 MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+# A refetch reads at least what its event announced (docs/fresh-data.md).
+if os.environ.get("BANK_FRESH", "on") != "off":
+    MIDDLEWARE.append("nudge.django.fresh.FreshDataMiddleware")
+NUDGE_FRESH_TIMEOUT = float(os.environ.get("BANK_FRESH_TIMEOUT", "1.0"))
+BANK_FRESH_MODE = os.environ.get("BANK_FRESH_MODE", "header")
 ROOT_URLCONF = "bank_site.urls"
 WSGI_APPLICATION = "bank_site.wsgi.application"
 
@@ -40,9 +53,11 @@ def _postgres(url: str) -> dict:
         raise ImproperlyConfigured(
             f"bank: BANK_DATABASE_URL must look like postgresql://user@host:port/dbname, "
             f"got {url!r}")
+    # Connections kept across requests (CONN_MAX_AGE), as in production: a request does not
+    # pay a connection setup, and the fresh-data middleware's position query is a round trip.
     return {"ENGINE": "django.db.backends.postgresql", "NAME": unquote(parts.path.strip("/")),
             "USER": unquote(parts.username or ""), "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "", "PORT": str(parts.port or "")}
+            "HOST": parts.hostname or "", "PORT": str(parts.port or ""), "CONN_MAX_AGE": 60}
 
 
 DATABASES = {
@@ -53,6 +68,9 @@ DATABASES = {
         "OPTIONS": {"timeout": 10},
     }
 }
+if os.environ.get("BANK_REPLICA_URL"):
+    DATABASES["replica"] = _postgres(os.environ["BANK_REPLICA_URL"])
+    DATABASE_ROUTERS = ["nudge.django.fresh.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
 TIME_ZONE = "UTC"

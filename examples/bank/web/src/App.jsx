@@ -20,6 +20,9 @@ export function App({ hubUrl }) {
       }),
     [userId],
   );
+  // Where the TanStack Query devtools browser extension looks for the cache (the fresh-data
+  // tests read the balance query's state there too).
+  if (typeof window !== 'undefined') window.__TANSTACK_QUERY_CLIENT__ = queryClient;
   return (
     <QueryClientProvider client={queryClient}>
       <NudgeProvider

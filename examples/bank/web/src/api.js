@@ -1,17 +1,24 @@
 // fetch for the bank's REST API: JSON in and out, the session's token, errors as Error with
-// the server's message. A 401 ends the session (the token expired).
+// the server's message. A 401 ends the session (the token expired). A query function passes its
+// context (`query`): the request then goes through nudgeFetch, which asks for data at least as
+// new as the event that invalidated the query (docs/fresh-data.md).
+import { nudgeFetch } from '@nudge/react-query/fresh';
 import { getSession, setSession } from './session.js';
 
-export async function api(path, { method = 'GET', body } = {}) {
+// 'url' (the backend's /api/config says so when a cache sits in front): ?nudge_v= instead of the
+// Nudge-Min-Version header, so the cache keys on the version.
+let freshOptions = {};
+export const setFreshMode = (mode) => {
+  freshOptions = mode === 'url' ? { mode: 'url' } : {};
+};
+
+export async function api(path, { method = 'GET', body, query } = {}) {
   const session = getSession();
   const headers = {};
   if (session) headers.authorization = `Bearer ${session.token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+  const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
+  const response = await (query ? nudgeFetch(query, path, init, freshOptions) : fetch(path, init));
   const json = await response.json().catch(() => ({}));
   if (response.status === 401 && session) setSession(null);
   if (!response.ok) throw new Error(json.error ?? `${response.status} ${response.statusText}`);

@@ -2,13 +2,15 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { api } from './api.js';
 
-export const useBalance = () => useQuery({ queryKey: ['balance'], queryFn: () => api('/api/balance') });
+// `query` (the query function's context) lets api() ask for data as new as the last event.
+const get = (path) => (query) => api(path, { query });
+export const useBalance = () => useQuery({ queryKey: ['balance'], queryFn: get('/api/balance') });
 export const useTransactions = () =>
-  useQuery({ queryKey: ['transactions'], queryFn: () => api('/api/transactions') });
-export const useLoans = () => useQuery({ queryKey: ['loans'], queryFn: () => api('/api/loans') });
+  useQuery({ queryKey: ['transactions'], queryFn: get('/api/transactions') });
+export const useLoans = () => useQuery({ queryKey: ['loans'], queryFn: get('/api/loans') });
 export const useLoanSummary = () =>
-  useQuery({ queryKey: ['loan-summary'], queryFn: () => api('/api/loans/summary') });
-export const useProfile = () => useQuery({ queryKey: ['profile'], queryFn: () => api('/api/profile') });
+  useQuery({ queryKey: ['loan-summary'], queryFn: get('/api/loans/summary') });
+export const useProfile = () => useQuery({ queryKey: ['profile'], queryFn: get('/api/profile') });
 
 // Actions. None of them invalidates anything on success: the backend's event does that, for
 // this tab and for every other tab and device of the same user.
