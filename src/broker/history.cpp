@@ -18,14 +18,15 @@ std::size_t History::cost(const Event& event) noexcept {
                         kPerRoomEntry * (1 + event.rooms.size());
     for (const auto& room : event.rooms) bytes += sizeof(std::string) + room.capacity();
     for (const auto& room : event.except) bytes += sizeof(std::string) + room.capacity();
-    return bytes;
+    return bytes + event.source.event.capacity() + event.source.data_json.capacity();
 }
 
 void History::append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                     std::vector<std::string> rooms, std::vector<std::string> except) {
+                     std::vector<std::string> rooms, std::vector<std::string> except,
+                     Source source) {
     expire(now);
-    auto event = std::make_shared<const Event>(
-        Event{seq, now, std::move(frame), std::move(rooms), std::move(except)});
+    auto event = std::make_shared<const Event>(Event{seq, now, std::move(frame), std::move(rooms),
+                                                     std::move(except), std::move(source)});
     bytes_ += cost(*event);
     for (const auto& room : event->rooms) {
         auto it = rooms_.find(room);
@@ -124,6 +125,42 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     result.replay.reserve(missed.size());
     for (const Event* e : missed) result.replay.push_back(e->frame);
     return result;
+}
+
+void History::save(Clock::time_point now, SavedState& state) const {
+    const auto age = [now](Clock::time_point at) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(now - at);
+    };
+    state.forgotten_through = forgotten_through_;
+    state.events.reserve(all_.size());
+    for (const EventPtr& e : all_) {
+        state.events.push_back(SavedEvent{e->seq, age(e->at), e->source.event, e->source.data_json,
+                                          e->rooms, e->except});
+    }
+    for (const auto& [name, log] : rooms_) {
+        if (log.trimmed_through == 0 && !log.events.empty()) continue;  // its events rebuild it
+        state.rooms.push_back(SavedRoom{name, log.trimmed_through, log.events.empty(),
+                                        log.events.empty() ? age(log.emptied_at)
+                                                           : std::chrono::milliseconds(0)});
+    }
+}
+
+void History::restore_trims(const SavedState& state, Clock::time_point now) {
+    forgotten_through_ = std::max(forgotten_through_, state.forgotten_through);
+    std::vector<const SavedRoom*> tombstones;
+    for (const auto& room : state.rooms) {
+        RoomLog& log = rooms_[room.name];
+        log.trimmed_through = std::max(log.trimmed_through, room.trimmed_through);
+        if (room.empty) tombstones.push_back(&room);
+    }
+    // emptied_ is in the order the logs emptied: oldest (largest age) first.
+    std::sort(tombstones.begin(), tombstones.end(),
+              [](const SavedRoom* a, const SavedRoom* b) { return a->emptied_age > b->emptied_age; });
+    for (const SavedRoom* room : tombstones) {
+        RoomLog& log = rooms_[room->name];
+        log.emptied_at = now - room->emptied_age;
+        emptied_.emplace_back(room->name, log.emptied_at);
+    }
 }
 
 }  // namespace nudge::broker

@@ -25,6 +25,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/saved_state.hpp"
 #include "common/bounded_map.hpp"
 #include "hub/subscriber.hpp"
 
@@ -41,12 +42,20 @@ class History {
 public:
     using Clock = std::chrono::steady_clock;
 
+    // What re-encodes an emit after a restart (the state file); kept only when the broker
+    // saves its state (--state-dir), empty otherwise.
+    struct Source {
+        std::string event;
+        std::string data_json;
+    };
+
     struct Event {
         std::uint64_t seq;
         Clock::time_point at;
         hub::Frame frame;
         std::vector<std::string> rooms;
         std::vector<std::string> except;
+        Source source;
     };
 
     struct Query {
@@ -58,7 +67,8 @@ public:
 
     // Sequences must increase from one call to the next.
     void append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                std::vector<std::string> rooms, std::vector<std::string> except);
+                std::vector<std::string> rooms, std::vector<std::string> except,
+                Source source = {});
     // Trims what is older than the window (and forgets old tombstones).
     void expire(Clock::time_point now);
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
@@ -68,6 +78,13 @@ public:
     [[nodiscard]] Query query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
                               std::size_t per_frame_overhead = 0);
+
+    // The history as of `now` for the state file: its events (with their sources), the trim
+    // records of rooms that have one, and the forgotten-rooms watermark.
+    void save(Clock::time_point now, SavedState& state) const;
+    // Before any append: the trim records and watermark of a saved history, aged to `now`.
+    // The saved events are then appended in order (LocalBroker re-encodes their frames).
+    void restore_trims(const SavedState& state, Clock::time_point now);
 
     [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }

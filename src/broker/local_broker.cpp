@@ -7,12 +7,54 @@
 
 namespace nudge::broker {
 
-LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config)
+LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config, std::optional<SavedState> restored)
     : hub_(hub),
-      config_(config),
-      epoch_(random_epoch()),
+      config_(std::move(config)),
+      epoch_(restored ? restored->epoch : random_epoch()),
+      keep_sources_(!config_.state_dir.empty()),
       history_(config_.history),
-      ids_(config_.idempotency_window, config_.idempotency_max_entries) {}
+      ids_(config_.idempotency_window, config_.idempotency_max_entries) {
+    if (restored) restore(*restored);
+}
+
+void LocalBroker::restore(const SavedState& state) {
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    seq_ = state.seq;
+    ids_.restore(state, now);
+    if (config_.recovery) {
+        history_.restore_trims(state, now);
+        for (const auto& saved : state.events) {
+            // Encoded again by the publish path's own function, so a replay after the restart
+            // is byte for byte what a live client got before it.
+            hub::Emit emit;
+            emit.rooms = saved.rooms;
+            emit.except = saved.except;
+            emit.event = saved.event;
+            emit.data_json = saved.data_json;
+            emit.seq = saved.seq;
+            emit.offset = format_offset(epoch_, saved.seq);
+            history_.append(saved.seq, now - saved.age,
+                            std::make_shared<const std::string>(hub::Hub::encode(emit)),
+                            std::move(emit.rooms), std::move(emit.except),
+                            History::Source{saved.event, saved.data_json});
+        }
+        history_.expire(now);
+    }
+    update_gauges();
+}
+
+SavedState LocalBroker::save() {
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    SavedState state;
+    state.epoch = epoch_;
+    state.seq = seq_;
+    history_.expire(now);
+    history_.save(now, state);
+    ids_.save(now, state);
+    return state;
+}
 
 void LocalBroker::update_gauges() {
     auto& registry = metrics::registry();
@@ -74,7 +116,9 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
             if (config_.recovery) {
                 // The hub's workers only read the batch; the history gets its own copies.
                 history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
-                                emit.rooms, emit.except);
+                                emit.rooms, emit.except,
+                                keep_sources_ ? History::Source{emit.event, emit.data_json}
+                                              : History::Source{});
             }
         }
         if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));
