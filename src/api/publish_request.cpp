@@ -3,11 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include "common/event_version.hpp"
 #include "sio/packet.hpp"
 
 namespace nudge::api {
@@ -61,6 +63,40 @@ Result<std::vector<std::string>, ApiError> room_list(const json::value& value,
     return rooms;
 }
 
+// JSON numbers a version may be: integers a JavaScript publisher can hold exactly (2^53 - 1).
+constexpr std::uint64_t kMaxIntegerVersion = (std::uint64_t{1} << 53U) - 1;
+
+Result<std::string, ApiError> version_field(const json::value& value, const std::string& where) {
+    if (value.is_string()) {
+        if (auto version = parse_event_version(view(value.get_string()))) return std::move(version->text);
+        return fail(bad("invalid_field",
+                        where + ": must be a Postgres LSN (\"0/16B3748\") or decimal digits "
+                                "(at most 20, value below 2^64)"));
+    }
+    if (value.is_uint64() || (value.is_int64() && value.get_int64() >= 0)) {
+        const std::uint64_t number =
+            value.is_uint64() ? value.get_uint64() : static_cast<std::uint64_t>(value.get_int64());
+        if (number <= kMaxIntegerVersion) return event_version_from_integer(number).text;
+        return fail(bad("invalid_field",
+                        where + ": a number above 2^53 - 1; send larger versions as a string of digits"));
+    }
+    return fail(bad("invalid_field", where + ": must be a non-negative integer or a string (a "
+                                             "Postgres LSN such as \"0/16B3748\", or decimal digits)"));
+}
+
+Result<std::uint32_t, ApiError> spread_field(const json::value& value, const std::string& where) {
+    const bool in_range = (value.is_uint64() && value.get_uint64() <= hub::kMaxSpreadMs) ||
+                          (value.is_int64() && value.get_int64() >= 0 &&
+                           value.get_int64() <= std::int64_t{hub::kMaxSpreadMs});
+    if (!in_range) {
+        return fail(bad("invalid_field", fmt::format("{}: must be an integer number of milliseconds "
+                                                     "from 0 to {}",
+                                                     where, hub::kMaxSpreadMs)));
+    }
+    return static_cast<std::uint32_t>(value.is_uint64() ? value.get_uint64()
+                                                        : static_cast<std::uint64_t>(value.get_int64()));
+}
+
 Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::string& prefix,
                                       const PublishLimits& limits) {
     auto field = [&](std::string_view name) { return prefix + std::string(name); };
@@ -72,7 +108,7 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     for (const auto& entry : object) {
         const std::string_view key(entry.key().data(), entry.key().size());
         if (key != "room" && key != "rooms" && key != "event" && key != "data" && key != "except" &&
-            key != "id") {
+            key != "id" && key != "version" && key != "spread") {
             return fail(bad("unknown_field", fmt::format("{}: unknown field", field(key))));
         }
     }
@@ -128,6 +164,16 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
                                         limits.max_name_bytes)));
         }
         emit.id.assign(id->get_string().data(), id->get_string().size());
+    }
+    if (const json::value* version = object.if_contains("version")) {
+        auto text = version_field(*version, field("version"));
+        if (!text) return fail(std::move(text.error()));
+        emit.version = std::move(*text);
+    }
+    if (const json::value* spread = object.if_contains("spread")) {
+        auto ms = spread_field(*spread, field("spread"));
+        if (!ms) return fail(std::move(ms.error()));
+        emit.spread_ms = *ms;
     }
     return emit;
 }

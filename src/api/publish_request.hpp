@@ -4,7 +4,9 @@
 //   {"room": "user_1", "event": "balance_updated", "data": {...}, "except": [...], "id": "..."}
 //   {"rooms": ["a", "b"], "event": "...", ...}
 //   {"events": [ <either form above>, ... ]}
-// `id` (optional) is the publisher's idempotency key for that event.
+// `id` (optional) is the publisher's idempotency key for that event; `version` (optional) the
+// event's position in the database (an LSN string, a decimal string or a JSON integer), kept in
+// canonical form; `spread` (optional) the refetch spread window in ms, 0 to hub::kMaxSpreadMs.
 // Unknown fields are rejected (a typo such as "romm" must not silently drop an event).
 #pragma once
 

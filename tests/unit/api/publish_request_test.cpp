@@ -78,6 +78,43 @@ TEST(ParsePublish, ErrorsNameTheField) {
     EXPECT_EQ(bad(R"({"events":[5]})").message, "events[0]: must be a JSON object");
 }
 
+TEST(ParsePublish, VersionIsKeptCanonical) {
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","version":"0/016b3748"})")[0].version, "0/16B3748");
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","version":"00042"})")[0].version, "42");
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","version":42})")[0].version, "42");
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","version":0})")[0].version, "0");
+    EXPECT_EQ(ok(R"({"room":"a","event":"e"})")[0].version, "");
+    const auto batch = ok(R"({"events":[{"room":"a","event":"x","version":"1/0"},{"room":"b","event":"y"}]})");
+    EXPECT_EQ(batch[0].version, "1/0");
+    EXPECT_EQ(batch[1].version, "");
+}
+
+TEST(ParsePublish, BadVersionNamesTheField) {
+    for (const char* value : {"-1", "1.5", "true", "null", "{}", "[]", R"("")", R"("0/G")",
+                              R"("123456789/0")", R"("100000000000000000000")",
+                              R"("18446744073709551616")", "9007199254740992", R"("-3")"}) {
+        const auto error = bad(std::string(R"({"room":"a","event":"e","version":)") + value + "}");
+        EXPECT_EQ(error.code, "invalid_field") << value;
+        EXPECT_EQ(error.message.rfind("version: ", 0), 0U) << value << " → " << error.message;
+    }
+    EXPECT_EQ(bad(R"({"events":[{"room":"a","event":"e","version":false}]})").message.rfind(
+                  "events[0].version: ", 0),
+              0U);
+}
+
+TEST(ParsePublish, Spread) {
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","spread":3000})")[0].spread_ms, 3000U);
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","spread":60000})")[0].spread_ms, 60000U);
+    EXPECT_EQ(ok(R"({"room":"a","event":"e","spread":0})")[0].spread_ms, 0U);
+    EXPECT_EQ(ok(R"({"room":"a","event":"e"})")[0].spread_ms, 0U);
+    for (const char* value : {"-1", "60001", "2.5", R"("3000")", "true", "null", "18446744073709551615"}) {
+        const auto error = bad(std::string(R"({"room":"a","event":"e","spread":)") + value + "}");
+        EXPECT_EQ(error.code, "invalid_field") << value;
+        EXPECT_EQ(error.message, "spread: must be an integer number of milliseconds from 0 to 60000")
+            << value;
+    }
+}
+
 TEST(ParsePublish, ReservedEventNames) {
     for (const char* name : {"connect", "disconnect", "connect_error", "disconnecting",
                              "newListener", "removeListener"}) {

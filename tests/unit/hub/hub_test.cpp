@@ -38,7 +38,7 @@ struct Fixture {
 };
 
 TEST(Hub, EncodesAWebSocketTextFrameOfTheSocketIoEvent) {
-    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}});
+    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}, {}, 0});
     const std::string payload = R"(42["balance_updated",{"x":1}])";
     ASSERT_EQ(frame.size(), 2 + payload.size());
     EXPECT_EQ(static_cast<unsigned char>(frame[0]), 0x81);  // FIN + text
@@ -54,7 +54,7 @@ TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
     f.hub.rooms(1).join("all", &c);
     f.hub.rooms(1).join("user_9", &c);
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(
-        EmitBatch{Emit{{"all"}, {}, "e1", "", {}, 0, {}}, Emit{{"user_9"}, {}, "e2", "1", {}, 0, {}}})));
+        EmitBatch{Emit{{"all"}, {}, "e1", "", {}, 0, {}, {}, 0}, Emit{{"user_9"}, {}, "e2", "1", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(a.frames.empty());  // nothing runs until the shard's thread does
     f.drain();
     ASSERT_EQ(a.frames.size(), 1U);
@@ -76,7 +76,7 @@ TEST(Hub, RefusesBatchesPastThePendingBoundUntilShardsCatchUp) {
     Recorder a, b;
     hub.rooms(0).join("r", &a);
     hub.rooms(1).join("r", &b);
-    auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", "", {}, 0, {}}});
+    auto batch = std::make_shared<const EmitBatch>(EmitBatch{Emit{{"r"}, {}, "e", "", {}, 0, {}, {}, 0}});
     EXPECT_TRUE(hub.deliver(batch));
     EXPECT_TRUE(hub.deliver(batch));
     EXPECT_EQ(hub.pending(), 4U);
@@ -95,11 +95,11 @@ TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
     Recorder a, c;
     f.hub.rooms(0).join("user_1", &a);
     f.hub.rooms(1).join("user_2", &c);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[0].size(), 1U);
     EXPECT_TRUE(f.queues[1].empty());  // shard 1 has no user_1: not woken
     EXPECT_EQ(f.hub.pending(), 1U);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.hub.pending(), 1U);  // no shard has the room: nothing posted
     f.drain();
     EXPECT_EQ(a.frames.size(), 1U);
@@ -108,7 +108,7 @@ TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
     // After the last member leaves, the shard is skipped again; a join makes it a target.
     f.hub.rooms(1).leave("user_2", &c);
     f.hub.rooms(0).join("user_2", &a);
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_2"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_2"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[0].size(), 1U);
     EXPECT_TRUE(f.queues[1].empty());
 }
@@ -160,12 +160,12 @@ TEST(HubRoomOps, AnEventPublishedAfterAJoinReachesTheJoinedSockets) {
     ASSERT_TRUE(f.hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"team_7"})));
     // No shard has team_7 yet, but the join is in flight: the event goes to every shard,
     // behind the join in each queue.
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[1].size(), 2U);
     f.drain();
     EXPECT_EQ(a.frames.size(), 1U);
     // Once the join ran, the presence filter decides again.
-    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}}})));
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(f.queues[0].empty());
     EXPECT_EQ(f.queues[1].size(), 1U);
 }
@@ -177,7 +177,7 @@ TEST(HubRoomOps, OperationsCountAgainstTheOverloadBound) {
     hub.rooms(0).join("user_1", &a);
     EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"x"})));
     EXPECT_FALSE(hub.apply(op(RoomOpKind::kJoin, {"user_1"}, {"y"})));
-    EXPECT_FALSE(hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}}})));
+    EXPECT_FALSE(hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"user_1"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(hub.apply(op(RoomOpKind::kJoin, {"nobody"}, {"y"})));  // no shard: nothing posted
 }
 
