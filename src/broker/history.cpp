@@ -18,7 +18,8 @@ std::size_t History::cost(const Event& event) noexcept {
                         kPerRoomEntry * (1 + event.rooms.size());
     for (const auto& room : event.rooms) bytes += sizeof(std::string) + room.capacity();
     for (const auto& room : event.except) bytes += sizeof(std::string) + room.capacity();
-    return bytes + event.source.event.capacity() + event.source.data_json.capacity();
+    return bytes + event.source.event.capacity() + event.source.data_json.capacity() +
+           event.source.version.capacity();
 }
 
 void History::append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
@@ -135,7 +136,8 @@ void History::save(Clock::time_point now, SavedState& state) const {
     state.events.reserve(all_.size());
     for (const EventPtr& e : all_) {
         state.events.push_back(SavedEvent{e->seq, age(e->at), e->source.event, e->source.data_json,
-                                          e->rooms, e->except});
+                                          e->rooms, e->except, e->source.version,
+                                          e->source.spread_ms});
     }
     for (const auto& [name, log] : rooms_) {
         if (log.trimmed_through == 0 && !log.events.empty()) continue;  // its events rebuild it

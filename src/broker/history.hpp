@@ -38,16 +38,21 @@ struct HistoryConfig {
     std::size_t max_replay = 10000;  // more missed emits than this: resync instead of replay
 };
 
+// What re-encodes an emit after a restart (the state file); kept only when the broker saves its
+// state (--state-dir), empty otherwise. (Outside History: a nested type with default member
+// initializers cannot be a default argument of its enclosing class's functions.)
+struct EventSource {
+    std::string event;
+    std::string data_json;
+    std::string version;
+    std::uint32_t spread_ms = 0;
+};
+
 class History {
 public:
     using Clock = std::chrono::steady_clock;
 
-    // What re-encodes an emit after a restart (the state file); kept only when the broker
-    // saves its state (--state-dir), empty otherwise.
-    struct Source {
-        std::string event;
-        std::string data_json;
-    };
+    using Source = EventSource;
 
     struct Event {
         std::uint64_t seq;

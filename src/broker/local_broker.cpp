@@ -32,12 +32,15 @@ void LocalBroker::restore(const SavedState& state) {
             emit.except = saved.except;
             emit.event = saved.event;
             emit.data_json = saved.data_json;
+            emit.version = saved.version;
+            emit.spread_ms = saved.spread_ms;
             emit.seq = saved.seq;
             emit.offset = format_offset(epoch_, saved.seq);
             history_.append(saved.seq, now - saved.age,
                             std::make_shared<const std::string>(hub::Hub::encode(emit)),
                             std::move(emit.rooms), std::move(emit.except),
-                            History::Source{saved.event, saved.data_json});
+                            History::Source{saved.event, saved.data_json, saved.version,
+                                            saved.spread_ms});
         }
         history_.expire(now);
     }
@@ -117,7 +120,8 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
                 // The hub's workers only read the batch; the history gets its own copies.
                 history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
                                 emit.rooms, emit.except,
-                                keep_sources_ ? History::Source{emit.event, emit.data_json}
+                                keep_sources_ ? History::Source{emit.event, emit.data_json,
+                                                                emit.version, emit.spread_ms}
                                               : History::Source{});
             }
         }

@@ -26,6 +26,8 @@ struct SavedEvent {
     std::string data_json;
     std::vector<std::string> rooms;
     std::vector<std::string> except;
+    std::string version;         // hub::Emit::version (canonical; empty: none)
+    std::uint32_t spread_ms = 0;  // hub::Emit::spread_ms
     friend bool operator==(const SavedEvent&, const SavedEvent&) = default;
 };
 

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "hub/emit.hpp"
+
 namespace nudge::broker {
 
 namespace {
@@ -116,6 +118,8 @@ void write_body(Writer& w, const SavedState& state) {
         w.str(e.data_json);
         w.strs(e.rooms);
         w.strs(e.except);
+        w.str(e.version);
+        w.u32(e.spread_ms);
     }
     w.u8('R');
     w.u32(static_cast<std::uint32_t>(state.rooms.size()));
@@ -143,7 +147,7 @@ bool read_body(Reader& r, SavedState& state) {
     state.forgotten_through = r.u64();
     if (!r.ok() || state.epoch.empty() || state.epoch.find(':') != std::string::npos) return false;
     if (r.u8() != 'E') return false;
-    state.events.resize(r.count(8 + 8 + 4 + 4 + 4 + 4));
+    state.events.resize(r.count(8 + 8 + 4 + 4 + 4 + 4 + 4 + 4));
     std::uint64_t previous = 0;
     for (auto& e : state.events) {
         e.seq = r.u64();
@@ -152,7 +156,10 @@ bool read_body(Reader& r, SavedState& state) {
         e.data_json = r.str();
         e.rooms = r.strs();
         e.except = r.strs();
-        if (!r.ok() || e.seq <= previous || e.seq > state.seq || e.event.empty() || e.rooms.empty()) {
+        e.version = r.str();
+        e.spread_ms = r.u32();
+        if (!r.ok() || e.seq <= previous || e.seq > state.seq || e.event.empty() || e.rooms.empty() ||
+            e.spread_ms > hub::kMaxSpreadMs) {
             return false;
         }
         previous = e.seq;

@@ -9,7 +9,7 @@
 //   body     sections in this order, each a tag byte then its content:
 //            'P' position: epoch, u64 seq, u64 forgotten_through
 //            'E' events: u32 count, each u64 seq, u64 age_ms, event, data_json,
-//                u32 + rooms, u32 + except rooms
+//                u32 + rooms, u32 + except rooms, version, u32 spread_ms
 //            'R' rooms: u32 count, each name, u64 trimmed_through, u8 empty, u64 emptied_age_ms
 //            'I' ids: u32 count, each id, u64 seq, u64 remaining_ms
 //   checksum SHA-256 of everything before it (32 bytes)

@@ -81,6 +81,26 @@ TEST(LocalBrokerRestart, ContinuesTheEpochTheSequenceAndTheReplayByteForByte) {
     EXPECT_EQ(after.recover({"a"}, 2).replay.size(), 1U);
 }
 
+TEST(LocalBrokerRestart, VersionAndSpreadSurviveTheRestart) {
+    Process before;
+    hub::Emit e = emit({"a"}, "balance_updated", R"({"x":1})");
+    e.version = "0/16B3748";
+    e.spread_ms = 3000;
+    (void)before.broker.publish({e});
+    const SavedState saved = before.stop();
+    ASSERT_EQ(saved.events.size(), 1U);
+    EXPECT_EQ(saved.events[0].version, "0/16B3748");
+    EXPECT_EQ(saved.events[0].spread_ms, 3000U);
+    Process after(saved);
+    EXPECT_EQ(frames(after.recover({"a"}, 0)), frames(before.recover({"a"}, 0)));
+    // And a second restart keeps them (the restored history kept the sources too).
+    const SavedState again = after.stop();
+    ASSERT_EQ(again.events.size(), 1U);
+    EXPECT_EQ(again.events[0].version, "0/16B3748");
+    EXPECT_EQ(again.events[0].spread_ms, 3000U);
+    EXPECT_EQ(again.events[0].data_json, R"({"x":1})");
+}
+
 TEST(LocalBrokerRestart, AnIdPublishedBeforeTheRestartIsNotDeliveredAgain) {
     Process before;
     (void)before.broker.publish({emit({"a"}, "e", "", "k1")});

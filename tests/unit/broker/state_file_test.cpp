@@ -16,9 +16,10 @@ SavedState sample() {
     s.epoch = "Ab3_x-9Z";
     s.seq = 42;
     s.forgotten_through = 7;
-    s.events = {SavedEvent{40, 1500ms, "balance_updated", R"({"x":1})", {"user_1", "team"}, {"user_2"}},
-                SavedEvent{41, 900ms, "ping", "", {"team"}, {}},
-                SavedEvent{42, 0ms, "ünïcode", R"("\u0000 bytes")", {"room with spaces"}, {}}};
+    s.events = {SavedEvent{40, 1500ms, "balance_updated", R"({"x":1})", {"user_1", "team"}, {"user_2"},
+                           "0/16B3748", 3000},
+                SavedEvent{41, 900ms, "ping", "", {"team"}, {}, "", 0},
+                SavedEvent{42, 0ms, "ünïcode", R"("\u0000 bytes")", {"room with spaces"}, {}, "18446744073709551615", 60000}};
     s.rooms = {SavedRoom{"team", 12, false, 0ms}, SavedRoom{"gone", 30, true, 5000ms}};
     s.ids = {SavedId{"k1", 40, 250000ms}, SavedId{"k2", 42, 299000ms}};
     return s;
@@ -36,7 +37,8 @@ std::vector<std::size_t> section_starts(const SavedState& s) {
     starts.push_back(starts.back() + 1 + 4 + s.epoch.size() + 8 + 8);  // 'E'
     std::size_t events = 1 + 4;
     for (const auto& e : s.events) {
-        events += 8 + 8 + 4 + e.event.size() + 4 + e.data_json.size() + strs(e.rooms) + strs(e.except);
+        events += 8 + 8 + 4 + e.event.size() + 4 + e.data_json.size() + strs(e.rooms) + strs(e.except) +
+                  4 + e.version.size() + 4;
     }
     starts.push_back(starts.back() + events);  // 'R'
     std::size_t rooms = 1 + 4;
@@ -126,6 +128,9 @@ TEST(StateFile, AContentThatCannotExistIsRefusedEvenWithAGoodChecksum) {
     EXPECT_EQ(refused(s), StateFileError::kMalformed);
     s = sample();
     s.events[1].rooms.clear();
+    EXPECT_EQ(refused(s), StateFileError::kMalformed);
+    s = sample();
+    s.events[0].spread_ms = 60001;  // past the documented maximum
     EXPECT_EQ(refused(s), StateFileError::kMalformed);
     s = sample();
     s.rooms[0].trimmed_through = 99;
