@@ -12,7 +12,8 @@
 namespace nudge::app {
 
 // The saved state to continue from, or nullopt (no file, or one that cannot be trusted).
-[[nodiscard]] std::optional<broker::SavedState> take_broker_state(const broker::LocalBrokerConfig& config);
+[[nodiscard]] std::optional<broker::SavedState> take_broker_state(
+    const broker::LocalBrokerConfig& config);
 // Writes the broker's state (atomically); logs and returns false when it cannot.
 bool save_broker_state(broker::LocalBroker& broker, const broker::LocalBrokerConfig& config);
 

@@ -26,7 +26,7 @@ struct SavedEvent {
     std::string data_json;
     std::vector<std::string> rooms;
     std::vector<std::string> except;
-    std::string version;         // hub::Emit::version (canonical; empty: none)
+    std::string version;          // hub::Emit::version (canonical; empty: none)
     std::uint32_t spread_ms = 0;  // hub::Emit::spread_ms
     friend bool operator==(const SavedEvent&, const SavedEvent&) = default;
 };
@@ -56,7 +56,7 @@ struct SavedState {
     std::uint64_t forgotten_through = 0;  // History's watermark of forgotten rooms
     std::vector<SavedEvent> events;       // in sequence order
     std::vector<SavedRoom> rooms;
-    std::vector<SavedId> ids;             // oldest first
+    std::vector<SavedId> ids;  // oldest first
     friend bool operator==(const SavedState&, const SavedState&) = default;
 };
 

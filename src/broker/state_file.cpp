@@ -39,7 +39,9 @@ public:
         u32(static_cast<std::uint32_t>(list.size()));
         for (const auto& s : list) str(s);
     }
-    void ms(std::chrono::milliseconds d) { u64(static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0))); }
+    void ms(std::chrono::milliseconds d) {
+        u64(static_cast<std::uint64_t>(std::max<std::int64_t>(d.count(), 0)));
+    }
     std::string& out() { return out_; }
 
 private:
@@ -58,7 +60,8 @@ public:
     std::uint64_t u64() { return fixed(8); }
     std::chrono::milliseconds ms() {
         const std::uint64_t v = u64();
-        if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()) * 1000) ok_ = false;
+        if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()) * 1000)
+            ok_ = false;
         return std::chrono::milliseconds(ok_ ? static_cast<std::int64_t>(v) : 0);
     }
     std::string str() {
@@ -94,7 +97,8 @@ private:
         }
         std::uint64_t v = 0;
         for (int i = 0; i < bytes; ++i) {
-            v |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[static_cast<std::size_t>(i)]))
+            v |= static_cast<std::uint64_t>(
+                     static_cast<unsigned char>(in_[static_cast<std::size_t>(i)]))
                  << (8 * i);
         }
         in_.remove_prefix(static_cast<std::size_t>(bytes));
@@ -158,8 +162,8 @@ bool read_body(Reader& r, SavedState& state) {
         e.except = r.strs();
         e.version = r.str();
         e.spread_ms = r.u32();
-        if (!r.ok() || e.seq <= previous || e.seq > state.seq || e.event.empty() || e.rooms.empty() ||
-            e.spread_ms > hub::kMaxSpreadMs) {
+        if (!r.ok() || e.seq <= previous || e.seq > state.seq || e.event.empty() ||
+            e.rooms.empty() || e.spread_ms > hub::kMaxSpreadMs) {
             return false;
         }
         previous = e.seq;
@@ -189,12 +193,18 @@ bool read_body(Reader& r, SavedState& state) {
 
 std::string_view describe(StateFileError error) {
     switch (error) {
-        case StateFileError::kTruncated: return "the file is truncated";
-        case StateFileError::kNotAStateFile: return "the file is not a nudged state file";
-        case StateFileError::kWrongVersion: return "the file was written by another format version";
-        case StateFileError::kBadChecksum: return "the checksum does not match (the file is corrupt)";
-        case StateFileError::kMalformed: return "the content is malformed";
-        case StateFileError::kStale: return "the file is older than the history window";
+        case StateFileError::kTruncated:
+            return "the file is truncated";
+        case StateFileError::kNotAStateFile:
+            return "the file is not a nudged state file";
+        case StateFileError::kWrongVersion:
+            return "the file was written by another format version";
+        case StateFileError::kBadChecksum:
+            return "the checksum does not match (the file is corrupt)";
+        case StateFileError::kMalformed:
+            return "the content is malformed";
+        case StateFileError::kStale:
+            return "the file is older than the history window";
     }
     return "unknown error";
 }
@@ -256,7 +266,8 @@ Result<SavedState, StateFileError> load_state(std::string_view bytes, std::int64
     auto decoded = decode_state(bytes);
     if (!decoded) return fail(decoded.error());
     const std::int64_t downtime = now_unix_ms - decoded->written_unix_ms;
-    if (downtime > window.count() || -downtime > window.count()) return fail(StateFileError::kStale);
+    if (downtime > window.count() || -downtime > window.count())
+        return fail(StateFileError::kStale);
     // A clock that went back a little: count no downtime (events are kept a little longer than
     // the window, which only ever replays events the client really missed).
     age_state(decoded->state, std::chrono::milliseconds(std::max<std::int64_t>(downtime, 0)));

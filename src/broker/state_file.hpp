@@ -29,12 +29,12 @@ namespace nudge::broker {
 inline constexpr std::uint32_t kStateFormatVersion = 1;
 
 enum class StateFileError {
-    kTruncated,     // shorter than its header says (a write cut short, a truncated copy)
-    kNotAStateFile, // the magic is wrong
-    kWrongVersion,  // written by a nudged with another format version
-    kBadChecksum,   // the bytes changed after the write
-    kMalformed,     // checksum fine, content impossible (sections, counts, sequences)
-    kStale,         // written longer ago than the history window (or in the future)
+    kTruncated,      // shorter than its header says (a write cut short, a truncated copy)
+    kNotAStateFile,  // the magic is wrong
+    kWrongVersion,   // written by a nudged with another format version
+    kBadChecksum,    // the bytes changed after the write
+    kMalformed,      // checksum fine, content impossible (sections, counts, sequences)
+    kStale,          // written longer ago than the history window (or in the future)
 };
 
 [[nodiscard]] std::string_view describe(StateFileError error);

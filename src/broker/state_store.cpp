@@ -12,7 +12,9 @@
 namespace nudge::broker {
 
 int FileCalls::open(const char* path, int flags, mode_t mode) { return ::open(path, flags, mode); }
-ssize_t FileCalls::write(int fd, const void* data, std::size_t size) { return ::write(fd, data, size); }
+ssize_t FileCalls::write(int fd, const void* data, std::size_t size) {
+    return ::write(fd, data, size);
+}
 ssize_t FileCalls::read(int fd, void* data, std::size_t size) { return ::read(fd, data, size); }
 int FileCalls::fsync(int fd) { return ::fsync(fd); }
 int FileCalls::close(int fd) { return ::close(fd); }
@@ -36,8 +38,10 @@ StateStore::StateStore(std::string dir, FileCalls* calls)
 Result<void, std::string> StateStore::check_dir(const std::string& dir) {
     struct stat info {};
     if (::stat(dir.c_str(), &info) != 0) return fail(failed("use the state directory", dir));
-    if (!S_ISDIR(info.st_mode)) return fail(fmt::format("the state directory {} is not a directory", dir));
-    if (::access(dir.c_str(), W_OK | X_OK) != 0) return fail(failed("write to the state directory", dir));
+    if (!S_ISDIR(info.st_mode))
+        return fail(fmt::format("the state directory {} is not a directory", dir));
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        return fail(failed("write to the state directory", dir));
     return {};
 }
 

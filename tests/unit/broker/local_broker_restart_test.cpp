@@ -28,7 +28,8 @@ hub::Emit emit(Rooms rooms, std::string event, std::string data = {}, std::strin
 // One hub process: a hub with a queue its test drains, and the broker on it.
 struct Process {
     std::deque<hub::Hub::Task> queue;
-    hub::Hub hub{{hub::Hub::ShardHooks{[this](hub::Hub::Task t) { queue.push_back(std::move(t)); }, {}}}};
+    hub::Hub hub{
+        {hub::Hub::ShardHooks{[this](hub::Hub::Task t) { queue.push_back(std::move(t)); }, {}}}};
     LocalBroker broker;
 
     explicit Process(std::optional<SavedState> restored = std::nullopt, std::size_t per_room = 1000)
@@ -47,7 +48,8 @@ struct Process {
         return out;
     }
     // Through the file format and back, `downtime` later, as main() does across a restart.
-    SavedState stop(std::chrono::milliseconds downtime = 0ms, std::chrono::milliseconds ttl = 120s) {
+    SavedState stop(std::chrono::milliseconds downtime = 0ms,
+                    std::chrono::milliseconds ttl = 120s) {
         const std::string bytes = encode_state(broker.save(), 1'000'000);
         auto loaded = load_state(bytes, 1'000'000 + downtime.count(), ttl);
         EXPECT_TRUE(loaded.has_value());
@@ -63,8 +65,11 @@ std::vector<std::string> frames(const Recovery& r) {
 
 TEST(LocalBrokerRestart, ContinuesTheEpochTheSequenceAndTheReplayByteForByte) {
     Process before;
-    ASSERT_EQ(before.broker.publish({emit({"a"}, "e1", R"({"x":1})"), emit({"a", "b"}, "e2"),
-                                     emit({"b"}, "e3", "[1,2]")}).result, PublishResult::kAccepted);
+    ASSERT_EQ(before.broker
+                  .publish({emit({"a"}, "e1", R"({"x":1})"), emit({"a", "b"}, "e2"),
+                            emit({"b"}, "e3", "[1,2]")})
+                  .result,
+              PublishResult::kAccepted);
     const auto replay_before = frames(before.recover({"a", "b"}, 0));
     ASSERT_EQ(replay_before.size(), 3U);
 
@@ -73,7 +78,8 @@ TEST(LocalBrokerRestart, ContinuesTheEpochTheSequenceAndTheReplayByteForByte) {
     const auto back = after.recover({"a", "b"}, 0);
     EXPECT_TRUE(back.recovered);
     EXPECT_EQ(frames(back), replay_before);
-    EXPECT_EQ(frames(after.recover({"b"}, 1)), (std::vector<std::string>{replay_before[1], replay_before[2]}));
+    EXPECT_EQ(frames(after.recover({"b"}, 1)),
+              (std::vector<std::string>{replay_before[1], replay_before[2]}));
     // Events published after the restart continue the sequence.
     const auto next = after.broker.publish({emit({"a"}, "e4")});
     EXPECT_EQ(next.events[0].seq, 4U);

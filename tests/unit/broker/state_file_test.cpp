@@ -16,10 +16,23 @@ SavedState sample() {
     s.epoch = "Ab3_x-9Z";
     s.seq = 42;
     s.forgotten_through = 7;
-    s.events = {SavedEvent{40, 1500ms, "balance_updated", R"({"x":1})", {"user_1", "team"}, {"user_2"},
-                           "0/16B3748", 3000},
+    s.events = {SavedEvent{40,
+                           1500ms,
+                           "balance_updated",
+                           R"({"x":1})",
+                           {"user_1", "team"},
+                           {"user_2"},
+                           "0/16B3748",
+                           3000},
                 SavedEvent{41, 900ms, "ping", "", {"team"}, {}, "", 0},
-                SavedEvent{42, 0ms, "ünïcode", R"("\u0000 bytes")", {"room with spaces"}, {}, "18446744073709551615", 60000}};
+                SavedEvent{42,
+                           0ms,
+                           "ünïcode",
+                           R"("\u0000 bytes")",
+                           {"room with spaces"},
+                           {},
+                           "18446744073709551615",
+                           60000}};
     s.rooms = {SavedRoom{"team", 12, false, 0ms}, SavedRoom{"gone", 30, true, 5000ms}};
     s.ids = {SavedId{"k1", 40, 250000ms}, SavedId{"k2", 42, 299000ms}};
     return s;
@@ -33,12 +46,12 @@ std::vector<std::size_t> section_starts(const SavedState& s) {
         for (const auto& x : list) n += 4 + x.size();
         return n;
     };
-    std::vector<std::size_t> starts{28};  // 'P' after the header
+    std::vector<std::size_t> starts{28};                               // 'P' after the header
     starts.push_back(starts.back() + 1 + 4 + s.epoch.size() + 8 + 8);  // 'E'
     std::size_t events = 1 + 4;
     for (const auto& e : s.events) {
-        events += 8 + 8 + 4 + e.event.size() + 4 + e.data_json.size() + strs(e.rooms) + strs(e.except) +
-                  4 + e.version.size() + 4;
+        events += 8 + 8 + 4 + e.event.size() + 4 + e.data_json.size() + strs(e.rooms) +
+                  strs(e.except) + 4 + e.version.size() + 4;
     }
     starts.push_back(starts.back() + events);  // 'R'
     std::size_t rooms = 1 + 4;
@@ -74,9 +87,11 @@ TEST(StateFile, TruncatedAtEverySectionAndEveryByteIsRefused) {
     for (std::size_t i = 0; i + 1 < starts.size(); ++i) {
         const std::size_t start = starts[i];
         ASSERT_EQ(bytes[start], "PERI"[i]);
-        EXPECT_EQ(decode_state(std::string_view(bytes).substr(0, start)).error(), StateFileError::kTruncated)
+        EXPECT_EQ(decode_state(std::string_view(bytes).substr(0, start)).error(),
+                  StateFileError::kTruncated)
             << "cut before section at " << start;
-        EXPECT_EQ(decode_state(std::string_view(bytes).substr(0, start + 1)).error(), StateFileError::kTruncated)
+        EXPECT_EQ(decode_state(std::string_view(bytes).substr(0, start + 1)).error(),
+                  StateFileError::kTruncated)
             << "cut after the tag at " << start;
     }
     for (std::size_t cut = 0; cut < bytes.size(); ++cut) {
@@ -116,7 +131,9 @@ TEST(StateFile, AnotherFormatVersionIsRefused) {
 }
 
 TEST(StateFile, AContentThatCannotExistIsRefusedEvenWithAGoodChecksum) {
-    const auto refused = [](SavedState s) { return decode_state(encode_state(s, kWritten)).error(); };
+    const auto refused = [](SavedState s) {
+        return decode_state(encode_state(s, kWritten)).error();
+    };
     SavedState s = sample();
     std::swap(s.events[0], s.events[1]);  // out of sequence order
     EXPECT_EQ(refused(s), StateFileError::kMalformed);
@@ -169,9 +186,9 @@ TEST(StateFile, AStaleFileIsRefused) {
 }
 
 TEST(StateFile, EveryErrorHasADescription) {
-    for (const auto e : {StateFileError::kTruncated, StateFileError::kNotAStateFile,
-                         StateFileError::kWrongVersion, StateFileError::kBadChecksum,
-                         StateFileError::kMalformed, StateFileError::kStale}) {
+    for (const auto e :
+         {StateFileError::kTruncated, StateFileError::kNotAStateFile, StateFileError::kWrongVersion,
+          StateFileError::kBadChecksum, StateFileError::kMalformed, StateFileError::kStale}) {
         EXPECT_FALSE(describe(e).empty());
     }
 }
