@@ -5,12 +5,14 @@
 // or none after a kill -9) falls back to a resync: never a wrong or duplicated event.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmitter } from '../../clients/node/dist/index.js';
 import {
-  startHub, seedClient, token, connected, emit, eventually, freePort, metrics, API_KEY, SLOW,
+  startHub, seedClient, token, connected, emit, eventually, freePort, metrics, API_KEY, SECRET, NUDGED_BIN, SLOW,
 } from './lib/hub.mjs';
 
 const ROOMS = 10;
@@ -185,4 +187,23 @@ test('after a kill -9 the state file of an earlier stop is not reused: the clien
     assert.ok(!existsSync(join(stateDir, 'nudged.state')));
     return restartableHub(port, stateDir);
   }, 2);
+});
+
+test('a --state-dir that is not a writable directory stops the start with a message naming it', async () => {
+  const missing = join(tmpdir(), `nudge-no-such-dir-${process.pid}`);
+  const args = ['--jwt-secret', SECRET, '--api-key', API_KEY, '--host', '127.0.0.1', '--port', '0'];
+  await assert.rejects(promisify(execFile)(NUDGED_BIN, [...args, '--state-dir', missing, '--check-config']), (error) => {
+    assert.equal(error.code, 2);
+    assert.match(error.stderr, new RegExp(`^nudged: --state-dir: cannot use the state directory ${missing}: No such file or directory`));
+    return true;
+  });
+  await assert.rejects(startHub({ args: ['--state-dir', missing] }), /exited \(2\)[\s\S]*--state-dir: cannot use the state directory/);
+  // Set through the environment, as the systemd unit does; accepted and shown by --check-config.
+  const dir = mkdtempSync(join(tmpdir(), 'nudge-state-'));
+  try {
+    const { stdout } = await promisify(execFile)(NUDGED_BIN, [...args, '--check-config'], { env: { ...process.env, NUDGE_STATE_DIR: dir } });
+    assert.match(stdout, new RegExp(`state dir\\s+${dir}\n`));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
