@@ -174,6 +174,7 @@ int main(int argc, char** argv) {
                              : std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1,
                                                        metrics::kWorkerSlots);
     net::Server server(context, threads);
+    server.hub().set_refetch_rate(config.refetch_rate);
     // The embedded broker, or Redis (--broker redis://...): one of the two serves.
     std::optional<broker::LocalBroker> local_broker;
     std::optional<broker::RedisBroker> redis_broker;

@@ -56,6 +56,10 @@ struct RecoveryRequest {
     // so a replay never overruns the session's send queue.
     std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
     std::size_t per_frame_overhead = 0;
+    // The session recovers (else the broker only confirms its rooms: no position, no replay)
+    // and the form its replayed events take (hub::EncodedEmit).
+    bool recovery = true;
+    hub::Variant variant = hub::Variant::kOffset;
 };
 
 struct Recovery {

@@ -12,22 +12,24 @@ constexpr std::size_t kPerRoomEntry = sizeof(std::shared_ptr<const History::Even
 }  // namespace
 
 std::size_t History::cost(const Event& event) noexcept {
-    // The control block and Event of make_shared, the frame's string with its allocation, the
-    // room names, plus one deque slot in the global list and in each room.
-    std::size_t bytes = sizeof(Event) + 16 + sizeof(std::string) + 16 + event.frame->capacity() +
+    // The control block and Event of make_shared, the EncodedEmit with its inputs and about one
+    // encoded form (a frame is the inputs plus a few bytes; a second form, made only when
+    // sessions of both kinds replay, is not counted), the room names, plus one deque slot in
+    // the global list and in each room.
+    std::size_t bytes = sizeof(Event) + 16 + sizeof(hub::EncodedEmit) + 16 +
+                        2 * (event.encoded->input_bytes() + 16) +
                         kPerRoomEntry * (1 + event.rooms.size());
     for (const auto& room : event.rooms) bytes += sizeof(std::string) + room.capacity();
     for (const auto& room : event.except) bytes += sizeof(std::string) + room.capacity();
-    return bytes + event.source.event.capacity() + event.source.data_json.capacity() +
-           event.source.version.capacity();
+    return bytes;
 }
 
-void History::append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                     std::vector<std::string> rooms, std::vector<std::string> except,
-                     Source source) {
+void History::append(std::uint64_t seq, Clock::time_point now,
+                     std::shared_ptr<const hub::EncodedEmit> encoded,
+                     std::vector<std::string> rooms, std::vector<std::string> except) {
     expire(now);
-    auto event = std::make_shared<const Event>(Event{seq, now, std::move(frame), std::move(rooms),
-                                                     std::move(except), std::move(source)});
+    auto event = std::make_shared<const Event>(
+        Event{seq, now, std::move(encoded), std::move(rooms), std::move(except)});
     bytes_ += cost(*event);
     for (const auto& room : event->rooms) {
         auto it = rooms_.find(room);
@@ -80,7 +82,7 @@ void History::expire(Clock::time_point now) {
 
 History::Query History::query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes,
-                              std::size_t per_frame_overhead) {
+                              std::size_t per_frame_overhead, hub::Variant variant) {
     expire(now);
     Query result;
     std::vector<const Event*> missed;
@@ -109,7 +111,7 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     };
     std::erase_if(missed, [&](const Event* e) { return excluded(*e); });
     std::size_t bytes = 0;
-    for (const Event* e : missed) bytes += e->frame->size() + per_frame_overhead;
+    for (const Event* e : missed) bytes += e->encoded->frame(variant)->size() + per_frame_overhead;
     if (missed.size() > config_.max_replay || bytes > max_bytes) {
         // Too much to replay: every room that missed something resyncs instead.
         for (const auto& room : rooms) {
@@ -124,7 +126,7 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
         return result;
     }
     result.replay.reserve(missed.size());
-    for (const Event* e : missed) result.replay.push_back(e->frame);
+    for (const Event* e : missed) result.replay.push_back(e->encoded->frame(variant));
     return result;
 }
 
@@ -135,9 +137,9 @@ void History::save(Clock::time_point now, SavedState& state) const {
     state.forgotten_through = forgotten_through_;
     state.events.reserve(all_.size());
     for (const EventPtr& e : all_) {
-        state.events.push_back(SavedEvent{e->seq, age(e->at), e->source.event, e->source.data_json,
-                                          e->rooms, e->except, e->source.version,
-                                          e->source.spread_ms});
+        state.events.push_back(SavedEvent{e->seq, age(e->at), e->encoded->event(),
+                                          e->encoded->data_json(), e->rooms, e->except,
+                                          e->encoded->version(), e->encoded->window_ms()});
     }
     for (const auto& [name, log] : rooms_) {
         if (log.trimmed_through == 0 && !log.events.empty()) continue;  // its events rebuild it

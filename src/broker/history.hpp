@@ -1,7 +1,8 @@
 // History: the embedded broker's bounded per-room history of emits, for connection-state
 // recovery. Not thread-safe: LocalBroker calls it under its lock.
 //
-// Each emit is stored once (its encoded frame, its rooms and except list) and every room it
+// Each emit is stored once (its wire forms, hub::EncodedEmit: the inputs, and each form a
+// session asked for, encoded once; its rooms and except list) and every room it
 // targets holds a pointer to it, in sequence order. Two bounds:
 // - count: at most `max_per_room` emits per room; older ones are trimmed from that room;
 // - age: emits older than `ttl` are trimmed from every room (the recovery window).
@@ -27,6 +28,7 @@
 
 #include "broker/saved_state.hpp"
 #include "common/bounded_map.hpp"
+#include "hub/encoded_emit.hpp"
 #include "hub/subscriber.hpp"
 
 namespace nudge::broker {
@@ -38,29 +40,17 @@ struct HistoryConfig {
     std::size_t max_replay = 10000;  // more missed emits than this: resync instead of replay
 };
 
-// What re-encodes an emit after a restart (the state file); kept only when the broker saves its
-// state (--state-dir), empty otherwise. (Outside History: a nested type with default member
-// initializers cannot be a default argument of its enclosing class's functions.)
-struct EventSource {
-    std::string event;
-    std::string data_json;
-    std::string version;
-    std::uint32_t spread_ms = 0;
-};
-
 class History {
 public:
     using Clock = std::chrono::steady_clock;
 
-    using Source = EventSource;
 
     struct Event {
         std::uint64_t seq;
         Clock::time_point at;
-        hub::Frame frame;
+        std::shared_ptr<const hub::EncodedEmit> encoded;
         std::vector<std::string> rooms;
         std::vector<std::string> except;
-        Source source;
     };
 
     struct Query {
@@ -71,20 +61,21 @@ public:
     explicit History(HistoryConfig config) : config_(config) {}
 
     // Sequences must increase from one call to the next.
-    void append(std::uint64_t seq, Clock::time_point now, hub::Frame frame,
-                std::vector<std::string> rooms, std::vector<std::string> except,
-                Source source = {});
+    void append(std::uint64_t seq, Clock::time_point now, std::shared_ptr<const hub::EncodedEmit> encoded,
+                std::vector<std::string> rooms, std::vector<std::string> except);
     // Trims what is older than the window (and forgets old tombstones).
     void expire(Clock::time_point now);
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
     // `except` room the client is in are not replayed. More than max_replay missed emits:
     // nothing is replayed and every room with a missed emit is lost; the same when the missed
-    // frames together (plus `per_frame_overhead` each) pass `max_bytes`.
+    // frames together (plus `per_frame_overhead` each) pass `max_bytes`. The frames are in
+    // `variant`'s form (the asking session's).
     [[nodiscard]] Query query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
-                              std::size_t per_frame_overhead = 0);
+                              std::size_t per_frame_overhead = 0,
+                              hub::Variant variant = hub::Variant::kOffset);
 
-    // The history as of `now` for the state file: its events (with their sources), the trim
+    // The history as of `now` for the state file: its events (what re-encodes them), the trim
     // records of rooms that have one, and the forgotten-rooms watermark.
     void save(Clock::time_point now, SavedState& state) const;
     // Before any append: the trim records and watermark of a saved history, aged to `now`.

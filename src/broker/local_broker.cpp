@@ -11,7 +11,6 @@ LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config, std::optional<
     : hub_(hub),
       config_(std::move(config)),
       epoch_(restored ? restored->epoch : random_epoch()),
-      keep_sources_(!config_.state_dir.empty()),
       history_(config_.history),
       ids_(config_.idempotency_window, config_.idempotency_max_entries) {
     if (restored) restore(*restored);
@@ -25,8 +24,8 @@ void LocalBroker::restore(const SavedState& state) {
     if (config_.recovery) {
         history_.restore_trims(state, now);
         for (const auto& saved : state.events) {
-            // Encoded again by the publish path's own function, so a replay after the restart
-            // is byte for byte what a live client got before it.
+            // Encoded again by the publish path's own type, with the window it was sent with,
+            // so a replay after the restart is byte for byte what a live client got before it.
             hub::Emit emit;
             emit.rooms = saved.rooms;
             emit.except = saved.except;
@@ -36,11 +35,9 @@ void LocalBroker::restore(const SavedState& state) {
             emit.spread_ms = saved.spread_ms;
             emit.seq = saved.seq;
             emit.offset = format_offset(epoch_, saved.seq);
-            history_.append(saved.seq, now - saved.age,
-                            std::make_shared<const std::string>(hub::Hub::encode(emit)),
-                            std::move(emit.rooms), std::move(emit.except),
-                            History::Source{saved.event, saved.data_json, saved.version,
-                                            saved.spread_ms});
+            auto encoded = std::make_shared<const hub::EncodedEmit>(emit, saved.spread_ms);
+            history_.append(saved.seq, now - saved.age, std::move(encoded), std::move(emit.rooms),
+                            std::move(emit.except));
         }
         history_.expire(now);
     }
@@ -102,9 +99,8 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
         fresh.push_back(std::move(emit));
     }
     if (!fresh.empty()) {
-        auto frames = std::make_shared<hub::Hub::EncodedBatch>();
-        frames->reserve(fresh.size());
-        for (const auto& emit : fresh) frames->push_back(hub::Hub::encode(emit));
+        // Each event's forms are encoded on first use, once for fan-out and history alike.
+        std::shared_ptr<const hub::Hub::EncodedBatch> frames = hub_.encode_batch(fresh);
         auto shared = std::make_shared<hub::EmitBatch>(std::move(fresh));
         if (!hub_.deliver(shared, frames)) {
             outcome.result = PublishResult::kOverloaded;
@@ -118,11 +114,7 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
             if (!emit.id.empty()) forgotten += ids_.insert(emit.id, emit.seq, now);
             if (config_.recovery) {
                 // The hub's workers only read the batch; the history gets its own copies.
-                history_.append(emit.seq, now, std::make_shared<const std::string>((*frames)[i]),
-                                emit.rooms, emit.except,
-                                keep_sources_ ? History::Source{emit.event, emit.data_json,
-                                                                emit.version, emit.spread_ms}
-                                              : History::Source{});
+                history_.append(emit.seq, now, (*frames)[i], emit.rooms, emit.except);
             }
         }
         if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));
@@ -136,15 +128,18 @@ void LocalBroker::recover(RecoveryRequest request, std::function<void(Recovery)>
     Recovery recovery;
     {
         const std::lock_guard lock(mutex_);
-        recovery.now = Position{epoch_, seq_};
+        // A session that does not recover gets no position (a CONNECT answer without a pid).
+        if (request.recovery) recovery.now = Position{epoch_, seq_};
         if (request.from) {
-            if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery) {
+            if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery ||
+                !request.recovery) {
                 // Another epoch (a restart lost the history) or a position this broker never
                 // handed out: everything may be missing.
                 recovery.lost_rooms = std::move(request.rooms);
             } else {
                 auto query = history_.query(request.rooms, request.from->seq, Clock::now(),
-                                            request.max_bytes, request.per_frame_overhead);
+                                            request.max_bytes, request.per_frame_overhead,
+                                            request.variant);
                 recovery.lost_rooms = std::move(query.lost_rooms);
                 recovery.replay = std::move(query.replay);
                 recovery.recovered = recovery.lost_rooms.empty();

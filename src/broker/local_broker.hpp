@@ -28,7 +28,7 @@ struct LocalBrokerConfig {
     std::chrono::milliseconds idempotency_window{300000};
     std::size_t idempotency_max_entries = 100000;
     // Where the state file lives across restarts (--state-dir; empty: nowhere, a restart starts
-    // a new epoch). Set, the history also keeps what re-encodes each event.
+    // a new epoch). main() does the file's I/O; the broker saves and restores.
     std::string state_dir;
 };
 
@@ -63,7 +63,6 @@ private:
     hub::Hub& hub_;
     LocalBrokerConfig config_;
     const std::string epoch_;
-    const bool keep_sources_;
     std::mutex mutex_;
     std::uint64_t seq_ = 0;  // the last position handed out
     History history_;

@@ -128,7 +128,7 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
             for (const auto& room : emit.rooms) args.push_back(room);
         }
         run_script(publish_script_, std::move(args), [this, batch = std::move(batch), bodies = std::move(bodies),
-                                                      done = std::move(done)](redis::Reply reply) {
+                                                      done = std::move(done)](redis::Reply reply) mutable {
             PublishOutcome outcome;
             if (redis::is_error(reply) || reply->type != REDIS_REPLY_ARRAY ||
                 reply->elements != 2 + 2 * batch.size()) {
@@ -145,25 +145,56 @@ void RedisBroker::publish(hub::EmitBatch batch, std::function<void(PublishOutcom
                 const bool duplicate = integer(reply->element[3 + 2 * i]) != 0;
                 outcome.events.push_back(Published{seq, duplicate});
                 duplicates += duplicate ? 1 : 0;
-                if (duplicate || !cluster_ || nodes_.empty()) continue;
-                // Cluster: the script could not publish on other nodes' slots.
-                const std::string message = fmt::format("{} {} {} {}", outcome.epoch, seq, ms, bodies[i]);
-                for (const auto& room : batch[i].rooms) {
-                    const std::string channel = room_channel(room);
-                    node_for_channel(channel).commands->command(
-                        {"SPUBLISH", channel, message}, [this, generation = generation_](redis::Reply r) {
-                            // MOVED: the slot map changed; reload it (every hub's rooms resync
-                            // when their own subscriptions are moved).
-                            if (r && r->type == REDIS_REPLY_ERROR) {
-                                on_link_lost(generation, fmt::format("SPUBLISH: {}", redis::as_view(*r)));
-                            }
-                        });
-                }
             }
             if (duplicates > 0) metrics::registry().duplicate_emits.add(duplicates);
-            done(std::move(outcome));
+            if (!cluster_ || nodes_.empty()) {
+                done(std::move(outcome));  // the script published on the one node
+                return;
+            }
+            spublish(batch, bodies, ms, std::move(outcome), std::move(done));
         });
     });
+}
+
+void RedisBroker::spublish(const hub::EmitBatch& batch, const std::vector<std::string>& bodies, std::uint64_t ms,
+                           PublishOutcome outcome, std::function<void(PublishOutcome)> done) {
+    // Cluster: the script could not publish on other nodes' slots, so each room's channel gets
+    // an SPUBLISH on its slot owner, and the publisher is answered once every one is confirmed:
+    // a 202 means the event reached Redis' pub/sub. A lost SPUBLISH answers 503 and the publisher
+    // retries. The retry is a duplicate whose first SPUBLISH may never have gone out (the script
+    // ran, its reply was lost with the link), so duplicates are published again, under their
+    // first position: hubs that did receive it drop the copy (recent_, by position).
+    struct Pending {
+        PublishOutcome outcome;
+        std::function<void(PublishOutcome)> done;
+        std::size_t left = 0;
+        bool failed = false;
+    };
+    auto pending = std::make_shared<Pending>(Pending{std::move(outcome), std::move(done)});
+    const std::uint64_t generation = generation_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::string message = fmt::format("{} {} {} {}", pending->outcome.epoch,
+                                                pending->outcome.events[i].seq, ms, bodies[i]);
+        for (const auto& room : batch[i].rooms) {
+            const std::string channel = room_channel(room);
+            ++pending->left;
+            node_for_channel(channel).commands->command(
+                {"SPUBLISH", channel, message}, [this, pending, generation](redis::Reply r) {
+                    if (!r || r->type == REDIS_REPLY_ERROR) {
+                        pending->failed = true;
+                        // MOVED: the slot map changed; reload it (every hub's rooms resync when
+                        // their own subscriptions are moved).
+                        if (r) on_link_lost(generation, fmt::format("SPUBLISH: {}", redis::as_view(*r)));
+                    }
+                    if (--pending->left > 0) return;
+                    if (pending->failed) {
+                        pending->outcome = PublishOutcome{PublishResult::kUnavailable, {}, {}};
+                    }
+                    pending->done(std::move(pending->outcome));
+                });
+        }
+    }
+    if (pending->left == 0) pending->done(std::move(pending->outcome));  // no room: nothing to wait for
 }
 
 void RedisBroker::apply(hub::SharedRoomOp op, std::function<void(PublishResult)> done) {

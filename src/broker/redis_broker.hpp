@@ -182,6 +182,8 @@ private:
     };
     // Runs `script` on the ordering node; `args` start with the key count.
     void run_script(const Script& script, std::vector<std::string> args, std::function<void(redis::Reply)> done);
+    void spublish(const hub::EmitBatch& batch, const std::vector<std::string>& bodies, std::uint64_t ms,
+                  PublishOutcome outcome, std::function<void(PublishOutcome)> done);
 
     // Recovery and resync (redis_recovery.cpp).
     void answer(const std::shared_ptr<Waiter>& waiter);

@@ -56,7 +56,7 @@ void RedisBroker::answer_offline(const std::shared_ptr<Waiter>& waiter) {
     // Without Redis nothing can be confirmed: the session is let in (it keeps its rooms; when
     // the links are back its rooms get nudge:resync), and under recovery told it lost them.
     Recovery recovery;
-    if (config_.recovery) {
+    if (config_.recovery && waiter->request.recovery) {
         recovery.now = Position{epoch_.empty() ? random_epoch() : epoch_, 0};
         recovery.lost_rooms = waiter->request.rooms;
     }
@@ -65,7 +65,7 @@ void RedisBroker::answer_offline(const std::shared_ptr<Waiter>& waiter) {
 }
 
 void RedisBroker::answer(const std::shared_ptr<Waiter>& waiter) {
-    if (!config_.recovery) {
+    if (!config_.recovery || !waiter->request.recovery) {
         auto done = std::exchange(waiter->done, nullptr);
         done(Recovery{});  // no position: a plain CONNECT answer
         return;
@@ -127,7 +127,9 @@ Recovery RedisBroker::recovery_from(const RecoveryRequest& request, const redis:
     }
     std::size_t bytes = 0;
     for (auto& [seq, emit] : missed) {
-        auto frame = std::make_shared<const std::string>(hub::Hub::encode(emit));
+        // In the session's own form (hub/encoded_emit.hpp); a replay carries the event's own
+        // spread, not one derived from the rooms now.
+        auto frame = hub::EncodedEmit(emit, emit.spread_ms).frame(request.variant);
         bytes += frame->size() + request.per_frame_overhead;
         recovery.replay.push_back(std::move(frame));
     }

@@ -121,6 +121,15 @@ std::optional<std::string_view> RedisBroker::room_of_channel(std::string_view ch
 }
 
 void RedisBroker::on_push(Node& node, const redis::Reply& reply) {
+    if (reply && reply->type == REDIS_REPLY_ERROR) {
+        // A (S)SUBSCRIBE refused: -CLUSTERDOWN while a cluster comes back from an outage (its
+        // nodes mark each other failed for up to twice cluster-node-timeout), -MOVED, -TRYAGAIN.
+        // The error names no channel, and ignoring it would leave rooms unsubscribed on a link
+        // that looks healthy: start over (reload the slot map, resubscribe, resync) with backoff.
+        on_link_lost(generation_, fmt::format("{} refused a subscription: {}", redact(node.endpoint),
+                                              redis::as_view(*reply)));
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) return;
     const std::string_view kind = element(*reply, 0);
     const std::string_view channel = element(*reply, 1);

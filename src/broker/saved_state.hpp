@@ -17,7 +17,7 @@
 
 namespace nudge::broker {
 
-// One emit of the history: what re-encodes it through the publish path (hub::Hub::encode),
+// One emit of the history: what re-encodes it through the publish path (hub::EncodedEmit),
 // never the encoded bytes, so a change in how events are framed does not invalidate a file.
 struct SavedEvent {
     std::uint64_t seq = 0;
@@ -27,7 +27,7 @@ struct SavedEvent {
     std::vector<std::string> rooms;
     std::vector<std::string> except;
     std::string version;          // hub::Emit::version (canonical; empty: none)
-    std::uint32_t spread_ms = 0;  // hub::Emit::spread_ms
+    std::uint32_t spread_ms = 0;  // the spread window it is sent with (EncodedEmit::window_ms)
     friend bool operator==(const SavedEvent&, const SavedEvent&) = default;
 };
 

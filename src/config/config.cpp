@@ -65,7 +65,7 @@ ParseOutcome parse(int argc, const char* const* argv) {
     unsigned jwks_refresh_s = 300;
     unsigned jwks_min_refresh_s = 10;
     unsigned hook_cache_ttl_s = 60;
-    std::string recovery = "off";
+    std::string recovery = "auto";
     std::string broker = "local";
     int broker_timeout_ms = 2000;
     unsigned history_ttl_s = 120;
@@ -251,11 +251,20 @@ ParseOutcome parse(int argc, const char* const* argv) {
                          "with this key prefix (its `key` option); empty: do not listen")
         ->envname("NUDGE_REDIS_EMITTER_PREFIX")->capture_default_str();
     delivery->add_option("--recovery", recovery,
-                         "connection-state recovery: events carry their offset as last argument and "
-                         "a reconnecting client gets what it missed (off by default, as in Socket.IO: "
-                         "on, the CONNECT answer has a pid and python-socketio handlers need *args; "
-                         "see docs/delivery.md)")
-        ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+                         "connection-state recovery (events carry their offset as last argument, a "
+                         "reconnecting client gets what it missed): auto = only for clients that ask "
+                         "in their CONNECT auth (recovery: true, or nudge: 1 as @nudge/react-query "
+                         "sends), so plain socket.io-client and python-socketio code sees no offsets "
+                         "and no pid; on = for every client (python-socketio handlers then need "
+                         "*args); off = for nobody, no history kept. See docs/delivery.md")
+        ->envname("NUDGE_RECOVERY")->capture_default_str()->check(CLI::IsMember({"auto", "on", "off"}));
+    delivery->add_option("--refetch-rate", config.refetch_rate,
+                         "requests per second your API can take for one key: events to a room are "
+                         "sent to @nudge/react-query clients with a spread window of members / rate "
+                         "seconds (at most 60), so their refetches arrive spread out instead of at "
+                         "once; members are this hub's (with N hubs, give the origin's rate / N); "
+                         "0 = off. See docs/protecting-your-api.md")
+        ->envname("NUDGE_REFETCH_RATE")->capture_default_str()->check(CLI::Range(0, 100000000));
     delivery->add_option("--history-size", config.broker.history.max_per_room,
                          "events kept per room for recovery")
         ->envname("NUDGE_HISTORY_SIZE")->capture_default_str()->check(CLI::Range(1, 10000000));
@@ -367,8 +376,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
         return ParseOutcome{std::nullopt, 2};
     }
     config.session.subscribe_hook = !config.subscribe_hook.url.empty();
-    config.broker.recovery = recovery == "on";
+    // auto and on keep history (numbered events, offsets); on also gives every session offsets
+    // and a pid, auto only the sessions that ask (session::Config::recovery_for_all).
+    config.broker.recovery = recovery != "off";
     config.session.recovery = config.broker.recovery;
+    config.session.recovery_for_all = recovery == "on";
     config.api.recovery = config.broker.recovery;
     config.broker.history.ttl = std::chrono::seconds(history_ttl_s);
     config.broker.history.tombstone_ttl = config.broker.history.ttl * 10;
@@ -425,7 +437,8 @@ std::string summary(const Config& config) {
                                  config.limits.http_idle_timeout.count()));
     line("broker", config.redis ? redis::redact(*config.redis) : std::string("local"));
     line("recovery", config.broker.recovery
-                         ? fmt::format("on history={}/room ttl={}s max replay={}",
+                         ? fmt::format("{} history={}/room ttl={}s max replay={}",
+                                       config.session.recovery_for_all ? "on" : "auto",
                                        config.broker.history.max_per_room,
                                        std::chrono::duration_cast<std::chrono::seconds>(
                                            config.broker.history.ttl).count(),

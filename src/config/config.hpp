@@ -50,6 +50,7 @@ struct Config {
     std::string redis_emitter_prefix = "socket.io";  // @socket.io/redis-emitter's key; "": off
     std::size_t redis_max_backlog = 65536;            // events from Redis waiting for the workers
     std::size_t redis_max_commands_in_flight = 10000; // unanswered commands before 503 overloaded
+    std::uint32_t refetch_rate = 0;  // --refetch-rate: origin requests/s per key; 0 = no derived spread
     Log log;
     Shutdown shutdown;
     net::SubscribeHookConfig subscribe_hook;  // --subscribe-hook (resolved by app/)

@@ -1,6 +1,7 @@
 #include "hub/hub.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -33,13 +34,36 @@ Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending, std::chrono::se
 }
 
 std::string Hub::encode(const Emit& emit) {
-    if (emit.offset.empty()) {
-        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", emit.event, emit.data_json));
+    return *EncodedEmit(emit, 0).frame(Variant::kOffset);
+}
+
+void Hub::set_refetch_rate(std::uint32_t per_second) {
+    refetch_rate_ = per_second;
+    if (per_second == 0) return;
+    for (auto& shard : shards_) shard->rooms.count_members();
+}
+
+std::uint32_t Hub::derived_window_ms(std::span<const std::string> rooms) const {
+    if (refetch_rate_ == 0) return 0;
+    std::uint64_t largest = 0;
+    for (const std::string& room : rooms) {
+        std::uint64_t members = 0;
+        for (const auto& shard : shards_) members += shard->rooms.approximate_members(room);
+        largest = std::max(largest, members);
     }
-    return ws::encode_frame(ws::Opcode::kText,
-                            sio::encode_event("/", emit.event,
-                                              emit.data_json.empty() ? "null" : emit.data_json,
-                                              emit.offset));
+    // ceil(members / rate s) in ms: `rate` members refetch in the first second, and so on.
+    const std::uint64_t ms = (largest * 1000 + refetch_rate_ - 1) / refetch_rate_;
+    return static_cast<std::uint32_t>(std::min<std::uint64_t>(ms, kMaxSpreadMs));
+}
+
+std::shared_ptr<Hub::EncodedBatch> Hub::encode_batch(const EmitBatch& batch) const {
+    auto encoded = std::make_shared<EncodedBatch>();
+    encoded->reserve(batch.size());
+    for (const Emit& emit : batch) {
+        const std::uint32_t window = std::max(emit.spread_ms, derived_window_ms(emit.rooms));
+        encoded->push_back(std::make_shared<const EncodedEmit>(emit, window));
+    }
+    return encoded;
 }
 
 bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> frames) {
@@ -61,12 +85,7 @@ bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> 
     // A soft bound: concurrent publishers may overshoot it by a few batches, never more.
     if (pending_.load(std::memory_order_relaxed) + targets.size() > max_pending_) return false;
     pending_.fetch_add(targets.size(), std::memory_order_relaxed);
-    if (!frames) {
-        auto encoded = std::make_shared<EncodedBatch>();
-        encoded->reserve(batch->size());
-        for (const Emit& emit : *batch) encoded->push_back(encode(emit));
-        frames = std::move(encoded);
-    }
+    if (!frames) frames = encode_batch(*batch);
     std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
     for (Shard* shard : targets) {
         shard->hooks.post([this, shard, batch, shared_frames] {
@@ -136,18 +155,26 @@ bool Hub::resync(const std::shared_ptr<const std::vector<std::string>>& rooms) {
     return true;
 }
 
-void Hub::resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) {
+void Hub::resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) const {
     // Each session's rooms among `rooms`, in one pass over the rooms' members.
     std::unordered_map<Subscriber*, std::vector<const std::string*>> affected;
     for (const std::string& room : rooms) {
         shard.rooms.for_each_recipient(std::span<const std::string>(&room, 1), {},
                                        [&](Subscriber& s) { affected[&s].push_back(&room); });
     }
+    std::vector<std::string> named;
     for (auto& [subscriber, names] : affected) {
         Emit emit;
         emit.event = "nudge:resync";
         emit.data_json = resync_data(names);
-        auto frame = std::make_shared<const std::string>(encode(emit));
+        std::uint32_t window = 0;
+        if (subscriber->variant == Variant::kNudge && refetch_rate_ > 0) {
+            // A resync after an outage is a refetch of every named room: spread it like one.
+            named.clear();
+            for (const std::string* name : names) named.push_back(*name);
+            window = derived_window_ms(named);
+        }
+        auto frame = EncodedEmit(emit, window).frame(subscriber->variant);
         // Unnumbered (below kHold): kept for a session waiting for its CONNECT answer.
         if (subscriber->deliver_from == Subscriber::kHold) {
             subscriber->hold(Subscriber::kHold - 1, frame);
@@ -188,19 +215,23 @@ void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBa
     std::size_t delivered = 0;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const Emit& emit = batch[i];
-        Frame frame;  // made on first recipient: shards with nobody in the rooms copy nothing
+        // Per form, made on its first recipient here: shards with nobody in the rooms copy
+        // nothing, and the copy keeps the reference count of what this shard hands out local to
+        // its core. The encoding itself happens once per form for the whole hub.
+        std::array<Frame, static_cast<std::size_t>(Variant::kCount)> forms{};
+        auto form = [&](Variant variant) -> const Frame& {
+            Frame& frame = forms[static_cast<std::size_t>(variant)];
+            if (!frame) frame = std::make_shared<const std::string>(*frames[i]->frame(variant));
+            return frame;
+        };
         delivered += shard.rooms.for_each_recipient(emit.rooms, emit.except, [&](Subscriber& s) {
             if (emit.seq < s.deliver_from) {
                 // Waiting for the broker's answer: kept for after it. Otherwise replayed from
                 // history already.
-                if (s.deliver_from == Subscriber::kHold) {
-                    if (!frame) frame = std::make_shared<const std::string>(frames[i]);
-                    s.hold(emit.seq, frame);
-                }
+                if (s.deliver_from == Subscriber::kHold) s.hold(emit.seq, form(s.variant));
                 return;
             }
-            if (!frame) frame = std::make_shared<const std::string>(frames[i]);
-            s.deliver(frame);
+            s.deliver(form(s.variant));
         });
     }
     metrics::registry().deliveries.add(static_cast<std::int64_t>(delivered));

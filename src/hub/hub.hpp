@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "hub/emit.hpp"
+#include "hub/encoded_emit.hpp"
 #include "hub/grants.hpp"
 #include "hub/room_index.hpp"
 #include "hub/room_op.hpp"
@@ -62,12 +63,25 @@ public:
         for (auto& shard : shards_) shard->rooms.set_presence_listener(listener);
     }
 
-    // One complete WebSocket frame per emit of a batch, in the batch's order.
-    using EncodedBatch = std::vector<std::string>;
+    // The wire forms of each emit of a batch, in the batch's order, each encoded once on first
+    // use (by whichever shard or replay needs it first).
+    using EncodedBatch = std::vector<std::shared_ptr<const EncodedEmit>>;
+
+    // --refetch-rate: requests per second the origin can take for one key; 0 (the default)
+    // derives no spread window. Before the workers start.
+    void set_refetch_rate(std::uint32_t per_second);
+    // Thread-safe. The spread window the hub derives for an event to `rooms`: the largest
+    // ceil(members / rate × 1000) ms over the rooms, capped at kMaxSpreadMs; 0 without a rate.
+    // Members are this hub's (summed over the shards, an upper bound: RoomIndex::
+    // approximate_members); with the Redis broker every hub derives its own window.
+    [[nodiscard]] std::uint32_t derived_window_ms(std::span<const std::string> rooms) const;
+    // Thread-safe. Each emit's forms, with its window: its own spread or the derived one,
+    // whichever is larger.
+    [[nodiscard]] std::shared_ptr<EncodedBatch> encode_batch(const EmitBatch& batch) const;
 
     // Thread-safe. False when the hub is overloaded and the batch was not taken. `frames`, when
-    // given, are the batch's frames already encoded (the broker encodes once for fan-out and
-    // history alike); otherwise deliver() encodes them.
+    // given, are the batch's forms from encode_batch() (the broker encodes once for fan-out and
+    // history alike); otherwise deliver() makes them.
     [[nodiscard]] bool deliver(const SharedBatch& batch,
                                std::shared_ptr<const EncodedBatch> frames = nullptr);
     // Thread-safe. Joins, leaves or disconnects the sockets `op` selects, on every shard.
@@ -94,7 +108,7 @@ public:
     // Engine.IO message `42["event",data]`, or `42["event",data,"<offset>"]` when the emit has
     // an offset (Socket.IO's connection-state recovery: the client stores the last string
     // argument). With an offset and no data, data is `null`, so a handler's first argument is
-    // never mistaken for the offset.
+    // never mistaken for the offset. The kOffset form of EncodedEmit.
     [[nodiscard]] static std::string encode(const Emit& emit);
 
 private:
@@ -105,7 +119,7 @@ private:
     };
     static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
     static void apply_on_shard(Shard& shard, const RoomOp& op);
-    static void resync_on_shard(Shard& shard, const std::vector<std::string>& rooms);
+    void resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) const;
 
     std::vector<std::unique_ptr<Shard>> shards_;
     std::size_t max_pending_;
@@ -113,6 +127,7 @@ private:
     // Shard tasks of joins not yet run; while non-zero, deliver() skips the presence filter.
     std::atomic<std::size_t> joins_in_flight_{0};
     Grants grants_;
+    std::uint32_t refetch_rate_ = 0;
 };
 
 }  // namespace nudge::hub

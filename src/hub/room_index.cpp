@@ -43,6 +43,7 @@ void RoomIndex::join(std::string_view name, Subscriber* subscriber) {
     if (memberships.find(&room) != memberships.size()) return;
     memberships.push_back(Membership{&room, static_cast<std::uint32_t>(room.members.size())});
     room.members.push_back(subscriber);
+    if (members_) members_[bucket(name)].fetch_add(1, std::memory_order_relaxed);
 }
 
 void RoomIndex::leave(std::string_view name, Subscriber* subscriber) {
@@ -77,6 +78,7 @@ void RoomIndex::remove_membership(Subscriber* subscriber, std::size_t i) {
         Memberships& theirs = moved->memberships_;
         theirs[theirs.find(&room)].slot = m.slot;
     }
+    if (members_) members_[bucket(*room.name)].fetch_sub(1, std::memory_order_relaxed);
     if (room.members.empty()) {
         const std::string_view name = *room.name;
         presence_[bucket(name)].fetch_sub(1, std::memory_order_release);

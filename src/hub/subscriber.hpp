@@ -20,6 +20,10 @@ namespace nudge::hub {
 // A complete, immutable WebSocket frame shared by every recipient on one shard.
 using Frame = std::shared_ptr<const std::string>;
 
+// Which wire form of an event a session takes (hub/encoded_emit.hpp): plain, with the recovery
+// offset, or with nudge's metadata argument and the offset. Chosen at the session's CONNECT.
+enum class Variant : std::uint8_t { kPlain, kOffset, kNudge, kCount };
+
 struct Room;
 
 // One room a subscriber is in, and where it sits in that room's member list.
@@ -67,6 +71,8 @@ public:
     // Emits with a lower sequence are not delivered: a recovered session already got them
     // from history (they may still be in flight to this worker when it reconnects).
     std::uint64_t deliver_from = 0;
+    // The wire form of events for this session (its CONNECT auth and the hub's --recovery).
+    Variant variant = Variant::kPlain;
     // deliver_from == kHold: the session waits for the broker's answer to its CONNECT (a
     // Redis broker answers later); live events are held with their positions meanwhile, and
     // the session sends those the answer does not cover after it.

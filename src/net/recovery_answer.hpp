@@ -2,6 +2,8 @@
 // transport: `nudge:resync` naming the rooms whose events were lost (if any), then the CONNECT
 // answer — the client's own pid when every missed event is in the replay (socket.recovered),
 // a fresh one otherwise. The replay frames follow. Counts the outcome in the metrics.
+// `resync_metadata`: nudge's metadata argument for the nudge:resync (a spread window for the
+// lost rooms, sent to auth.nudge sessions), empty for none.
 #pragma once
 
 #include <string>
@@ -17,7 +19,8 @@
 namespace nudge::net {
 
 inline std::vector<std::string> recovery_answer(const std::string& client_pid,
-                                                const broker::Recovery& recovery) {
+                                                const broker::Recovery& recovery,
+                                                std::string_view resync_metadata = {}) {
     auto& registry = metrics::registry();
     if (!client_pid.empty()) {
         (recovery.recovered ? registry.sessions_recovered : registry.sessions_resynced).add(1);
@@ -33,6 +36,10 @@ inline std::vector<std::string> recovery_answer(const std::string& client_pid,
             data += sio::json_quote(recovery.lost_rooms[i]);
         }
         data += "]}";
+        if (!resync_metadata.empty()) {
+            data.push_back(',');
+            data += resync_metadata;
+        }
         texts.push_back(sio::encode_event("/", "nudge:resync", data));
     }
     if (recovery.now.epoch.empty()) {

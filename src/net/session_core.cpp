@@ -138,6 +138,12 @@ void SessionCore::apply_effects() {
         registry.auth_failures.values[static_cast<std::size_t>(*effects.auth_failure)].add(1);
         spdlog::log(session_log_level(), "auth refused reason={}", auth::reason(*effects.auth_failure));
     }
+    if (effects.event_form) {
+        // Before the joins: every event this session gets is in its own form.
+        variant = effects.event_form->metadata ? hub::Variant::kNudge
+                  : effects.event_form->offsets ? hub::Variant::kOffset
+                                                : hub::Variant::kPlain;
+    }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
         // Rooms the backend granted to this user's rooms (--granted-rooms-ttl) come back.
@@ -215,6 +221,8 @@ void SessionCore::recover(session::Recover recover) {
     // every event numbered after the broker's answer reaches this session live.
     request.rooms = worker_.effects().join;
     request.from = std::move(recover.from);
+    request.recovery = recover.recovery;
+    request.variant = variant;
     // A replay must fit in the send budget, or the session would be dropped as a slow consumer
     // and come back asking for it again.
     request.max_bytes = worker_.context().limits.max_send_queue_bytes;
@@ -247,7 +255,13 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
     deliver_from = client_pid.empty() ? 0 : recovery.now.seq + 1;
     auto held = take_held();
     if (!open_ || !protocol_.connected()) return;
-    for (const auto& text : recovery_answer(client_pid, recovery)) send_text(text);
+    // A nudge session's resync is a refetch of the lost rooms: spread like an event to them.
+    std::string resync_metadata;
+    if (const hub::Hub* hub = worker_.context().hub;
+        hub != nullptr && variant == hub::Variant::kNudge && !recovery.lost_rooms.empty()) {
+        resync_metadata = hub::EncodedEmit::metadata({}, hub->derived_window_ms(recovery.lost_rooms));
+    }
+    for (const auto& text : recovery_answer(client_pid, recovery, resync_metadata)) send_text(text);
     for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
     for (auto& event : held) {
         if (event.seq >= deliver_from) enqueue(std::move(event.frame), false);
@@ -256,6 +270,7 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
 
 void SessionCore::take_over(SessionCore& from) {
     protocol_ = std::move(from.protocol_);
+    variant = from.variant;
     queue_.splice(from.queue_);
     if (from.deliver_from == kHold) {
         // The broker answers the CONNECT later: the live events held until then come here.

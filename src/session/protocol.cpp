@@ -138,14 +138,30 @@ std::string Protocol::open_packet(bool can_upgrade) const {
 
 void Protocol::answer_connect(const json::value& auth, Effects& out) const {
     const Config& config = context_->config;
-    if (!config.recovery && !config.broker_confirms_connect) {
+    const auto* fields = auth.if_object();
+    // Opting in per connection (docs/delivery.md): only these exact values count, so an app's
+    // own auth fields of the same names but other types change nothing.
+    auto field_is = [&](std::string_view name, auto&& test) {
+        const json::value* value = fields != nullptr ? fields->if_contains(name) : nullptr;
+        return value != nullptr && test(*value);
+    };
+    const bool nudge = field_is("nudge", [](const json::value& v) {
+        return (v.is_int64() && v.get_int64() == 1) || (v.is_uint64() && v.get_uint64() == 1) ||
+               (v.is_double() && v.get_double() == 1.0);
+    });
+    const bool asks = nudge || field_is("recovery", [](const json::value& v) {
+                          return v.is_bool() && v.get_bool();
+                      });
+    const bool recovers = config.recovery && (config.recovery_for_all || asks);
+    out.event_form = EventForm{recovers, nudge};
+    if (!recovers && !config.broker_confirms_connect) {
         out.send.push_back(sio::encode_connect("/", random_id()));
         return;
     }
     Recover recover;
-    const auto* fields = auth.if_object();
+    recover.recovery = recovers;
     const auto* pid = fields != nullptr ? fields->if_contains("pid") : nullptr;
-    if (config.recovery && pid != nullptr && pid->is_string()) {
+    if (recovers && pid != nullptr && pid->is_string()) {
         const json::string& text = pid->get_string();
         recover.pid.assign(text.data(), text.size());
         recover.from = parse_pid(recover.pid).value_or(Position{});

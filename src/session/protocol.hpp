@@ -64,6 +64,9 @@ struct Config {
     // the broker says what the session missed (Effects::recover) instead of at once. Off by
     // default, as the flag (--recovery on).
     bool recovery = false;
+    // --recovery on: every session recovers. Otherwise (auto) only a session whose CONNECT auth
+    // has `recovery: true` or `nudge: 1`; the others see no offset and no pid, as with off.
+    bool recovery_for_all = false;
     // The broker confirms the session's rooms before the CONNECT answer (Effects::recover
     // without a position when recovery is off): a Redis broker subscribes to them first, so
     // an event published once the client is connected reaches it.
@@ -134,6 +137,16 @@ struct Recover {
     // gives an epoch no broker has, so the session is resynced rather than silently fresh.
     std::optional<Position> from;
     std::string pid;  // as the client sent it
+    // This session recovers (a pid in the answer, offsets on its events). False: the broker
+    // only confirms its rooms (broker_confirms_connect) and the answer has no pid.
+    bool recovery = true;
+};
+
+// How an accepted session takes its events (hub::Variant): with the recovery offset, and with
+// nudge's metadata argument (auth.nudge === 1, which implies recovery).
+struct EventForm {
+    bool offsets = false;
+    bool metadata = false;
 };
 
 // What the caller must do after an input. Reused across calls: clear() between inputs.
@@ -148,6 +161,7 @@ struct Effects {
     std::optional<HookQuery> hook_query;  // ask the subscribe hook
     std::optional<SubscribeOutcome> subscription;  // for metrics
     std::optional<Recover> recover;       // set when a CONNECT is accepted with recovery on
+    std::optional<EventForm> event_form;  // set when a CONNECT is accepted
 
     void clear() {
         send.clear();
@@ -160,6 +174,7 @@ struct Effects {
         hook_query.reset();
         subscription.reset();
         recover.reset();
+        event_form.reset();
     }
 };
 

@@ -105,6 +105,24 @@ test('a 2 s drop: only the queries of the events emitted meanwhile refetch', asy
   }
 });
 
+// Issue 22: recovery by default for the client that can use it. The hub runs with its default
+// settings (--recovery auto): @nudge/react-query asks for recovery in its CONNECT auth, so a blip
+// in which nothing was published costs no refetch at all.
+test('default hub: a blip with nothing missed is recovered with zero refetches', async () => {
+  const hub = await startHub({ recovery: null });
+  const app = await dashboard(hub.url, 'rq0');
+  try {
+    assert.equal(typeof app.socket._pid, 'string');
+    await drop(app, async () => {});
+    assert.equal(app.socket.recovered, true);
+    await marker(hub, app, 'user_rq0');
+    assert.deepEqual(app.counts(), [2, 1, 1, 1, 1, 1, 1, 1]);
+  } finally {
+    app.close();
+    await hub.stop();
+  }
+});
+
 test('a gap the hub cannot fill: only the queries of the lost room\'s events refetch', async () => {
   const hub = await startHub({ recovery: true, args: ['--max-replay', '1'] });
   const roomEvents = (room) => (room === 'team_1' ? ['e6', 'e7'] : undefined);

@@ -446,8 +446,25 @@ for (const mode of ['single', 'cluster']) {
       // Delivery resumed: each emitter's last event reaches every client. (The hubs catch up on
       // a backlog and resubscribe in windows after the outage; on a loaded two-core machine
       // that took over 10 s once, so the bound is generous: only a failure waits this long.)
-      await eventually(() => clients.every((s) => emitted.every((last, e) =>
-        named(s, 'n').some(([, d]) => d.e === e && d.i === last))), { timeoutMs: 30000 * SLOW });
+      const reached = (s) => emitted.every((last, e) => named(s, 'n').some(([, d]) => d.e === e && d.i === last));
+      try {
+        await eventually(() => clients.every(reached), { timeoutMs: 30000 * SLOW });
+      } catch (error) {
+        // What a rare failure needs to be understood: who missed what, and each hub's view.
+        const report = [`emitted: ${JSON.stringify(emitted)}`];
+        for (const s of clients.filter((c) => !reached(c))) {
+          const last = emitted.map((_, e) => Math.max(0, ...named(s, 'n').filter(([, d]) => d.e === e).map(([, d]) => d.i)));
+          report.push(`${s.label}: connected=${s.connected}, last per emitter ${JSON.stringify(last)}, ` +
+            `log tail ${JSON.stringify(s.log.filter(([n]) => n !== 'n').slice(-10))}`);
+        }
+        for (const [k, h] of hubs.entries()) {
+          const m = await metrics(h).catch(() => ({}));
+          const broker = Object.entries(m).filter(([key]) => key.startsWith('nudge_broker'));
+          report.push(`hub ${k}: health ${JSON.stringify((await health(h)).json)}, ${JSON.stringify(Object.fromEntries(broker))}\n` +
+            h.output().split('\n').slice(-40).join('\n'));
+        }
+        throw new Error(`${error.message}\n${report.join('\n')}`);
+      }
       await sleep(SETTLE_MS);
 
       // The hubs are alive and kept (or got back) their clients.

@@ -469,7 +469,11 @@ class Nudge<E extends object> implements NudgeClient<E> {
             if (socket !== this.#socket) return
             // Only the first CONNECT resumes from the render ({ offset, pid }); later ones carry
             // socket.io-client's own pid and offset (its CONNECT merges ours over them).
-            if (token != null) return send({ token, ...(this.#resumed ? null : o.resumeFrom) })
+            // recovery/nudge: this session wants offsets and a pid whatever the hub's default,
+            // and nudge's metadata argument (docs/delivery.md).
+            if (token != null) {
+              return send({ token, ...(this.#resumed ? null : o.resumeFrom), recovery: true, nudge: 1 })
+            }
             this.#set({ state: 'unauthorized', error: new Error('no token') })
             this.#retry(socket)
           })

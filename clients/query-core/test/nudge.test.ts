@@ -86,7 +86,7 @@ describe('connection lifecycle', () => {
     expect(socket.options.autoConnect).toBe(false)
     expect(socket.options.transports).toEqual(['websocket'])
     expect(socket.connectCalls).toBe(1)
-    expect(socket.sentAuth).toEqual([{ token: 't1' }])
+    expect(socket.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }])
     expect(nudge.getStatus()).toMatchObject({ state: 'connecting', role: 'solo' })
     socket.accept()
     expect(nudge.getStatus()).toMatchObject({ state: 'connected', error: null })
@@ -111,7 +111,7 @@ describe('connection lifecycle', () => {
     await tick()
     const socket = only()
     expect(socket.options.transports).toEqual(['polling', 'websocket'])
-    expect(socket.sentAuth).toEqual([{ token: 't1' }])
+    expect(socket.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }])
     socket.accept()
     expect(nudge.getStatus()).toMatchObject({ state: 'connected', error: null })
   })
@@ -155,7 +155,7 @@ describe('connection lifecycle', () => {
     await tick()
     socket.accept({ recovered: false })
     await tick(100)
-    expect(socket.sentAuth).toEqual([{ token: 't1' }, { token: 't2' }])
+    expect(socket.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }, { token: 't2', recovery: true, nudge: 1 }])
     expect(calls.map((c) => c.key)).toEqual([['transactions'], ['balance']])
 
     socket.drop()
@@ -163,7 +163,7 @@ describe('connection lifecycle', () => {
     await tick()
     socket.accept({ recovered: true })
     await tick(100)
-    expect(socket.sentAuth).toEqual([{ token: 't1' }, { token: 't2' }, { token: 't3' }])
+    expect(socket.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }, { token: 't2', recovery: true, nudge: 1 }, { token: 't3', recovery: true, nudge: 1 }])
     expect(calls).toHaveLength(2)
   })
 
@@ -226,7 +226,7 @@ describe('connection lifecycle', () => {
     expect(socket.connectCalls).toBe(1)
     await tick(501)
     expect(socket.connectCalls).toBe(2)
-    expect(socket.sentAuth).toEqual([{ token: 't1' }, { token: 't2' }])
+    expect(socket.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }, { token: 't2', recovery: true, nudge: 1 }])
 
     socket.refuse('unauthorized', { reason: 'expired' })
     await tick(999)
@@ -315,7 +315,7 @@ describe('connection lifecycle', () => {
     await tick(1000)
     expect(onError).toHaveBeenCalledWith(new Error('refresh failed'))
     await tick(2000)
-    expect(socket.sentAuth).toEqual([{ token: 'ok' }])
+    expect(socket.sentAuth).toEqual([{ token: 'ok', recovery: true, nudge: 1 }])
     expect(onAuthError).not.toHaveBeenCalled()
   })
 
@@ -411,7 +411,7 @@ describe('across tabs', () => {
     expect(b.nudge.getStatus().role).toBe('leader')
     expect(c.nudge.getStatus().role).toBe('follower')
     const second = fake.sockets[1] as FakeSocket
-    expect(second.sentAuth).toEqual([{ token: 't1' }])
+    expect(second.sentAuth).toEqual([{ token: 't1', recovery: true, nudge: 1 }])
     second.accept()
     await tick(100)
     // Events may have been missed between the two sockets: every tab resyncs.

@@ -199,11 +199,11 @@ describe('resumeFrom (server rendering)', () => {
   it('the first CONNECT carries the position; reconnects carry socket.io-client\'s own', async () => {
     const position = { offset: 'ep:7', pid: 'ep:7:abc' }
     const { socket } = await start({ resumeFrom: position })
-    expect(socket.sentAuth[0]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7' })
+    expect(socket.sentAuth[0]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', recovery: true, nudge: 1 })
     socket.drop()
     socket.handshake()
     await tick()
-    expect(socket.sentAuth[1]).toEqual({ token: 't1' })
+    expect(socket.sentAuth[1]).toEqual({ token: 't1', recovery: true, nudge: 1 })
   })
 
   it('a refused first CONNECT keeps the position for the retry', async () => {
@@ -221,7 +221,7 @@ describe('resumeFrom (server rendering)', () => {
     socket.refuse('unauthorized')
     await tick(20)
     expect(socket.sentAuth).toHaveLength(2)
-    expect(socket.sentAuth[1]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7' })
+    expect(socket.sentAuth[1]).toEqual({ token: 't1', pid: 'ep:7:abc', offset: 'ep:7', recovery: true, nudge: 1 })
   })
 
   it('the first connect resyncs nothing; replayed events invalidate exactly their keys', async () => {

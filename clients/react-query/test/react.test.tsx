@@ -107,7 +107,7 @@ describe('NudgeProvider', () => {
     await render(app())
     expect(fake.sockets).toHaveLength(1)
     const socket = socketAt(0)
-    expect(socket.sentAuth).toEqual([{ token: 'tok' }])
+    expect(socket.sentAuth).toEqual([{ token: 'tok', recovery: true, nudge: 1 }])
     await tick(20)
     expect(text()).toBe('connecting:1')
 
@@ -141,7 +141,7 @@ describe('NudgeProvider', () => {
 
     await render(app({ getToken: () => 'tok2' }))
     expect(fake.sockets).toHaveLength(2)
-    expect(socketAt(1).sentAuth).toEqual([{ token: 'tok2' }])
+    expect(socketAt(1).sentAuth).toEqual([{ token: 'tok2', recovery: true, nudge: 1 }])
   })
 
   it('uses the latest getToken on a reconnect without reopening the socket', async () => {
@@ -154,7 +154,7 @@ describe('NudgeProvider', () => {
     expect(text()).toBe('reconnecting:1')
     socket.handshake()
     await tick()
-    expect(socket.sentAuth).toEqual([{ token: 'tok' }, { token: 'refreshed' }])
+    expect(socket.sentAuth).toEqual([{ token: 'tok', recovery: true, nudge: 1 }, { token: 'refreshed', recovery: true, nudge: 1 }])
     expect(fake.sockets).toHaveLength(1)
   })
 

@@ -42,7 +42,7 @@ it('the README example connects with the token and invalidates mapped keys', asy
   })
   const socket = fake.sockets[0]
   expect(socket?.url).toBe('http://hub')
-  expect(socket?.sentAuth).toEqual([{ token: 'user-token' }])
+  expect(socket?.sentAuth).toEqual([{ token: 'user-token', recovery: true, nudge: 1 }])
   queryClient.setQueryData(['loans', 7], 'x')
   socket?.accept()
   socket?.event('loan_status_changed')

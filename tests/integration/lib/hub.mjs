@@ -36,15 +36,21 @@ export async function distinctFreePorts(n) {
 // the JWT key and API key itself (flags, file or environment).
 // `wrapper` runs the hub under another command (e.g. ['prlimit', '--nofile=40:40']).
 // Suites that check exact event arguments run with `--recovery off` (no offset argument);
-// `recovery: true` (or '--recovery', 'on' in args, which wins) runs the default.
+// `recovery: true` runs `--recovery on`, a string ('auto', 'on', 'off') that mode, and `null`
+// the hub's default (no flag); '--recovery' in args wins.
 // `broker` (a redis:// URL) adds `--broker <url>`: hubs on the same Redis share one room space.
+function recoveryArgs(recovery) {
+  if (recovery === null) return [];
+  return ['--recovery', typeof recovery === 'string' ? recovery : recovery ? 'on' : 'off'];
+}
+
 export async function startHub({
   port = 0, args = [], env = {}, keys = true, wrapper = [], recovery = false, broker,
 } = {}) {
   const keyArgs = keys ? ['--jwt-secret', SECRET, '--api-key', API_KEY] : [];
   const brokerArgs = broker ? ['--broker', broker] : [];
   const hubArgs = ['--host', '127.0.0.1', '--port', String(port), ...keyArgs, '--log-level', 'info',
-    '--recovery', recovery ? 'on' : 'off', ...brokerArgs, ...args];
+    ...recoveryArgs(recovery), ...brokerArgs, ...args];
   const child = spawn(
     wrapper.length ? wrapper[0] : NUDGED_BIN,
     wrapper.length ? [...wrapper.slice(1), NUDGED_BIN, ...hubArgs] : hubArgs,

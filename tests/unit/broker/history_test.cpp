@@ -19,12 +19,18 @@ struct HistoryTest : ::testing::Test {
     void add(std::uint64_t seq, Rooms rooms, std::chrono::seconds at = 0s, Rooms except = {}) {
         std::string frame = std::to_string(seq);
         frame.insert(0, 1, 'f');  // not "f" + ...: GCC 12 -Wrestrict false positive
-        history.append(seq, t0 + at, std::make_shared<const std::string>(std::move(frame)),
+        hub::Emit emit;
+        emit.event = std::move(frame);
+        history.append(seq, t0 + at, std::make_shared<const hub::EncodedEmit>(emit, 0),
                        std::move(rooms), std::move(except));
     }
+    // The event name of each replayed frame (`...42["f3"]`).
     static std::vector<std::string> frames(const History::Query& q) {
         std::vector<std::string> out;
-        for (const auto& f : q.replay) out.push_back(*f);
+        for (const auto& f : q.replay) {
+            const std::size_t start = f->find("[\"") + 2;
+            out.push_back(f->substr(start, f->find('"', start) - start));
+        }
         return out;
     }
 };
@@ -93,18 +99,20 @@ TEST_F(HistoryTest, ForgottenRoomsCountAsLostForPositionsBeforeThem) {
 TEST_F(HistoryTest, TooManyMissedEventsResyncTheRoomsThatMissedThem) {
     HistoryConfig small{1000, 10s, 100s, 2};
     History h{small};
-    for (std::uint64_t s = 1; s <= 3; ++s) {
-        h.append(s, t0, std::make_shared<const std::string>("x"), Rooms{"a"}, Rooms{});
-    }
-    h.append(4, t0, std::make_shared<const std::string>("x"), Rooms{"b"}, Rooms{});
+    hub::Emit emit;
+    emit.event = "x";
+    const auto x = std::make_shared<const hub::EncodedEmit>(emit, 0);
+    const std::size_t size = x->frame(hub::Variant::kOffset)->size();
+    for (std::uint64_t s = 1; s <= 3; ++s) h.append(s, t0, x, Rooms{"a"}, Rooms{});
+    h.append(4, t0, x, Rooms{"b"}, Rooms{});
     auto q = h.query(Rooms{"a", "b", "c"}, 0, t0);
     EXPECT_TRUE(q.replay.empty());
     EXPECT_EQ(q.lost_rooms, (Rooms{"a", "b"}));
     // The byte cap works the same way.
-    q = h.query(Rooms{"b"}, 0, t0, 10, 64);
+    q = h.query(Rooms{"b"}, 0, t0, size + 63, 64);
     EXPECT_TRUE(q.replay.empty());
     EXPECT_EQ(q.lost_rooms, Rooms{"b"});
-    EXPECT_EQ(h.query(Rooms{"b"}, 0, t0, 65, 64).replay.size(), 1U);
+    EXPECT_EQ(h.query(Rooms{"b"}, 0, t0, size + 64, 64).replay.size(), 1U);
 }
 
 TEST_F(HistoryTest, MemoryIsCountedAndGivenBack) {

@@ -40,7 +40,10 @@ struct LocalBrokerTest : ::testing::Test {
         return config;
     }
 
-    void SetUp() override { hub.rooms(0).join("a", &client); }
+    void SetUp() override {
+        client.variant = hub::Variant::kOffset;  // a session that recovers
+        hub.rooms(0).join("a", &client);
+    }
     void drain() {
         while (!queue.empty()) {
             auto task = std::move(queue.front());

@@ -14,10 +14,14 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/_experimental/test/error.hpp>
 #include <boost/beast/_experimental/test/stream.hpp>
+#include <map>
+#include <algorithm>
+#include <cctype>
 #include <array>
 #include <cstdlib>
 #include <chrono>
 #include <deque>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -78,10 +82,19 @@ private:
     FailAt* fail_;
 };
 
+// What survives a reconnect: the data of the Redis every link talks to, and the test's script.
+struct RedisState {
+    bool cluster = false;               // a one-node cluster (sharded pub/sub, SPUBLISH by the hub)
+    std::size_t refuse_subscribes = 0;  // (S)SUBSCRIBEs refused as a cluster coming back refuses them
+    std::uint64_t seq = 0;
+    std::map<std::string, std::uint64_t> ids;  // idempotency id → its event's position
+    std::vector<std::string> spublished;       // every SPUBLISH message Redis read
+};
+
 // One link's Redis: reads commands (RESP arrays, parsed by hiredis' reader) and answers them.
 class FakeRedis : public std::enable_shared_from_this<FakeRedis> {
 public:
-    explicit FakeRedis(asio::io_context& io) : stream_(io), reader_(redisReaderCreate()) {}
+    FakeRedis(asio::io_context& io, RedisState& state) : stream_(io), reader_(redisReaderCreate()), state_(&state) {}
     ~FakeRedis() { redisReaderFree(reader_); }
     FakeRedis(const FakeRedis&) = delete;
     FakeRedis& operator=(const FakeRedis&) = delete;
@@ -111,13 +124,25 @@ public:
 private:
     std::string answer(const std::vector<std::string>& args) {
         const std::string& name = args.front();
-        if (name == "CLUSTER") return "-ERR This instance has cluster support disabled\r\n";
+        if (name == "CLUSTER") {
+            if (!state_->cluster) return "-ERR This instance has cluster support disabled\r\n";
+            return "*1\r\n*3\r\n:0\r\n:16383\r\n*2\r\n" + bulk("redis.test") + ":6379\r\n";
+        }
+        if (name == "SPUBLISH") {
+            state_->spublished.push_back(args[2]);
+            return ":1\r\n";
+        }
         if (name == "CLIENT") return "+OK\r\n";
         if (name == "PING") return "*2\r\n$4\r\npong\r\n$0\r\n\r\n";
         if (name == "PUBLISH") return ":0\r\n";
-        if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE") {
+        if ((name == "SUBSCRIBE" || name == "SSUBSCRIBE") && state_->refuse_subscribes > 0) {
+            --state_->refuse_subscribes;
+            return "-CLUSTERDOWN The cluster is down\r\n";
+        }
+        if (name == "SUBSCRIBE" || name == "UNSUBSCRIBE" || name == "SSUBSCRIBE") {
             std::string out;
-            const std::string kind = name == "SUBSCRIBE" ? "subscribe" : "unsubscribe";
+            std::string kind = name;
+            std::transform(kind.begin(), kind.end(), kind.begin(), [](unsigned char c) { return std::tolower(c); });
             for (std::size_t i = 1; i < args.size(); ++i) out += "*3\r\n" + bulk(kind) + bulk(args[i]) + ":1\r\n";
             return out;
         }
@@ -126,7 +151,19 @@ private:
             // answered with the epoch, the clock and a position per event.
             const std::size_t events = std::stoul(args[10]);
             std::string out = "*" + std::to_string(2 + 2 * events) + "\r\n" + bulk("ep0ch") + ":1700000000000\r\n";
-            for (std::size_t i = 0; i < events; ++i) out += ":" + std::to_string(++seq_) + "\r\n:0\r\n";
+            std::size_t at = 11;
+            for (std::size_t i = 0; i < events; ++i) {
+                const std::string& id = args[at];
+                at += 3 + std::stoul(args[at + 2]);
+                const auto earlier = id.empty() ? state_->ids.end() : state_->ids.find(id);
+                if (earlier != state_->ids.end()) {
+                    out += ":" + std::to_string(earlier->second) + "\r\n:1\r\n";
+                    continue;
+                }
+                ++state_->seq;
+                if (!id.empty()) state_->ids.emplace(id, state_->seq);
+                out += ":" + std::to_string(state_->seq) + "\r\n:0\r\n";
+            }
             return out;
         }
         return "-ERR unknown command\r\n";
@@ -135,7 +172,7 @@ private:
     TestStream stream_;
     redisReader* reader_;
     std::array<char, 4096> buffer_{};
-    std::uint64_t seq_ = 0;
+    RedisState* state_;
 };
 
 struct Recorder final : hub::Subscriber {
@@ -154,16 +191,19 @@ struct Outcome {
     std::size_t answers = 0;
     std::size_t resyncs_after = 0;
     std::size_t links = 0;  // 3 when nothing failed: the seed, the command and the pub/sub link
+    std::uint64_t seq = 0;  // the accepted event's position
 };
 
-// One iteration: connect, subscribe room r, publish once; the n-th I/O operation fails.
-Outcome run_with_failure_at(std::size_t n) {
+// One iteration: connect, subscribe room r, publish once; the n-th I/O operation fails. With
+// `retry`, a publish answered 503 is sent again with the same id once the links are back, as the
+// emitters do, until it is accepted.
+Outcome run_with_failure_at(std::size_t n, RedisState& redis, bool retry = false) {
     asio::io_context io;
     FailAt fail{n};
     std::vector<std::shared_ptr<FakeRedis>> servers;
     redis::LinkFactory links = [&](const redis::Endpoint& endpoint, redis::Mode mode,
                                    const redis::ConnectionOptions& options) {
-        auto server = std::make_shared<FakeRedis>(io);
+        auto server = std::make_shared<FakeRedis>(io, redis);
         TestStream client(io);
         client.connect(server->stream());
         server->start();
@@ -202,11 +242,19 @@ Outcome run_with_failure_at(std::size_t n) {
     hub::Emit emit;
     emit.rooms = {"r"};
     emit.event = "changed";
-    broker.publish(hub::EmitBatch{emit}, [&](PublishOutcome o) {
-        outcome.publish = o.result;
-        ++outcome.answers;
-    });
-    EXPECT_TRUE(run_until([&] { return outcome.publish.has_value(); }));
+    emit.id = "e1";
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        outcome.publish.reset();
+        outcome.answers = 0;
+        broker.publish(hub::EmitBatch{emit}, [&](PublishOutcome o) {
+            outcome.publish = o.result;
+            if (!o.events.empty()) outcome.seq = o.events.front().seq;
+            ++outcome.answers;
+        });
+        EXPECT_TRUE(run_until([&] { return outcome.publish.has_value(); }));
+        if (!retry || outcome.publish != PublishResult::kUnavailable) break;
+        EXPECT_TRUE(run_until([&] { return broker.health().connected && broker.resubscribing() == 0; }));
+    }
     if (outcome.publish == PublishResult::kUnavailable) {
         // The link was lost mid-publish: once it is back, the session resyncs.
         EXPECT_TRUE(run_until([&] { return client.resyncs() > 0; }));
@@ -224,7 +272,8 @@ TEST(RedisBrokerFailLoop, ALinkLostAtAnyOperationAnswersThePublishOnceThenResync
     // NUDGE_FAIL_FROM=<n> starts the loop at n (to rerun one failing iteration with its logs).
     std::size_t n = std::getenv("NUDGE_FAIL_FROM") != nullptr ? std::stoul(std::getenv("NUDGE_FAIL_FROM")) : 1;
     for (; n < 200; ++n) {
-        const Outcome outcome = run_with_failure_at(n);
+        RedisState redis;
+        const Outcome outcome = run_with_failure_at(n, redis);
         ASSERT_TRUE(outcome.publish.has_value()) << "n=" << n;
         EXPECT_EQ(outcome.answers, 1U) << "n=" << n;
         if (*outcome.publish == PublishResult::kUnavailable) {
@@ -237,6 +286,45 @@ TEST(RedisBrokerFailLoop, ALinkLostAtAnyOperationAnswersThePublishOnceThenResync
     }
     EXPECT_LT(n, 200U) << "the loop never ran clean";
     EXPECT_GE(unavailable, 1U) << "no iteration lost a link mid-publish";
+}
+
+// A cluster whose nodes were all stopped marks them failed and refuses SSUBSCRIBE with
+// -CLUSTERDOWN for a while after they are back. A refused subscription must not leave the room
+// unsubscribed on links that look healthy (its clients would miss every event while /health
+// says connected): the broker starts over until the subscription holds, then resyncs.
+TEST(RedisBrokerFailLoop, ASubscriptionRefusedByRedisStartsOverUntilItHolds) {
+    RedisState redis;
+    redis.refuse_subscribes = 2;
+    const Outcome outcome = run_with_failure_at(std::numeric_limits<std::size_t>::max(), redis);
+    ASSERT_TRUE(outcome.publish.has_value());
+    EXPECT_EQ(*outcome.publish, PublishResult::kAccepted);
+    EXPECT_EQ(outcome.answers, 1U);
+    EXPECT_EQ(outcome.links, 9U) << "two refusals: the links were opened three times";
+}
+
+// A cluster: the script numbers the event on the ordering node and the hub SPUBLISHes it on
+// each room's slot owner. Whatever operation fails, an event the publisher finally sees accepted
+// reached Redis' pub/sub: a 202 waits for the SPUBLISH, and a retry that the script answers as a
+// duplicate (it ran, but its reply was lost with the link, so no SPUBLISH went out) is published
+// again under its first position.
+TEST(RedisBrokerFailLoop, InAClusterAnAcceptedEventWasPublishedWhateverOperationFailed) {
+    std::size_t n = std::getenv("NUDGE_FAIL_FROM") != nullptr ? std::stoul(std::getenv("NUDGE_FAIL_FROM")) : 1;
+    std::size_t duplicates = 0;
+    for (; n < 200; ++n) {
+        RedisState redis;
+        redis.cluster = true;
+        const Outcome outcome = run_with_failure_at(n, redis, true);
+        ASSERT_EQ(outcome.publish, PublishResult::kAccepted) << "n=" << n;
+        EXPECT_EQ(outcome.answers, 1U) << "n=" << n;
+        const std::string prefix = "ep0ch " + std::to_string(outcome.seq) + " ";
+        EXPECT_TRUE(std::any_of(redis.spublished.begin(), redis.spublished.end(),
+                                [&](const std::string& m) { return m.starts_with(prefix); }))
+            << "n=" << n << ": event " << outcome.seq << " accepted but never SPUBLISHed";
+        duplicates += redis.spublished.size() > 1 ? 1 : 0;
+        if (outcome.links == 3) break;  // never failed
+    }
+    EXPECT_LT(n, 200U) << "the loop never ran clean";
+    EXPECT_GE(duplicates, 1U) << "no iteration lost the script's reply (the duplicate case)";
 }
 
 }  // namespace

@@ -44,9 +44,18 @@ TEST(ConfigParse, CheckConfigAndDrainSecondsAreParsed) {
 TEST(ConfigParse, DeliveryGuaranteeSettings) {
     const auto defaults = parse_args({"--dev"});
     ASSERT_TRUE(defaults.config);
-    // Off unless asked for, as in Socket.IO (see docs/delivery.md).
-    EXPECT_FALSE(defaults.config->broker.recovery);
-    EXPECT_FALSE(defaults.config->session.recovery);
+    // auto: history kept, recovery for the sessions that ask (see docs/delivery.md).
+    EXPECT_TRUE(defaults.config->broker.recovery);
+    EXPECT_TRUE(defaults.config->session.recovery);
+    EXPECT_FALSE(defaults.config->session.recovery_for_all);
+    EXPECT_EQ(defaults.config->refetch_rate, 0U);
+    const auto off = parse_args({"--dev", "--recovery", "off", "--refetch-rate", "2000"});
+    ASSERT_TRUE(off.config);
+    EXPECT_FALSE(off.config->broker.recovery);
+    EXPECT_FALSE(off.config->session.recovery);
+    EXPECT_FALSE(off.config->session.recovery_for_all);
+    EXPECT_EQ(off.config->refetch_rate, 2000U);
+    EXPECT_EQ(parse_args({"--dev", "--refetch-rate", "-1"}).exit_code, 2);
     EXPECT_EQ(defaults.config->broker.history.ttl, std::chrono::seconds(120));
     EXPECT_EQ(defaults.config->broker.idempotency_window, std::chrono::seconds(300));
 
@@ -57,6 +66,7 @@ TEST(ConfigParse, DeliveryGuaranteeSettings) {
     const auto& broker = set.config->broker;
     EXPECT_TRUE(broker.recovery);
     EXPECT_TRUE(set.config->session.recovery);
+    EXPECT_TRUE(set.config->session.recovery_for_all);
     EXPECT_EQ(broker.history.max_per_room, 5U);
     EXPECT_EQ(broker.history.ttl, std::chrono::seconds(7));
     EXPECT_EQ(broker.history.tombstone_ttl, std::chrono::seconds(70));

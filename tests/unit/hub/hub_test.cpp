@@ -238,3 +238,69 @@ TEST(HubResync, ASessionHoldingForItsConnectAnswerKeepsIt) {
 
 }  // namespace
 }  // namespace nudge::hub
+
+namespace nudge::hub {
+namespace {
+
+// Each session takes its own form of one event; sessions of one form on a shard share a frame.
+TEST(Hub, EachSessionGetsItsFormAndOneFormIsSharedOnAShard) {
+    Fixture f;
+    Recorder plain, offset, nudge, nudge2;
+    offset.variant = Variant::kOffset;
+    nudge.variant = nudge2.variant = Variant::kNudge;
+    for (Recorder* r : {&plain, &offset, &nudge, &nudge2}) f.hub.rooms(0).join("team", r);
+    Emit emit{{"team"}, {}, "e", "", {}, 5, "Ep:5", "7", 200};
+    ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{emit})));
+    f.drain();
+    ASSERT_EQ(plain.frames.size(), 1U);
+    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["e"])");
+    EXPECT_EQ(offset.frames[0]->substr(2), R"(42["e",null,"Ep:5"])");
+    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["e",null,{"$nudge":{"v":"7","s":200}},"Ep:5"])");
+    EXPECT_EQ(nudge.frames[0].get(), nudge2.frames[0].get());
+}
+
+// --refetch-rate: the window is ceil(members / rate) seconds over every shard's members, the
+// largest of the event's rooms, capped at 60 s; the event's own spread wins when larger.
+TEST(Hub, DerivesTheSpreadWindowFromTheRoomsMembers) {
+    Fixture f;
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 0U);  // no rate: none
+    f.hub.set_refetch_rate(2);
+    Recorder members[5];
+    for (int i = 0; i < 5; ++i) f.hub.rooms(static_cast<std::size_t>(i % 2)).join("big", &members[i]);
+    f.hub.rooms(0).join("small", &members[0]);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 2500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"small"}), 500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"small", "big"}), 2500U);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"nobody"}), 0U);
+    f.hub.rooms(1).leave("big", &members[1]);
+    EXPECT_EQ(f.hub.derived_window_ms(std::vector<std::string>{"big"}), 2000U);
+    for (Recorder& m : members) m.variant = Variant::kNudge;
+    const auto encoded = f.hub.encode_batch(EmitBatch{Emit{{"big"}, {}, "e", "", {}, 0, {}, {}, 0},
+                                                      Emit{{"small"}, {}, "e", "", {}, 0, {}, {}, 9000}});
+    EXPECT_EQ((*encoded)[0]->window_ms(), 2000U);
+    EXPECT_EQ((*encoded)[1]->window_ms(), 9000U);
+    // A rate of 1 and 100,000 members would be 100,000 s: capped.
+    Fixture g;
+    g.hub.set_refetch_rate(1);
+    std::vector<Recorder> crowd(61);
+    for (auto& r : crowd) g.hub.rooms(0).join("all", &r);
+    EXPECT_EQ(g.hub.derived_window_ms(std::vector<std::string>{"all"}), kMaxSpreadMs);
+}
+
+// A nudge session's resync carries the derived window of the rooms it names.
+TEST(Hub, ANudgeSessionsResyncIsSpread) {
+    Fixture f;
+    f.hub.set_refetch_rate(1);
+    Recorder plain, nudge;
+    nudge.variant = Variant::kNudge;
+    f.hub.rooms(0).join("team", &plain);
+    f.hub.rooms(0).join("team", &nudge);
+    ASSERT_TRUE(f.hub.resync(std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"team"})));
+    f.drain();
+    ASSERT_EQ(plain.frames.size(), 1U);
+    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]}])");
+    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]},{"$nudge":{"s":2000}}])");
+}
+
+}  // namespace
+}  // namespace nudge::hub

@@ -64,6 +64,7 @@ TEST_F(ProtocolTest, OpenPacketCarriesSidAndTimings) {
 
 TEST_F(ProtocolTest, ValidTokenJoinsUserRoomAndRoomsClaim) {
     context.config.recovery = true;
+    context.config.recovery_for_all = true;
     text(connect_with(R"({"sub":"123","rooms":["all","team_7"]})"));
     EXPECT_TRUE(protocol.connected());
     // Under recovery the caller answers, once the broker has said what was missed.
@@ -74,6 +75,56 @@ TEST_F(ProtocolTest, ValidTokenJoinsUserRoomAndRoomsClaim) {
     EXPECT_EQ(out.join, (std::vector<std::string>{"user_123", "all", "team_7"}));
     EXPECT_EQ(out.user_id, "123");
     EXPECT_FALSE(out.close);
+}
+
+// --recovery auto (the default): only a session that asks in its CONNECT auth recovers; the
+// others are answered at once without a pid and take plain events.
+TEST_F(ProtocolTest, UnderAutoOnlySessionsThatAskRecover) {
+    context.config.recovery = true;
+    context.config.recovery_for_all = false;
+    auto connect = [&](std::string_view extra) {
+        Protocol fresh{context, t0};
+        out.clear();
+        fresh.on_text(R"(40{"token":")" + hs256(R"({"sub":"1"})") + "\"" + std::string(extra) + "}",
+                      std::chrono::system_clock::now(), out);
+        EXPECT_TRUE(fresh.connected()) << extra;
+    };
+    for (const char* plain : {"", R"(,"pid":"Ep:7:abc")", R"(,"recovery":"yes")", R"(,"recovery":1)",
+                              R"(,"recovery":false)", R"(,"nudge":2)", R"(,"nudge":"1")", R"(,"nudge":true)"}) {
+        connect(plain);
+        EXPECT_FALSE(out.recover) << plain;
+        ASSERT_EQ(out.send.size(), 1U) << plain;
+        EXPECT_EQ(out.send[0].find("pid"), std::string::npos) << plain;
+        ASSERT_TRUE(out.event_form) << plain;
+        EXPECT_FALSE(out.event_form->offsets) << plain;
+        EXPECT_FALSE(out.event_form->metadata) << plain;
+    }
+    connect(R"(,"recovery":true,"pid":"Ep:7:abc")");
+    ASSERT_TRUE(out.recover && out.recover->from);
+    EXPECT_TRUE(out.recover->recovery);
+    EXPECT_EQ(*out.recover->from, (Position{"Ep", 7}));
+    EXPECT_TRUE(out.send.empty());
+    EXPECT_TRUE(out.event_form->offsets);
+    EXPECT_FALSE(out.event_form->metadata);
+    // nudge: 1 implies recovery and adds the metadata argument.
+    connect(R"(,"nudge":1)");
+    ASSERT_TRUE(out.recover);
+    EXPECT_FALSE(out.recover->from);
+    EXPECT_TRUE(out.event_form->offsets);
+    EXPECT_TRUE(out.event_form->metadata);
+}
+
+TEST_F(ProtocolTest, UnderOffANudgeSessionGetsMetadataWithoutOffsets) {
+    context.config.recovery = false;
+    Protocol fresh{context, t0};
+    fresh.on_text(R"(40{"token":")" + hs256(R"({"sub":"1"})") + R"(","nudge":1,"recovery":true})",
+                  std::chrono::system_clock::now(), out);
+    EXPECT_FALSE(out.recover);
+    ASSERT_EQ(out.send.size(), 1U);
+    EXPECT_EQ(out.send[0].find("pid"), std::string::npos);
+    ASSERT_TRUE(out.event_form);
+    EXPECT_FALSE(out.event_form->offsets);
+    EXPECT_TRUE(out.event_form->metadata);
 }
 
 TEST_F(ProtocolTest, WithoutRecoveryTheConnectIsAnsweredAtOnceWithoutPid) {
@@ -87,6 +138,7 @@ TEST_F(ProtocolTest, WithoutRecoveryTheConnectIsAnsweredAtOnceWithoutPid) {
 
 TEST_F(ProtocolTest, ReconnectPositionIsThePidRaisedByALaterOffsetOfTheSameEpoch) {
     context.config.recovery = true;
+    context.config.recovery_for_all = true;
     auto reconnect = [&](std::string_view extra) {
         Protocol fresh{context, t0};
         out.clear();

@@ -1,0 +1,54 @@
+#include "hub/encoded_emit.hpp"
+
+#include "sio/packet.hpp"
+#include "ws/frame_writer.hpp"
+
+namespace nudge::hub {
+
+EncodedEmit::EncodedEmit(const Emit& emit, std::uint32_t window_ms)
+    : event_(emit.event),
+      data_json_(emit.data_json),
+      offset_(emit.offset),
+      version_(emit.version),
+      window_ms_(window_ms) {}
+
+std::string EncodedEmit::metadata(std::string_view version, std::uint32_t window_ms) {
+    if (version.empty() && window_ms == 0) return {};
+    std::string inner;
+    if (!version.empty()) inner = R"("v":)" + sio::json_quote(version);
+    if (window_ms > 0) {
+        if (!inner.empty()) inner.push_back(',');
+        inner += R"("s":)" + std::to_string(window_ms);
+    }
+    return R"({"$nudge":{)" + inner + "}}";
+}
+
+std::string EncodedEmit::encode(Variant variant) const {
+    std::string args;
+    if (variant == Variant::kNudge) {
+        // With something after it, the data slot is never empty: a handler's first argument
+        // must not be mistaken for the metadata or the offset.
+        args = data_json_.empty() ? std::string("null") : data_json_;
+        args.push_back(',');
+        args += metadata(version_, window_ms_);
+    } else if (variant == Variant::kOffset) {
+        args = data_json_.empty() ? std::string("null") : data_json_;
+    } else {
+        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, data_json_));
+    }
+    if (offset_.empty()) {
+        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args));
+    }
+    return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args, offset_));
+}
+
+const Frame& EncodedEmit::frame(Variant variant) const {
+    // Forms that would be byte-identical share one frame.
+    if (variant == Variant::kNudge && version_.empty() && window_ms_ == 0) variant = Variant::kOffset;
+    if (variant == Variant::kOffset && offset_.empty()) variant = Variant::kPlain;
+    const auto i = static_cast<std::size_t>(variant);
+    std::call_once(once_[i], [&] { frames_[i] = std::make_shared<const std::string>(encode(variant)); });
+    return frames_[i];
+}
+
+}  // namespace nudge::hub

@@ -1,0 +1,65 @@
+// EncodedEmit: one emit's wire forms, each encoded at most once and only when some recipient
+// needs it (issue 22 item 4, issue 23: per-session delivery). Thread-safe: every shard of a
+// fan-out, and a history replay, may ask for a form at the same time; the first encodes it,
+// the others share that frame.
+//
+// The forms (Variant), chosen per session at its CONNECT:
+//   - kPlain  `42["event",data]`: what socket.io-client and python-socketio with their default
+//     options expect (no offset: python-socketio would pass it to the handler);
+//   - kOffset `42["event",data|null,"<epoch>:<seq>"]`: connection-state recovery (auth.recovery,
+//     or --recovery on); the same as kPlain when the emit has no offset;
+//   - kNudge  `42["event",data|null,{"$nudge":{"v":…,"s":…}},"<offset>"]`: a session that sent
+//     auth.nudge === 1 (@nudge/query-core); the metadata argument only when the emit has a
+//     version or a spread window, otherwise the same as kOffset.
+// A frame is a complete WebSocket text frame (hub::Frame).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "hub/emit.hpp"
+#include "hub/subscriber.hpp"
+
+namespace nudge::hub {
+
+class EncodedEmit {
+public:
+    // `window_ms`: the spread window sent to nudge sessions (the emit's own spread or one the
+    // hub derived, at most kMaxSpreadMs); 0 for none.
+    EncodedEmit(const Emit& emit, std::uint32_t window_ms);
+    EncodedEmit(const EncodedEmit&) = delete;
+    EncodedEmit& operator=(const EncodedEmit&) = delete;
+    ~EncodedEmit() = default;
+
+    // Thread-safe; encodes on the first call for a form.
+    [[nodiscard]] const Frame& frame(Variant variant) const;
+    [[nodiscard]] std::uint32_t window_ms() const noexcept { return window_ms_; }
+    // The inputs, for the embedded broker's state file (re-encoded after a restart).
+    [[nodiscard]] const std::string& event() const noexcept { return event_; }
+    [[nodiscard]] const std::string& data_json() const noexcept { return data_json_; }
+    [[nodiscard]] const std::string& version() const noexcept { return version_; }
+    // What this object holds besides its frames (for history accounting): the inputs.
+    [[nodiscard]] std::size_t input_bytes() const noexcept {
+        return event_.size() + data_json_.size() + offset_.size() + version_.size();
+    }
+
+    // The `{"$nudge":{...}}` argument for a version and a window; empty when both are absent.
+    [[nodiscard]] static std::string metadata(std::string_view version, std::uint32_t window_ms);
+
+private:
+    [[nodiscard]] std::string encode(Variant variant) const;
+
+    std::string event_;
+    std::string data_json_;
+    std::string offset_;
+    std::string version_;
+    std::uint32_t window_ms_;
+    static constexpr std::size_t kForms = static_cast<std::size_t>(Variant::kCount);
+    mutable std::array<std::once_flag, kForms> once_;
+    mutable std::array<Frame, kForms> frames_;
+};
+
+}  // namespace nudge::hub
