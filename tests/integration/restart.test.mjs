@@ -1,5 +1,6 @@
 // A restart costs nothing (--state-dir): the embedded broker saves its history at SIGTERM and
-// reloads it at start, so 1,000 real socket.io-clients come back with socket.recovered === true
+// reloads it at start, so 1,000 real socket.io-clients (opted in with auth.recovery on the
+// default --recovery auto) come back with socket.recovered === true
 // and every event published while the hub was down (the Node emitter retries until it answers)
 // arrives once, in order, with zero nudge:resync. A state file that cannot be trusted (truncated,
 // or none after a kill -9) falls back to a resync: never a wrong or duplicated event.
@@ -10,16 +11,29 @@ import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { io } from 'socket.io-client';
 import { createEmitter } from '../../clients/node/dist/index.js';
 import {
-  startHub, seedClient, token, connected, emit, eventually, freePort, metrics, API_KEY, SECRET, NUDGED_BIN, SLOW,
+  startHub, token, connected, emit, eventually, freePort, metrics, API_KEY, SECRET, NUDGED_BIN, SLOW,
 } from './lib/hub.mjs';
 
 const ROOMS = 10;
 const room = (i) => `room_${i % ROOMS}`;
 
+// The default --recovery auto: the clients opt in with auth.recovery, as @nudge/query-core does.
 async function restartableHub(port, stateDir) {
-  return startHub({ port, recovery: true, args: ['--state-dir', stateDir] });
+  return startHub({ port, args: ['--recovery', 'auto', '--state-dir', stateDir] });
+}
+
+// The seed's client options, opting in to recovery.
+function recoveringClient(url, authToken) {
+  return io(url, {
+    auth: { token: authToken, recovery: true },
+    transports: ['websocket'],
+    reconnection: true,
+    reconnectionAttempts: 10,
+    reconnectionDelay: 1000,
+  });
 }
 
 // `n` seed clients, client i in room_(i % ROOMS); each records the `i` of every 'n' event, every
@@ -29,7 +43,7 @@ async function clients(url, n) {
   for (let from = 0; from < n; from += 250) {
     const batch = [];
     for (let i = from; i < Math.min(n, from + 250); i++) {
-      const s = seedClient(url, token(`u${i}`, { rooms: [room(i)] }));
+      const s = recoveringClient(url, token(`u${i}`, { rooms: [room(i)] }));
       s.room = room(i);
       s.got = [];
       s.resyncs = [];
