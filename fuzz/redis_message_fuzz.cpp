@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                   nudge::broker::encode_event_body(event->emit);
         const auto twice = nudge::broker::decode_event(again);
         if (!twice || twice->emit.rooms != event->emit.rooms || twice->emit.except != event->emit.except ||
-            twice->emit.data_json != event->emit.data_json || twice->emit.event != event->emit.event) {
+            twice->emit.data_json != event->emit.data_json || twice->emit.event != event->emit.event ||
+            twice->emit.version != event->emit.version || twice->emit.spread_ms != event->emit.spread_ms) {
             std::abort();
         }
     }

@@ -203,7 +203,7 @@ void Router::position(const Request& request, Respond respond) const {
     if (!config_.recovery) {
         respond(error_response(409, "recovery_off",
                                "nudged has no positions without connection-state recovery; "
-                               "start it with --recovery auto (the default) or on"));
+                               "start it with --recovery auto (the default) or --recovery on"));
         return;
     }
     // A position made while Redis is unreachable would be a guess; the renderer should retry

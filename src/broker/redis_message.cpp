@@ -1,6 +1,7 @@
 #include "broker/redis_message.hpp"
 
 #include "common/authority.hpp"
+#include "common/event_version.hpp"
 
 #include <vector>
 
@@ -64,6 +65,25 @@ private:
     std::string_view in_;
 };
 
+// Since v1.1: the event's version and spread, when the message has them (a message of v1.0 or
+// before ends after the except list). A version that is not canonical or a spread above the
+// maximum is a malformed message: the hub validated both before writing them.
+bool read_fields(Reader& reader, hub::Emit& emit) {
+    if (reader.done()) return true;
+    const auto version = reader.field();
+    const auto spread_text = reader.field();
+    if (!version || !spread_text) return false;
+    if (!version->empty()) {
+        const auto parsed = parse_event_version(*version);
+        if (!parsed || parsed->text != *version) return false;
+        emit.version = parsed->text;
+    }
+    const auto spread = parse_decimal<std::uint32_t>(*spread_text);
+    if (!spread || *spread > hub::kMaxSpreadMs) return false;
+    emit.spread_ms = *spread;
+    return true;
+}
+
 // The fields after the version header; nullopt when the message is of a major version this
 // hub cannot read. A message without a header comes from a hub before the versioned format.
 std::optional<std::string_view> unversioned(std::string_view in) {
@@ -91,13 +111,16 @@ std::optional<std::string_view> word(std::string_view& in) {
 
 std::string encode_event_body(const hub::Emit& emit) {
     std::string out;
-    out.reserve(emit.event.size() + emit.data_json.size() + emit.id.size() + 32 + 16 * emit.rooms.size());
+    out.reserve(emit.event.size() + emit.data_json.size() + emit.id.size() + emit.version.size() + 40 +
+                16 * emit.rooms.size());
     put_version(out);
     put(out, emit.event);
     put(out, emit.data_json);
     put(out, emit.id);
     put_list(out, emit.rooms);
     put_list(out, emit.except);
+    put(out, emit.version);
+    put(out, std::to_string(emit.spread_ms));
     return out;
 }
 
@@ -123,7 +146,7 @@ std::optional<RedisEvent> decode_event(std::string_view message) {
     event.emit.data_json = std::string(*data);
     event.emit.id = std::string(*id);
     if (!reader.list(event.emit.rooms) || event.emit.rooms.empty() || !reader.list(event.emit.except) ||
-        !reader.skip_rest()) {
+        !read_fields(reader, event.emit) || !reader.skip_rest()) {
         return std::nullopt;
     }
     return event;

@@ -5,7 +5,8 @@
 // hub wrote with the position it handed out and the Redis clock (ms since the Unix epoch, for
 // the lag metric and the history's age). The body is a list of length-prefixed fields
 // (`<decimal length>:<bytes>`, netstring-like, so room names and data may hold any byte):
-// event, data, id, rooms count, rooms..., except count, except...
+// event, data, id, rooms count, rooms..., except count, except...; since v1.1 then version
+// (canonical, empty for none) and spread (decimal ms, 0 for none).
 // A membership operation is `<kind> ` then the same kind of fields: rooms, except, targets.
 //
 // Versioned, for rolling upgrades (hubs of two versions on one Redis): a body and a membership
@@ -13,7 +14,9 @@
 // a message from a hub before the versioned format is still read). A newer minor version only
 // appends fields: a reader takes the fields it knows and skips well-formed ones after them. A
 // newer major version may change what the fields mean: such a message is refused (counted as
-// ignored by the broker), never misread.
+// ignored by the broker), never misread. History: v1.0 the fields up to except; v1.1 (issue
+// 22/23) appends version and spread, which a v1.0 hub skips (its clients get the event without
+// them) and which a message of v1.0 or before lacks (read as none).
 #pragma once
 
 #include <cstdint>
@@ -28,7 +31,7 @@ namespace nudge::broker {
 
 // The format this hub writes: major and minor version, as the two digits after `v`.
 inline constexpr char kWireMajor = '1';
-inline constexpr char kWireMinor = '0';
+inline constexpr char kWireMinor = '1';
 
 // The body of an event (what the hub hands the publish script).
 [[nodiscard]] std::string encode_event_body(const hub::Emit& emit);

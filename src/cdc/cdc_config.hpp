@@ -28,6 +28,9 @@ struct CdcConfig {
     std::chrono::milliseconds hub_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};   // longest wait between publish attempts
     std::chrono::seconds status_interval{10};      // standby status updates while idle
+    // A moved position is reported at most this often while changes keep coming (one status
+    // update per transaction would add a syscall per change). Not a flag: tests set 0.
+    std::chrono::milliseconds status_min_interval{20};
     std::uint64_t lag_warning_bytes = 256ULL << 20U;  // warn when the slot lags more
 };
 

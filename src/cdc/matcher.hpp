@@ -23,6 +23,9 @@ namespace nudge::cdc {
 
 struct OutEvent {
     std::string id;  // set by the Pipeline: slot, commit LSN, index in the transaction
+    // Set by the Pipeline: the event's version (issue 22), the first WAL position past the
+    // start of its transaction's commit record (see Pipeline).
+    std::string version;
     std::string name;
     std::vector<std::string> rooms;
     boost::json::object data;  // the rule's data columns and "lsn"

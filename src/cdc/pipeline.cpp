@@ -53,6 +53,7 @@ void Pipeline::collect(std::vector<OutEvent>& produced) {
     ++stats_.changes;
     for (auto& event : produced) {
         event.id = fmt::format("{}{}:{}", id_prefix_, format_lsn(commit_lsn_), index_++);
+        event.version = format_lsn(commit_lsn_ + 1);
         pending_.push_back(std::move(event));
         ++stats_.events;
     }

@@ -9,6 +9,16 @@
 // events were all published: after a crash Postgres resends every later transaction, and the
 // hub drops the events it has already taken by their ids.
 //
+// Each event's `version` (what a client's refetch must be at least as new as, compared with a
+// replica's pg_last_wal_replay_lsn()) is the commit LSN + 1, not the commit LSN itself: the
+// commit LSN is where the commit record *starts*, and a standby's replay position is the end
+// of the last record it replayed, so a standby holding just before the commit record (exactly
+// what recovery_min_apply_delay does: it waits before applying each commit) reports the commit
+// LSN while the transaction is still invisible there. Any position past the start is only
+// reached once the commit record was replayed. (The Commit's end LSN would do too, but events
+// of a large transaction are published before its Commit arrives.) data.lsn stays the commit
+// LSN, as Postgres names the transaction.
+//
 // Bounded: pending() never holds more than `max_batch` events; the caller publishes when
 // batch_full() and before feeding more.
 #pragma once
@@ -42,6 +52,9 @@ public:
     [[nodiscard]] Result<void, DecodeError> feed(std::span<const std::uint8_t> payload);
 
     [[nodiscard]] const std::vector<OutEvent>& pending() const noexcept { return pending_; }
+    // pending() for the caller to move the events out of while publishing them; they stay
+    // counted as pending (batch_full(), idle()) until published() clears them.
+    [[nodiscard]] std::span<OutEvent> pending_to_publish() noexcept { return pending_; }
     [[nodiscard]] bool batch_full() const noexcept { return pending_.size() >= max_batch_; }
     [[nodiscard]] bool in_transaction() const noexcept { return in_transaction_; }
 

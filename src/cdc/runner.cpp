@@ -13,13 +13,16 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::seconds kWarnEvery{30};
-constexpr std::chrono::milliseconds kMinConfirmInterval{100};
 
-std::vector<Event> to_events(const std::vector<OutEvent>& pending) {
+// Moves rather than copies (the rooms, name, data and id of each event were allocated twice):
+// the pending events are published once, and a retry resends these Events.
+std::vector<Event> to_events(std::span<OutEvent> pending) {
     std::vector<Event> events;
     events.reserve(pending.size());
-    for (const auto& out : pending) {
-        events.push_back(Event{out.rooms, out.name, boost::json::value(out.data), {}, out.id});
+    for (auto& out : pending) {
+        events.push_back(Event{std::move(out.rooms), std::move(out.name),
+                               boost::json::value(std::move(out.data)), {}, std::move(out.id),
+                               std::move(out.version)});
     }
     return events;
 }
@@ -68,83 +71,64 @@ int Runner::run() {
         backoff = first_backoff;
         pipeline_.reset();
         keepalive_end_ = 0;
+        reply_owed_ = false;
         if (!stream_until_error()) return exit_code_;
         stream_.reset();
     }
     return 0;
 }
 
+// The loop is shaped by what a wake-up costs: on a busy machine a wake-up (poll returning,
+// the scheduler switching in, the syscalls around it) costs more than decoding and matching a
+// change. Postgres sends each pgoutput message as it decodes it (a one-row transaction is a
+// Begin, an Insert, a Commit and then a keepalive, each flushed on its own), so reading each as
+// it arrives wakes the process several times per transaction. Instead:
+//  - after a wake-up the loop reads everything that has arrived without waiting (drains);
+//    then, with events pending, it sleeps out the --batch-wait window once (the next
+//    transactions arrive meanwhile), drains again, and publishes once;
+//  - keepalives are answered when the server asks (reply requested) or when a status update is
+//    due; a moved position is reported at most every status_min_interval while changes keep
+//    coming, and within status_min_interval once they stop (the wait's timeout is cut to fit).
 bool Runner::stream_until_error() {
-    bool batch_open = false;
-    Clock::time_point batch_deadline{};
+    bool draining = false;      // reading what has already arrived, without waiting
+    bool paused = false;        // this wake-up already slept out the --batch-wait window
+    std::size_t held_for = 0;   // messages read since the oldest pending event
     while (!stop_) {
-        // Block for a second when there is nothing to publish; with events pending, wait only
-        // for the rest of the --batch-wait window (rounded up to whole milliseconds).
-        auto wait_for = std::chrono::milliseconds(1000);
-        if (batch_open) {
-            const auto left = batch_deadline - Clock::now();
-            wait_for = left <= Clock::duration::zero()
-                           ? std::chrono::milliseconds(0)
-                           : std::chrono::ceil<std::chrono::milliseconds>(left);
-        }
-        auto read = stream_->read(wait_for);
+        auto read = stream_->read(draining ? std::chrono::milliseconds(0) : idle_wait());
         if (!read) {
             metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn("nudge-cdc: {}; reconnecting (Postgres resends from the slot)", read.error().message);
             return true;
         }
-        bool reply_requested = false;
         if (*read) {
-            auto message = decode_stream(**read);
-            if (!message) {
-                metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
-                spdlog::error("nudge-cdc: undecodable replication message ({}); reconnecting",
-                              cdc::message(message.error()));
-                return true;
-            }
-            if (const auto* data = std::get_if<XLogData>(&*message)) {
-                metrics_.server_lsn.store(std::max(metrics_.server_lsn.load(std::memory_order_relaxed), data->wal_end),
-                                          std::memory_order_relaxed);
-                if (auto fed = pipeline_.feed(data->payload); !fed) {
-                    metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
-                    spdlog::error("nudge-cdc: undecodable pgoutput message at {} ({}); reconnecting",
-                                  format_lsn(data->start), cdc::message(fed.error()));
-                    return true;
-                }
-                if (!batch_open && !pipeline_.pending().empty()) {
-                    batch_open = true;
-                    batch_deadline = Clock::now() + config_.batch_wait;
-                }
-                // Drain what has arrived before publishing: under load, batches form by themselves.
-                if (!pipeline_.batch_full()) continue;
-            } else {
-                const auto& keepalive = std::get<Keepalive>(*message);
-                keepalive_end_ = std::max(keepalive_end_, keepalive.wal_end);
-                metrics_.server_lsn.store(std::max(metrics_.server_lsn.load(std::memory_order_relaxed), keepalive.wal_end),
-                                          std::memory_order_relaxed);
-                reply_requested = keepalive.reply_requested;
-            }
-        }
-        // Nothing more arrived (or only a keepalive, which Postgres sends after each transaction
-        // until the client confirms it) and the window is still open: wait for more changes to
-        // share the request (fewer requests and wake-ups per change, at most --batch-wait later).
-        if (batch_open && !reply_requested && !pipeline_.batch_full() && Clock::now() < batch_deadline) {
+            if (!take(**read)) return true;
+            if (!pipeline_.pending().empty()) ++held_for;
+            draining = true;
+        } else if (draining && !paused && held_for > 0 && config_.batch_wait.count() > 0) {
+            // Everything that woke us is read and events wait to be published: let more
+            // arrive to share the request and this wake-up, then read it too. (Not for a
+            // transaction whose changes match no rule: sleeping then would only let the
+            // socket fill while Postgres decodes a backlog.)
+            paused = true;
+            wait(config_.batch_wait);
             continue;
+        } else {
+            draining = false;  // everything that had arrived is read
+            paused = false;
         }
-        if (!pipeline_.pending().empty()) {
+        // Publish once the stream has nothing more for now or the batch is full; a stream that
+        // never pauses holds an event for at most max_batch further messages.
+        if (held_for > 0 && (!draining || pipeline_.batch_full() || held_for > config_.max_batch)) {
             if (!publish()) return false;
-            batch_open = false;
+            held_for = 0;
             (void)pipeline_.published();
         } else {
-            (void)pipeline_.idle(keepalive_end_);
+            (void)pipeline_.idle(keepalive_end_);  // a no-op mid-transaction or with events pending
         }
-        // A moved position is reported at most every kMinConfirmInterval while changes keep
-        // coming (one status message per transaction would double the syscalls per change),
-        // and at once when the stream is idle or the server asks.
         const auto since = Clock::now() - last_status_;
         const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
-        if (reply_requested || since >= config_.status_interval ||
-            (moved && (!*read || since >= kMinConfirmInterval))) {
+        if (reply_owed_ || since >= config_.status_interval || (moved && since >= config_.status_min_interval)) {
+            reply_owed_ = false;
             if (!confirm(pipeline_.confirmed())) return true;
         }
         update_metrics();
@@ -153,8 +137,48 @@ bool Runner::stream_until_error() {
     return false;
 }
 
+bool Runner::take(std::span<const std::uint8_t> bytes) {
+    auto message = decode_stream(bytes);
+    if (!message) {
+        metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("nudge-cdc: undecodable replication message ({}); reconnecting",
+                      cdc::message(message.error()));
+        return false;
+    }
+    if (const auto* data = std::get_if<XLogData>(&*message)) {
+        note_server_lsn(data->wal_end);
+        if (auto fed = pipeline_.feed(data->payload); !fed) {
+            metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
+            spdlog::error("nudge-cdc: undecodable pgoutput message at {} ({}); reconnecting",
+                          format_lsn(data->start), cdc::message(fed.error()));
+            return false;
+        }
+        return true;
+    }
+    const auto& keepalive = std::get<Keepalive>(*message);
+    keepalive_end_ = std::max(keepalive_end_, keepalive.wal_end);
+    note_server_lsn(keepalive.wal_end);
+    reply_owed_ = reply_owed_ || keepalive.reply_requested;
+    return true;
+}
+
+void Runner::note_server_lsn(Lsn lsn) {
+    if (lsn > metrics_.server_lsn.load(std::memory_order_relaxed)) {
+        metrics_.server_lsn.store(lsn, std::memory_order_relaxed);
+    }
+}
+
+// How long a read may block: until the next status update falls due (a moved position within
+// status_min_interval, the idle report every --status-interval), at most a second.
+std::chrono::milliseconds Runner::idle_wait() const {
+    const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
+    const auto due = last_status_ + (moved ? config_.status_min_interval : Clock::duration(config_.status_interval));
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
+    return std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
+}
+
 bool Runner::publish() {
-    const auto events = to_events(pipeline_.pending());
+    const auto events = to_events(pipeline_.pending_to_publish());
     auto backoff = std::min(kFirstBackoff, config_.max_backoff);
     Clock::time_point last_warning{};
     for (;;) {

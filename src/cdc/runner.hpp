@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <optional>
+#include <span>
 
 #include <memory>
 
@@ -35,6 +37,10 @@ public:
 private:
     // Reads and publishes until the connection fails or `stop`; false: exit with exit_code_.
     bool stream_until_error();
+    // Decodes one stream message into the Pipeline; false: undecodable, reconnect.
+    bool take(std::span<const std::uint8_t> bytes);
+    void note_server_lsn(Lsn lsn);
+    [[nodiscard]] std::chrono::milliseconds idle_wait() const;
     bool publish();
     bool confirm(Lsn position);
     void wait(std::chrono::milliseconds duration);
@@ -49,6 +55,7 @@ private:
     CdcMetrics& metrics_;
     const std::atomic<bool>& stop_;
     Lsn keepalive_end_ = 0;
+    bool reply_owed_ = false;  // a keepalive asked for a status update not yet sent
     std::chrono::steady_clock::time_point last_status_{};
     std::chrono::steady_clock::time_point last_lag_warning_{};
     int exit_code_ = 0;

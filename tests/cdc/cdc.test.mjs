@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { io } from 'socket.io-client';
 import { startHub, seedClient, connected, token, API_KEY, freePort } from '../integration/lib/hub.mjs';
 import { startProxy } from '../integration/lib/redis.mjs';
 import { startPostgres, startCdc, runCdc } from './lib/postgres.mjs';
@@ -18,8 +19,10 @@ let hub;
 let proxy;
 let cdc;
 let client;
+let nudgeClient;  // opted in to nudge's metadata argument (auth.nudge), as @nudge/query-core does
 let url;
 const received = [];
+const receivedWithMeta = [];
 
 const RULES = `
 [[rule]]
@@ -93,6 +96,9 @@ before(async () => {
   client = seedClient(hub.url, token('7'));
   client.onAny((name, data) => received.push({ name, data }));
   await connected(client);
+  nudgeClient = io(hub.url, { auth: { token: token('7'), nudge: 1 }, transports: ['websocket'] });
+  nudgeClient.onAny((name, ...args) => receivedWithMeta.push({ name, args }));
+  await connected(nudgeClient);
   cdc = startCdc(['--postgres', url, '--rules', rulesFile('rules.toml', RULES), '--hub', proxy.url,
     '--api-key', API_KEY, '--metrics-port', '0', '--hub-timeout', '1000', '--max-backoff', '200']);
   await cdc.ready;
@@ -100,6 +106,7 @@ before(async () => {
 
 after(async () => {
   client?.close();
+  nudgeClient?.close();
   await cdc?.kill();
   await proxy?.close();
   await hub?.stop();
@@ -122,6 +129,27 @@ test('one transaction touching three rows: three events in commit order, with th
     [['balance_updated', 2, '102'], ['balance_updated', 1, '101'], ['balance_updated', 3, '103']]);
   assert.match(events[0].data.lsn, /^[0-9A-F]+\/[0-9A-F]+$/);
   assert.ok(events.every((e) => e.data.lsn === events[0].data.lsn), 'one transaction, one commit LSN');
+});
+
+test('each event carries a version just past its commit LSN, which the primary has reached', async () => {
+  receivedWithMeta.length = 0;
+  await asCdc('BEGIN; UPDATE account SET balance = 111 WHERE id = 1; UPDATE account SET balance = 112 WHERE id = 2; COMMIT;');
+  const [event] = await marker();
+  const lsnValue = (text) => {
+    const [high, low] = text.split('/');
+    return (BigInt(`0x${high}`) << 32n) + BigInt(`0x${low}`);
+  };
+  const withMeta = receivedWithMeta.filter((e) => e.name === 'balance_updated');
+  assert.equal(withMeta.length, 2);
+  for (const { args } of withMeta) {
+    const meta = args.find((arg) => arg !== null && typeof arg === 'object' && '$nudge' in arg);
+    assert.ok(meta, JSON.stringify(args));
+    // commit LSN + 1: a standby at exactly the commit LSN has not replayed the commit record.
+    assert.equal(lsnValue(meta.$nudge.v), lsnValue(event.data.lsn) + 1n);
+    assert.equal(meta.$nudge.s, undefined);
+  }
+  const current = (await pg.sql('SELECT pg_current_wal_lsn()')).trim();
+  assert.ok(lsnValue(current) >= lsnValue(withMeta[0].args.find((a) => a?.$nudge).$nudge.v));
 });
 
 test('an UPDATE that does not change a `changed` column produces none', async () => {

@@ -169,27 +169,24 @@ test('Redis broker, default recovery: per-hub windows, plain clients untouched, 
     const nudge = await connected(client(b, 'n2', { nudge: 1 }, rooms));
     assert.equal(plain._pid, undefined);
     const got = [nextEvent(plain, 'e'), nextEvent(other, 'e'), nextEvent(nudge, 'e')];
-    // (No version here: the Redis message codec carries versions and spreads from the "fields"
-    // change on; this test is about the forms and the per-hub windows.)
-    await published(a, { room: 'shared', event: 'e', data: 1 });
+    await published(a, { room: 'shared', event: 'e', data: 1, version: '5' });
     const [p, o, n] = await Promise.all(got);
     assert.deepEqual(p, [1]);
     // Each hub's window is its own members / rate: 2 on a, 1 on b.
-    assert.deepEqual(o.slice(0, -1), [1, { $nudge: { s: 2000 } }]);
-    assert.deepEqual(n.slice(0, -1), [1, { $nudge: { s: 1000 } }]);
+    assert.deepEqual(o.slice(0, -1), [1, { $nudge: { v: '5', s: 2000 } }]);
+    assert.deepEqual(n.slice(0, -1), [1, { $nudge: { v: '5', s: 1000 } }]);
     // A blip on b: the event it missed is replayed from Redis in its form (a replay carries
-    // the event's own spread, none here, so no metadata) and the session is recovered.
+    // the event's own spread and version, not a window derived now) and the session is recovered.
     const back = new Promise((resolve) => nudge.once('connect', resolve));
     const replayed = [];
     nudge.on('missed', (...args) => replayed.push(args));
     nudge.io.engine.close();
-    await published(a, { room: 'shared', event: 'missed', data: 2 });
+    await published(a, { room: 'shared', event: 'missed', data: 2, version: '0/6', spread: 700 });
     await back;
     assert.equal(nudge.recovered, true);
     await eventually(() => replayed.length === 1);
-    assert.equal(replayed[0].length, 2);
-    assert.equal(replayed[0][0], 2);
-    assert.match(replayed[0][1], /^[^:]+:[0-9]+$/);
+    assert.match(replayed[0].pop(), /^[^:]+:[0-9]+$/);
+    assert.deepEqual(replayed[0], [2, { $nudge: { v: '0/6', s: 700 } }]);
   } finally {
     await a.stop();
     await b.stop();

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -29,6 +30,8 @@ struct EmitArgs {
     double retry_budget_s = 30;
     std::string event;
     std::optional<std::string> data_json;
+    std::string version;                // --event-version, empty: none
+    std::optional<std::string> spread;  // --spread MS, checked here to name the flag
 };
 
 struct RoomsArgs {
@@ -99,6 +102,13 @@ void add_emit(CLI::App& app, EmitArgs& args) {
     emit->add_option("--retries", args.retries,
                      "at most this many retries within the budget (default: no limit)")
         ->check(CLI::Range(0U, 100U));
+    emit->add_option("--event-version", args.version,
+                     "the event's position in the database: a Postgres LSN (0/16B3748) or an "
+                     "integer; clients refetch data at least this new")
+        ->type_name("V");
+    emit->add_option("--spread", args.spread,
+                     "clients spread their refetches over this many ms (0 to 60000)")
+        ->type_name("MS");
     emit->add_option("EVENT", args.event, "event name, e.g. balance_updated")->required();
     emit->add_option("DATA_JSON", args.data_json, "the event's argument, any JSON");
 }
@@ -153,6 +163,18 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
         if (!parsed) return usage_error(err, "DATA_JSON: " + parsed.error().message);
         data = std::move(*parsed);
     }
+    Event event{std::move(rooms), args.event, std::move(data), args.except};
+    event.version = args.version;
+    if (args.spread) {
+        const std::string& text = *args.spread;
+        const bool digits = !text.empty() && text.size() <= 5 &&
+                            text.find_first_not_of("0123456789") == std::string::npos;
+        if (!digits || std::stoul(text) > kMaxSpreadMs) {
+            return usage_error(err, "--spread must be an integer number of ms from 0 to " +
+                                        std::to_string(kMaxSpreadMs) + ", got \"" + text + "\"");
+        }
+        event.spread_ms = static_cast<std::uint32_t>(std::stoul(text));
+    }
     EmitterOptions options;
     options.url = args.url;
     options.api_key = args.api_key;
@@ -184,7 +206,11 @@ int run_emit(EmitArgs& args, std::ostream& out, std::ostream& err) {
     };
     auto emitter = Emitter::create(std::move(options));
     if (!emitter) return usage_error(err, emitter.error().message);
-    auto sent = emitter->emit(rooms, args.event, std::move(data), args.except);
+    auto sent = emitter->emit(event);
+    if (!sent && sent.error().kind == ErrorKind::kInvalidArgument &&
+        sent.error().message.starts_with("version ")) {
+        return usage_error(err, "--event-version: " + sent.error().message);
+    }
     if (!sent) {
         err << "nudge: " << sent.error().describe() << "\n";
         return exit_code(sent.error().kind);

@@ -1,7 +1,8 @@
 // The `nudge` command line, as a function so tests run it in-process:
 //
 //   nudge emit [--url URL] [--api-key KEY] (--room R ... | --rooms a,b) [--except a,b]
-//              [--timeout SECONDS] [--retries N] EVENT [DATA_JSON]
+//              [--timeout SECONDS] [--retries N] [--event-version V] [--spread MS]
+//              EVENT [DATA_JSON]
 //       publishes one event; prints "accepted N"
 //   nudge rooms [--url URL] [--api-key KEY] --room R ... [--except a,b] ACTION [ROOMS...]
 //       ACTION join|leave ROOMS, or disconnect: the sockets in R (Socket.IO's socketsJoin,

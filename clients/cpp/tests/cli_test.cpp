@@ -234,6 +234,48 @@ TEST_F(CliTest, HelpExitsWith0) {
     const Outcome emit = nudge({"emit", "--help"});
     EXPECT_EQ(emit.code, kExitOk);
     EXPECT_TRUE(contains(emit.out, "--api-key")) << emit.out;
+    EXPECT_TRUE(contains(emit.out, "--event-version")) << emit.out;
+    EXPECT_TRUE(contains(emit.out, "--spread")) << emit.out;
+}
+
+TEST_F(CliTest, EventVersionAndSpreadAreSent) {
+    ScriptedHub hub({Step::accepted(1), Step::accepted(1)});
+    Outcome r = nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "user_1",
+                       "--event-version", "0/16B3748", "--spread", "3000", "balance_updated"});
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    r = nudge({"emit", "--url", hub.url(), "--api-key", "k", "--room", "user_1", "--event-version",
+               "18446744073709551615", "--spread", "0", "balance_updated"});
+    EXPECT_EQ(r.code, kExitOk) << r.err;
+    const auto requests = hub.requests();
+    ASSERT_EQ(requests.size(), 2U);
+    EXPECT_EQ(fakes::without_ids(requests[0].body),
+              json::parse(R"({"rooms":["user_1"],"event":"balance_updated","version":"0/16B3748",)"
+                          R"("spread":3000})"));
+    EXPECT_EQ(fakes::without_ids(requests[1].body),
+              json::parse(R"({"rooms":["user_1"],"event":"balance_updated",)"
+                          R"("version":"18446744073709551615","spread":0})"));
+}
+
+TEST_F(CliTest, ABadEventVersionOrSpreadNamesTheFlagAndSendsNothing) {
+    ScriptedHub hub({});
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--event-version", "0x10"}, "--event-version: version must be a Postgres LSN"},
+        {{"--event-version", "1/"}, "--event-version: version must be"},
+        {{"--event-version", "18446744073709551616"}, "--event-version: version must be"},
+        {{"--event-version", "-1"}, "--event-version: version must be"},
+        {{"--spread", "60001"}, "--spread must be an integer number of ms from 0 to 60000"},
+        {{"--spread", "-5"}, "--spread must be"},
+        {{"--spread", "1.5"}, "--spread must be"},
+    };
+    for (const auto& [flags, complaint] : cases) {
+        std::vector<std::string> args{"emit", "--url", hub.url(), "--api-key", "k", "--room", "a"};
+        args.insert(args.end(), flags.begin(), flags.end());
+        args.emplace_back("e");
+        const Outcome r = nudge(args);
+        EXPECT_EQ(r.code, kExitUsage) << flags[1];
+        EXPECT_TRUE(contains(r.err, "nudge: " + complaint)) << r.err;
+    }
+    EXPECT_EQ(hub.connections(), 0U);
 }
 
 TEST_F(CliTest, TokenPrintsAJwtTheHubAccepts) {

@@ -28,6 +28,34 @@ TEST(PublishBody, ExplicitNullDataIsSent) {
     EXPECT_EQ(publish_body(std::span(&event, 1)), R"({"rooms":["a"],"event":"e","data":null})");
 }
 
+TEST(PublishBody, VersionAndSpreadAreSentWhenGiven) {
+    Event event{{"a"}, "e", std::nullopt, {}};
+    event.version = "0/16B3748";
+    event.spread_ms = 0;
+    EXPECT_EQ(publish_body(std::span(&event, 1)),
+              R"({"rooms":["a"],"event":"e","version":"0/16B3748","spread":0})");
+    EXPECT_EQ(event_fields_error(event), "");
+}
+
+TEST(PublishBody, VersionAndSpreadAreCheckedAsTheHubChecksThem) {
+    for (const char* good : {"0/0", "FFFFFFFF/ffffffff", "0", "18446744073709551615", "00012"}) {
+        Event event{{"a"}, "e", std::nullopt, {}};
+        event.version = good;
+        EXPECT_EQ(event_fields_error(event), "") << good;
+    }
+    for (const char* bad : {"/1", "1/", "123456789/1", "1/123456789", "G/0", "0x1", "-1", "1.0",
+                            " 1", "18446744073709551616", "123456789012345678901", "1/2/3"}) {
+        Event event{{"a"}, "e", std::nullopt, {}};
+        event.version = bad;
+        EXPECT_TRUE(event_fields_error(event).starts_with("version must be a Postgres LSN")) << bad;
+    }
+    Event event{{"a"}, "e", std::nullopt, {}};
+    event.spread_ms = kMaxSpreadMs;
+    EXPECT_EQ(event_fields_error(event), "");
+    event.spread_ms = kMaxSpreadMs + 1;
+    EXPECT_EQ(event_fields_error(event), "spread must be from 0 to 60000 ms, got 60001");
+}
+
 TEST(PublishBody, NamesAreJsonEscaped) {
     const Event event{{"quote\"room"}, "new\nline\\", std::nullopt, {"tab\t"}};
     const json::value parsed = json::parse(publish_body(std::span(&event, 1)));

@@ -19,11 +19,13 @@ import {
   batches,
   type EmitItem,
   encode,
+  type EventFields,
   eventBody,
   itemBody,
   type RoomOpKind,
   type Rooms,
   roomOpBody,
+  withFields,
 } from './body.js'
 import { NudgeError, type NudgeErrorCode } from './errors.js'
 import { createTransport, type Response, TimeoutError } from './transport.js'
@@ -74,7 +76,7 @@ export interface RetryClock {
   readonly jitter?: () => number
 }
 
-export interface EmitOptions {
+export interface EmitOptions extends EventFields {
   /** Sockets in these rooms do not receive the event. */
   readonly except?: Rooms
 }
@@ -107,7 +109,12 @@ export interface Emitter {
   /** `event` to every socket in `rooms`, except those in `options.except`. */
   emit(rooms: Rooms, event: string, data?: unknown, options?: EmitOptions): Promise<number>
   /** The seed's `emit_event`: `event` to every socket of `userId`, with `metadata ?? {}`. */
-  emitEvent(userId: string | number, event: string, metadata?: unknown): Promise<number>
+  emitEvent(
+    userId: string | number,
+    event: string,
+    metadata?: unknown,
+    fields?: EventFields,
+  ): Promise<number>
   /** Many events in as few requests as the hub's limits allow, in order. */
   emitMany(events: Iterable<EmitItem>): Promise<number>
   /** The room every socket of `userId` is in (`user_<id>` by default). */
@@ -263,10 +270,16 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
     event: string,
     data?: unknown,
     except?: Rooms,
-  ): Promise<number> => post(encode(withId(eventBody(rooms, event, data, except))))
+    fields?: EventFields,
+  ): Promise<number> =>
+    post(encode(withId(withFields(eventBody(rooms, event, data, except), fields))))
 
-  const emitEvent = async (userId: string | number, event: string, metadata?: unknown) =>
-    emit(roomFor(userId), event, metadata ?? {})
+  const emitEvent = async (
+    userId: string | number,
+    event: string,
+    metadata?: unknown,
+    fields?: EventFields,
+  ) => emit(roomFor(userId), event, metadata ?? {}, undefined, fields)
 
   async function emitMany(events: Iterable<EmitItem>): Promise<number> {
     if (
@@ -347,8 +360,9 @@ export function createEmitter(options: EmitterOptions = {}): Emitter {
   return {
     url,
     emit: (rooms, event, data, emitOptions) =>
-      report(emit(rooms, event, data, emitOptions?.except)),
-    emitEvent: (userId, event, metadata) => report(emitEvent(userId, event, metadata)),
+      report(emit(rooms, event, data, emitOptions?.except, emitOptions)),
+    emitEvent: (userId, event, metadata, fields) =>
+      report(emitEvent(userId, event, metadata, fields)),
     emitMany: (events) => report(emitMany(events)),
     roomFor,
     to: root.to,

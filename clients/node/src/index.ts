@@ -7,6 +7,7 @@ export type {
   EmitterOptions,
   RetryClock,
 } from './emitter.js'
-export type { EmitItem, Rooms } from './body.js'
+export type { EmitItem, EventFields, EventVersion, Rooms } from './body.js'
+export { MAX_SPREAD_MS } from './body.js'
 export { isNudgeError, NudgeError } from './errors.js'
 export type { NudgeErrorCode, NudgeErrorDetails } from './errors.js'

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createEmitter } from '../dist/index.js';
 import { scriptedServer, reply, accepted } from './helpers.mjs';
-import { scenarios, validate, explain } from '../../../tests/contract/lib.mjs';
+import { requests, scenarios, validate, explain } from '../../../tests/contract/lib.mjs';
 
 const fakeClock = () => {
   let time = 0;
@@ -27,8 +27,9 @@ for (const scenario of scenarios) {
       scenario.answers.map((a) => reply(a.status, a.body, a.headers ?? {})));
     try {
       const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key', clock: fakeClock() });
+      // `fields` (version, spread) go on every event and must be sent as given.
       const events = Array.from({ length: scenario.events },
-        (_, n) => ({ room: `user_${n}`, event: 'balance_updated', data: { n } }));
+        (_, n) => ({ room: `user_${n}`, event: 'balance_updated', data: { n }, ...scenario.fields }));
       const { outcome } = scenario;
       if ('accepted' in outcome) {
         assert.equal(await emitter.emitMany(events), outcome.accepted);
@@ -43,6 +44,9 @@ for (const scenario of scenarios) {
       const bodies = checkBodies(server);
       // A retry is the same request: the same events with the same ids.
       for (const body of bodies) assert.deepEqual(idsOf(body), idsOf(bodies[0]));
+      for (const body of bodies) {
+        for (const event of body.events ?? [body]) assert.deepEqual(fieldsOf(event), scenario.fields ?? {});
+      }
       assert.equal(new Set(idsOf(bodies[0])).size, scenario.events);
     } finally {
       await server.close();
@@ -64,3 +68,53 @@ test('contract: every call shape sends a body the schema accepts', async () => {
     await server.close();
   }
 });
+
+// The golden requests that carry `version` or `spread` (tests/contract/publish/requests.json):
+// the emitter validates both as the hub does, so what the hub takes is sent as given, and what
+// the hub refuses with a 400 naming the field is refused here first, naming the same field.
+const withFields = requests.filter((c) => c.body !== undefined && typeof c.body === 'object' &&
+  !Array.isArray(c.body) && (c.body.events ?? [c.body]).some((e) => e !== null &&
+    typeof e === 'object' && ('version' in e || 'spread' in e)) &&
+  (c.status === 202 || /(version|spread)$/.test(c.field ?? '')));
+
+const fieldsOf = (event) => Object.fromEntries(
+  ['version', 'spread'].filter((key) => key in event).map((key) => [key, event[key]]));
+
+// The golden body sent through the emitter's own API: emit() for one event, emitMany() for a batch.
+function sendGolden(emitter, body) {
+  if (body.events === undefined) {
+    const { room, rooms, event, data, except } = body;
+    return emitter.emit(room ?? rooms, event, data, { ...(except ? { except } : {}), ...fieldsOf(body) });
+  }
+  return emitter.emitMany(body.events);
+}
+
+test('contract: the golden requests carry version and spread cases', () => {
+  assert.ok(withFields.some((c) => c.status === 202), 'an accepted case');
+  assert.ok(withFields.some((c) => c.status === 400 && /version$/.test(c.field)), 'a bad version');
+  assert.ok(withFields.some((c) => c.status === 400 && /spread$/.test(c.field)), 'a bad spread');
+});
+
+for (const golden of withFields) {
+  test(`contract: version/spread golden request "${golden.name}"`, async () => {
+    const server = await scriptedServer([accepted]);
+    try {
+      const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key', clock: fakeClock() });
+      if (golden.status === 202) {
+        await sendGolden(emitter, golden.body);
+        const [sent] = checkBodies(server);
+        const given = (golden.body.events ?? [golden.body]).map(fieldsOf);
+        assert.deepEqual((sent.events ?? [sent]).map(fieldsOf), given);
+      } else {
+        await assert.rejects(sendGolden(emitter, golden.body), (error) => {
+          assert.equal(error.code, 'invalid_argument');
+          assert.ok(error.message.startsWith(golden.field), `${error.message} names ${golden.field}`);
+          return true;
+        });
+        assert.equal(server.requests.length, 0);
+      }
+    } finally {
+      await server.close();
+    }
+  });
+}

@@ -95,3 +95,32 @@ test('the same batch with ids emitted twice is delivered once; the hub answers e
     carol.close();
   }
 });
+
+test('version and spread reach a client that opted in with auth.nudge as the metadata argument', async () => {
+  const { io } = await import('socket.io-client');
+  const { token, connected } = await import('./helpers.mjs');
+  const socket = io(hub.url, { auth: { token: token('versions'), nudge: 1 }, transports: ['websocket'] });
+  const plain = await listener(hub, 'versions');
+  const received = [];
+  socket.onAny((event, ...args) => received.push({ event, args }));
+  try {
+    await connected(socket);
+    await emitter.emit('user_versions', 'a', { n: 1 }, { version: '0/16b3748', spread: 3000 });
+    await emitter.emitEvent('versions', 'b', { n: 2 }, { version: 2 ** 53 - 1 });
+    await emitter.emitMany([{ room: 'user_versions', event: 'c', version: (1n << 64n) - 1n },
+      { room: 'user_versions', event: 'd' }]);
+    await eventually(() => received.length === 4 && plain.received.length === 4);
+    const meta = (args) => args.filter((arg) => arg !== null && typeof arg === 'object' && '$nudge' in arg);
+    assert.deepEqual(received.map(({ event, args }) => [event, args[0], meta(args)]), [
+      ['a', { n: 1 }, [{ $nudge: { v: '0/16B3748', s: 3000 } }]],
+      ['b', { n: 2 }, [{ $nudge: { v: '9007199254740991' } }]],
+      ['c', null, [{ $nudge: { v: '18446744073709551615' } }]],  // no data: null before the metadata
+      ['d', undefined, []],
+    ]);
+    // A plain client sees exactly what it saw before: the data alone.
+    assert.deepEqual(plain.received.map(({ args }) => args), [[{ n: 1 }], [{ n: 2 }], [], []]);
+  } finally {
+    socket.close();
+    plain.close();
+  }
+});

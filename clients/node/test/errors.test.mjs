@@ -135,3 +135,47 @@ test('bad arguments reject before anything is sent', async () => {
     await counting.close();
   }
 });
+
+test('a bad version or spread rejects naming the field, before anything is sent', async () => {
+  const counting = await scriptedServer([reply(202, { accepted: 1 })]);
+  const emitter = createEmitter({ url: counting.url, apiKey: 'k' });
+  try {
+    for (const version of [-1, 1.5, 2 ** 53, true, {}, '', '0/', 'G/1', '123456789/1', '0x10', ' 1',
+      '18446744073709551616', '123456789012345678901', -1n, 1n << 64n]) {
+      await assert.rejects(emitter.emit('user_1', 'x', undefined, { version }),
+        { code: 'invalid_argument', message: /^version must be / }, String(version));
+    }
+    for (const spread of [-1, 60001, 1.5, '3000', null, Number.NaN]) {
+      await assert.rejects(emitter.emitEvent('1', 'x', undefined, { spread }),
+        { code: 'invalid_argument', message: /^spread must be an integer number of ms from 0 to 60000/ }, String(spread));
+    }
+    await assert.rejects(emitter.emitMany([{ room: 'a', event: 'x' }, { room: 'a', event: 'x', version: 'x/1' }]),
+      { message: /^events\[1\]\.version must be a Postgres LSN/ });
+    await assert.rejects(emitter.emitMany([{ room: 'a', event: 'x', spread: 60001 }]),
+      { message: /^events\[0\]\.spread must be / });
+    assert.equal(counting.requests.length, 0);
+  } finally {
+    emitter.close();
+    await counting.close();
+  }
+});
+
+test('version and spread are sent as the hub takes them: a bigint as its digits', async () => {
+  const counting = await scriptedServer([reply(202, { accepted: 1 })]);
+  const emitter = createEmitter({ url: counting.url, apiKey: 'k', idempotent: false });
+  try {
+    await emitter.emit('user_1', 'x', undefined, { version: '0/16b3748', spread: 0 });
+    await emitter.emitEvent(7, 'x', { a: 1 }, { version: 2 ** 53 - 1, spread: 60000 });
+    await emitter.to('user_1').emit('x');
+    await emitter.emitMany([{ room: 'a', event: 'x', version: (1n << 64n) - 1n }, { room: 'b', event: 'y' }]);
+    assert.deepEqual(counting.requests.map((r) => JSON.parse(r.body)), [
+      { room: 'user_1', event: 'x', version: '0/16b3748', spread: 0 },
+      { room: 'user_7', event: 'x', data: { a: 1 }, version: 9007199254740991, spread: 60000 },
+      { room: 'user_1', event: 'x' },
+      { events: [{ room: 'a', event: 'x', version: '18446744073709551615' }, { room: 'b', event: 'y' }] },
+    ]);
+  } finally {
+    emitter.close();
+    await counting.close();
+  }
+});

@@ -16,6 +16,15 @@ void io.emitEvent(userId, 'profile_updated')
 const items: EmitItem[] = [{ room: 'user_1', event: 'a' }, { rooms: ['user_2'], event: 'b', data: 1 }]
 void io.emitMany(items)
 
+// version (an LSN or digits, a number or a bigint) and spread (ms) on every way to emit.
+void io.emit('user_1', 'balance_updated', undefined, { version: '0/16B3748', spread: 3000 })
+void io.emitEvent(userId, 'balance_updated', {}, { version: 42 })
+void io.emitMany([{ room: 'user_1', event: 'a', version: 18446744073709551615n, spread: 0 }])
+// @ts-expect-error a version is a string, a number or a bigint
+void io.emit('user_1', 'x', undefined, { version: true })
+// @ts-expect-error a spread is a number of ms
+void io.emitMany([{ room: 'user_1', event: 'a', spread: '3000' }])
+
 // @ts-expect-error the hub sends one argument, and there are no acknowledgements
 void io.to('user_1').emit('x', 1, () => {})
 // @ts-expect-error the emitter's own emit takes rooms first (no broadcast to all)

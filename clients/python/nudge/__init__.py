@@ -57,14 +57,16 @@ def default_client() -> Nudge:
 
 
 def emit(rooms: str | Iterable[str], event: str, data: Any = None,
-         except_: str | Iterable[str] | None = None) -> int:
+         except_: str | Iterable[str] | None = None, *, version: str | int | None = None,
+         spread: int | None = None) -> int:
     """``Nudge.emit`` on the default client."""
-    return default_client().emit(rooms, event, data, except_)
+    return default_client().emit(rooms, event, data, except_, version=version, spread=spread)
 
 
-def emit_event(user_id: object, event: str, metadata: Any = None) -> int:
+def emit_event(user_id: object, event: str, metadata: Any = None, *,
+               version: str | int | None = None, spread: int | None = None) -> int:
     """``Nudge.emit_event`` on the default client."""
-    return default_client().emit_event(user_id, event, metadata)
+    return default_client().emit_event(user_id, event, metadata, version=version, spread=spread)
 
 
 def emit_many(events: Iterable[Mapping[str, Any]]) -> int:

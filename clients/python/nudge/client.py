@@ -31,6 +31,7 @@ from typing import Any
 from .errors import (NudgeAuthError, NudgeConnectionError, NudgeError, NudgeHTTPError,
                      NudgeRequestError, NudgeServerError, NudgeTimeoutError,
                      NudgeValidationError)
+from .fields import add_fields
 from .transport import Response, Transport
 
 __all__ = ["Nudge", "DEFAULT_URL", "validate_event_name"]
@@ -51,7 +52,7 @@ DEFAULT_BACKOFF = 0.5
 DEFAULT_MAX_BACKOFF = 8.0
 DEFAULT_RETRY_BUDGET = 30.0
 JITTER = 0.2
-_EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except", "id"})
+_EVENT_KEYS = frozenset({"room", "rooms", "event", "data", "except", "id", "version", "spread"})
 
 # Indirections so tests can observe the backoff without waiting for it: a test that replaces
 # ``_sleep`` also replaces ``_clock`` with one its sleeps advance (see tests/conftest.py).
@@ -212,20 +213,24 @@ class Nudge:
         return self.user_room.replace("{id}", str(user_id))
 
     def emit(self, rooms: str | Iterable[str], event: str, data: Any = None,
-             except_: str | Iterable[str] | None = None) -> int:
+             except_: str | Iterable[str] | None = None, *, version: str | int | None = None,
+             spread: int | None = None) -> int:
         """Sends ``event`` (with ``data`` as the handler's argument) to every socket
         in ``rooms`` except those in the rooms ``except_``. Returns the number of
-        events the hub accepted (1)."""
-        return self._post(self._encode_emit(rooms, event, data, except_))
+        events the hub accepted (1). ``version`` (the event's position in the
+        database) and ``spread`` (ms) are described in ``nudge.fields``."""
+        return self._post(self._encode_emit(rooms, event, data, except_, version, spread))
 
-    def emit_event(self, user_id: object, event: str, metadata: Any = None) -> int:
+    def emit_event(self, user_id: object, event: str, metadata: Any = None, *,
+                   version: str | int | None = None, spread: int | None = None) -> int:
         """The seed's ``emit_event``: ``event`` to every socket of ``user_id``, with
         ``metadata or {}`` as the argument."""
-        return self.emit(self.room_for(user_id), event, metadata or {})
+        return self.emit(self.room_for(user_id), event, metadata or {}, version=version,
+                         spread=spread)
 
     def emit_many(self, events: Iterable[Mapping[str, Any]]) -> int:
         """Sends events given as the hub's JSON objects (``{"room"|"rooms", "event",
-        "data", "except"}``) in as few requests as the batch and body limits
+        "data", "except", "id", "version", "spread"}``) in as few requests as the batch and body limits
         allow, in order. Returns how many the hub accepted.
 
         On a failure, the error's ``accepted`` says how many events (the first
@@ -281,14 +286,21 @@ class Nudge:
         unknown = sorted(set(event) - _EVENT_KEYS)
         if unknown:
             raise NudgeValidationError(
-                f"events[{index}]: unknown key(s) {unknown}; use room/rooms, event, data, except")
+                f"events[{index}]: unknown key(s) {unknown}; use room/rooms, event, data, "
+                "except, id, version, spread")
         if ("room" in event) == ("rooms" in event):
             raise NudgeValidationError(f"events[{index}]: give exactly one of room or rooms")
         try:
-            return _event_body(event.get("room", event.get("rooms")), event.get("event"),
-                               event.get("data"), event.get("except"), event.get("id"))
+            return add_fields(
+                _event_body(event.get("room", event.get("rooms")), event.get("event"),
+                            event.get("data"), event.get("except"), event.get("id")),
+                event.get("version"), event.get("spread"))
         except NudgeValidationError as error:
-            raise NudgeValidationError(f"events[{index}]: {error}") from None
+            # ``events[2].version ...``: a field named as the hub names it in a batch.
+            text = str(error)
+            if text.startswith(("version ", "spread ")):
+                raise NudgeValidationError(f"events[{index}].{text}") from None
+            raise NudgeValidationError(f"events[{index}]: {text}") from None
 
     def _chunks(self, encoded: list[bytes]) -> Iterable[list[bytes]]:
         envelope = len(b'{"events":[]}')
@@ -304,9 +316,10 @@ class Nudge:
         if chunk:
             yield chunk
 
-    def _encode_emit(self, rooms: object, event: object, data: Any, except_: object) -> bytes:
+    def _encode_emit(self, rooms: object, event: object, data: Any, except_: object,
+                     version: object = None, spread: object = None) -> bytes:
         """Validates and encodes one event now; ``_post`` can send it later."""
-        return self._encode(_event_body(rooms, event, data, except_))
+        return self._encode(add_fields(_event_body(rooms, event, data, except_), version, spread))
 
     def _encode(self, body: dict[str, Any]) -> bytes:
         # The id is fixed here, before the first attempt, so every retry carries the same one.

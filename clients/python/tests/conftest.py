@@ -99,12 +99,13 @@ def hub():
 class Listener:
     """A socket.io-client (tests/listener.mjs) connected as ``user_id``; collects events."""
 
-    def __init__(self, url: str, user_id: str) -> None:
+    def __init__(self, url: str, user_id: str, nudge: bool = False) -> None:
         if not (REPO / "node_modules" / "socket.io-client").is_dir():
             pytest.fail("socket.io-client is not installed: run `scripts/setup --npm` (npm ci)")
         self.user_id = user_id
         self.process = subprocess.Popen(
-            [NODE, str(LISTENER), "--url", url, "--secret", SECRET, "--sub", user_id],
+            [NODE, str(LISTENER), "--url", url, "--secret", SECRET, "--sub", user_id,
+             *(["--nudge"] if nudge else [])],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         self._lines: queue.Queue[dict] = queue.Queue()
         self._connected = threading.Event()
@@ -165,11 +166,12 @@ class Listener:
 @pytest.fixture
 def listen(hub):
     """``listen(user_id, ...)`` connects a listener per user (in parallel) to the session
-    hub, or to ``hub=`` another one. Returns one Listener, or a tuple for several."""
+    hub, or to ``hub=`` another one (``nudge=True``: as @nudge/query-core, auth.nudge). Returns
+    one Listener, or a tuple for several."""
     started: list[Listener] = []
 
-    def connect(*user_ids: str, hub=hub):
-        listeners = [Listener(hub.url, user_id) for user_id in user_ids]
+    def connect(*user_ids: str, hub=hub, nudge: bool = False):
+        listeners = [Listener(hub.url, user_id, nudge) for user_id in user_ids]
         started.extend(listeners)
         for listener in listeners:
             listener.wait_connected()

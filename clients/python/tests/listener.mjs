@@ -5,13 +5,18 @@
 //   {"kind":"connect_error","message":"unauthorized","data":{"reason":"..."}}
 //   {"kind":"disconnect","reason":"io server disconnect"}
 // `t` is the receive time in milliseconds since the epoch (sub-millisecond precision).
-//   node listener.mjs --url http://127.0.0.1:PORT --secret S --sub 123
+//   node listener.mjs --url http://127.0.0.1:PORT --secret S --sub 123 [--nudge]
+// --nudge connects as @nudge/query-core does (auth.nudge: 1): events with a version or a spread
+// then carry nudge's metadata argument after the data.
 import { parseArgs } from 'node:util';
 import { io } from 'socket.io-client';
 import { mintToken } from '../../../tools/nudge.mjs';
 
 const { values } = parseArgs({
-  options: { url: { type: 'string' }, secret: { type: 'string' }, sub: { type: 'string' } },
+  options: {
+    url: { type: 'string' }, secret: { type: 'string' }, sub: { type: 'string' },
+    nudge: { type: 'boolean', default: false },
+  },
 });
 for (const name of ['url', 'secret', 'sub']) {
   if (!values[name]) {
@@ -24,7 +29,10 @@ const print = (line) => process.stdout.write(`${JSON.stringify(line)}\n`);
 const now = () => performance.timeOrigin + performance.now();
 
 const socket = io(values.url, {
-  auth: { token: mintToken({ secret: values.secret, sub: values.sub }) },
+  auth: {
+    token: mintToken({ secret: values.secret, sub: values.sub }),
+    ...(values.nudge ? { nudge: 1 } : {}),
+  },
   transports: ['websocket'],
   reconnection: true,
   reconnectionAttempts: 10,

@@ -134,3 +134,38 @@ def test_not_found_suggests_checking_the_url(fake_hub):
 
 def test_repr_hides_the_api_key():
     assert "secret-key" not in repr(nudge.Nudge("http://127.0.0.1:1", "secret-key"))
+
+
+@pytest.mark.parametrize("version", [-1, 1.5, 2**53, True, {}, "", "0/", "G/1", "123456789/1",
+                                     "0x10", " 1", "18446744073709551616",
+                                     "123456789012345678901", [1]])
+def test_a_bad_version_fails_naming_the_field_before_anything_is_sent(fake_hub, version):
+    client = nudge.Nudge(fake_hub.url, "k")
+    with pytest.raises(NudgeValidationError, match=r"^version must be "):
+        client.emit("user_1", "x", version=version)
+    with pytest.raises(NudgeValidationError, match=r"^events\[1\]\.version must be "):
+        client.emit_many([{"room": "a", "event": "x"}, {"room": "a", "event": "x",
+                                                        "version": version}])
+    assert fake_hub.requests == []
+
+
+@pytest.mark.parametrize("spread", [-1, 60001, 1.5, "3000", True])
+def test_a_bad_spread_fails_naming_the_field_before_anything_is_sent(fake_hub, spread):
+    client = nudge.Nudge(fake_hub.url, "k")
+    with pytest.raises(NudgeValidationError, match=r"^spread must be an int number of ms from 0 "):
+        client.emit_event(1, "x", spread=spread)
+    with pytest.raises(NudgeValidationError, match=r"^events\[0\]\.spread must be "):
+        client.emit_many([{"room": "a", "event": "x", "spread": spread}])
+    assert fake_hub.requests == []
+
+
+def test_version_and_spread_are_sent_as_given(fake_hub):
+    client = nudge.Nudge(fake_hub.url, "k", idempotent=False)
+    client.emit("user_1", "x", version="0/16b3748", spread=0)
+    client.emit_event(7, "x", {"a": 1}, version=2**53 - 1, spread=60000)
+    client.emit_many([{"room": "a", "event": "x", "version": str(2**64 - 1)}])
+    assert [r["body"] for r in fake_hub.requests] == [
+        {"room": "user_1", "event": "x", "version": "0/16b3748", "spread": 0},
+        {"room": "user_7", "event": "x", "data": {"a": 1}, "version": 2**53 - 1, "spread": 60000},
+        {"events": [{"room": "a", "event": "x", "version": "18446744073709551615"}]},
+    ]

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <cstdint>
 #include <initializer_list>
+#include <optional>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -42,6 +44,32 @@ TEST(RedisMessage, AnEventRoundTripsWithThePositionTheScriptPrefixes) {
     EXPECT_EQ(event->emit.data_json, sample().data_json);
     EXPECT_EQ(event->emit.id, "id-1");
     EXPECT_TRUE(event->emit.offset.empty());
+}
+
+TEST(RedisMessage, VersionAndSpreadRoundTrip) {
+    for (const auto* version : {"0/16B3748", "FFFFFFFF/FFFFFFFF", "0", "18446744073709551615", ""}) {
+        for (const std::uint32_t spread : {0U, 1U, 3000U, hub::kMaxSpreadMs}) {
+            hub::Emit emit = sample();
+            emit.version = version;
+            emit.spread_ms = spread;
+            const auto event = decode_event(cat({"ep 1 2 ", encode_event_body(emit)}));
+            ASSERT_TRUE(event.has_value()) << version << " " << spread;
+            EXPECT_EQ(event->emit.version, version);
+            EXPECT_EQ(event->emit.spread_ms, spread);
+            EXPECT_EQ(event->emit.data_json, sample().data_json);
+        }
+    }
+}
+
+TEST(RedisMessage, AVersionOrSpreadTheHubWouldNotWriteIsRefused) {
+    // The hub writes canonical versions and spreads within the maximum; anything else in Redis
+    // was not written by a hub and is refused whole, never half-read.
+    const std::string head = "ep 1 2 v111:e0:0:1:11:r1:0";
+    for (const auto* tail : {"9:0/16b37481:0", "9:0/016B3741:0", "3:0121:0", "3:x/11:0", "1:05:60001",
+                             "1:02:-1", "1:00:", "1:0", "0:"}) {
+        EXPECT_FALSE(decode_event(cat({head, tail})).has_value()) << tail;
+    }
+    EXPECT_TRUE(decode_event(cat({head, "9:0/16B37481:0"})).has_value());
 }
 
 TEST(RedisMessage, AnEventWithoutDataOrIdRoundTrips) {
@@ -104,6 +132,92 @@ TEST(RedisWireFormat, ThisHubWritesItsVersion) {
     EXPECT_EQ(encode_room_op(hub::RoomOp{}).substr(0, 1), "v");
 }
 
+// What a hub of wire format v1.0 does with a message: its reader's rules (the five fields it
+// knows, then any well-formed fields skipped), kept here as that hub shipped them, so this
+// hub's messages are checked against the readers already deployed.
+struct V10Event {
+    std::string event, data, id;
+    std::vector<std::string> rooms, except;
+};
+std::optional<V10Event> decode_as_v1_0_hub(std::string_view message) {
+    for (int words = 0; words < 3; ++words) {
+        const auto space = message.find(' ');
+        if (space == std::string_view::npos) return std::nullopt;
+        message.remove_prefix(space + 1);
+    }
+    if (message.size() < 3 || message[0] != 'v' || message[1] != '1') return std::nullopt;
+    message.remove_prefix(3);
+    const auto field = [&message]() -> std::optional<std::string> {
+        const auto colon = message.find(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        const auto size = std::stoul(std::string(message.substr(0, colon)));
+        if (size > message.size() - colon - 1) return std::nullopt;
+        std::string value(message.substr(colon + 1, size));
+        message.remove_prefix(colon + 1 + size);
+        return value;
+    };
+    const auto list = [&field](std::vector<std::string>& out) {
+        const auto count = field();
+        if (!count) return false;
+        for (unsigned long i = 0, n = std::stoul(*count); i < n; ++i) {
+            auto item = field();
+            if (!item) return false;
+            out.push_back(std::move(*item));
+        }
+        return true;
+    };
+    V10Event out;
+    auto event = field();
+    auto data = field();
+    auto id = field();
+    if (!event || !data || !id || !list(out.rooms) || !list(out.except)) return std::nullopt;
+    while (!message.empty()) {
+        if (!field()) return std::nullopt;  // the rest must be well-formed fields
+    }
+    out.event = std::move(*event);
+    out.data = std::move(*data);
+    out.id = std::move(*id);
+    return out;
+}
+
+TEST(RedisWireFormat, ThisHubsEventMatchesItsGoldenFile) {
+    hub::Emit emit;
+    emit.event = "balance_updated";
+    emit.data_json = R"({"amount":5})";
+    emit.id = "id-1";
+    emit.rooms = {"user_1", "team 7:x"};
+    emit.except = {"user_2"};
+    emit.version = "0/16B3748";
+    emit.spread_ms = 3000;
+    EXPECT_EQ(cat({"ep0ch 42 1700000000123 ", encode_event_body(emit)}), golden("wire_event_v1.1_this_hub.msg"));
+}
+
+TEST(RedisWireFormat, AHubOfTheOlderFormatReadsThisHubsEventWithoutItsNewFields) {
+    const auto old = decode_as_v1_0_hub(golden("wire_event_v1.1_this_hub.msg"));
+    ASSERT_TRUE(old.has_value());
+    EXPECT_EQ(old->event, "balance_updated");
+    EXPECT_EQ(old->data, R"({"amount":5})");
+    EXPECT_EQ(old->id, "id-1");
+    EXPECT_EQ(old->rooms, (std::vector<std::string>{"user_1", "team 7:x"}));
+    EXPECT_EQ(old->except, std::vector<std::string>{"user_2"});
+    // And this hub reads its own golden file whole.
+    const auto event = decode_event(golden("wire_event_v1.1_this_hub.msg"));
+    ASSERT_TRUE(event.has_value());
+    EXPECT_EQ(event->emit.version, "0/16B3748");
+    EXPECT_EQ(event->emit.spread_ms, 3000U);
+}
+
+TEST(RedisWireFormat, AnEventOfTheOlderFormatDecodesWithoutVersionOrSpread) {
+    for (const auto* name : {"wire_event_v1.0_older_hub.msg", "wire_event_unversioned_older_hub.msg"}) {
+        const auto event = decode_event(golden(name));
+        ASSERT_TRUE(event.has_value()) << name;
+        EXPECT_EQ(event->emit.event, "balance_updated") << name;
+        EXPECT_EQ(event->emit.except, std::vector<std::string>{"user_2"}) << name;
+        EXPECT_TRUE(event->emit.version.empty()) << name;
+        EXPECT_EQ(event->emit.spread_ms, 0U) << name;
+    }
+}
+
 TEST(RedisWireFormat, AnEventFromANewerMinorVersionDecodesWithoutItsNewFields) {
     const auto event = decode_event(golden("wire_event_v1.9_newer_hub.msg"));
     ASSERT_TRUE(event.has_value());
@@ -113,6 +227,8 @@ TEST(RedisWireFormat, AnEventFromANewerMinorVersionDecodesWithoutItsNewFields) {
     EXPECT_EQ(event->emit.id, "id-1");
     EXPECT_EQ(event->emit.rooms, (std::vector<std::string>{"user_1", "team 7:x"}));
     EXPECT_EQ(event->emit.except, std::vector<std::string>{"user_2"});
+    EXPECT_EQ(event->emit.version, "0/16B3748");  // v1.1's fields, which it also writes
+    EXPECT_EQ(event->emit.spread_ms, 3000U);
 }
 
 TEST(RedisWireFormat, AnEventFromAHubBeforeVersionsStillDecodes) {

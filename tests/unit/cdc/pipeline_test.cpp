@@ -87,6 +87,10 @@ TEST(Pipeline, CapturedStreamBecomesEventsWithIdsAndPositions) {
               R"(cdc:nudge:0/153C510:0 opened user_7,note_héllo, {"id":1,"balance":"10.50","flag":true,"lsn":"0/153C510"})");
     EXPECT_EQ(describe(pipeline.pending()[1]),
               R"(cdc:nudge:0/153C510:1 opened user_8, {"id":2,"balance":null,"flag":false,"lsn":"0/153C510"})");
+    // The version is past the start of the commit record: a standby at exactly 0/153C510 has
+    // not replayed the commit yet.
+    EXPECT_EQ(pipeline.pending()[0].version, "0/153C511");
+    EXPECT_EQ(pipeline.pending()[1].version, "0/153C511");
     // Published before the Commit arrived: nothing may be confirmed yet.
     EXPECT_FALSE(pipeline.published().has_value());
     feed_all(pipeline, 4, 5);
@@ -104,6 +108,8 @@ TEST(Pipeline, CapturedStreamBecomesEventsWithIdsAndPositions) {
     EXPECT_EQ(describe(pipeline.pending()[0]),
               R"(cdc:nudge:0/153C630:0 closed user_8, {"id":2,"note":null,"lsn":"0/153C630"})");
     EXPECT_EQ(describe(pipeline.pending()[1]), R"(cdc:nudge:0/153D1F0:0 wiped admins, {"lsn":"0/153D1F0"})");
+    EXPECT_EQ(pipeline.pending()[0].version, "0/153C631");
+    EXPECT_EQ(pipeline.pending()[1].version, "0/153D1F1");
     EXPECT_EQ(pipeline.published(), 0x153D360U);
 
     // ALTER TABLE ... ADD COLUMN: the new Relation is followed, the new column is readable.

@@ -12,6 +12,7 @@
 #include <boost/json/serialize.hpp>
 #include <map>
 #include <set>
+#include <thread>
 
 namespace nudge::cdc {
 namespace {
@@ -74,6 +75,9 @@ struct Failures {
     int confirm_at = 0;  // the n-th confirm fails
     int publish_at = 0;  // the n-th publish answers 503
     int reads = 0, confirms = 0, publishes = 0;
+    std::optional<std::size_t> ask_reply_after;  // the keepalive after this transaction asks for a reply
+    // (messages read in the session, position) at each confirm, over all sessions.
+    std::vector<std::pair<std::size_t, Lsn>> confirmed_at;
 };
 
 // The hub: takes events, drops ids seen before (its idempotency window).
@@ -90,6 +94,10 @@ struct FakeHub final : EventSink {
             return tl::make_unexpected(error);
         }
         for (const auto& event : events) {
+            // Every event carries its transaction's version: just past its commit LSN.
+            const auto lsn = parse_lsn(std::string_view(event.data->as_object().at("lsn").as_string()));
+            EXPECT_TRUE(lsn.has_value());
+            EXPECT_EQ(event.version, format_lsn(lsn.value_or(0) + 1));
             if (!seen.insert(event.id).second) continue;
             delivered.push_back(boost::json::serialize(event.data->as_object().at("id")));
         }
@@ -132,11 +140,12 @@ struct FakeStream final : ChangeStream {
             }
             queue.push_back(xlog(Bytes().u8('C').u8(0).u64(tx.commit).u64(tx.end).u64(0).take()));
             // Postgres follows a transaction with a keepalive until the client confirms it.
-            queue.push_back(Bytes().u8('k').u64(tx.end).u64(0).u8(0).take());
+            const bool ask = failures.ask_reply_after == static_cast<std::size_t>(&tx - txs.data());
+            queue.push_back(Bytes().u8('k').u64(tx.end).u64(0).u8(ask ? 1 : 0).take());
         }
         return {};
     }
-    Result<std::optional<std::span<const std::uint8_t>>, PgError> read(std::chrono::milliseconds) override {
+    Result<std::optional<std::span<const std::uint8_t>>, PgError> read(std::chrono::milliseconds wait) override {
         if (failed || ++failures.reads == failures.read_at) {
             failed = true;
             return fail(PgError{"injected read failure", false});
@@ -145,8 +154,13 @@ struct FakeStream final : ChangeStream {
             current = queue[next++];
             return std::optional<std::span<const std::uint8_t>>(std::span(current));
         }
-        // Caught up: done once everything is delivered and confirmed.
-        if (slot.confirmed >= txs.back().end) stop = true;
+        // Caught up: done once everything is delivered and confirmed; else nothing arrives
+        // within the wait, as with a server that has sent everything.
+        if (slot.confirmed >= txs.back().end) {
+            stop = true;
+        } else {
+            std::this_thread::sleep_for(wait);
+        }
         return std::optional<std::span<const std::uint8_t>>{};
     }
     Result<void, PgError> confirm(Lsn flushed) override {
@@ -165,6 +179,7 @@ struct FakeStream final : ChangeStream {
             taken -= tx.ids.size();
         }
         EXPECT_GE(flushed, slot.confirmed) << "the position went backwards";
+        failures.confirmed_at.emplace_back(next, flushed);
         slot.confirmed = std::max(slot.confirmed, flushed);
         return {};
     }
@@ -178,16 +193,23 @@ Rules rules() {
     return *parsed;
 }
 
+// The settings of the failure runs: no batching window, a status update whenever the position
+// moved (the most confirms, so the most places for a confirm to fail).
+CdcConfig eager(std::size_t max_batch) {
+    CdcConfig config;
+    config.max_batch = max_batch;
+    config.batch_wait = std::chrono::milliseconds(0);
+    config.status_min_interval = std::chrono::milliseconds(0);
+    config.max_backoff = std::chrono::milliseconds(1);
+    return config;
+}
+
 // One run with the given failures; returns the delivered row ids in delivery order.
-std::vector<std::string> run_with(Failures& failures, std::size_t max_batch) {
+std::vector<std::string> run_with(Failures& failures, const CdcConfig& config) {
     spdlog::set_level(spdlog::level::off);  // the retries and reconnects log on purpose
     const auto txs = script();
     Slot slot;
     std::atomic<bool> stop{false};
-    CdcConfig config;
-    config.max_batch = max_batch;
-    config.batch_wait = std::chrono::milliseconds(0);
-    config.max_backoff = std::chrono::milliseconds(1);
     CdcMetrics metrics;
     auto hub = std::make_unique<FakeHub>(failures);
     FakeHub* hub_view = hub.get();
@@ -211,7 +233,7 @@ std::vector<std::string> expected() {
 TEST(Runner, DeliversEverythingOnceWithoutFailures) {
     for (const std::size_t batch : {1U, 2U, 1000U}) {
         Failures none;
-        EXPECT_EQ(run_with(none, batch), expected()) << "max_batch " << batch;
+        EXPECT_EQ(run_with(none, eager(batch)), expected()) << "max_batch " << batch;
     }
 }
 
@@ -219,7 +241,7 @@ TEST(Runner, EveryReadFailureIsAReconnectWithoutLossOrDuplicate) {
     for (int n = 1;; ++n) {
         Failures failures;
         failures.read_at = n;
-        EXPECT_EQ(run_with(failures, 2), expected()) << "read " << n << " failed";
+        EXPECT_EQ(run_with(failures, eager(2)), expected()) << "read " << n << " failed";
         if (failures.reads < n) break;  // the run ended before the n-th read: all covered
     }
 }
@@ -228,7 +250,7 @@ TEST(Runner, EveryConfirmFailureIsAReconnectWithoutLossOrDuplicate) {
     for (int n = 1;; ++n) {
         Failures failures;
         failures.confirm_at = n;
-        EXPECT_EQ(run_with(failures, 2), expected()) << "confirm " << n << " failed";
+        EXPECT_EQ(run_with(failures, eager(2)), expected()) << "confirm " << n << " failed";
         if (failures.confirms < n) break;
     }
 }
@@ -237,9 +259,44 @@ TEST(Runner, EveryFailedPublishIsRetriedInOrder) {
     for (int n = 1;; ++n) {
         Failures failures;
         failures.publish_at = n;
-        EXPECT_EQ(run_with(failures, 3), expected()) << "publish " << n << " failed";
+        EXPECT_EQ(run_with(failures, eager(3)), expected()) << "publish " << n << " failed";
         if (failures.publishes < n) break;
     }
+}
+
+// What has already arrived is read before publishing: twelve transactions waiting in the
+// stream go out in one request, even without a --batch-wait window.
+TEST(Runner, WhatHasArrivedSharesOneRequest) {
+    Failures none;
+    EXPECT_EQ(run_with(none, eager(1000)), expected());
+    EXPECT_EQ(none.publishes, 1);
+}
+
+// The production settings (a 2 ms window, status updates at most every 20 ms): the same
+// events, once, in order, and the slot confirmed to the end.
+TEST(Runner, DeliversEverythingOnceWithTheDefaultSettings) {
+    Failures none;
+    CdcConfig config;
+    config.max_backoff = std::chrono::milliseconds(1);
+    EXPECT_EQ(run_with(none, config), expected());
+    EXPECT_EQ(none.publishes, 1);
+}
+
+// A keepalive asking for a reply is answered at once, before the next message is read, even
+// in the middle of reading what has arrived and with no status update otherwise due.
+TEST(Runner, AnswersAKeepaliveThatAsksForAReply) {
+    Failures failures;
+    failures.ask_reply_after = 4;
+    CdcConfig config = eager(1000);
+    config.status_interval = std::chrono::seconds(3600);
+    EXPECT_EQ(run_with(failures, config), expected());
+    // The first status update of a session goes out at once (none was ever sent), the second
+    // answers the keepalive, the third confirms the end once the events are published.
+    std::size_t asked_at = 1;  // the Relation, then Begin, Inserts, Commit, keepalive per transaction
+    for (std::size_t t = 0; t <= 4; ++t) asked_at += script()[t].ids.size() + 3;
+    ASSERT_EQ(failures.confirmed_at.size(), 3U);
+    EXPECT_EQ(failures.confirmed_at[1].first, asked_at);
+    EXPECT_EQ(failures.confirmed_at[2].second, script().back().end);
 }
 
 }  // namespace

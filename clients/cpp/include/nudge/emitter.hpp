@@ -34,6 +34,7 @@
 #include <boost/json/value.hpp>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -77,6 +78,9 @@ struct EmitterOptions {
     bool idempotent = true;
 };
 
+// The hub's documented maximum spread window (ms).
+inline constexpr std::uint32_t kMaxSpreadMs = 60000;
+
 // One event: `name` is sent to every client in any of `rooms` and in none of `except`, with
 // `data` (any JSON) as its argument; without data the clients' handler gets no argument.
 struct Event {
@@ -85,6 +89,12 @@ struct Event {
     std::optional<boost::json::value> data;
     std::vector<std::string> except;
     std::string id = {};  // idempotency key; empty: a random one when options.idempotent
+    // The event's position in the backend's database, so a client's refetch is never older
+    // than the event: a Postgres LSN ("0/16B3748") or decimal digits (at most 2^64 - 1, e.g.
+    // std::to_string(n)). Empty: none. Anything else is kInvalidArgument naming `version`.
+    std::string version = {};
+    // Clients spread their refetches over this many ms (0 to kMaxSpreadMs); unset: none.
+    std::optional<std::uint32_t> spread_ms = {};
 };
 
 struct Accepted {
@@ -103,6 +113,8 @@ class Emitter {
     // Does not connect: the first emit does.
     [[nodiscard]] static tl::expected<Emitter, EmitError> create(EmitterOptions options);
 
+    // One event with every field (version, spread, id...).
+    [[nodiscard]] EmitResult emit(const Event& event);
     // One event to `rooms`.
     [[nodiscard]] EmitResult emit(const std::vector<std::string>& rooms, std::string_view event,
                                   std::optional<boost::json::value> data = std::nullopt,

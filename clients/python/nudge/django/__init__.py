@@ -17,6 +17,11 @@ written to an outbox table in the same transaction instead, and a relay publishe
 dies after the commit or the hub is down for longer than the retry budget. They need
 ``"nudge.django"`` in ``INSTALLED_APPS``; see ``nudge.django.outbox``.
 
+Each event carries a ``version`` (its position in the database, issue 22) unless the caller
+gives one: on PostgreSQL ``pg_current_wal_lsn()`` read after the COMMIT, elsewhere a counter
+bumped in the transaction (the latter needs ``"nudge.django"`` installed and migrated); see
+``nudge.django.versions`` for why. ``spread`` (ms) is passed through.
+
 Settings (each falls back to the environment variable of the same name):
 ``NUDGE_URL``, ``NUDGE_API_KEY``, ``NUDGE_USER_ROOM``; and ``NUDGE_TIMEOUT``,
 ``NUDGE_RETRY_BUDGET``, ``NUDGE_RETRIES``, ``NUDGE_BACKOFF`` (settings only).
@@ -43,12 +48,14 @@ from typing import Any
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, transaction
 
 from ..client import Nudge, _event_body
 from ..errors import NudgeError
+from ..fields import add_fields
 from . import outbox
 from .outbox import Relay, start_relay_thread
+from .versions import bump_counter, is_postgres, wal_position
 
 __all__ = ["Relay", "emit", "emit_event", "get_client", "is_durable", "start_relay_thread"]
 
@@ -90,27 +97,49 @@ def get_client() -> Nudge:
 
 
 def emit_event(user_id: object, event: str, metadata: Any = None,
-               using: str | None = None, durable: bool | None = None) -> None:
+               using: str | None = None, durable: bool | None = None, *,
+               version: str | int | None = None, spread: int | None = None) -> None:
     """The seed's ``emit_event`` (``event`` to the room of ``user_id``, with
     ``metadata or {}``), sent when the transaction on database ``using`` commits, or
     written to the outbox in that transaction if ``durable`` (default ``NUDGE_DURABLE``)."""
     client = get_client()
-    emit(client.room_for(user_id), event, metadata or {}, using=using, durable=durable)
+    emit(client.room_for(user_id), event, metadata or {}, using=using, durable=durable,
+         version=version, spread=spread)
 
 
 def emit(rooms: str | Iterable[str], event: str, data: Any = None,
          except_: str | Iterable[str] | None = None, using: str | None = None,
-         durable: bool | None = None) -> None:
+         durable: bool | None = None, *, version: str | int | None = None,
+         spread: int | None = None) -> None:
     """``Nudge.emit``, sent when the transaction on database ``using`` commits; with
-    ``durable`` (default ``NUDGE_DURABLE``), an outbox row in that transaction."""
+    ``durable`` (default ``NUDGE_DURABLE``), an outbox row in that transaction. The event's
+    ``version`` is filled from the database unless given (see the module's docstring)."""
     client = get_client()
+    alias = using or DEFAULT_DB_ALIAS
+    fields = add_fields(_event_body(rooms, event, data, except_), version, spread)
+    # PostgreSQL's position is only known after the COMMIT (read then, or by the relay for a
+    # durable event); the counter is bumped now, in the transaction, to commit with the change.
+    after_commit = "version" not in fields and is_postgres(alias)
+    if "version" not in fields and not after_commit:
+        counted = bump_counter(alias)
+        if counted is not None:
+            fields["version"] = counted
     if is_durable(durable):
-        outbox.write(client, _event_body(rooms, event, data, except_), using)
+        outbox.write(client, fields, using)
         return
-    body = client._encode_emit(rooms, event, data, except_)
+    body = client._encode(fields)  # checked and encoded at the call; the id is fixed here
 
     def send() -> None:
+        nonlocal body
         try:
+            if after_commit:
+                try:
+                    body = client._dumps({**fields, "version": wal_position(alias)})
+                except DatabaseError as error:
+                    # Sent without a version: clients then refetch as before, unchecked.
+                    logger.warning("nudge: event %r to %s goes without a version: the WAL "
+                                   "position could not be read after commit: %s",
+                                   event, rooms, error)
             client._post(body)
         except NudgeError as error:
             if _setting("NUDGE_RAISE_ERRORS", env=False):

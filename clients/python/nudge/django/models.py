@@ -22,3 +22,17 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"nudge outbox event {self.id}"
+
+
+class VersionCounter(models.Model):
+    """The version of events on databases without a WAL position (nudge.django.versions): one
+    row, bumped in the transaction of each emit, so its value commits with the change."""
+
+    id = models.IntegerField(primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "nudge_version"
+
+    def __str__(self) -> str:
+        return f"nudge version {self.value}"

@@ -14,6 +14,13 @@ between the 202 and the delete publishes those rows again on restart; the hub dr
 id (within its ``--idempotency-window``, 5 minutes by default). While the hub is unreachable
 the rows stay in the table and the relay retries with backoff, forever.
 
+Versions: a row keeps the version it was written with (given by the caller, or the counter of
+``nudge.django.versions`` on databases other than PostgreSQL) and the relay sends that one, on
+every attempt. On PostgreSQL the commit's WAL position is not known inside the transaction, so
+a row is written without one and the relay gives it ``pg_current_wal_lsn()`` read after it read
+the row: the row is visible, so its transaction committed before, and the position is at or past
+that commit (a later one only makes a reader wait for a little more WAL).
+
 Order: rows go out in primary-key order. Within one transaction that is the order of the
 calls; across transactions committed at the same moment by different connections, a row with
 a smaller id may commit after the relay published a larger one: it is then published next,
@@ -34,6 +41,7 @@ from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from ..client import Nudge
 from ..errors import NudgeError, NudgeRequestError, NudgeValidationError
+from .versions import is_postgres, wal_position
 
 __all__ = ["Relay", "start_relay_thread", "write"]
 
@@ -143,11 +151,13 @@ class Relay:
                 return self.published - before
             client = get_client()
             prefix = id_prefix(self.using)
+            # Read after the rows: at or past the commit of every row read (module docstring).
+            position = wal_position(self.using) if is_postgres(self.using) else None
             ids: list[int] = []
             items: list[bytes] = []
             for row_id, body in rows:
                 try:
-                    items.append(_with_id(body, f"{prefix}{row_id}"))
+                    items.append(_with_id(body, f"{prefix}{row_id}", position))
                     ids.append(row_id)
                 except (ValueError, TypeError) as error:  # written by hand, never by write()
                     logger.error("nudge relay: outbox row %s is not an event (%s), dropped: %r",
@@ -246,9 +256,12 @@ def start_relay_thread(using: str | None = None, **options: Any) -> RelayThread:
     return thread
 
 
-def _with_id(body: str, event_id: str) -> bytes:
+def _with_id(body: str, event_id: str, version: str | None = None) -> bytes:
+    """The row's event with its id, and ``version`` unless the row recorded one."""
     event = json.loads(body)
     if not isinstance(event, dict):
         raise TypeError(f"a JSON {type(event).__name__}, not an object")
     event["id"] = event_id
+    if version is not None:
+        event.setdefault("version", version)
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
