@@ -60,8 +60,9 @@ public:
     std::uint64_t u64() { return fixed(8); }
     std::chrono::milliseconds ms() {
         const std::uint64_t v = u64();
-        if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int32_t>::max()) * 1000)
-            ok_ = false;
+        // At most ~68 years in ms: an age or window past that is not one this hub wrote.
+        constexpr std::uint64_t kMaxMs = std::uint64_t{std::numeric_limits<std::int32_t>::max()} * 1000;
+        if (v > kMaxMs) ok_ = false;
         return std::chrono::milliseconds(ok_ ? static_cast<std::int64_t>(v) : 0);
     }
     std::string str() {
@@ -266,8 +267,9 @@ Result<SavedState, StateFileError> load_state(std::string_view bytes, std::int64
     auto decoded = decode_state(bytes);
     if (!decoded) return fail(decoded.error());
     const std::int64_t downtime = now_unix_ms - decoded->written_unix_ms;
-    if (downtime > window.count() || -downtime > window.count())
+    if (downtime > window.count() || -downtime > window.count()) {
         return fail(StateFileError::kStale);
+    }
     // A clock that went back a little: count no downtime (events are kept a little longer than
     // the window, which only ever replays events the client really missed).
     age_state(decoded->state, std::chrono::milliseconds(std::max<std::int64_t>(downtime, 0)));

@@ -38,10 +38,12 @@ StateStore::StateStore(std::string dir, FileCalls* calls)
 Result<void, std::string> StateStore::check_dir(const std::string& dir) {
     struct stat info {};
     if (::stat(dir.c_str(), &info) != 0) return fail(failed("use the state directory", dir));
-    if (!S_ISDIR(info.st_mode))
+    if (!S_ISDIR(info.st_mode)) {
         return fail(fmt::format("the state directory {} is not a directory", dir));
-    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+    }
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) {
         return fail(failed("write to the state directory", dir));
+    }
     return {};
 }
 
