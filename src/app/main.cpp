@@ -1,7 +1,8 @@
 // nudged: wiring only. Parse the config, build the modules with their own parts of it, serve
 // until SIGTERM/SIGINT, drain for --drain-seconds (/readyz answers 503, everything else keeps
 // serving; a second signal ends the drain), then close every client with a WebSocket close
-// 1001 and exit within 5 s. --check-config validates the configuration and exits instead.
+// 1001 and exit within 5 s; with --state-dir the embedded broker saves its state then (and
+// reloads it at the next start). --check-config validates the configuration and exits instead.
 #include <malloc.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -23,10 +24,12 @@
 #include <utility>
 
 #include "api/router.hpp"
+#include "app/broker_state.hpp"
 #include "app/logging.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "broker/local_broker.hpp"
 #include "broker/redis_broker.hpp"
+#include "broker/state_store.hpp"
 #include "config/config.hpp"
 #include "metrics/metrics.hpp"
 #include "net/jwks_refresher.hpp"
@@ -122,6 +125,12 @@ int main(int argc, char** argv) {
                 return 2;
             }
         }
+        if (!config.broker.state_dir.empty() && !config.redis) {
+            if (auto dir = broker::StateStore::check_dir(config.broker.state_dir); !dir) {
+                std::cerr << "nudged: --state-dir: " << dir.error() << "\n";
+                return 2;
+            }
+        }
         std::cout << config::summary(config) << std::flush;
         return 0;
     }
@@ -180,8 +189,19 @@ int main(int argc, char** argv) {
         server.hub().set_presence_listener(
             [&redis_broker](std::string_view room, bool present) { redis_broker->on_presence(room, present); });
         redis_broker->start();
-    } else {
+        if (!config.broker.state_dir.empty()) {
+            spdlog::info("state dir={} unused: the Redis broker keeps its history in Redis",
+                         config.broker.state_dir);
+        }
+    } else if (config.broker.state_dir.empty()) {
         broker = &local_broker.emplace(server.hub(), config.broker);
+    } else {
+        if (auto dir = broker::StateStore::check_dir(config.broker.state_dir); !dir) {
+            spdlog::critical("--state-dir: {} (create it, or give a directory this user may write)",
+                             dir.error());
+            return 2;
+        }
+        broker = &local_broker.emplace(server.hub(), config.broker, app::take_broker_state(config.broker));
     }
     context.broker = broker;
     std::atomic<bool> draining{false};
@@ -267,6 +287,8 @@ int main(int argc, char** argv) {
     signals_io.stop();
     signal_thread.join();
     if (redis_broker) redis_broker->stop();
+    // The workers have stopped: nothing publishes any more, so the state is final.
+    if (local_broker && !config.broker.state_dir.empty()) app::save_broker_state(*local_broker, config.broker);
     spdlog::info("stopped");
     return 0;
 }

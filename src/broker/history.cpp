@@ -130,4 +130,41 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     return result;
 }
 
+void History::save(Clock::time_point now, SavedState& state) const {
+    const auto age = [now](Clock::time_point at) {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(now - at);
+    };
+    state.forgotten_through = forgotten_through_;
+    state.events.reserve(all_.size());
+    for (const EventPtr& e : all_) {
+        state.events.push_back(SavedEvent{e->seq, age(e->at), e->encoded->event(),
+                                          e->encoded->data_json(), e->rooms, e->except,
+                                          e->encoded->version(), e->encoded->window_ms()});
+    }
+    for (const auto& [name, log] : rooms_) {
+        if (log.trimmed_through == 0 && !log.events.empty()) continue;  // its events rebuild it
+        state.rooms.push_back(SavedRoom{name, log.trimmed_through, log.events.empty(),
+                                        log.events.empty() ? age(log.emptied_at)
+                                                           : std::chrono::milliseconds(0)});
+    }
+}
+
+void History::restore_trims(const SavedState& state, Clock::time_point now) {
+    forgotten_through_ = std::max(forgotten_through_, state.forgotten_through);
+    std::vector<const SavedRoom*> tombstones;
+    for (const auto& room : state.rooms) {
+        RoomLog& log = rooms_[room.name];
+        log.trimmed_through = std::max(log.trimmed_through, room.trimmed_through);
+        if (room.empty) tombstones.push_back(&room);
+    }
+    // emptied_ is in the order the logs emptied: oldest (largest age) first.
+    std::sort(tombstones.begin(), tombstones.end(),
+              [](const SavedRoom* a, const SavedRoom* b) { return a->emptied_age > b->emptied_age; });
+    for (const SavedRoom* room : tombstones) {
+        RoomLog& log = rooms_[room->name];
+        log.emptied_at = now - room->emptied_age;
+        emptied_.emplace_back(room->name, log.emptied_at);
+    }
+}
+
 }  // namespace nudge::broker

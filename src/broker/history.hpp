@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "broker/saved_state.hpp"
 #include "common/bounded_map.hpp"
 #include "hub/encoded_emit.hpp"
 #include "hub/subscriber.hpp"
@@ -42,6 +43,7 @@ struct HistoryConfig {
 class History {
 public:
     using Clock = std::chrono::steady_clock;
+
 
     struct Event {
         std::uint64_t seq;
@@ -72,6 +74,13 @@ public:
                               Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
                               std::size_t per_frame_overhead = 0,
                               hub::Variant variant = hub::Variant::kOffset);
+
+    // The history as of `now` for the state file: its events (what re-encodes them), the trim
+    // records of rooms that have one, and the forgotten-rooms watermark.
+    void save(Clock::time_point now, SavedState& state) const;
+    // Before any append: the trim records and watermark of a saved history, aged to `now`.
+    // The saved events are then appended in order (LocalBroker re-encodes their frames).
+    void restore_trims(const SavedState& state, Clock::time_point now);
 
     [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }
     [[nodiscard]] std::size_t bytes() const noexcept { return bytes_; }

@@ -4,6 +4,7 @@
 // thread-safe: LocalBroker calls it under its lock.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "broker/saved_state.hpp"
 #include "common/bounded_map.hpp"
 
 namespace nudge::broker {
@@ -34,6 +36,20 @@ public:
         return ids_.insert(id, seq, now) == Inserted::kEvicted ? 1 : 0;
     }
     void expire(Clock::time_point now) { ids_.expire(now); }
+
+    // The ids still inside their window, oldest first, with what is left of it.
+    void save(Clock::time_point now, SavedState& state) const {
+        ids_.for_each(now, [&](const std::string& id, std::uint64_t seq, Clock::time_point until) {
+            state.ids.push_back(SavedId{id, seq, std::chrono::ceil<std::chrono::milliseconds>(until - now)});
+        });
+    }
+    // Ids saved by save() (aged since), each remembered for what was left of its window.
+    void restore(const SavedState& state, Clock::time_point now) {
+        for (const auto& id : state.ids) {
+            const auto remaining = std::min<Clock::duration>(id.remaining, ids_.ttl());
+            (void)ids_.insert(id.id, id.seq, now - (ids_.ttl() - remaining));
+        }
+    }
 
     [[nodiscard]] std::size_t size() const noexcept { return ids_.size(); }
 

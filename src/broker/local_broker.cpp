@@ -7,12 +7,54 @@
 
 namespace nudge::broker {
 
-LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config)
+LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config, std::optional<SavedState> restored)
     : hub_(hub),
-      config_(config),
-      epoch_(random_epoch()),
+      config_(std::move(config)),
+      epoch_(restored ? restored->epoch : random_epoch()),
       history_(config_.history),
-      ids_(config_.idempotency_window, config_.idempotency_max_entries) {}
+      ids_(config_.idempotency_window, config_.idempotency_max_entries) {
+    if (restored) restore(*restored);
+}
+
+void LocalBroker::restore(const SavedState& state) {
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    seq_ = state.seq;
+    ids_.restore(state, now);
+    if (config_.recovery) {
+        history_.restore_trims(state, now);
+        for (const auto& saved : state.events) {
+            // Encoded again by the publish path's own type, with the window it was sent with,
+            // so a replay after the restart is byte for byte what a live client got before it.
+            hub::Emit emit;
+            emit.rooms = saved.rooms;
+            emit.except = saved.except;
+            emit.event = saved.event;
+            emit.data_json = saved.data_json;
+            emit.version = saved.version;
+            emit.spread_ms = saved.spread_ms;
+            emit.seq = saved.seq;
+            emit.offset = format_offset(epoch_, saved.seq);
+            auto encoded = std::make_shared<const hub::EncodedEmit>(emit, saved.spread_ms);
+            history_.append(saved.seq, now - saved.age, std::move(encoded), std::move(emit.rooms),
+                            std::move(emit.except));
+        }
+        history_.expire(now);
+    }
+    update_gauges();
+}
+
+SavedState LocalBroker::save() {
+    const std::lock_guard lock(mutex_);
+    const auto now = Clock::now();
+    SavedState state;
+    state.epoch = epoch_;
+    state.seq = seq_;
+    history_.expire(now);
+    history_.save(now, state);
+    ids_.save(now, state);
+    return state;
+}
 
 void LocalBroker::update_gauges() {
     auto& registry = metrics::registry();

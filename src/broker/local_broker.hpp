@@ -2,18 +2,22 @@
 // clients, with no external service. Thread-safe: one mutex serializes publish (numbering,
 // history, the post to the workers' queues) and recovery queries, so a session that joined its
 // rooms before asking for its position gets every later event live, and every earlier one from
-// history. The epoch is chosen at construction: a restart starts a new history.
+// history. The epoch is chosen at construction (a restart starts a new history),
+// unless the broker is built from a SavedState (--state-dir): then it continues that epoch, its
+// sequence, its history and its idempotency ids, as if the process had not stopped.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "broker/broker.hpp"
 #include "broker/history.hpp"
 #include "broker/idempotency.hpp"
+#include "broker/saved_state.hpp"
 #include "hub/hub.hpp"
 
 namespace nudge::broker {
@@ -23,11 +27,15 @@ struct LocalBrokerConfig {
     HistoryConfig history;
     std::chrono::milliseconds idempotency_window{300000};
     std::size_t idempotency_max_entries = 100000;
+    // Where the state file lives across restarts (--state-dir; empty: nowhere, a restart starts
+    // a new epoch). main() does the file's I/O; the broker saves and restores.
+    std::string state_dir;
 };
 
 class LocalBroker final : public Broker {
 public:
-    explicit LocalBroker(hub::Hub& hub, LocalBrokerConfig config = {});
+    explicit LocalBroker(hub::Hub& hub, LocalBrokerConfig config = {},
+                         std::optional<SavedState> restored = std::nullopt);
     void publish(hub::EmitBatch batch, std::function<void(PublishOutcome)> done) override {
         done(publish(std::move(batch)));
     }
@@ -43,10 +51,14 @@ public:
     void expire();
 
     [[nodiscard]] const std::string& epoch() const noexcept { return epoch_; }
+    // Everything a later LocalBroker needs to continue where this one stops (call it once
+    // nothing publishes any more; ages are relative to now).
+    [[nodiscard]] SavedState save();
 
 private:
     using Clock = std::chrono::steady_clock;
     void update_gauges();
+    void restore(const SavedState& state);
 
     hub::Hub& hub_;
     LocalBrokerConfig config_;

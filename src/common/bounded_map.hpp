@@ -151,14 +151,21 @@ public:
         slots_.clear();
     }
 
-    // Calls f(key, value) for every unexpired entry, oldest first.
+    // Calls f(key, value) — or f(key, value, until) when f takes it, to save the table — for
+    // every unexpired entry, oldest first.
     template <class F>
     void for_each(Clock::time_point now, F&& f) const {
         for (const Key* key : order_) {
             const auto it = slots_.find(*key);
-            if (it->second.until > now) f(it->first, it->second.value);
+            if (it->second.until <= now) continue;
+            if constexpr (std::is_invocable_v<F&, const Key&, const Value&, Clock::time_point>) {
+                f(it->first, it->second.value, it->second.until);
+            } else {
+                f(it->first, it->second.value);
+            }
         }
     }
+    [[nodiscard]] Duration ttl() const noexcept { return ttl_; }
 
     [[nodiscard]] std::size_t size() const noexcept { return slots_.size(); }
     [[nodiscard]] bool empty() const noexcept { return slots_.empty(); }

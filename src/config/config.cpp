@@ -275,6 +275,11 @@ ParseOutcome parse(int argc, const char* const* argv) {
                          "most events replayed to one reconnecting client; past it the client "
                          "gets recovered=false and a nudge:resync event instead")
         ->envname("NUDGE_MAX_REPLAY")->capture_default_str()->check(CLI::Range(0, 10000000));
+    delivery->add_option("--state-dir", config.broker.state_dir,
+                         "directory where the embedded broker saves its recovery history at a "
+                         "graceful stop and reloads it at start, so clients recover across a "
+                         "restart (empty: a restart starts a new history; see docs/delivery.md)")
+        ->envname("NUDGE_STATE_DIR");
     delivery->add_option("--idempotency-window", idempotency_window_s,
                          "seconds an event id is remembered: a retry with the same id is not delivered again")
         ->envname("NUDGE_IDEMPOTENCY_WINDOW")->capture_default_str()->check(CLI::Range(1, 86400));
@@ -439,6 +444,9 @@ std::string summary(const Config& config) {
                                            config.broker.history.ttl).count(),
                                        config.broker.history.max_replay)
                          : std::string("off"));
+    line("state dir", config.broker.state_dir.empty() ? std::string("(none: a restart starts a new history)")
+                      : config.redis ? config.broker.state_dir + " (unused: the Redis broker keeps its history)"
+                                     : config.broker.state_dir);
     line("idempotency", fmt::format("window={}s max ids={}",
                                     std::chrono::duration_cast<std::chrono::seconds>(
                                         config.broker.idempotency_window).count(),

@@ -37,6 +37,10 @@ public:
     // Thread-safe; encodes on the first call for a form.
     [[nodiscard]] const Frame& frame(Variant variant) const;
     [[nodiscard]] std::uint32_t window_ms() const noexcept { return window_ms_; }
+    // The inputs, for the embedded broker's state file (re-encoded after a restart).
+    [[nodiscard]] const std::string& event() const noexcept { return event_; }
+    [[nodiscard]] const std::string& data_json() const noexcept { return data_json_; }
+    [[nodiscard]] const std::string& version() const noexcept { return version_; }
     // What this object holds besides its frames (for history accounting): the inputs.
     [[nodiscard]] std::size_t input_bytes() const noexcept {
         return event_.size() + data_json_.size() + offset_.size() + version_.size();

@@ -283,7 +283,8 @@ test('systemd-analyze verify accepts the installed unit, which is hardened', asy
   assert.match(unit, /^ExecStart=\/usr\/bin\/nudged --config \/etc\/nudge\/nudged\.toml$/m);
   assert.match(unit, /^EnvironmentFile=\/etc\/nudge\/nudged\.env$/m);
   for (const directive of ['DynamicUser=yes', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'Restart=on-failure',
-    'ProtectHome=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=', 'SystemCallFilter=@system-service']) {
+    'ProtectHome=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=', 'SystemCallFilter=@system-service',
+    'StateDirectory=nudged', 'Environment=NUDGE_STATE_DIR=%S/nudged']) {
     assert.match(unit, new RegExp(`^${directive}$`, 'm'), directive);
   }
   const nofile = Number(/^LimitNOFILE=(\d+)$/m.exec(unit)?.[1]);
