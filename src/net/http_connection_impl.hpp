@@ -19,6 +19,8 @@
 
 #include <boost/asio/post.hpp>
 #include <algorithm>
+#include <charconv>
+#include <system_error>
 #include <utility>
 
 namespace nudge::net {
@@ -113,9 +115,15 @@ void BasicHttpConnection<Stream>::on_header(bool migrated) {
                 limit = std::min<std::uint64_t>(limit, context.limits.max_unauthenticated_message);
             }
         }
-        // Beast checks a Content-Length against the limit only while parsing the header.
+        // Beast checks a Content-Length against the limit only while parsing the header. The
+        // field is read as text (Beast has validated it): parser::content_length()'s
+        // boost::optional trips GCC 12's -Wmaybe-uninitialized in the sanitizer build.
         parser_->body_limit(limit);
-        if (const auto length = parser_->content_length(); length && *length > limit) {
+        const std::string_view length = parser_->get()[http::field::content_length];
+        std::uint64_t bytes = 0;
+        if (!length.empty() &&
+            std::from_chars(length.data(), length.data() + length.size(), bytes).ec == std::errc{} &&
+            bytes > limit) {
             on_read_error(http::error::body_limit);
             return;
         }
