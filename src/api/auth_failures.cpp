@@ -1,4 +1,5 @@
 #include "api/auth_failures.hpp"
+#include "metrics/metrics.hpp"
 
 #include <algorithm>
 
@@ -8,7 +9,11 @@ AuthFailures::AuthFailures(AuthFailureConfig config)
     : config_(config),
       // A source's entry matters for a counting window (backoff), a block (as long) and a log
       // interval after its last failure; past all of them it is forgotten.
-      sources_(std::max(config.backoff_window, config.log_interval), kMaxSources, WhenFull::kEvictOldest) {}
+      sources_(std::max(config.backoff_window, config.log_interval), kMaxSources, WhenFull::kEvictOldest,
+               [](Removal why, const std::string&, const Entry&) {
+                   metrics::registry().table_removed(metrics::Table::kAuthFailures,
+                                                     why == Removal::kEvicted);
+               }) {}
 
 std::optional<std::chrono::seconds> AuthFailures::blocked(std::string_view source,
                                                           Clock::time_point now) {

@@ -14,6 +14,7 @@
 
 #include "broker/saved_state.hpp"
 #include "common/bounded_map.hpp"
+#include "metrics/metrics.hpp"
 
 namespace nudge::broker {
 
@@ -22,7 +23,11 @@ public:
     using Clock = std::chrono::steady_clock;
 
     IdempotencyCache(std::chrono::milliseconds window, std::size_t max_entries)
-        : ids_(window, max_entries, WhenFull::kEvictOldest) {}
+        : ids_(window, max_entries, WhenFull::kEvictOldest,
+               [](Removal why, const std::string&, const std::uint64_t&) {
+                   metrics::registry().table_removed(metrics::Table::kIdempotency,
+                                                     why == Removal::kEvicted);
+               }) {}
 
     // The sequence the id was published with, when it was seen within the window.
     [[nodiscard]] std::optional<std::uint64_t> find(std::string_view id, Clock::time_point now) const {

@@ -45,7 +45,11 @@ RedisBroker::RedisBroker(hub::Hub& hub, asio::io_context& io, RedisBrokerConfig 
       reconnect_timer_(io_),
       watch_timer_(io_),
       retry_timer_(io_),
-      recent_(BoundedMap<std::uint64_t, Seen>::kNoExpiry, kRecentPositions, WhenFull::kEvictOldest) {}
+      recent_(BoundedMap<std::uint64_t, Seen>::kNoExpiry, kRecentPositions, WhenFull::kEvictOldest,
+              [](Removal why, const std::uint64_t&, const Seen&) {
+                  metrics::registry().table_removed(metrics::Table::kRedisPositions,
+                                                    why == Removal::kEvicted);
+              }) {}
 
 RedisBroker::~RedisBroker() { stop(); }
 

@@ -2,6 +2,8 @@
 
 #include <unordered_set>
 
+#include "metrics/metrics.hpp"
+
 namespace nudge::hub {
 
 Grants::Grants(std::chrono::seconds ttl, std::size_t max_entries, std::size_t max_per_selector)
@@ -11,11 +13,19 @@ Grants::Grants(std::chrono::seconds ttl, std::size_t max_entries, std::size_t ma
       // Refuse rather than evict: a grant is the backend's decision, and add() reports the
       // refusal (hub metric), whereas a silently evicted grant would just vanish.
       by_selector_(ttl, max_entries, WhenFull::kRefuseNew,
-                   [this](Removal, const std::string&, const Rooms& rooms) { entries_ -= rooms.size(); }) {}
+                   [this](Removal, const std::string&, const Rooms& rooms) {
+                       // A selector leaves with its newest room: every pair in it expired.
+                       metrics::registry().table_removed(metrics::Table::kGrantedRooms, false,
+                                                         static_cast<std::int64_t>(rooms.size()));
+                       entries_ -= rooms.size();
+                   }) {}
 
 Grants::Rooms Grants::make_rooms() {
     return {ttl_, max_per_selector_, WhenFull::kRefuseNew,
-            [this](Removal, const std::string&, const Granted&) { on_room_removed(); }};
+            [this](Removal, const std::string&, const Granted&) {
+                metrics::registry().table_removed(metrics::Table::kGrantedRooms, false);
+                on_room_removed();
+            }};
 }
 
 bool Grants::add(std::span<const std::string> selectors, std::span<const std::string> rooms,
@@ -24,6 +34,7 @@ bool Grants::add(std::span<const std::string> selectors, std::span<const std::st
     const std::lock_guard lock(mutex_);
     bool all = true;
     std::uint64_t visits = 0;
+    std::int64_t refused = 0;  // pairs not remembered: the table (or the selector's) was full
     for (const auto& selector : selectors) {
         Rooms* granted = by_selector_.renew(selector, now);
         if (granted == nullptr) {
@@ -31,6 +42,7 @@ bool Grants::add(std::span<const std::string> selectors, std::span<const std::st
             if (entries_ >= max_entries_ ||
                 by_selector_.insert(selector, make_rooms(), now) == Inserted::kRefused) {
                 all = false;
+                refused += static_cast<std::int64_t>(rooms.size());
                 continue;
             }
             granted = by_selector_.find(selector, now);
@@ -43,18 +55,23 @@ bool Grants::add(std::span<const std::string> selectors, std::span<const std::st
                 granted->expire(now);
                 if (entries_ >= max_entries_) {
                     all = false;
+                    ++refused;
                     continue;
                 }
             }
             switch (granted->insert(room, Granted{}, now)) {
                 case Inserted::kNew: ++entries_; break;
-                case Inserted::kRefused: all = false; break;
+                case Inserted::kRefused:
+                    all = false;
+                    ++refused;
+                    break;
                 case Inserted::kRenewed:
                 case Inserted::kEvicted: break;  // kRefuseNew never evicts
             }
         }
     }
     visits_.fetch_add(visits, std::memory_order_relaxed);
+    if (refused != 0) metrics::registry().table_refusals[metrics::Table::kGrantedRooms].add(refused);
     return all;
 }
 

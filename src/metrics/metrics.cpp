@@ -97,7 +97,25 @@ std::string_view label(ApiStatus status) noexcept {
     return {};
 }
 
-Registry::Registry() { label_enum<ApiStatus>(api_requests, [](ApiStatus s) { return label(s); }); }
+std::string_view label(Table table) noexcept {
+    switch (table) {
+        case Table::kIdempotency: return "idempotency";
+        case Table::kGrantedRooms: return "granted_rooms";
+        case Table::kSubscribeHook: return "subscribe_hook";
+        case Table::kAuthFailures: return "auth_failures";
+        case Table::kRedisPositions: return "redis_positions";
+        case Table::kCount: break;
+    }
+    return {};
+}
+
+Registry::Registry() {
+    label_enum<ApiStatus>(api_requests, [](ApiStatus s) { return label(s); });
+    const auto table = [](Table t) { return label(t); };
+    label_enum<Table>(table_expirations, table);
+    label_enum<Table>(table_evictions, table);
+    label_enum<Table>(table_refusals, table);
+}
 
 std::string Registry::render() const {
     std::string out;
@@ -211,6 +229,14 @@ std::string Registry::render() const {
                  jwks_refresh_failures);
     render_labeled(out, "nudge_subscriptions_total", "result",
                    "Client nudge:subscribe requests by outcome.", subscriptions);
+    render_labeled(out, "nudge_table_expirations_total", "table",
+                   "Entries of a bounded table removed at the end of their TTL.", table_expirations);
+    render_labeled(out, "nudge_table_evictions_total", "table",
+                   "Entries of a bounded table forgotten to make room for a new one (the table was full).",
+                   table_evictions);
+    render_labeled(out, "nudge_table_refusals_total", "table",
+                   "Entries refused because their bounded table was full (granted rooms: joins not remembered).",
+                   table_refusals);
     return out;
 }
 

@@ -94,8 +94,24 @@ enum class ApiStatus { k200, k202, k400, k401, k404, k405, k413, k429, k431, k50
 [[nodiscard]] ApiStatus api_status(unsigned status) noexcept;
 [[nodiscard]] std::string_view label(ApiStatus status) noexcept;
 
+// The bounded tables (common/BoundedMap) whose removals and refusals are counted, by table.
+enum class Table {
+    kIdempotency,     // event ids (evict-oldest)
+    kGrantedRooms,    // (selector, room) pairs granted by joins (refuse-new)
+    kSubscribeHook,   // the subscribe hook's cache of allowed rooms (evict-oldest)
+    kAuthFailures,    // sources of wrong API keys (evict-oldest)
+    kRedisPositions,  // positions the Redis broker delivered lately (evict-oldest, no TTL)
+    kCount
+};
+[[nodiscard]] std::string_view label(Table table) noexcept;
+
 struct Registry {
     Registry();
+
+    // A BoundedMap's removal hook: an entry of `table` expired, or was evicted to make room.
+    void table_removed(Table table, bool evicted, std::int64_t entries = 1) noexcept {
+        (evicted ? table_evictions : table_expirations)[table].add(entries);
+    }
 
     Value connections;            // gauge: open WebSocket connections
     Value connections_total;      // WebSocket handshakes accepted
@@ -132,6 +148,9 @@ struct Registry {
     Labeled<4> room_ops;          // membership requests accepted by the API, by kind
     Labeled<4> room_op_sockets;   // sockets joined, left or disconnected by them, by kind
     Labeled<16> subscriptions;    // client nudge:subscribe requests, by outcome
+    Labeled<8> table_expirations;  // BoundedMap entries that reached their TTL, by table
+    Labeled<8> table_evictions;    // entries forgotten to make room (evict-oldest), by table
+    Labeled<8> table_refusals;     // entries refused because the table was full, by table
     Value broker_connected;       // gauge: 1 while the Redis broker's links are up (Redis only)
     Value broker_lag_us;          // gauge: Redis commit → this hub, of the last event received
     Value broker_reconnects;      // Redis links re-established after a loss

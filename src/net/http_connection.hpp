@@ -18,11 +18,15 @@
 // poll is held closes the session, as in Engine.IO.
 //
 // A connection accepted by the metrics listener is restricted to the metrics routes.
+//
+// A template on its stream (`TcpHttpStream` in production, see tcp_http_stream.hpp for what a
+// stream must offer): the unit tests run it over an in-memory stream that fails the n-th read
+// or write. The member definitions are in http_connection_impl.hpp and http_engine_io_impl.hpp,
+// instantiated for TcpHttpStream in http_connection.cpp.
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
@@ -34,21 +38,24 @@
 #include "api/router.hpp"
 #include "eio/packet.hpp"
 #include "net/poll_request.hpp"
+#include "net/tcp_http_stream.hpp"
 
 namespace nudge::net {
 
 class PollingSession;
 class Worker;
 
-class HttpConnection final : public PollRequest, public std::enable_shared_from_this<HttpConnection> {
+template <class Stream>
+class BasicHttpConnection final : public PollRequest,
+                                  public std::enable_shared_from_this<BasicHttpConnection<Stream>> {
 public:
     // `ip_key`: the admission slot this connection holds (0: none); given back when it ends,
     // unless it becomes a WebSocket, which takes it over.
-    HttpConnection(boost::asio::ip::tcp::socket socket, Worker& worker, std::uint32_t ip_key = 0,
-                   api::Routes routes = api::Routes::kAll);
-    ~HttpConnection() override;
-    HttpConnection(const HttpConnection&) = delete;
-    HttpConnection& operator=(const HttpConnection&) = delete;
+    BasicHttpConnection(Stream stream, Worker& worker, std::uint32_t ip_key = 0,
+                        api::Routes routes = api::Routes::kAll);
+    ~BasicHttpConnection() override;
+    BasicHttpConnection(const BasicHttpConnection&) = delete;
+    BasicHttpConnection& operator=(const BasicHttpConnection&) = delete;
     void start();
 
     using Request = boost::beast::http::request<boost::beast::http::string_body>;
@@ -98,7 +105,7 @@ private:
                                          std::string_view content_type) const;
     [[nodiscard]] Response error(unsigned status, std::string code, std::string message) const;
 
-    boost::beast::tcp_stream stream_;
+    Stream stream_;
     Worker& worker_;
     api::Routes routes_;
     boost::asio::ip::address address_;  // the peer's, for admission of sessions opened here
@@ -114,5 +121,8 @@ private:
     // opened on it: another one opened here is admitted anew.
     bool admission_taken_ = false;
 };
+
+using HttpConnection = BasicHttpConnection<TcpHttpStream>;
+extern template class BasicHttpConnection<TcpHttpStream>;
 
 }  // namespace nudge::net

@@ -38,7 +38,7 @@ void MetricsListener::accept() {
             });
             return;
         }
-        std::make_shared<HttpConnection>(std::move(socket), worker_, 0, api::Routes::kMetricsOnly)
+        std::make_shared<HttpConnection>(TcpHttpStream(std::move(socket)), worker_, 0, api::Routes::kMetricsOnly)
             ->start();
         accept();
     });

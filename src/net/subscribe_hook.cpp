@@ -1,4 +1,5 @@
 #include "net/subscribe_hook.hpp"
+#include "metrics/metrics.hpp"
 
 #include "common/authority.hpp"
 
@@ -125,7 +126,11 @@ SubscribeHook::SubscribeHook(asio::io_context& io, SubscribeHookConfig config, H
       config_(std::move(config)),
       target_(std::move(target)),
       slots_({config_.max_pending, config_.max_per_user, config_.max_queued}),
-      allowed_(config_.cache_ttl, config_.max_cache_entries, WhenFull::kEvictOldest) {}
+      allowed_(config_.cache_ttl, config_.max_cache_entries, WhenFull::kEvictOldest,
+               [](Removal why, const std::string&, const Allowed&) {
+                   metrics::registry().table_removed(metrics::Table::kSubscribeHook,
+                                                     why == Removal::kEvicted);
+               }) {}
 
 namespace {
 

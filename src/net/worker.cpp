@@ -120,7 +120,7 @@ void Worker::on_accept(tcp::socket socket) {
     // Small request/response exchanges: without TCP_NODELAY, Nagle plus the peer's delayed
     // ACK adds milliseconds to every keep-alive publish.
     socket.set_option(tcp::no_delay(true), ec);
-    std::make_shared<HttpConnection>(std::move(socket), *this, ip_key)->start();
+    std::make_shared<HttpConnection>(TcpHttpStream(std::move(socket)), *this, ip_key)->start();
 }
 
 void Worker::adopt(std::unique_ptr<Connection> connection) {

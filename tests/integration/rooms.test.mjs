@@ -110,6 +110,26 @@ test('API-granted rooms are lost on reconnect without --granted-rooms-ttl', asyn
   }
 });
 
+test('a grant the full --max-granted-rooms table refuses is counted on /metrics, by table', async () => {
+  const full = await startHub({ args: ['--granted-rooms-ttl', '600', '--max-granted-rooms', '2'] });
+  try {
+    const before = await metrics(full);
+    for (const table of ['idempotency', 'granted_rooms', 'subscribe_hook', 'auth_failures', 'redis_positions']) {
+      for (const kind of ['expirations', 'evictions', 'refusals']) {
+        assert.ok(`nudge_table_${kind}_total{table="${table}"}` in before, `${kind} of ${table}`);
+      }
+    }
+    const refused = 'nudge_table_refusals_total{table="granted_rooms"}';
+    assert.equal(before[refused], 0);
+    // Three rooms for one selector in a table of two pairs: the join answers 202 (the sockets
+    // connected now join), and the one pair not remembered is counted.
+    assert.equal((await rooms(full, 'join', { room: 'user_5', join: ['a', 'b', 'c'] })).status, 202);
+    await eventually(async () => (await metrics(full))[refused] === 1);
+  } finally {
+    await full.stop();
+  }
+});
+
 test('--granted-rooms-ttl re-applies API-granted rooms to sockets that connect later', async () => {
   const ttlHub = await startHub({ args: ['--granted-rooms-ttl', '600', '--threads', '2'] });
   const sockets = [];

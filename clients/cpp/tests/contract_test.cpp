@@ -85,10 +85,14 @@ TEST(PublishContract, EveryScenarioOfTheBehaviourFile) {
         const std::string name(scenario.at("name").as_string());
         ScriptedHub hub(script_of(scenario));
         std::chrono::steady_clock::time_point clock{};
+        std::vector<std::chrono::milliseconds> waits;
         EmitterOptions options;
         options.url = hub.url();
         options.api_key = "contract-test-api-key";
-        options.sleep = [&clock](std::chrono::milliseconds wait) { clock += wait; };
+        options.sleep = [&clock, &waits](std::chrono::milliseconds wait) {
+            waits.push_back(wait);
+            clock += wait;
+        };
         options.now = [&clock] { return clock; };
         auto emitter = Emitter::create(std::move(options));
         ASSERT_TRUE(emitter) << emitter.error().describe();
@@ -124,6 +128,15 @@ TEST(PublishContract, EveryScenarioOfTheBehaviourFile) {
         EXPECT_EQ(static_cast<std::int64_t>(requests.size()), outcome.at("requests").as_int64())
             << name;
         ASSERT_FALSE(requests.empty()) << name;
+        // One wait per retry, none otherwise, each at least what the behaviour file says.
+        EXPECT_EQ(waits.size() + 1, requests.size()) << name;
+        if (const auto* least = outcome.if_contains("waits_at_least_ms")) {
+            const json::array& expected = least->as_array();
+            ASSERT_LE(expected.size(), waits.size()) << name;
+            for (std::size_t n = 0; n < expected.size(); ++n) {
+                EXPECT_GE(waits[n].count(), expected[n].as_int64()) << name << ": wait " << n;
+            }
+        }
         for (const auto& request : requests) {
             const auto parsed = api::parse_publish(request.body, api::PublishLimits{});
             EXPECT_TRUE(parsed) << name << ": the hub refuses " << request.body << ": "

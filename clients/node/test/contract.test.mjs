@@ -10,8 +10,16 @@ import { requests, scenarios, validate, explain } from '../../../tests/contract/
 
 const fakeClock = () => {
   let time = 0;
-  return { now: () => time, sleep: async (ms) => { time += ms; } };
+  const waits = [];
+  return { now: () => time, sleep: async (ms) => { waits.push(ms); time += ms; }, waits };
 };
+
+// One wait per retry, none otherwise, each at least what the behaviour file says.
+function checkWaits(waits, outcome) {
+  assert.equal(waits.length, outcome.requests - 1, `waits ${waits}`);
+  (outcome.waits_at_least_ms ?? []).forEach((least, n) =>
+    assert.ok(waits[n] >= least, `wait ${n} was ${waits[n]} ms, under ${least} ms`));
+}
 
 const idsOf = (body) => (body.events ?? [body]).map((event) => event.id);
 
@@ -26,7 +34,8 @@ for (const scenario of scenarios) {
     const server = await scriptedServer(
       scenario.answers.map((a) => reply(a.status, a.body, a.headers ?? {})));
     try {
-      const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key', clock: fakeClock() });
+      const clock = fakeClock();
+      const emitter = createEmitter({ url: server.url, apiKey: 'contract-test-api-key', clock });
       // `fields` (version, spread) go on every event and must be sent as given.
       const events = Array.from({ length: scenario.events },
         (_, n) => ({ room: `user_${n}`, event: 'balance_updated', data: { n }, ...scenario.fields }));
@@ -41,6 +50,7 @@ for (const scenario of scenarios) {
         });
       }
       assert.equal(server.requests.length, outcome.requests);
+      checkWaits(clock.waits, outcome);
       const bodies = checkBodies(server);
       // A retry is the same request: the same events with the same ids.
       for (const body of bodies) assert.deepEqual(idsOf(body), idsOf(bodies[0]));

@@ -43,6 +43,10 @@ def test_scenario(fake_hub, sleeps, scenario):
         assert (caught.value.status, caught.value.code) == (outcome["error"]["status"],
                                                             outcome["error"]["code"])
     assert len(fake_hub.requests) == outcome["requests"]
+    # One wait per retry, none otherwise, each at least what the behaviour file says.
+    assert len(sleeps) == outcome["requests"] - 1, sleeps
+    for waited, least_ms in zip(sleeps, outcome.get("waits_at_least_ms", [])):
+        assert waited * 1000 >= least_ms, (sleeps, outcome)
     bodies = [request["body"] for request in fake_hub.requests]
     for body in bodies:
         VALIDATOR.validate(body)

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
+
+#include "metrics/metrics.hpp"
 
 namespace nudge::hub {
 namespace {
@@ -66,6 +69,34 @@ TEST(Grants, CappedPerSelector) {
     EXPECT_EQ(sorted(grants.rooms_for(Strings{"user_1"}, kT0)), (Strings{"a", "b"}));
     EXPECT_TRUE(grants.add(Strings{"user_2"}, Strings{"c"}, kT0));  // other selectors are not held back
     EXPECT_EQ(grants.size(), 3U);
+}
+
+std::int64_t granted(metrics::Labeled<8>& counter) {
+    return counter[metrics::Table::kGrantedRooms].read();
+}
+
+// The table's refusals and expirations reach /metrics (a refused join is otherwise silent:
+// the hub answers the API before the grant is remembered).
+TEST(Grants, RefusalsAndExpirationsAreCountedForMetrics) {
+    auto& registry = metrics::registry();
+    const auto refused = granted(registry.table_refusals);
+    const auto expired = granted(registry.table_expirations);
+    Grants grants(seconds(60), 3, 2);
+    EXPECT_FALSE(grants.add(Strings{"user_1"}, Strings{"a", "b", "c"}, kT0));  // c: per selector
+    EXPECT_FALSE(grants.add(Strings{"user_2"}, Strings{"d", "e"}, kT0));       // e: the table
+    EXPECT_EQ(granted(registry.table_refusals), refused + 2);
+    EXPECT_EQ(granted(registry.table_expirations), expired);
+    // Both selectors expire with their rooms: three pairs.
+    EXPECT_TRUE(grants.rooms_for(Strings{"user_1", "user_2"}, kT0 + seconds(61)).empty());
+    EXPECT_EQ(granted(registry.table_expirations), expired + 3);
+    EXPECT_EQ(granted(registry.table_evictions), 0) << "refuse-new never evicts";
+    const std::string text = registry.render();
+    EXPECT_NE(text.find("nudge_table_refusals_total{table=\"granted_rooms\"} " +
+                        std::to_string(refused + 2) + "\n"),
+              std::string::npos);
+    EXPECT_NE(text.find("nudge_table_expirations_total{table=\"granted_rooms\"} " +
+                        std::to_string(expired + 3) + "\n"),
+              std::string::npos);
 }
 
 // Regression (issue 20): a CONNECT used to de-duplicate the granted rooms with std::find, so a

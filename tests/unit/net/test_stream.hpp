@@ -19,9 +19,9 @@
 namespace nudge::net::test {
 
 struct StreamState {
-    explicit StreamState(boost::asio::io_context& io_in) : io(io_in) {}
+    explicit StreamState(boost::asio::io_context& io_in) : io(&io_in) {}
 
-    boost::asio::io_context& io;
+    boost::asio::io_context* io;  // where waits complete (changes when the stream moves worker)
     std::string inbound;         // sent by the client, not read yet
     bool peer_closed = false;    // EOF once inbound is drained
     std::string written;         // everything the connection wrote
@@ -50,7 +50,7 @@ struct StreamState {
     }
 
     void post(std::function<void(boost::system::error_code)>& waiter, boost::system::error_code ec) {
-        boost::asio::post(io, [w = std::move(waiter), ec] { w(ec); });
+        boost::asio::post(*io, [w = std::move(waiter), ec] { w(ec); });
         waiter = nullptr;
     }
 };

@@ -1,14 +1,15 @@
 // HttpConnection's Engine.IO part (see http_connection.hpp): polling requests routed to their
 // session (moved to its worker with the socket, before the body is read), polling handshakes
 // admitted like connections, held GETs, and WebSocket upgrades (new, or the probe of a
-// polling session). The HTTP/1.1 reading and writing is in http_connection.cpp.
+// polling session). The HTTP/1.1 reading and writing is in http_connection_impl.hpp.
+#pragma once
+
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
-#include <unistd.h>
 #include <utility>
 
 #include "eio/packet.hpp"
@@ -17,7 +18,6 @@
 #include "net/http_target.hpp"
 #include "net/polling_session.hpp"
 #include "net/worker.hpp"
-#include "net/ws_connection.hpp"
 #include "ws/frame_writer.hpp"
 #include "ws/handshake.hpp"
 
@@ -27,7 +27,8 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 
-bool HttpConnection::route_elsewhere(std::string_view sid, bool migrated) {
+template <class Stream>
+bool BasicHttpConnection<Stream>::route_elsewhere(std::string_view sid, bool migrated) {
     const auto& context = worker_.context();
     if (!migrated) {
         // Sessions live on one worker: the request moves there with its socket, mid-message.
@@ -46,7 +47,8 @@ bool HttpConnection::route_elsewhere(std::string_view sid, bool migrated) {
     return false;
 }
 
-void HttpConnection::resume(std::unique_ptr<Parser> parser, std::string_view early_bytes) {
+template <class Stream>
+void BasicHttpConnection<Stream>::resume(std::unique_ptr<Parser> parser, std::string_view early_bytes) {
     buffer_.commit(asio::buffer_copy(buffer_.prepare(early_bytes.size()),
                                      asio::buffer(early_bytes.data(), early_bytes.size())));
     parser_ = std::move(parser);
@@ -54,19 +56,22 @@ void HttpConnection::resume(std::unique_ptr<Parser> parser, std::string_view ear
     on_header(true);
 }
 
-void HttpConnection::set_cors_origin(const Request& request) {
+template <class Stream>
+void BasicHttpConnection<Stream>::set_cors_origin(const Request& request) {
     cors_origin_.clear();
     const std::string_view origin = request[http::field::origin];
     if (!origin.empty() && worker_.context().origins.listed(origin)) cors_origin_ = std::string(origin);
 }
 
-void HttpConnection::release_hold() noexcept {
+template <class Stream>
+void BasicHttpConnection<Stream>::release_hold() noexcept {
     if (poll_owner_ == nullptr) return;
     poll_owner_ = nullptr;
     metrics::registry().polling_held_gets.add(-1);
 }
 
-std::optional<std::uint32_t> HttpConnection::take_admission() {
+template <class Stream>
+std::optional<std::uint32_t> BasicHttpConnection<Stream>::take_admission() {
     // The first session or WebSocket opened on this connection takes over its admission (as
     // an upgrade always did); each later one is admitted like a new connection, so one
     // keep-alive connection cannot open sessions past the per-address limit or the rate.
@@ -91,21 +96,24 @@ std::optional<std::uint32_t> HttpConnection::take_admission() {
     return std::nullopt;
 }
 
-void HttpConnection::answer_refusal(Response response) {
+template <class Stream>
+void BasicHttpConnection<Stream>::answer_refusal(Response response) {
     response.set(http::field::retry_after, "1");
     add_cors(response);
     response.keep_alive(keep_alive_);
     send(std::move(response), !keep_alive_);
 }
 
-void HttpConnection::add_cors(Response& response) const {
+template <class Stream>
+void BasicHttpConnection<Stream>::add_cors(Response& response) const {
     if (cors_origin_.empty()) return;
     // Never Access-Control-Allow-Credentials: authentication is the CONNECT token, not cookies.
     response.set(http::field::access_control_allow_origin, cors_origin_);
     response.set(http::field::vary, "Origin");
 }
 
-void HttpConnection::answer_error(eio::HandshakeError error) {
+template <class Stream>
+void BasicHttpConnection<Stream>::answer_error(eio::HandshakeError error) {
     metrics::registry().handshake_rejections.add(1);
     const bool held = poll_owner_ != nullptr;
     release_hold();
@@ -117,7 +125,8 @@ void HttpConnection::answer_error(eio::HandshakeError error) {
     send(std::move(response), !keep_alive_);
 }
 
-void HttpConnection::answer_poll(std::string payload) {
+template <class Stream>
+void BasicHttpConnection<Stream>::answer_poll(std::string payload) {
     const bool held = poll_owner_ != nullptr;
     release_hold();
     Response response = make_response(200, std::move(payload), "text/plain; charset=UTF-8");
@@ -127,18 +136,20 @@ void HttpConnection::answer_poll(std::string payload) {
     send(std::move(response), !keep_alive_);
 }
 
-void HttpConnection::hold(PollingSession& session) {
+template <class Stream>
+void BasicHttpConnection<Stream>::hold(PollingSession& session) {
     poll_owner_ = &session;
     metrics::registry().polling_held_gets.add(1);
     watch_held_poll();
 }
 
-void HttpConnection::watch_held_poll() {
+template <class Stream>
+void BasicHttpConnection<Stream>::watch_held_poll() {
     // No deadline: the session answers within the ping interval. A read stays pending so a
     // client that gives up on its poll (EOF, reset) is noticed at once.
     stream_.expires_never();
     stream_.async_read_some(
-        buffer_.prepare(1024), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+        buffer_.prepare(1024), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
             if (ec == asio::error::operation_aborted) return;
             if (!ec) self->buffer_.commit(n);  // a pipelined request: served after the answer
             if (self->poll_owner_ == nullptr) return;
@@ -154,7 +165,8 @@ void HttpConnection::watch_held_poll() {
         });
 }
 
-void HttpConnection::handle_engine_io(Request& request) {
+template <class Stream>
+void BasicHttpConnection<Stream>::handle_engine_io(Request& request) {
     const auto& context = worker_.context();
     const bool upgrade = beast::websocket::is_upgrade(request);
     keep_alive_ = request.keep_alive() && !upgrade;
@@ -236,7 +248,8 @@ void HttpConnection::handle_engine_io(Request& request) {
     refuse(eio::HandshakeError::kUnknownSid);
 }
 
-void HttpConnection::refuse_websocket_sid(const Request& request) {
+template <class Stream>
+void BasicHttpConnection<Stream>::refuse_websocket_sid(const Request& request) {
     // Engine.IO accepts such a WebSocket and closes it at once (its session is gone, already
     // upgraded or being upgraded); a client's probe then fails and it goes on with what it has.
     const ws::UpgradeRequest upgrade_request{
@@ -254,12 +267,13 @@ void HttpConnection::refuse_websocket_sid(const Request& request) {
     bytes->append(ws::encode_close(ws::CloseCode::kPolicyViolation, eio::message(eio::HandshakeError::kUnknownSid)));
     stream_.expires_after(worker_.context().limits.http_idle_timeout);
     asio::async_write(stream_, asio::buffer(*bytes),
-                      [self = shared_from_this(), bytes](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), bytes](beast::error_code ec, std::size_t) {
                           if (!ec) self->linger();
                       });
 }
 
-void HttpConnection::serve_session(Request& request, const eio::RequestInfo& info,
+template <class Stream>
+void BasicHttpConnection<Stream>::serve_session(Request& request, const eio::RequestInfo& info,
                                    PollingSession& session) {
     if (info.transport == eio::Transport::kWebSocket) {
         if (session.probing()) {
@@ -271,7 +285,7 @@ void HttpConnection::serve_session(Request& request, const eio::RequestInfo& inf
         return;
     }
     if (request.method() == http::verb::get) {
-        session.on_poll(shared_from_this());
+        session.on_poll(this->shared_from_this());
         return;
     }
     if (const auto refused = session.on_post(request.body())) {
@@ -284,34 +298,26 @@ void HttpConnection::serve_session(Request& request, const eio::RequestInfo& inf
     send(std::move(response), !keep_alive_);
 }
 
-void HttpConnection::migrate(std::size_t owner) {
+template <class Stream>
+void BasicHttpConnection<Stream>::migrate(std::size_t owner) {
     Worker& target = *worker_.context().workers[owner];
     std::string early = beast::buffers_to_string(buffer_.data());
-    stream_.expires_never();
-    asio::ip::tcp::socket socket = stream_.release_socket();
-    boost::system::error_code ec;
-    const auto protocol = socket.local_endpoint(ec).protocol();
-    if (ec) return;
-    const int fd = socket.release(ec);
-    if (ec) return;
-    asio::post(target.io(), [&target, fd, protocol, parser = std::move(parser_),
-                             early = std::move(early), ip_key = std::exchange(ip_key_, 0),
-                             taken = admission_taken_, routes = routes_]() mutable {
-        asio::ip::tcp::socket moved(target.io());
-        boost::system::error_code assign_ec;
-        moved.assign(protocol, fd, assign_ec);
-        if (assign_ec) {
-            ::close(fd);
+    stream_.move_to(target.io(), [&target, parser = std::move(parser_), early = std::move(early),
+                                  ip_key = std::exchange(ip_key_, 0), taken = admission_taken_,
+                                  routes = routes_](std::optional<Stream> moved) mutable {
+        if (!moved) {
             target.context().admission.release(ip_key);
             return;
         }
-        auto connection = std::make_shared<HttpConnection>(std::move(moved), target, ip_key, routes);
+        auto connection =
+            std::make_shared<BasicHttpConnection>(std::move(*moved), target, ip_key, routes);
         connection->admission_taken_ = taken;
         connection->resume(std::move(parser), early);
     });
 }
 
-void HttpConnection::upgrade_to_websocket(const Request& request, PollingSession* session) {
+template <class Stream>
+void BasicHttpConnection<Stream>::upgrade_to_websocket(const Request& request, PollingSession* session) {
     auto& registry = metrics::registry();
     const ws::UpgradeRequest upgrade_request{
         request.method_string(), request[http::field::upgrade], request[http::field::connection],
@@ -332,19 +338,13 @@ void HttpConnection::upgrade_to_websocket(const Request& request, PollingSession
     }
     const auto ip_key = take_admission();
     if (!ip_key) return;
-    // Hand the socket over; bytes the client sent right after its request go with it. The
-    // descriptor leaves asio for the worker's epoll set (see poller.hpp: far less memory per
-    // idle client).
+    // Hand the stream over; bytes the client sent right after its request go with it.
     const std::string early = beast::buffers_to_string(buffer_.data());
     buffer_.clear();
     buffer_.shrink_to_fit();
-    stream_.expires_never();
-    asio::ip::tcp::socket released = stream_.release_socket();
-    boost::system::error_code ec;
-    const int fd = released.release(ec);
-    if (ec) return;
-    WsConnection<EpollSocket>::start(EpollSocket(worker_.poller(), fd), worker_, *accept, early,
-                                     *ip_key, session);
+    if (!stream_.start_websocket(worker_, *accept, early, *ip_key, session)) {
+        worker_.context().admission.release(*ip_key);
+    }
 }
 
 }  // namespace nudge::net
