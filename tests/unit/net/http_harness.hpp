@@ -72,7 +72,7 @@ struct Workers {
     }
     void emit(std::string room, std::string event, std::string data_json) {
         auto batch = std::make_shared<hub::EmitBatch>();
-        batch->push_back(hub::Emit{{std::move(room)}, {}, std::move(event), std::move(data_json), {}, 0, {}});
+        batch->push_back(hub::Emit{{std::move(room)}, {}, std::move(event), std::move(data_json), {}, 0, {}, {}, 0});
         (void)hub->deliver(batch);
         poll();
     }
