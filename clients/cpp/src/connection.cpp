@@ -1,5 +1,10 @@
 #include "connection.hpp"
 
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,10 +12,11 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/empty_body.hpp>
-#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <cerrno>
+#include <climits>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
@@ -28,8 +34,6 @@ namespace {
 // The hub answers with a few dozen bytes; a limit keeps a misdirected URL from filling memory.
 constexpr std::uint64_t kMaxAnswerBytes = std::uint64_t{64} * 1024;
 constexpr std::string_view kUserAgent = "nudge-emitter-cpp/0.1";
-
-using Request = http::request<http::string_body>;
 
 TransportError failed(std::string_view step, beast::error_code ec) {
     return TransportError{step, ec, ec == beast::error::timeout};
@@ -92,22 +96,32 @@ struct Connection::State {
         // A request is one gathered write; Nagle would hold it back for the delayed ACK.
         beast::error_code ignored;
         stream->socket().set_option(tcp::no_delay(true), ignored);
+        // exchange() waits with poll() and must never block in send or recv.
+        beast::error_code mode;
+        stream->socket().native_non_blocking(true, mode);
+        if (mode) {
+            close();
+            return tl::make_unexpected(failed("connect", mode));
+        }
         return {};
     }
 
-    tl::expected<HubAnswer, TransportError> exchange(Request& request, Clock::time_point deadline) {
-        stream->expires_at(deadline);
-        beast::error_code ec =
-            run([&](auto handler) { http::async_write(*stream, request, std::move(handler)); });
-        if (ec) {
+    // One request and its answer on the open connection. Written against the socket itself
+    // rather than through the io_context: a publish is a sendmsg, a poll and a recv, where
+    // the asynchronous operations with their deadline timer cost three more syscalls (epoll
+    // twice, the timerfd) and a heap of bookkeeping per request, which nudge-cdc pays for
+    // every batch (bench/cdc/RESULTS.md). The deadline is the poll's timeout.
+    tl::expected<HubAnswer, TransportError> exchange(std::string_view head, std::string_view body,
+                                                     Clock::time_point deadline) {
+        const int fd = stream->socket().native_handle();
+        if (auto ec = send_all(fd, head, body, deadline)) {
             close();
             return tl::make_unexpected(failed("send", ec));
         }
         http::response_parser<http::string_body> parser;
         parser.body_limit(kMaxAnswerBytes);
-        ec = run(
-            [&](auto handler) { http::async_read(*stream, buffer, parser, std::move(handler)); });
-        if (ec) {
+        parser.eager(true);
+        if (auto ec = receive(fd, parser, deadline)) {
             close();
             return tl::make_unexpected(failed("receive", ec));
         }
@@ -116,6 +130,82 @@ struct Connection::State {
                          std::string(response[http::field::retry_after])};
         if (!response.keep_alive()) close();
         return answer;
+    }
+
+    static beast::error_code last_error() { return {errno, boost::system::system_category()}; }
+
+    // Waits until `fd` is ready for `events`; beast::error::timeout past the deadline.
+    static beast::error_code ready(int fd, short events, Clock::time_point deadline) {
+        for (;;) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
+            if (left.count() <= 0) return beast::error::timeout;
+            pollfd p{fd, events, 0};
+            const int n =
+                ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), INT_MAX)));
+            if (n > 0) return {};
+            if (n < 0 && errno != EINTR) return last_error();
+        }
+    }
+
+    // The head and the body in one gathered write (a partial write continues where it ended).
+    static beast::error_code send_all(int fd, std::string_view head, std::string_view body,
+                                      Clock::time_point deadline) {
+        std::size_t done = 0;
+        const std::size_t total = head.size() + body.size();
+        while (done < total) {
+            iovec parts[2];
+            std::size_t count = 0;
+            if (done < head.size()) {
+                parts[count++] = iovec{const_cast<char*>(head.data() + done), head.size() - done};
+            }
+            const std::size_t into_body = done < head.size() ? 0 : done - head.size();
+            if (into_body < body.size()) {
+                parts[count++] =
+                    iovec{const_cast<char*>(body.data() + into_body), body.size() - into_body};
+            }
+            msghdr message{};
+            message.msg_iov = parts;
+            message.msg_iovlen = count;
+            const ssize_t sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+            if (sent >= 0) {
+                done += static_cast<std::size_t>(sent);
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                if (auto ec = ready(fd, POLLOUT, deadline)) return ec;
+            } else if (errno != EINTR) {
+                return last_error();
+            }
+        }
+        return {};
+    }
+
+    // Reads until `parser` holds a whole answer. Waits before each read: the answer is never
+    // there the moment the request left, so a read first would only find nothing.
+    beast::error_code receive(int fd, http::response_parser<http::string_body>& parser,
+                              Clock::time_point deadline) {
+        constexpr std::size_t kReadSize = 4096;
+        for (;;) {
+            if (buffer.size() > 0) {
+                beast::error_code ec;
+                buffer.consume(parser.put(buffer.data(), ec));
+                if (ec && ec != http::error::need_more) return ec;
+                if (parser.is_done()) return {};
+            }
+            if (auto ec = ready(fd, POLLIN, deadline)) return ec;
+            const auto space = buffer.prepare(kReadSize);
+            const ssize_t got = ::recv(fd, space.data(), space.size(), 0);
+            if (got > 0) {
+                buffer.commit(static_cast<std::size_t>(got));
+            } else if (got == 0) {
+                // As Beast's http::read: the end before the first byte is end_of_stream (a
+                // kept-alive connection the hub closed); an answer without a length ends here.
+                if (!parser.got_some()) return http::error::end_of_stream;
+                beast::error_code ec;
+                parser.put_eof(ec);
+                return ec;
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+                return last_error();
+            }
+        }
     }
 
     void close() {
@@ -146,23 +236,22 @@ tl::expected<HubAnswer, TransportError> Connection::post(std::string_view path,
                                                          std::string_view api_key) {
     State& s = *state_;
     const Clock::time_point deadline = Clock::now() + s.timeout;
-    Request request{http::verb::post, s.url.target(path), 11};
-    request.set(http::field::host, s.url.authority);
-    request.set(http::field::user_agent, kUserAgent);
-    request.set(http::field::content_type, "application/json");
-    request.set(http::field::authorization, "Bearer " + std::string(api_key));
-    request.keep_alive(true);
-    request.body() = std::string(body);
-    request.prepare_payload();
+    // HTTP/1.1 keeps the connection by default: no Connection header.
+    std::string head;
+    head.reserve(160 + s.url.prefix.size() + path.size() + s.url.authority.size() + api_key.size());
+    head.append("POST ").append(s.url.prefix).append(path).append(" HTTP/1.1\r\nHost: ");
+    head.append(s.url.authority).append("\r\nUser-Agent: ").append(kUserAgent);
+    head.append("\r\nContent-Type: application/json\r\nAuthorization: Bearer ").append(api_key);
+    head.append("\r\nContent-Length: ").append(std::to_string(body.size())).append("\r\n\r\n");
 
     const bool reused = s.stream.has_value();
     if (!reused) {
         if (auto opened = s.open(deadline); !opened) return tl::make_unexpected(opened.error());
     }
-    auto answer = s.exchange(request, deadline);
+    auto answer = s.exchange(head, body, deadline);
     if (!answer && reused && closed_while_idle(answer.error())) {
         if (auto opened = s.open(deadline); !opened) return tl::make_unexpected(opened.error());
-        answer = s.exchange(request, deadline);
+        answer = s.exchange(head, body, deadline);
     }
     return answer;
 }

@@ -10,8 +10,11 @@
 // one refetch. Any other failure closes the connection and is returned; the next post()
 // reconnects.
 //
-// Not thread-safe. Internally the operations are asynchronous on a private io_context so that
-// Beast's tcp_stream deadline applies (its synchronous operations have none).
+// Not thread-safe. Resolving and connecting run asynchronously on a private io_context so that
+// Beast's tcp_stream deadline applies (its synchronous operations have none). A request and
+// its answer then go over the connected socket directly (non-blocking sendmsg and recv, poll
+// with the time left as the deadline, Beast's parser for the answer): a sendmsg, a poll and a
+// recv per request instead of the io_context's epoll and timer calls around each operation.
 #pragma once
 
 #include <boost/system/error_code.hpp>

@@ -166,6 +166,11 @@ tl::expected<Emitter, EmitError> Emitter::create(EmitterOptions options) {
     auto url = detail::parse_hub_url(options.url);
     if (!url) return invalid(std::move(url.error()));
     if (options.api_key.empty()) return invalid("the API key is empty (the hub's --api-key)");
+    // It goes into a header line as it is: a line break would end the header there.
+    if (std::any_of(options.api_key.begin(), options.api_key.end(),
+                    [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
+        return invalid("the API key contains a control character (a line break?)");
+    }
     if (options.max_batch == 0) return invalid("max_batch must be at least 1");
     if (options.timeout <= std::chrono::milliseconds::zero()) {
         return invalid("timeout must be positive");

@@ -320,6 +320,8 @@ TEST(EmitterCreate, RefusesBadOptions) {
     const std::pair<Change, std::string_view> cases[] = {
         {[](EmitterOptions& o) { o.url = "https://hub"; }, "hub URL must start with http://"},
         {[](EmitterOptions& o) { o.api_key = ""; }, "the API key is empty"},
+        {[](EmitterOptions& o) { o.api_key = std::string("key\r\nX-Injected: 1"); },
+         "the API key contains a control character"},
         {[](EmitterOptions& o) { o.max_batch = 0; }, "max_batch must be at least 1"},
         {[](EmitterOptions& o) { o.timeout = milliseconds(0); }, "timeout must be positive"},
         {[](EmitterOptions& o) { o.backoff = milliseconds(-1); }, "must not be negative"},
