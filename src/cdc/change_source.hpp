@@ -32,9 +32,14 @@ public:
     [[nodiscard]] virtual Result<void, PgError> start(const std::string& slot,
                                                       const std::string& publication) = 0;
     // The next CopyData message, waiting at most `wait`; nullopt when none arrived in time.
-    // The span is valid until the next call. An error means the connection is gone.
+    // With `wait` 0 it is one receive without waiting when nothing is buffered. The span is
+    // valid until the next call. An error means the connection is gone.
     [[nodiscard]] virtual Result<std::optional<std::span<const std::uint8_t>>, PgError> read(
         std::chrono::milliseconds wait) = 0;
+    // The next message already received, without a system call; nullopt when none is
+    // complete in the buffer. Same span and error rules as read().
+    [[nodiscard]] virtual Result<std::optional<std::span<const std::uint8_t>>, PgError>
+    read_buffered() = 0;
     // Confirms `flushed` (everything before it is done) to the server.
     [[nodiscard]] virtual Result<void, PgError> confirm(Lsn flushed) = 0;
 };

@@ -263,30 +263,37 @@ Result<void, PgError> ReplicationStream::start(const std::string& slot, const st
     return {};
 }
 
-Result<std::optional<std::span<const std::uint8_t>>, PgError> ReplicationStream::read(
-    std::chrono::milliseconds wait) {
+Result<std::optional<std::span<const std::uint8_t>>, PgError> ReplicationStream::read_buffered() {
+    using Received = std::optional<std::span<const std::uint8_t>>;
     if (buffer_ != nullptr) {
         PQfreemem(buffer_);
         buffer_ = nullptr;
     }
-    for (bool waited = false;; waited = true) {
-        const int length = PQgetCopyData(conn_.get(), &buffer_, 1);
-        if (length > 0) {
-            return std::optional<std::span<const std::uint8_t>>(
-                std::span(reinterpret_cast<const std::uint8_t*>(buffer_), static_cast<std::size_t>(length)));
-        }
-        if (length == -1) {
-            return fail(PgError{"the server ended the replication stream (is it shutting down?)", false});
-        }
-        if (length == -2) {
-            return fail(PgError{fmt::format("the replication connection failed: {}",
-                                            trimmed(PQerrorMessage(conn_.get()))), false});
-        }
-        if (waited) return std::optional<std::span<const std::uint8_t>>{};
+    const int length = PQgetCopyData(conn_.get(), &buffer_, 1);
+    if (length > 0) {
+        return Received(std::span(reinterpret_cast<const std::uint8_t*>(buffer_), static_cast<std::size_t>(length)));
+    }
+    if (length == -1) {
+        return fail(PgError{"the server ended the replication stream (is it shutting down?)", false});
+    }
+    if (length == -2) {
+        return fail(PgError{fmt::format("the replication connection failed: {}",
+                                        trimmed(PQerrorMessage(conn_.get()))), false});
+    }
+    return Received{};
+}
+
+Result<std::optional<std::span<const std::uint8_t>>, PgError> ReplicationStream::read(
+    std::chrono::milliseconds wait) {
+    using Received = std::optional<std::span<const std::uint8_t>>;
+    for (bool received = false;; received = true) {
+        auto buffered = read_buffered();
+        if (!buffered || *buffered || received) return buffered;
         // With no wait, one non-blocking recv (in PQconsumeInput) says as much as a poll would.
-        pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
-        if (wait.count() > 0 && ::poll(&fd, 1, static_cast<int>(wait.count())) < 0) {
-            return std::optional<std::span<const std::uint8_t>>{};  // EINTR: the caller loops
+        if (wait.count() > 0) {
+            pollfd fd{PQsocket(conn_.get()), POLLIN, 0};
+            // 0: nothing within the wait; < 0: EINTR. Either way the caller loops.
+            if (::poll(&fd, 1, static_cast<int>(wait.count())) <= 0) return Received{};
         }
         if (PQconsumeInput(conn_.get()) == 0) {
             return fail(PgError{fmt::format("the replication connection failed: {}",

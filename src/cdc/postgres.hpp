@@ -65,6 +65,8 @@ public:
     // The span is valid until the next call. An error means the connection is gone.
     [[nodiscard]] Result<std::optional<std::span<const std::uint8_t>>, PgError> read(
         std::chrono::milliseconds wait) override;
+    // What libpq has already received (PQgetCopyData in async mode reads no socket).
+    [[nodiscard]] Result<std::optional<std::span<const std::uint8_t>>, PgError> read_buffered() override;
     // Sends a standby status update confirming `flushed` (everything before it is done).
     [[nodiscard]] Result<void, PgError> confirm(Lsn flushed) override;
 

@@ -13,6 +13,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::seconds kWarnEvery{30};
+// How long a drain that emptied the socket mid-transaction (no events pending) sleeps before
+// reading on. Short: Postgres is sending at full speed then, and a Unix socket holds only a
+// couple of hundred small messages before the walsender has to wait for the reader.
+constexpr std::chrono::milliseconds kBusyPause{1};
 
 // Moves rather than copies (the rooms, name, data and id of each event were allocated twice):
 // the pending events are published once, and a retry resends these Events.
@@ -72,6 +76,7 @@ int Runner::run() {
         pipeline_.reset();
         keepalive_end_ = 0;
         reply_owed_ = false;
+        last_status_.reset();  // a new walsender: report the position at once
         if (!stream_until_error()) return exit_code_;
         stream_.reset();
     }
@@ -83,9 +88,19 @@ int Runner::run() {
 // change. Postgres sends each pgoutput message as it decodes it (a one-row transaction is a
 // Begin, an Insert, a Commit and then a keepalive, each flushed on its own), so reading each as
 // it arrives wakes the process several times per transaction. Instead:
-//  - after a wake-up the loop reads everything that has arrived without waiting (drains);
-//    then, with events pending, it sleeps out the --batch-wait window once (the next
-//    transactions arrive meanwhile), drains again, and publishes once;
+//  - after a wake-up the loop takes what libpq has received; with events pending it then
+//    sleeps out the --batch-wait window once (the next transactions arrive meanwhile), reads
+//    everything that has arrived without waiting (drains), and publishes once. The window
+//    comes before the first empty receive: a receive that finds nothing costs a syscall, and
+//    the one after the window finds what arrived in it as well;
+//  - while every window brings events, the next window is slept out right after the publish,
+//    without waiting in poll for its first message: one wake-up per request instead of two.
+//    A window that brings nothing ends this, and the loop waits in poll again;
+//  - a drain that empties the socket in the middle of a transaction whose changes match no
+//    rule (a backlog, a bulk load of other tables) sleeps kBusyPause before reading on:
+//    Postgres is still sending that transaction, and reading it a millisecond at a time costs
+//    one wake-up per read instead of one per few messages, for nudge-cdc and for the
+//    walsender, which need not wake a reader sleeping outside poll;
 //  - keepalives are answered when the server asks (reply requested) or when a status update is
 //    due; a moved position is reported at most every status_min_interval while changes keep
 //    coming, and within status_min_interval once they stop (the wait's timeout is cut to fit).
@@ -93,8 +108,19 @@ bool Runner::stream_until_error() {
     bool draining = false;      // reading what has already arrived, without waiting
     bool paused = false;        // this wake-up already slept out the --batch-wait window
     std::size_t held_for = 0;   // messages read since the oldest pending event
+    bool flowing = false;       // the last window brought events to publish
     while (!stop_) {
-        auto read = stream_->read(draining ? std::chrono::milliseconds(0) : idle_wait());
+        if (flowing && !draining) {
+            // Changes keep coming: sleep the next window out straight away instead of waking
+            // for its first message. No event waits longer than the window, as when woken.
+            flowing = false;
+            wait(config_.batch_wait);
+            draining = paused = true;
+            continue;
+        }
+        const bool before_window = draining && !paused && held_for > 0 && config_.batch_wait.count() > 0;
+        auto read = before_window ? stream_->read_buffered()
+                                  : stream_->read(draining ? std::chrono::milliseconds(0) : idle_wait());
         if (!read) {
             metrics_.stream_errors.fetch_add(1, std::memory_order_relaxed);
             spdlog::warn("nudge-cdc: {}; reconnecting (Postgres resends from the slot)", read.error().message);
@@ -104,13 +130,15 @@ bool Runner::stream_until_error() {
             if (!take(**read)) return true;
             if (!pipeline_.pending().empty()) ++held_for;
             draining = true;
-        } else if (draining && !paused && held_for > 0 && config_.batch_wait.count() > 0) {
-            // Everything that woke us is read and events wait to be published: let more
-            // arrive to share the request and this wake-up, then read it too. (Not for a
-            // transaction whose changes match no rule: sleeping then would only let the
-            // socket fill while Postgres decodes a backlog.)
+        } else if (before_window) {
+            // Everything received is taken and events wait to be published: let more arrive
+            // to share the request and this wake-up, then read it too. (Not for a transaction
+            // whose changes match no rule: that is the busy pause below.)
             paused = true;
             wait(config_.batch_wait);
+            continue;
+        } else if (draining && held_for == 0 && pipeline_.in_transaction()) {
+            wait(kBusyPause);  // the rest of the transaction is on its way
             continue;
         } else {
             draining = false;  // everything that had arrived is read
@@ -121,11 +149,12 @@ bool Runner::stream_until_error() {
         if (held_for > 0 && (!draining || pipeline_.batch_full() || held_for > config_.max_batch)) {
             if (!publish()) return false;
             held_for = 0;
+            flowing = config_.batch_wait.count() > 0;
             (void)pipeline_.published();
         } else {
             (void)pipeline_.idle(keepalive_end_);  // a no-op mid-transaction or with events pending
         }
-        const auto since = Clock::now() - last_status_;
+        const auto since = since_status();
         const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
         if (reply_owed_ || since >= config_.status_interval || (moved && since >= config_.status_min_interval)) {
             reply_owed_ = false;
@@ -172,7 +201,8 @@ void Runner::note_server_lsn(Lsn lsn) {
 // status_min_interval, the idle report every --status-interval), at most a second.
 std::chrono::milliseconds Runner::idle_wait() const {
     const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
-    const auto due = last_status_ + (moved ? config_.status_min_interval : Clock::duration(config_.status_interval));
+    if (!last_status_) return std::chrono::milliseconds(0);
+    const auto due = *last_status_ + (moved ? config_.status_min_interval : Clock::duration(config_.status_interval));
     const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
     return std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
 }
@@ -213,6 +243,10 @@ bool Runner::publish() {
     }
 }
 
+Clock::duration Runner::since_status() const {
+    return last_status_ ? Clock::now() - *last_status_ : Clock::duration::max();
+}
+
 bool Runner::confirm(Lsn position) {
     last_status_ = Clock::now();
     if (auto sent = stream_->confirm(position); !sent) {
@@ -230,7 +264,7 @@ void Runner::wait(std::chrono::milliseconds duration) {
     const auto until = Clock::now() + duration;
     while (!stop_ && Clock::now() < until) {
         std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
-        if (stream_ && Clock::now() - last_status_ >= config_.status_interval) {
+        if (stream_ && since_status() >= config_.status_interval) {
             (void)confirm(pipeline_.confirmed());  // a failure shows at the next read
         }
         warn_lag();

@@ -41,6 +41,7 @@ private:
     bool take(std::span<const std::uint8_t> bytes);
     void note_server_lsn(Lsn lsn);
     [[nodiscard]] std::chrono::milliseconds idle_wait() const;
+    [[nodiscard]] std::chrono::steady_clock::duration since_status() const;
     bool publish();
     bool confirm(Lsn position);
     void wait(std::chrono::milliseconds duration);
@@ -56,7 +57,10 @@ private:
     const std::atomic<bool>& stop_;
     Lsn keepalive_end_ = 0;
     bool reply_owed_ = false;  // a keepalive asked for a status update not yet sent
-    std::chrono::steady_clock::time_point last_status_{};
+    // When the last status update went out; none yet in this session: the first is due at
+    // once (not "since the clock's epoch", which on a machine up for less than
+    // --status-interval would hold it back).
+    std::optional<std::chrono::steady_clock::time_point> last_status_;
     std::chrono::steady_clock::time_point last_lag_warning_{};
     int exit_code_ = 0;
 };

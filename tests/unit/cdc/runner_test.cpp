@@ -75,6 +75,14 @@ struct Failures {
     int confirm_at = 0;  // the n-th confirm fails
     int publish_at = 0;  // the n-th publish answers 503
     int reads = 0, confirms = 0, publishes = 0;
+    // How the messages arrive: all at once, or one receive at a time: each transaction, then
+    // a receive that finds nothing; or each transaction cut after its first change by a
+    // receive that finds nothing.
+    enum class Pace { kAllAtOnce, kTransactionThenNothing, kNothingMidTransaction };
+    Pace pace = Pace::kAllAtOnce;
+    int waits_with_more_to_come = 0;  // reads allowed to wait while messages were still to arrive
+    int waits_mid_transaction = 0;    // reads allowed to wait inside a partly read transaction
+    bool rules_match = true;          // false: the rules match no row, the hub gets nothing
     std::optional<std::size_t> ask_reply_after;  // the keepalive after this transaction asks for a reply
     // (messages read in the session, position) at each confirm, over all sessions.
     std::vector<std::pair<std::size_t, Lsn>> confirmed_at;
@@ -120,6 +128,10 @@ struct FakeStream final : ChangeStream {
     std::atomic<bool>& stop;
     std::vector<std::vector<std::uint8_t>> queue;
     std::size_t next = 0;
+    std::size_t arrived = 0;        // queue[0, arrived) has arrived
+    std::vector<std::size_t> cuts;  // `arrived` after each receive (Pace), then everything
+    std::size_t step = 0;
+    bool in_transaction = false;    // a Begin was read, its Commit not yet
     std::vector<std::uint8_t> current;
     bool failed = false;
 
@@ -133,6 +145,7 @@ struct FakeStream final : ChangeStream {
                                  .u8(1).str("user_id").u32(23).u32(0xFFFFFFFF).take()));
         for (const auto& tx : txs) {
             if (tx.end <= slot.confirmed) continue;
+            const std::size_t begin = queue.size();
             queue.push_back(xlog(Bytes().u8('B').u64(tx.commit).u64(0).u32(7).take()));
             for (const int id : tx.ids) {
                 queue.push_back(xlog(Bytes().u8('I').u32(16384).u8('N').u16(2)
@@ -142,17 +155,44 @@ struct FakeStream final : ChangeStream {
             // Postgres follows a transaction with a keepalive until the client confirms it.
             const bool ask = failures.ask_reply_after == static_cast<std::size_t>(&tx - txs.data());
             queue.push_back(Bytes().u8('k').u64(tx.end).u64(0).u8(ask ? 1 : 0).take());
+            if (failures.pace == Failures::Pace::kNothingMidTransaction) {
+                cuts.insert(cuts.end(), {begin + 2, begin + 2});
+            }
+            cuts.push_back(queue.size());
+            if (failures.pace == Failures::Pace::kTransactionThenNothing) cuts.push_back(queue.size());
         }
+        if (failures.pace == Failures::Pace::kAllAtOnce) arrived = queue.size();
         return {};
+    }
+    std::optional<std::span<const std::uint8_t>> deliver() {
+        current = queue[next++];
+        // XLogData: 'w' and three positions, then the pgoutput message's type.
+        if (current.size() > 25 && current[25] == 'B') in_transaction = true;
+        if (current.size() > 25 && current[25] == 'C') in_transaction = false;
+        return std::span(current);
+    }
+    // Everything queued has arrived: buffered and received reads differ only once it is
+    // all read (the first then finds nothing, the second waits or ends the run).
+    Result<std::optional<std::span<const std::uint8_t>>, PgError> read_buffered() override {
+        if (failed || ++failures.reads == failures.read_at) {
+            failed = true;
+            return fail(PgError{"injected read failure", false});
+        }
+        if (next < arrived) return deliver();
+        return std::optional<std::span<const std::uint8_t>>{};
     }
     Result<std::optional<std::span<const std::uint8_t>>, PgError> read(std::chrono::milliseconds wait) override {
         if (failed || ++failures.reads == failures.read_at) {
             failed = true;
             return fail(PgError{"injected read failure", false});
         }
-        if (next < queue.size()) {
-            current = queue[next++];
-            return std::optional<std::span<const std::uint8_t>>(std::span(current));
+        if (wait.count() > 0 && arrived < queue.size()) ++failures.waits_with_more_to_come;
+        if (wait.count() > 0 && in_transaction) ++failures.waits_mid_transaction;
+        if (next < arrived) return deliver();
+        if (arrived < queue.size()) {  // one receive: the next cut arrives (maybe nothing)
+            arrived = step < cuts.size() ? cuts[step++] : queue.size();
+            if (next < arrived) return deliver();
+            return std::optional<std::span<const std::uint8_t>>{};
         }
         // Caught up: done once everything is delivered and confirmed; else nothing arrives
         // within the wait, as with a server that has sent everything.
@@ -171,6 +211,7 @@ struct FakeStream final : ChangeStream {
         // Never past a transaction whose events the hub has not all taken.
         std::size_t taken = hub.delivered.size();
         for (const auto& tx : txs) {
+            if (!failures.rules_match) break;
             if (tx.end > flushed) break;
             if (taken < tx.ids.size()) {
                 ADD_FAILURE() << "confirmed " << flushed << " before the hub took transaction " << tx.end;
@@ -185,9 +226,10 @@ struct FakeStream final : ChangeStream {
     }
 };
 
-Rules rules() {
+Rules rules(std::string_view where = "") {
     auto parsed = parse_rules(
-        "[[rule]]\ntable = \"t\"\non = [\"insert\"]\nevent = \"row\"\nrooms = [\"u_{user_id}\"]\ndata = [\"id\"]\n",
+        "[[rule]]\ntable = \"t\"\non = [\"insert\"]\nevent = \"row\"\nrooms = [\"u_{user_id}\"]\ndata = [\"id\"]\n" +
+            std::string(where),
         "r.toml");
     EXPECT_TRUE(parsed.has_value());
     return *parsed;
@@ -205,7 +247,7 @@ CdcConfig eager(std::size_t max_batch) {
 }
 
 // One run with the given failures; returns the delivered row ids in delivery order.
-std::vector<std::string> run_with(Failures& failures, const CdcConfig& config) {
+std::vector<std::string> run_with(Failures& failures, const CdcConfig& config, Rules chosen = rules()) {
     spdlog::set_level(spdlog::level::off);  // the retries and reconnects log on purpose
     const auto txs = script();
     Slot slot;
@@ -216,7 +258,7 @@ std::vector<std::string> run_with(Failures& failures, const CdcConfig& config) {
     auto open = [&]() -> Result<std::unique_ptr<ChangeStream>, PgError> {
         return std::make_unique<FakeStream>(failures, slot, *hub_view, txs, stop);
     };
-    Runner runner(config, rules(), *open(), open, std::move(hub), metrics, stop);
+    Runner runner(config, std::move(chosen), *open(), open, std::move(hub), metrics, stop);
     EXPECT_EQ(runner.run(), 0);
     EXPECT_EQ(slot.confirmed, txs.back().end);
     return hub_view->delivered;
@@ -297,6 +339,65 @@ TEST(Runner, AnswersAKeepaliveThatAsksForAReply) {
     ASSERT_EQ(failures.confirmed_at.size(), 3U);
     EXPECT_EQ(failures.confirmed_at[1].first, asked_at);
     EXPECT_EQ(failures.confirmed_at[2].second, script().back().end);
+}
+
+// Settings where a read that may wait is visible: status updates at most every 50 ms (so the
+// wait until the next one is rarely 0) and never for being idle.
+CdcConfig paced(std::chrono::milliseconds batch_wait) {
+    CdcConfig config;
+    config.batch_wait = batch_wait;
+    config.status_min_interval = std::chrono::milliseconds(50);
+    config.status_interval = std::chrono::seconds(3600);
+    config.max_backoff = std::chrono::milliseconds(1);
+    return config;
+}
+
+// While every window brings a transaction, the next window is slept out right after the
+// publish instead of waiting in poll for its first message: no read may wait while more is
+// on its way. (A read that waits anyway because a status update fell due is allowed by the
+// count: it is a wait of 0.) One request per transaction: the window is slept before the
+// receive that finds nothing, not after it (that receive would have eaten the empty step and
+// the window would then bring the next transaction into the same request).
+TEST(Runner, WhileChangesKeepComingTheWindowReplacesThePoll) {
+    Failures failures;
+    failures.pace = Failures::Pace::kTransactionThenNothing;
+    EXPECT_EQ(run_with(failures, paced(std::chrono::milliseconds(1))), expected());
+    EXPECT_EQ(failures.publishes, static_cast<int>(script().size()));
+    EXPECT_EQ(failures.waits_with_more_to_come, 0);
+}
+
+// Without a window the loop waits in poll between requests as before.
+TEST(Runner, WithoutAWindowTheLoopWaitsForTheNextMessage) {
+    Failures failures;
+    failures.pace = Failures::Pace::kTransactionThenNothing;
+    EXPECT_EQ(run_with(failures, paced(std::chrono::milliseconds(0))), expected());
+    EXPECT_GT(failures.waits_with_more_to_come, 0);
+}
+
+// A socket emptied in the middle of a transaction whose changes match no rule is read again
+// after a short sleep, never by waiting in poll: the rest of the transaction is on its way.
+TEST(Runner, AnEmptySocketMidTransactionIsReadAgainWithoutWaiting) {
+    Failures failures;
+    failures.pace = Failures::Pace::kNothingMidTransaction;
+    failures.rules_match = false;
+    EXPECT_TRUE(run_with(failures, paced(std::chrono::milliseconds(2)), rules("where = { user_id = -1 }\n")).empty());
+    EXPECT_EQ(failures.waits_mid_transaction, 0);
+    EXPECT_EQ(failures.publishes, 0);
+}
+
+// Every pace delivers every event once and in order, with a failure at any read.
+TEST(Runner, EveryPaceDeliversEverythingOnceWithReadFailures) {
+    for (const auto pace : {Failures::Pace::kTransactionThenNothing, Failures::Pace::kNothingMidTransaction}) {
+        for (int n = 1;; ++n) {
+            Failures failures;
+            failures.pace = pace;
+            failures.read_at = n;
+            CdcConfig config = paced(std::chrono::milliseconds(1));
+            config.status_min_interval = std::chrono::milliseconds(0);  // short runs
+            EXPECT_EQ(run_with(failures, config), expected()) << "read " << n;
+            if (failures.reads < n) break;
+        }
+    }
 }
 
 }  // namespace
