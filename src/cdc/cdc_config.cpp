@@ -26,7 +26,7 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
     app.set_version_flag("--version", "nudge-cdc 0.1.0");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    unsigned batch_wait_ms = 2;
+    unsigned batch_wait_ms = static_cast<unsigned>(config.batch_wait.count());
     unsigned hub_timeout_ms = 5000;
     unsigned max_backoff_ms = 5000;
     unsigned status_interval_s = 10;
@@ -59,8 +59,9 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
     app.add_option("--max-batch", config.max_batch, "most events in one publish request (at most the hub's --max-batch)")
         ->envname("NUDGE_CDC_MAX_BATCH")->capture_default_str()->check(CLI::Range(1, 100000));
     app.add_option("--batch-wait", batch_wait_ms,
-                   "ms an event waits for more changes to share its publish request (0: publish "
-                   "as soon as the stream has no more data)")
+                   "ms an event waits for more changes to share its publish request; while changes "
+                   "keep coming, requests go out about this often (0: publish as soon as the "
+                   "stream has no more data, one request per wake-up)")
         ->envname("NUDGE_CDC_BATCH_WAIT")->capture_default_str()->check(CLI::Range(0, 1000));
     app.add_option("--hub-timeout", hub_timeout_ms, "ms one publish request may take")
         ->envname("NUDGE_CDC_HUB_TIMEOUT")->capture_default_str()->check(CLI::Range(100, 600000));

@@ -23,14 +23,23 @@ struct CdcConfig {
     std::optional<std::uint16_t> metrics_port;  // unset: no metrics listener
     std::string log_level = "info";
     std::size_t max_batch = 1000;         // events per publish request (the hub's --max-batch)
-    // How long the first pending event waits for more to share its publish request.
-    std::chrono::milliseconds batch_wait{2};
+    // How long the first pending event waits for more to share its publish request. 10 ms:
+    // a request with its wake-ups costs nudge-cdc ~100-200 µs of CPU, so at 1,000 changes/s
+    // 2 ms (3-4 events per request) cost ~45 µs per change and 10 ms (12-13) under 20 µs, for
+    // ~5 ms more latency at the median (bench/cdc/RESULTS.md).
+    std::chrono::milliseconds batch_wait{10};
     std::chrono::milliseconds hub_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};   // longest wait between publish attempts
     std::chrono::seconds status_interval{10};      // standby status updates while idle
     // A moved position is reported at most this often while changes keep coming (one status
     // update per transaction would add a syscall per change). Not a flag: tests set 0.
     std::chrono::milliseconds status_min_interval{20};
+    // While every --batch-wait window brings events (the Runner sleeps from one window to the
+    // next), a moved position is reported only this often: each report wakes the walsender
+    // and costs nudge-cdc a syscall, and pg_recvlogical reports every 10 s. When the changes
+    // stop, status_min_interval applies again, so the position is still reported promptly.
+    // Not a flag: tests set it.
+    std::chrono::milliseconds status_flow_interval{1000};
     std::uint64_t lag_warning_bytes = 256ULL << 20U;  // warn when the slot lags more
 };
 

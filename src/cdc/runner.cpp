@@ -102,18 +102,18 @@ int Runner::run() {
 //    one wake-up per read instead of one per few messages, for nudge-cdc and for the
 //    walsender, which need not wake a reader sleeping outside poll;
 //  - keepalives are answered when the server asks (reply requested) or when a status update is
-//    due; a moved position is reported at most every status_min_interval while changes keep
-//    coming, and within status_min_interval once they stop (the wait's timeout is cut to fit).
+//    due; a moved position is reported at most every status_flow_interval while every window
+//    brings events, otherwise at most every status_min_interval, and within
+//    status_min_interval once changes stop (the wait's timeout is cut to fit).
 bool Runner::stream_until_error() {
     bool draining = false;      // reading what has already arrived, without waiting
     bool paused = false;        // this wake-up already slept out the --batch-wait window
     std::size_t held_for = 0;   // messages read since the oldest pending event
-    bool flowing = false;       // the last window brought events to publish
+    bool flowing = false;       // every window since the last wake-up brought events
     while (!stop_) {
         if (flowing && !draining) {
             // Changes keep coming: sleep the next window out straight away instead of waking
             // for its first message. No event waits longer than the window, as when woken.
-            flowing = false;
             wait(config_.batch_wait);
             draining = paused = true;
             continue;
@@ -143,6 +143,7 @@ bool Runner::stream_until_error() {
         } else {
             draining = false;  // everything that had arrived is read
             paused = false;
+            if (held_for == 0) flowing = false;  // this window brought nothing to publish
         }
         // Publish once the stream has nothing more for now or the batch is full; a stream that
         // never pauses holds an event for at most max_batch further messages.
@@ -156,7 +157,8 @@ bool Runner::stream_until_error() {
         }
         const auto since = since_status();
         const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
-        if (reply_owed_ || since >= config_.status_interval || (moved && since >= config_.status_min_interval)) {
+        const auto gap = flowing ? config_.status_flow_interval : config_.status_min_interval;
+        if (reply_owed_ || since >= config_.status_interval || (moved && since >= gap)) {
             reply_owed_ = false;
             if (!confirm(pipeline_.confirmed())) return true;
         }

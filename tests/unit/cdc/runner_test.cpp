@@ -314,7 +314,7 @@ TEST(Runner, WhatHasArrivedSharesOneRequest) {
     EXPECT_EQ(none.publishes, 1);
 }
 
-// The production settings (a 2 ms window, status updates at most every 20 ms): the same
+// The production settings (a 10 ms window, status updates at most every 20 ms): the same
 // events, once, in order, and the slot confirmed to the end.
 TEST(Runner, DeliversEverythingOnceWithTheDefaultSettings) {
     Failures none;
@@ -364,6 +364,20 @@ TEST(Runner, WhileChangesKeepComingTheWindowReplacesThePoll) {
     EXPECT_EQ(run_with(failures, paced(std::chrono::milliseconds(1))), expected());
     EXPECT_EQ(failures.publishes, static_cast<int>(script().size()));
     EXPECT_EQ(failures.waits_with_more_to_come, 0);
+}
+
+// While every window brings events the position is reported at most every
+// status_flow_interval; once they stop, at once (status_min_interval 0 here): the first status
+// update of the session, then the end, and nothing in between.
+TEST(Runner, WhileChangesKeepComingThePositionIsReportedSeldomThenAtTheEnd) {
+    Failures failures;
+    failures.pace = Failures::Pace::kTransactionThenNothing;
+    CdcConfig config = paced(std::chrono::milliseconds(1));
+    config.status_min_interval = std::chrono::milliseconds(0);
+    config.status_flow_interval = std::chrono::seconds(3600);
+    EXPECT_EQ(run_with(failures, config), expected());
+    ASSERT_EQ(failures.confirmed_at.size(), 2U);
+    EXPECT_EQ(failures.confirmed_at[1].second, script().back().end);
 }
 
 // Without a window the loop waits in poll between requests as before.
