@@ -186,6 +186,7 @@ void Matcher::apply(Operation op, std::uint32_t oid, const Tuple* old_row, const
             ++stats_.no_room;
             continue;
         }
+        event.data.reserve(rule.data.size() + 1);  // one table allocation, not one per growth
         for (std::size_t d = 0; d < rule.data.size(); ++d) {
             const auto& index = bound.data[d];
             const Datum* value = index ? value_at(primary, fallback, *index) : nullptr;
