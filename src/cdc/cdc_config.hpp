@@ -24,9 +24,9 @@ struct CdcConfig {
     std::string log_level = "info";
     std::size_t max_batch = 1000;         // events per publish request (the hub's --max-batch)
     // How long the first pending event waits for more to share its publish request. 10 ms:
-    // a request with its wake-ups costs nudge-cdc ~100-200 µs of CPU, so at 1,000 changes/s
-    // 2 ms (3-4 events per request) cost ~45 µs per change and 10 ms (12-13) under 20 µs, for
-    // ~5 ms more latency at the median (bench/cdc/RESULTS.md).
+    // each request costs nudge-cdc its wake-ups and the loopback send to the hub, so at 1,000
+    // changes/s 2 ms (about 3 events per request) cost about twice the CPU per change of 10 ms
+    // (about 11), for ~4 ms more latency at the median (bench/cdc/RESULTS.md).
     std::chrono::milliseconds batch_wait{10};
     std::chrono::milliseconds hub_timeout{5000};
     std::chrono::milliseconds max_backoff{5000};   // longest wait between publish attempts
