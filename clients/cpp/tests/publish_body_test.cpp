@@ -67,13 +67,15 @@ TEST(PublishBody, NamesAreJsonEscaped) {
 // Plain strings are copied without a serializer; every other string must come out exactly
 // as Boost.JSON writes it (quote, backslash, control characters, DEL, UTF-8).
 TEST(PublishBody, StringsAreWrittenAsBoostJsonWritesThem) {
-    for (const std::string& text : std::initializer_list<std::string>{"user_1", "", "a\"b", "back\\slash", std::string("nul\0x", 5),
-                                   "\x01\x1f", "del\x7f", "caf\xc3\xa9", "\xe2\x82\xac 5"}) {
+    const std::initializer_list<std::string> texts{
+        "user_1", "", "a\"b", "back\\slash", std::string("nul\0x", 5),
+        "\x01\x1f", "del\x7f", "caf\xc3\xa9", "\xe2\x82\xac 5"};
+    for (const std::string& text : texts) {
         const Event event{{text}, text, std::nullopt, {}};
         const std::string quoted = json::serialize(json::string_view(text.data(), text.size()));
-        EXPECT_EQ(publish_body(std::span(&event, 1)),
-                  R"({"rooms":[)" + quoted + R"(],"event":)" + quoted + "}")
-            << text;
+        std::string expected = R"({"rooms":[)";
+        expected.append(quoted).append(R"(],"event":)").append(quoted).append("}");
+        EXPECT_EQ(publish_body(std::span(&event, 1)), expected) << text;
     }
 }
 
