@@ -125,7 +125,7 @@ bool Runner::stream_until_error() {
         } else {
             (void)pipeline_.idle(keepalive_end_);  // a no-op mid-transaction or with events pending
         }
-        const auto since = Clock::now() - last_status_;
+        const auto since = since_status();
         const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
         if (reply_owed_ || since >= config_.status_interval || (moved && since >= config_.status_min_interval)) {
             reply_owed_ = false;
@@ -172,8 +172,8 @@ void Runner::note_server_lsn(Lsn lsn) {
 // status_min_interval, the idle report every --status-interval), at most a second.
 std::chrono::milliseconds Runner::idle_wait() const {
     const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
-    const auto due = last_status_ + (moved ? config_.status_min_interval : Clock::duration(config_.status_interval));
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
+    const auto every = moved ? config_.status_min_interval : Clock::duration(config_.status_interval);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(every - std::min(since_status(), every));
     return std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
 }
 
@@ -213,6 +213,10 @@ bool Runner::publish() {
     }
 }
 
+Clock::duration Runner::since_status() const {
+    return last_status_ ? Clock::now() - *last_status_ : Clock::duration::max();
+}
+
 bool Runner::confirm(Lsn position) {
     last_status_ = Clock::now();
     if (auto sent = stream_->confirm(position); !sent) {
@@ -230,7 +234,7 @@ void Runner::wait(std::chrono::milliseconds duration) {
     const auto until = Clock::now() + duration;
     while (!stop_ && Clock::now() < until) {
         std::this_thread::sleep_for(std::min<Clock::duration>(std::chrono::milliseconds(100), until - Clock::now()));
-        if (stream_ && Clock::now() - last_status_ >= config_.status_interval) {
+        if (stream_ && since_status() >= config_.status_interval) {
             (void)confirm(pipeline_.confirmed());  // a failure shows at the next read
         }
         warn_lag();
@@ -246,7 +250,7 @@ void Runner::update_metrics() {
 
 void Runner::warn_lag() {
     const auto lag = metrics_.lag_bytes();
-    if (lag <= config_.lag_warning_bytes || Clock::now() - last_lag_warning_ < kWarnEvery) return;
+    if (lag <= config_.lag_warning_bytes || (last_lag_warning_ && Clock::now() - *last_lag_warning_ < kWarnEvery)) return;
     last_lag_warning_ = Clock::now();
     spdlog::warn("nudge-cdc: slot {} is {} bytes of WAL behind (--lag-warning {}); Postgres keeps "
                  "that WAL until the events are published",

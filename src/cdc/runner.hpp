@@ -56,8 +56,12 @@ private:
     const std::atomic<bool>& stop_;
     Lsn keepalive_end_ = 0;
     bool reply_owed_ = false;  // a keepalive asked for a status update not yet sent
-    std::chrono::steady_clock::time_point last_status_{};
-    std::chrono::steady_clock::time_point last_lag_warning_{};
+    // Empty until the first one: steady_clock counts from boot, so a default time_point would
+    // make "never" look recent on a machine up for less than the interval.
+    std::optional<std::chrono::steady_clock::time_point> last_status_;
+    std::optional<std::chrono::steady_clock::time_point> last_lag_warning_;
+    // Time since the last status update; the longest duration when none was sent yet.
+    [[nodiscard]] std::chrono::steady_clock::duration since_status() const;
     int exit_code_ = 0;
 };
 
