@@ -16,6 +16,12 @@ namespace nudge::ws {
 
 inline constexpr std::size_t kMaxHeaderSize = 10;
 
+// The size of the header write_header() writes for `payload_size` bytes (§5.2's minimal
+// length encoding: 7 bits, then 16, then 64).
+[[nodiscard]] constexpr std::size_t header_size(std::size_t payload_size) noexcept {
+    return payload_size < 126 ? 2 : payload_size <= 0xFFFF ? 4 : 10;
+}
+
 // Writes the header for a final, unmasked frame of `payload_size` bytes into `out` and
 // returns how many bytes it used (2, 4 or 10).
 std::size_t write_header(Opcode opcode, std::size_t payload_size,

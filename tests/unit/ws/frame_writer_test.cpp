@@ -38,6 +38,7 @@ TEST(WriteHeader, UsesTheMinimalLengthEncoding) {
         std::array<char, kMaxHeaderSize> out{};
         const std::size_t used = write_header(Opcode::kBinary, c.size, out);
         EXPECT_EQ(std::string(out.data(), used), c.header);
+        EXPECT_EQ(header_size(c.size), used);
     }
 }
 
