@@ -162,7 +162,7 @@ BENCHMARK(BM_JwtVerifyRS256);
 
 class CountingSubscriber final : public hub::Subscriber {
 public:
-    void deliver(const hub::Frame& /*frame*/) override { ++delivered; }
+    void deliver(const hub::Packet& /*packet*/) override { ++delivered; }
     void disconnect() override {}  // the benchmarks only deliver
     std::size_t delivered = 0;
 };
@@ -184,12 +184,12 @@ void BM_RoomLookupUser(benchmark::State& state) {
     Shard shard(users);
     std::vector<std::vector<std::string>> targets;
     for (std::size_t i = 0; i < 1024; ++i) targets.push_back({"user_" + std::to_string((i * 7919) % users)});
-    const hub::Frame frame = std::make_shared<const std::string>("x");
+    const hub::Packet packet = std::make_shared<const std::string>("x");
     std::size_t i = 0;
     for (auto _ : state) {
         const auto& rooms = targets[i++ & 1023];
         benchmark::DoNotOptimize(
-            shard.index.for_each_recipient(rooms, {}, [&](hub::Subscriber& s) { s.deliver(frame); }));
+            shard.index.for_each_recipient(rooms, {}, [&](hub::Subscriber& s) { s.deliver(packet); }));
     }
 }
 BENCHMARK(BM_RoomLookupUser)->Arg(1000)->Arg(10000)->Arg(100000);
@@ -200,10 +200,10 @@ void BM_RoomBroadcastExcept(benchmark::State& state) {
     Shard shard(users);
     const std::vector<std::string> rooms{"all"};
     const std::vector<std::string> except{"user_0"};
-    const hub::Frame frame = std::make_shared<const std::string>("x");
+    const hub::Packet packet = std::make_shared<const std::string>("x");
     for (auto _ : state) {
         benchmark::DoNotOptimize(
-            shard.index.for_each_recipient(rooms, except, [&](hub::Subscriber& s) { s.deliver(frame); }));
+            shard.index.for_each_recipient(rooms, except, [&](hub::Subscriber& s) { s.deliver(packet); }));
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(users - 1));
 }

@@ -1,7 +1,6 @@
 #include "hub/encoded_emit.hpp"
 
 #include "sio/packet.hpp"
-#include "ws/frame_writer.hpp"
 
 namespace nudge::hub {
 
@@ -34,21 +33,19 @@ std::string EncodedEmit::encode(Variant variant) const {
     } else if (variant == Variant::kOffset) {
         args = data_json_.empty() ? std::string("null") : data_json_;
     } else {
-        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, data_json_));
+        return sio::encode_event("/", event_, data_json_);
     }
-    if (offset_.empty()) {
-        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args));
-    }
-    return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args, offset_));
+    if (offset_.empty()) return sio::encode_event("/", event_, args);
+    return sio::encode_event("/", event_, args, offset_);
 }
 
-const Frame& EncodedEmit::frame(Variant variant) const {
-    // Forms that would be byte-identical share one frame.
+const Packet& EncodedEmit::packet(Variant variant) const {
+    // Forms that would be byte-identical share one packet.
     if (variant == Variant::kNudge && version_.empty() && window_ms_ == 0) variant = Variant::kOffset;
     if (variant == Variant::kOffset && offset_.empty()) variant = Variant::kPlain;
     const auto i = static_cast<std::size_t>(variant);
-    std::call_once(once_[i], [&] { frames_[i] = std::make_shared<const std::string>(encode(variant)); });
-    return frames_[i];
+    std::call_once(once_[i], [&] { packets_[i] = std::make_shared<const std::string>(encode(variant)); });
+    return packets_[i];
 }
 
 }  // namespace nudge::hub
