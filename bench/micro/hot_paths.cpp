@@ -13,7 +13,9 @@
 #include "api/publish_request.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/base64.hpp"
+#include "hub/encoded_emit.hpp"
 #include "hub/room_index.hpp"
+#include "net/ws_gather.hpp"
 #include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
 
@@ -23,7 +25,7 @@ using namespace nudge;
 
 constexpr std::string_view kEventData = R"({"accountId":42,"timestamp":1764057600123})";
 
-// The frame the hub builds once per emit: Socket.IO EVENT inside an Engine.IO message.
+// The packet text of one event: Socket.IO EVENT inside an Engine.IO message.
 void BM_EncodeEvent(benchmark::State& state) {
     for (auto _ : state) {
         std::string packet = sio::encode_event("/", "balance_updated", kEventData);
@@ -32,17 +34,21 @@ void BM_EncodeEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeEvent);
 
-// Packet encode + WebSocket framing: the complete shared frame of one emit.
-void BM_EncodeEventFrame(benchmark::State& state) {
+// What the hub builds once per emit and form (hub::EncodedEmit): the shared packet every
+// transport sends as it is (issue 20: no WebSocket frame; the transport frames it).
+void BM_EncodeEmitPacket(benchmark::State& state) {
+    hub::Emit emit;
+    emit.rooms = {"user_123"};
+    emit.event = "balance_updated";
+    emit.data_json = std::string(kEventData);
     for (auto _ : state) {
-        std::string frame =
-            ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", "balance_updated", kEventData));
-        benchmark::DoNotOptimize(frame);
+        const hub::EncodedEmit encoded(emit, 0);
+        benchmark::DoNotOptimize(encoded.packet(hub::Variant::kPlain).get());
     }
 }
-BENCHMARK(BM_EncodeEventFrame);
+BENCHMARK(BM_EncodeEmitPacket);
 
-// Header only, as the connection writes it in front of queued payloads.
+// Header only, as the WebSocket transport writes it in front of each packet at write time.
 void BM_WriteFrameHeader(benchmark::State& state) {
     std::array<char, ws::kMaxHeaderSize> header{};
     const auto size = static_cast<std::size_t>(state.range(0));
@@ -52,6 +58,26 @@ void BM_WriteFrameHeader(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_WriteFrameHeader)->Arg(60)->Arg(1000)->Arg(70000);
+
+// One connection's gathered write of `range(0)` packets (net/ws_gather.hpp) without the
+// syscall, as WsConnection::write_pending makes it in its worker's gather: a header and two
+// buffers per packet, then where the write ended. Per item: what framing at write time costs
+// each delivery.
+void BM_GatherFrames(benchmark::State& state) {
+    const std::string packet = sio::encode_event("/", "balance_updated", kEventData);
+    const auto count = static_cast<std::size_t>(state.range(0));
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += ws::header_size(packet.size()) + packet.size();
+    net::WsGather gather;
+    for (auto _ : state) {
+        gather.clear();
+        for (std::size_t i = 0; i < count; ++i) gather.add(packet, true);
+        benchmark::DoNotOptimize(gather.buffers().data());
+        benchmark::DoNotOptimize(gather.progress(total));
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_GatherFrames)->Arg(1)->Arg(64);
 
 void BM_ParsePublishSingle(benchmark::State& state) {
     const std::string body =
