@@ -17,9 +17,9 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "hub/emit.hpp"
@@ -60,7 +60,14 @@ private:
     std::string version_;
     std::uint32_t window_ms_;
     static constexpr std::size_t kForms = static_cast<std::size_t>(Variant::kCount);
-    mutable std::array<std::once_flag, kForms> once_;
+    // Per form: kEmpty, kEncoding (one thread encodes, others wait), kReady. Not std::call_once:
+    // glibc's pthread_once makes a futex-wake system call after every first run, whether or
+    // not anyone waits — more than half of what encoding an event cost (bench/micro
+    // BM_EncodeEmitPacket); notify_all() makes one only when a thread is waiting.
+    static constexpr std::uint32_t kEmpty = 0;
+    static constexpr std::uint32_t kEncoding = 1;
+    static constexpr std::uint32_t kReady = 2;
+    mutable std::array<std::atomic<std::uint32_t>, kForms> state_{};
     mutable std::array<Packet, kForms> packets_;
 };
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <latch>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "hub/hub.hpp"
 
@@ -49,6 +52,27 @@ TEST(EncodedEmit, FormsThatWouldBeEqualShareOnePacket) {
     EXPECT_EQ(unnumbered.packet(Variant::kOffset).get(), unnumbered.packet(Variant::kPlain).get());
     // Encoded once: the same packet every time.
     EXPECT_EQ(bare.packet(Variant::kPlain).get(), bare.packet(Variant::kPlain).get());
+}
+
+// Every shard of a fan-out may ask for a form at the same moment: one encodes it, all share it.
+TEST(EncodedEmit, ThreadsAskingAtOnceShareOnePacket) {
+    for (int round = 0; round < 50; ++round) {
+        const EncodedEmit e(emit_of(R"({"a":1})", "Ep:7", "3", 0), 100);
+        constexpr int kThreads = 4;
+        std::latch start(kThreads);
+        std::vector<const std::string*> got(kThreads, nullptr);
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                start.arrive_and_wait();
+                got[static_cast<std::size_t>(t)] = e.packet(Variant::kNudge).get();
+            });
+        }
+        for (auto& thread : threads) thread.join();
+        for (const std::string* p : got) EXPECT_EQ(p, got[0]);
+        ASSERT_NE(got[0], nullptr);
+        EXPECT_EQ(*got[0], R"(42["balance_updated",{"a":1},{"$nudge":{"v":"3","s":100}},"Ep:7"])");
+    }
 }
 
 TEST(EncodedEmit, HubEncodeIsTheOffsetForm) {
