@@ -13,7 +13,9 @@
 #include "api/publish_request.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/base64.hpp"
+#include "hub/encoded_emit.hpp"
 #include "hub/room_index.hpp"
+#include "net/ws_gather.hpp"
 #include "sio/packet.hpp"
 #include "ws/frame_writer.hpp"
 
@@ -23,7 +25,7 @@ using namespace nudge;
 
 constexpr std::string_view kEventData = R"({"accountId":42,"timestamp":1764057600123})";
 
-// The frame the hub builds once per emit: Socket.IO EVENT inside an Engine.IO message.
+// The packet text of one event: Socket.IO EVENT inside an Engine.IO message.
 void BM_EncodeEvent(benchmark::State& state) {
     for (auto _ : state) {
         std::string packet = sio::encode_event("/", "balance_updated", kEventData);
@@ -32,17 +34,21 @@ void BM_EncodeEvent(benchmark::State& state) {
 }
 BENCHMARK(BM_EncodeEvent);
 
-// Packet encode + WebSocket framing: the complete shared frame of one emit.
-void BM_EncodeEventFrame(benchmark::State& state) {
+// What the hub builds once per emit and form (hub::EncodedEmit): the shared packet every
+// transport sends as it is (issue 20: no WebSocket frame; the transport frames it).
+void BM_EncodeEmitPacket(benchmark::State& state) {
+    hub::Emit emit;
+    emit.rooms = {"user_123"};
+    emit.event = "balance_updated";
+    emit.data_json = std::string(kEventData);
     for (auto _ : state) {
-        std::string frame =
-            ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", "balance_updated", kEventData));
-        benchmark::DoNotOptimize(frame);
+        const hub::EncodedEmit encoded(emit, 0);
+        benchmark::DoNotOptimize(encoded.packet(hub::Variant::kPlain).get());
     }
 }
-BENCHMARK(BM_EncodeEventFrame);
+BENCHMARK(BM_EncodeEmitPacket);
 
-// Header only, as the connection writes it in front of queued payloads.
+// Header only, as the WebSocket transport writes it in front of each packet at write time.
 void BM_WriteFrameHeader(benchmark::State& state) {
     std::array<char, ws::kMaxHeaderSize> header{};
     const auto size = static_cast<std::size_t>(state.range(0));
@@ -52,6 +58,26 @@ void BM_WriteFrameHeader(benchmark::State& state) {
     }
 }
 BENCHMARK(BM_WriteFrameHeader)->Arg(60)->Arg(1000)->Arg(70000);
+
+// One connection's gathered write of `range(0)` packets (net/ws_gather.hpp) without the
+// syscall, as WsConnection::write_pending makes it in its worker's gather: a header and two
+// buffers per packet, then where the write ended. Per item: what framing at write time costs
+// each delivery.
+void BM_GatherFrames(benchmark::State& state) {
+    const std::string packet = sio::encode_event("/", "balance_updated", kEventData);
+    const auto count = static_cast<std::size_t>(state.range(0));
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += ws::header_size(packet.size()) + packet.size();
+    net::WsGather gather;
+    for (auto _ : state) {
+        gather.clear();
+        for (std::size_t i = 0; i < count; ++i) gather.add(packet, true);
+        benchmark::DoNotOptimize(gather.buffers().data());
+        benchmark::DoNotOptimize(gather.progress(total));
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_GatherFrames)->Arg(1)->Arg(64);
 
 void BM_ParsePublishSingle(benchmark::State& state) {
     const std::string body =
@@ -162,7 +188,7 @@ BENCHMARK(BM_JwtVerifyRS256);
 
 class CountingSubscriber final : public hub::Subscriber {
 public:
-    void deliver(const hub::Frame& /*frame*/) override { ++delivered; }
+    void deliver(const hub::Packet& /*packet*/) override { ++delivered; }
     void disconnect() override {}  // the benchmarks only deliver
     std::size_t delivered = 0;
 };
@@ -184,12 +210,12 @@ void BM_RoomLookupUser(benchmark::State& state) {
     Shard shard(users);
     std::vector<std::vector<std::string>> targets;
     for (std::size_t i = 0; i < 1024; ++i) targets.push_back({"user_" + std::to_string((i * 7919) % users)});
-    const hub::Frame frame = std::make_shared<const std::string>("x");
+    const hub::Packet packet = std::make_shared<const std::string>("x");
     std::size_t i = 0;
     for (auto _ : state) {
         const auto& rooms = targets[i++ & 1023];
         benchmark::DoNotOptimize(
-            shard.index.for_each_recipient(rooms, {}, [&](hub::Subscriber& s) { s.deliver(frame); }));
+            shard.index.for_each_recipient(rooms, {}, [&](hub::Subscriber& s) { s.deliver(packet); }));
     }
 }
 BENCHMARK(BM_RoomLookupUser)->Arg(1000)->Arg(10000)->Arg(100000);
@@ -200,10 +226,10 @@ void BM_RoomBroadcastExcept(benchmark::State& state) {
     Shard shard(users);
     const std::vector<std::string> rooms{"all"};
     const std::vector<std::string> except{"user_0"};
-    const hub::Frame frame = std::make_shared<const std::string>("x");
+    const hub::Packet packet = std::make_shared<const std::string>("x");
     for (auto _ : state) {
         benchmark::DoNotOptimize(
-            shard.index.for_each_recipient(rooms, except, [&](hub::Subscriber& s) { s.deliver(frame); }));
+            shard.index.for_each_recipient(rooms, except, [&](hub::Subscriber& s) { s.deliver(packet); }));
     }
     state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(users - 1));
 }

@@ -52,10 +52,10 @@ struct PublishOutcome {
 struct RecoveryRequest {
     std::vector<std::string> rooms;  // every room of the (re)connecting session
     std::optional<Position> from;    // the client's position; none for a new session
-    // Replay at most this many bytes (frames plus `per_frame_overhead` each); more is resynced,
+    // Replay at most this many bytes (packets plus `per_packet_overhead` each); more is resynced,
     // so a replay never overruns the session's send queue.
     std::size_t max_bytes = std::numeric_limits<std::size_t>::max();
-    std::size_t per_frame_overhead = 0;
+    std::size_t per_packet_overhead = 0;
     // The session recovers (else the broker only confirms its rooms: no position, no replay)
     // and the form its replayed events take (hub::EncodedEmit).
     bool recovery = true;
@@ -68,7 +68,7 @@ struct Recovery {
     bool recovered = false;
     Position now;                         // the position now: a new session's pid
     std::vector<std::string> lost_rooms;  // rooms whose missed events cannot be given back
-    std::vector<hub::Frame> replay;       // missed events in order, each once
+    std::vector<hub::Packet> replay;      // missed events in order, each once
 };
 
 class Broker {

@@ -13,7 +13,7 @@ constexpr std::size_t kPerRoomEntry = sizeof(std::shared_ptr<const History::Even
 
 std::size_t History::cost(const Event& event) noexcept {
     // The control block and Event of make_shared, the EncodedEmit with its inputs and about one
-    // encoded form (a frame is the inputs plus a few bytes; a second form, made only when
+    // encoded form (a packet is the inputs plus a few bytes; a second form, made only when
     // sessions of both kinds replay, is not counted), the room names, plus one deque slot in
     // the global list and in each room.
     std::size_t bytes = sizeof(Event) + 16 + sizeof(hub::EncodedEmit) + 16 +
@@ -82,7 +82,7 @@ void History::expire(Clock::time_point now) {
 
 History::Query History::query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes,
-                              std::size_t per_frame_overhead, hub::Variant variant) {
+                              std::size_t per_packet_overhead, hub::Variant variant) {
     expire(now);
     Query result;
     std::vector<const Event*> missed;
@@ -111,7 +111,7 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     };
     std::erase_if(missed, [&](const Event* e) { return excluded(*e); });
     std::size_t bytes = 0;
-    for (const Event* e : missed) bytes += e->encoded->frame(variant)->size() + per_frame_overhead;
+    for (const Event* e : missed) bytes += e->encoded->packet(variant)->size() + per_packet_overhead;
     if (missed.size() > config_.max_replay || bytes > max_bytes) {
         // Too much to replay: every room that missed something resyncs instead.
         for (const auto& room : rooms) {
@@ -126,7 +126,7 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
         return result;
     }
     result.replay.reserve(missed.size());
-    for (const Event* e : missed) result.replay.push_back(e->encoded->frame(variant));
+    for (const Event* e : missed) result.replay.push_back(e->encoded->packet(variant));
     return result;
 }
 

@@ -54,7 +54,7 @@ public:
     };
 
     struct Query {
-        std::vector<hub::Frame> replay;       // the missed emits in sequence order, each once
+        std::vector<hub::Packet> replay;      // the missed emits in sequence order, each once
         std::vector<std::string> lost_rooms;  // rooms with emits the history cannot give back
     };
 
@@ -68,18 +68,18 @@ public:
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
     // `except` room the client is in are not replayed. More than max_replay missed emits:
     // nothing is replayed and every room with a missed emit is lost; the same when the missed
-    // frames together (plus `per_frame_overhead` each) pass `max_bytes`. The frames are in
+    // packets together (plus `per_packet_overhead` each) pass `max_bytes`. The packets are in
     // `variant`'s form (the asking session's).
     [[nodiscard]] Query query(std::span<const std::string> rooms, std::uint64_t from,
                               Clock::time_point now, std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
-                              std::size_t per_frame_overhead = 0,
+                              std::size_t per_packet_overhead = 0,
                               hub::Variant variant = hub::Variant::kOffset);
 
     // The history as of `now` for the state file: its events (what re-encodes them), the trim
     // records of rooms that have one, and the forgotten-rooms watermark.
     void save(Clock::time_point now, SavedState& state) const;
     // Before any append: the trim records and watermark of a saved history, aged to `now`.
-    // The saved events are then appended in order (LocalBroker re-encodes their frames).
+    // The saved events are then appended in order (LocalBroker re-encodes their packets).
     void restore_trims(const SavedState& state, Clock::time_point now);
 
     [[nodiscard]] std::size_t events() const noexcept { return all_.size(); }

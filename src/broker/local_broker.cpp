@@ -100,9 +100,9 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
     }
     if (!fresh.empty()) {
         // Each event's forms are encoded on first use, once for fan-out and history alike.
-        std::shared_ptr<const hub::Hub::EncodedBatch> frames = hub_.encode_batch(fresh);
+        std::shared_ptr<const hub::Hub::EncodedBatch> encoded = hub_.encode_batch(fresh);
         auto shared = std::make_shared<hub::EmitBatch>(std::move(fresh));
-        if (!hub_.deliver(shared, frames)) {
+        if (!hub_.deliver(shared, encoded)) {
             outcome.result = PublishResult::kOverloaded;
             outcome.events.clear();
             return outcome;
@@ -114,7 +114,7 @@ PublishOutcome LocalBroker::publish(hub::EmitBatch batch) {
             if (!emit.id.empty()) forgotten += ids_.insert(emit.id, emit.seq, now);
             if (config_.recovery) {
                 // The hub's workers only read the batch; the history gets its own copies.
-                history_.append(emit.seq, now, (*frames)[i], emit.rooms, emit.except);
+                history_.append(emit.seq, now, (*encoded)[i], emit.rooms, emit.except);
             }
         }
         if (forgotten > 0) metrics::registry().idempotency_evictions.add(static_cast<std::int64_t>(forgotten));
@@ -138,7 +138,7 @@ void LocalBroker::recover(RecoveryRequest request, std::function<void(Recovery)>
                 recovery.lost_rooms = std::move(request.rooms);
             } else {
                 auto query = history_.query(request.rooms, request.from->seq, Clock::now(),
-                                            request.max_bytes, request.per_frame_overhead,
+                                            request.max_bytes, request.per_packet_overhead,
                                             request.variant);
                 recovery.lost_rooms = std::move(query.lost_rooms);
                 recovery.replay = std::move(query.replay);

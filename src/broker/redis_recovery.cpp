@@ -129,9 +129,9 @@ Recovery RedisBroker::recovery_from(const RecoveryRequest& request, const redis:
     for (auto& [seq, emit] : missed) {
         // In the session's own form (hub/encoded_emit.hpp); a replay carries the event's own
         // spread, not one derived from the rooms now.
-        auto frame = hub::EncodedEmit(emit, emit.spread_ms).frame(request.variant);
-        bytes += frame->size() + request.per_frame_overhead;
-        recovery.replay.push_back(std::move(frame));
+        auto packet = hub::EncodedEmit(emit, emit.spread_ms).packet(request.variant);
+        bytes += packet->size() + request.per_packet_overhead;
+        recovery.replay.push_back(std::move(packet));
     }
     if (missed.size() > config_.history.max_replay || bytes > request.max_bytes) {
         // Too much to replay into the session's send budget: its rooms with missed events resync.

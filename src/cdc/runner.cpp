@@ -203,9 +203,8 @@ void Runner::note_server_lsn(Lsn lsn) {
 // status_min_interval, the idle report every --status-interval), at most a second.
 std::chrono::milliseconds Runner::idle_wait() const {
     const bool moved = pipeline_.confirmed() != metrics_.confirmed_lsn.load(std::memory_order_relaxed);
-    if (!last_status_) return std::chrono::milliseconds(0);
-    const auto due = *last_status_ + (moved ? config_.status_min_interval : Clock::duration(config_.status_interval));
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(due - Clock::now());
+    const auto every = moved ? config_.status_min_interval : Clock::duration(config_.status_interval);
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(every - std::min(since_status(), every));
     return std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(1000));
 }
 
@@ -282,7 +281,7 @@ void Runner::update_metrics() {
 
 void Runner::warn_lag() {
     const auto lag = metrics_.lag_bytes();
-    if (lag <= config_.lag_warning_bytes || Clock::now() - last_lag_warning_ < kWarnEvery) return;
+    if (lag <= config_.lag_warning_bytes || (last_lag_warning_ && Clock::now() - *last_lag_warning_ < kWarnEvery)) return;
     last_lag_warning_ = Clock::now();
     spdlog::warn("nudge-cdc: slot {} is {} bytes of WAL behind (--lag-warning {}); Postgres keeps "
                  "that WAL until the events are published",

@@ -41,7 +41,6 @@ private:
     bool take(std::span<const std::uint8_t> bytes);
     void note_server_lsn(Lsn lsn);
     [[nodiscard]] std::chrono::milliseconds idle_wait() const;
-    [[nodiscard]] std::chrono::steady_clock::duration since_status() const;
     bool publish();
     bool confirm(Lsn position);
     void wait(std::chrono::milliseconds duration);
@@ -57,11 +56,12 @@ private:
     const std::atomic<bool>& stop_;
     Lsn keepalive_end_ = 0;
     bool reply_owed_ = false;  // a keepalive asked for a status update not yet sent
-    // When the last status update went out; none yet in this session: the first is due at
-    // once (not "since the clock's epoch", which on a machine up for less than
-    // --status-interval would hold it back).
+    // Empty until the first one: steady_clock counts from boot, so a default time_point would
+    // make "never" look recent on a machine up for less than the interval.
     std::optional<std::chrono::steady_clock::time_point> last_status_;
-    std::chrono::steady_clock::time_point last_lag_warning_{};
+    std::optional<std::chrono::steady_clock::time_point> last_lag_warning_;
+    // Time since the last status update; the longest duration when none was sent yet.
+    [[nodiscard]] std::chrono::steady_clock::duration since_status() const;
     int exit_code_ = 0;
 };
 

@@ -1,7 +1,6 @@
 #include "hub/encoded_emit.hpp"
 
 #include "sio/packet.hpp"
-#include "ws/frame_writer.hpp"
 
 namespace nudge::hub {
 
@@ -34,21 +33,39 @@ std::string EncodedEmit::encode(Variant variant) const {
     } else if (variant == Variant::kOffset) {
         args = data_json_.empty() ? std::string("null") : data_json_;
     } else {
-        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, data_json_));
+        return sio::encode_event("/", event_, data_json_);
     }
-    if (offset_.empty()) {
-        return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args));
-    }
-    return ws::encode_frame(ws::Opcode::kText, sio::encode_event("/", event_, args, offset_));
+    if (offset_.empty()) return sio::encode_event("/", event_, args);
+    return sio::encode_event("/", event_, args, offset_);
 }
 
-const Frame& EncodedEmit::frame(Variant variant) const {
-    // Forms that would be byte-identical share one frame.
+const Packet& EncodedEmit::packet(Variant variant) const {
+    // Forms that would be byte-identical share one packet.
     if (variant == Variant::kNudge && version_.empty() && window_ms_ == 0) variant = Variant::kOffset;
     if (variant == Variant::kOffset && offset_.empty()) variant = Variant::kPlain;
     const auto i = static_cast<std::size_t>(variant);
-    std::call_once(once_[i], [&] { frames_[i] = std::make_shared<const std::string>(encode(variant)); });
-    return frames_[i];
+    std::atomic<std::uint32_t>& state = state_[i];
+    std::uint32_t seen = state.load(std::memory_order_acquire);
+    if (seen == kReady) return packets_[i];
+    if (seen == kEmpty && state.compare_exchange_strong(seen, kEncoding, std::memory_order_acquire)) {
+        try {
+            packets_[i] = std::make_shared<const std::string>(encode(variant));
+        } catch (...) {
+            // Out of memory: as std::call_once, the next caller tries again.
+            state.store(kEmpty, std::memory_order_release);
+            state.notify_all();
+            throw;
+        }
+        state.store(kReady, std::memory_order_release);  // publishes packets_[i]
+        state.notify_all();
+        return packets_[i];
+    }
+    // Another thread is encoding this form (two shards at the same moment): wait for it.
+    while ((seen = state.load(std::memory_order_acquire)) != kReady) {
+        if (seen == kEmpty) return packet(variant);  // its encoding failed: try ourselves
+        state.wait(seen, std::memory_order_acquire);
+    }
+    return packets_[i];
 }
 
 }  // namespace nudge::hub

@@ -1,7 +1,7 @@
 // EncodedEmit: one emit's wire forms, each encoded at most once and only when some recipient
 // needs it (issue 22 item 4, issue 23: per-session delivery). Thread-safe: every shard of a
 // fan-out, and a history replay, may ask for a form at the same time; the first encodes it,
-// the others share that frame.
+// the others share that packet.
 //
 // The forms (Variant), chosen per session at its CONNECT:
 //   - kPlain  `42["event",data]`: what socket.io-client and python-socketio with their default
@@ -11,13 +11,15 @@
 //   - kNudge  `42["event",data|null,{"$nudge":{"v":…,"s":…}},"<offset>"]`: a session that sent
 //     auth.nudge === 1 (@nudge/query-core); the metadata argument only when the emit has a
 //     version or a spread window, otherwise the same as kOffset.
-// A frame is a complete WebSocket text frame (hub::Frame).
+// A form is the Engine.IO packet text (hub::Packet), the same for every transport: the
+// WebSocket transport writes a frame header in front of it, long-polling a separator between
+// packets (issue 20: the hub hands transports packets, not WebSocket frames).
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <string>
 
 #include "hub/emit.hpp"
@@ -35,13 +37,13 @@ public:
     ~EncodedEmit() = default;
 
     // Thread-safe; encodes on the first call for a form.
-    [[nodiscard]] const Frame& frame(Variant variant) const;
+    [[nodiscard]] const Packet& packet(Variant variant) const;
     [[nodiscard]] std::uint32_t window_ms() const noexcept { return window_ms_; }
     // The inputs, for the embedded broker's state file (re-encoded after a restart).
     [[nodiscard]] const std::string& event() const noexcept { return event_; }
     [[nodiscard]] const std::string& data_json() const noexcept { return data_json_; }
     [[nodiscard]] const std::string& version() const noexcept { return version_; }
-    // What this object holds besides its frames (for history accounting): the inputs.
+    // What this object holds besides its packets (for history accounting): the inputs.
     [[nodiscard]] std::size_t input_bytes() const noexcept {
         return event_.size() + data_json_.size() + offset_.size() + version_.size();
     }
@@ -58,8 +60,15 @@ private:
     std::string version_;
     std::uint32_t window_ms_;
     static constexpr std::size_t kForms = static_cast<std::size_t>(Variant::kCount);
-    mutable std::array<std::once_flag, kForms> once_;
-    mutable std::array<Frame, kForms> frames_;
+    // Per form: kEmpty, kEncoding (one thread encodes, others wait), kReady. Not std::call_once:
+    // glibc's pthread_once makes a futex-wake system call after every first run, whether or
+    // not anyone waits — more than half of what encoding an event cost (bench/micro
+    // BM_EncodeEmitPacket); notify_all() makes one only when a thread is waiting.
+    static constexpr std::uint32_t kEmpty = 0;
+    static constexpr std::uint32_t kEncoding = 1;
+    static constexpr std::uint32_t kReady = 2;
+    mutable std::array<std::atomic<std::uint32_t>, kForms> state_{};
+    mutable std::array<Packet, kForms> packets_;
 };
 
 }  // namespace nudge::hub

@@ -9,7 +9,6 @@
 
 #include "metrics/metrics.hpp"
 #include "sio/packet.hpp"
-#include "ws/frame_writer.hpp"
 
 namespace nudge::hub {
 
@@ -34,7 +33,7 @@ Hub::Hub(std::vector<ShardHooks> hooks, std::size_t max_pending, std::chrono::se
 }
 
 std::string Hub::encode(const Emit& emit) {
-    return *EncodedEmit(emit, 0).frame(Variant::kOffset);
+    return *EncodedEmit(emit, 0).packet(Variant::kOffset);
 }
 
 void Hub::set_refetch_rate(std::uint32_t per_second) {
@@ -66,7 +65,7 @@ std::shared_ptr<Hub::EncodedBatch> Hub::encode_batch(const EmitBatch& batch) con
     return encoded;
 }
 
-bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> frames) {
+bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> encoded) {
     if (!batch || batch->empty()) return true;
     // Only the shards that may have a recipient get the batch: a per-user event wakes one
     // worker, not all of them.
@@ -85,11 +84,11 @@ bool Hub::deliver(const SharedBatch& batch, std::shared_ptr<const EncodedBatch> 
     // A soft bound: concurrent publishers may overshoot it by a few batches, never more.
     if (pending_.load(std::memory_order_relaxed) + targets.size() > max_pending_) return false;
     pending_.fetch_add(targets.size(), std::memory_order_relaxed);
-    if (!frames) frames = encode_batch(*batch);
-    std::shared_ptr<const EncodedBatch> shared_frames = std::move(frames);
+    if (!encoded) encoded = encode_batch(*batch);
+    std::shared_ptr<const EncodedBatch> forms = std::move(encoded);
     for (Shard* shard : targets) {
-        shard->hooks.post([this, shard, batch, shared_frames] {
-            deliver_on_shard(*shard, *batch, *shared_frames);
+        shard->hooks.post([this, shard, batch, forms] {
+            deliver_on_shard(*shard, *batch, *forms);
             pending_.fetch_sub(1, std::memory_order_relaxed);
         });
     }
@@ -174,12 +173,12 @@ void Hub::resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) c
             for (const std::string* name : names) named.push_back(*name);
             window = derived_window_ms(named);
         }
-        auto frame = EncodedEmit(emit, window).frame(subscriber->variant);
+        auto packet = EncodedEmit(emit, window).packet(subscriber->variant);
         // Unnumbered (below kHold): kept for a session waiting for its CONNECT answer.
         if (subscriber->deliver_from == Subscriber::kHold) {
-            subscriber->hold(Subscriber::kHold - 1, frame);
+            subscriber->hold(Subscriber::kHold - 1, packet);
         } else {
-            subscriber->deliver(frame);
+            subscriber->deliver(packet);
         }
     }
     metrics::registry().deliveries.add(static_cast<std::int64_t>(affected.size()));
@@ -211,18 +210,18 @@ void Hub::apply_on_shard(Shard& shard, const RoomOp& op) {
     if (shard.hooks.end_of_batch) shard.hooks.end_of_batch();
 }
 
-void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames) {
+void Hub::deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& encoded) {
     std::size_t delivered = 0;
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const Emit& emit = batch[i];
         // Per form, made on its first recipient here: shards with nobody in the rooms copy
         // nothing, and the copy keeps the reference count of what this shard hands out local to
         // its core. The encoding itself happens once per form for the whole hub.
-        std::array<Frame, static_cast<std::size_t>(Variant::kCount)> forms{};
-        auto form = [&](Variant variant) -> const Frame& {
-            Frame& frame = forms[static_cast<std::size_t>(variant)];
-            if (!frame) frame = std::make_shared<const std::string>(*frames[i]->frame(variant));
-            return frame;
+        std::array<Packet, static_cast<std::size_t>(Variant::kCount)> forms{};
+        auto form = [&](Variant variant) -> const Packet& {
+            Packet& packet = forms[static_cast<std::size_t>(variant)];
+            if (!packet) packet = std::make_shared<const std::string>(*encoded[i]->packet(variant));
+            return packet;
         };
         delivered += shard.rooms.for_each_recipient(emit.rooms, emit.except, [&](Subscriber& s) {
             if (emit.seq < s.deliver_from) {

@@ -1,11 +1,12 @@
 // Hub: fan-out of events to the clients of every worker thread.
 //
 // Each worker owns one Shard (its RoomIndex). deliver() may be called from any thread: it
-// encodes each event into a complete WebSocket frame once, then posts the batch to every
-// shard that may have a recipient (RoomIndex::may_have); on its own thread each shard copies
-// the frame bytes once (so the shared_ptr's reference count is never contended across cores),
-// hands that one buffer to every recipient, and finally calls end_of_batch so the worker can
-// flush each touched connection with a single write (coalescing).
+// encodes each event into its Engine.IO packet text once (per form, hub/encoded_emit.hpp),
+// then posts the batch to every shard that may have a recipient (RoomIndex::may_have); on its
+// own thread each shard copies the packet bytes once (so the shared_ptr's reference count is
+// never contended across cores), hands that one buffer to every recipient, and finally calls
+// end_of_batch so the worker can flush each touched connection with a single write
+// (coalescing). The hub knows no transport: framing is the transports' (net/).
 //
 // The broker (local or Redis) sits in front of deliver(); per-room history for recovery can
 // hook in there without touching the shards.
@@ -79,11 +80,11 @@ public:
     // whichever is larger.
     [[nodiscard]] std::shared_ptr<EncodedBatch> encode_batch(const EmitBatch& batch) const;
 
-    // Thread-safe. False when the hub is overloaded and the batch was not taken. `frames`, when
-    // given, are the batch's forms from encode_batch() (the broker encodes once for fan-out and
-    // history alike); otherwise deliver() makes them.
+    // Thread-safe. False when the hub is overloaded and the batch was not taken. `encoded`,
+    // when given, are the batch's forms from encode_batch() (the broker encodes once for
+    // fan-out and history alike); otherwise deliver() makes them.
     [[nodiscard]] bool deliver(const SharedBatch& batch,
-                               std::shared_ptr<const EncodedBatch> frames = nullptr);
+                               std::shared_ptr<const EncodedBatch> encoded = nullptr);
     // Thread-safe. Joins, leaves or disconnects the sockets `op` selects, on every shard.
     // False when the hub is overloaded and the operation was not taken.
     [[nodiscard]] bool apply(const SharedRoomOp& op);
@@ -104,11 +105,11 @@ public:
         return pending_.load(std::memory_order_relaxed);
     }
 
-    // Encodes one event as it goes on the wire: a WebSocket text frame carrying the
-    // Engine.IO message `42["event",data]`, or `42["event",data,"<offset>"]` when the emit has
-    // an offset (Socket.IO's connection-state recovery: the client stores the last string
-    // argument). With an offset and no data, data is `null`, so a handler's first argument is
-    // never mistaken for the offset. The kOffset form of EncodedEmit.
+    // Encodes one event as a transport sends it: the Engine.IO message `42["event",data]`, or
+    // `42["event",data,"<offset>"]` when the emit has an offset (Socket.IO's connection-state
+    // recovery: the client stores the last string argument). With an offset and no data, data
+    // is `null`, so a handler's first argument is never mistaken for the offset. The kOffset
+    // form of EncodedEmit.
     [[nodiscard]] static std::string encode(const Emit& emit);
 
 private:
@@ -117,7 +118,7 @@ private:
         RoomIndex rooms;
         std::vector<Subscriber*> selected;  // scratch for apply_on_shard
     };
-    static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& frames);
+    static void deliver_on_shard(Shard& shard, const EmitBatch& batch, const EncodedBatch& encoded);
     static void apply_on_shard(Shard& shard, const RoomOp& op);
     void resync_on_shard(Shard& shard, const std::vector<std::string>& rooms) const;
 

@@ -1,4 +1,4 @@
-// Subscriber: what the room index knows of a client — a handle it can deliver frames to.
+// Subscriber: what the room index knows of a client — a handle it can deliver packets to.
 //
 // Rooms hold raw pointers to subscribers, never owners, and each subscriber holds its own
 // memberships (which rooms, at which slot), so join, leave and leave-all are O(1) per room
@@ -17,8 +17,10 @@
 
 namespace nudge::hub {
 
-// A complete, immutable WebSocket frame shared by every recipient on one shard.
-using Frame = std::shared_ptr<const std::string>;
+// One Engine.IO packet as text (`42["event",data]`: a Socket.IO EVENT in an Engine.IO
+// message), immutable and shared by every recipient on one shard. Not framed: each transport
+// frames it as it writes (a WebSocket header in front, a 0x1E between long-polling packets).
+using Packet = std::shared_ptr<const std::string>;
 
 // Which wire form of an event a session takes (hub/encoded_emit.hpp): plain, with the recovery
 // offset, or with nudge's metadata argument and the offset. Chosen at the session's CONNECT.
@@ -55,9 +57,9 @@ private:
 
 class Subscriber {
 public:
-    // Queues the frame for sending. Must not leave rooms or destroy the subscriber
+    // Queues the packet for sending. Must not leave rooms or destroy the subscriber
     // synchronously (the caller is iterating a room); a slow consumer schedules its close.
-    virtual void deliver(const Frame& frame) = 0;
+    virtual void deliver(const Packet& packet) = 0;
     // The server ends this client's session (the API's disconnect, Socket.IO's
     // disconnectSockets): a Socket.IO DISCONNECT, then a close. Not called inside a fan-out;
     // may leave rooms, must not destroy the subscriber synchronously.
@@ -79,14 +81,14 @@ public:
     static constexpr std::uint64_t kHold = std::numeric_limits<std::uint64_t>::max();
     struct Held {
         std::uint64_t seq;
-        Frame frame;
+        Packet packet;
     };
-    // Called inside a fan-out, as deliver() is: a connection charges the held frame to its
+    // Called inside a fan-out, as deliver() is: a connection charges the held packet to its
     // send budget (and schedules its close past it), then keeps it here.
-    virtual void hold(std::uint64_t seq, Frame frame) {
+    virtual void hold(std::uint64_t seq, Packet packet) {
         if (!held_) held_ = std::make_unique<HeldEvents>();
-        held_->bytes += frame->size();
-        held_->events.push_back(Held{seq, std::move(frame)});
+        held_->bytes += packet->size();
+        held_->events.push_back(Held{seq, std::move(packet)});
     }
     // The held events, in arrival order; holding ends.
     [[nodiscard]] std::vector<Held> take_held() {
@@ -95,7 +97,7 @@ public:
         held_.reset();
         return out;
     }
-    // What is held: the frames' bytes and how many (kept with them, so an idle client pays
+    // What is held: the packets' bytes and how many (kept with them, so an idle client pays
     // nothing for the count).
     [[nodiscard]] std::size_t held_bytes() const noexcept { return held_ ? held_->bytes : 0; }
     [[nodiscard]] std::size_t held_count() const noexcept {
@@ -110,7 +112,7 @@ private:
     friend class RoomIndex;
     struct HeldEvents {
         std::vector<Held> events;
-        std::size_t bytes = 0;  // of the frames
+        std::size_t bytes = 0;  // of the packets
     };
     Memberships memberships_;
     std::unique_ptr<HeldEvents> held_;  // only while holding: an idle client pays 8 bytes

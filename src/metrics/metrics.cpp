@@ -129,7 +129,7 @@ std::string Registry::render() const {
                  "Engine.IO handshakes refused with HTTP 400.", handshake_rejections);
     render_value(out, "nudge_emits_total", "counter", "Events accepted by the publish API.",
                  emits);
-    render_value(out, "nudge_deliveries_total", "counter", "Event frames queued to clients.",
+    render_value(out, "nudge_deliveries_total", "counter", "Events queued to clients.",
                  deliveries);
     render_value(out, "nudge_bytes_sent_total", "counter", "Bytes written to client sockets.",
                  bytes_sent);

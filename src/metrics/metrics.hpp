@@ -118,7 +118,7 @@ struct Registry {
     Value sessions;               // gauge: clients connected to "/" (authenticated)
     Value handshake_rejections;   // HTTP 400 on the Engine.IO path
     Value emits;                  // events accepted by the publish API
-    Value deliveries;             // frames queued to clients by fan-out
+    Value deliveries;             // events queued to clients by fan-out
     Value bytes_sent;
     Value bytes_received;
     Value slow_consumer_drops;    // clients disconnected for falling behind
@@ -138,7 +138,7 @@ struct Registry {
     Value history_bytes;          // gauge: memory those emits hold (estimate)
     Value sessions_recovered;     // reconnects answered with the same pid (nothing lost)
     Value sessions_resynced;      // reconnects that lost events (recovered false + nudge:resync)
-    Value events_replayed;        // frames replayed from history to reconnecting clients
+    Value events_replayed;        // events replayed from history to reconnecting clients
     Value duplicate_emits;        // published events with an id already seen (not delivered)
     Value idempotency_entries;    // gauge: event ids remembered
     Value idempotency_evictions;  // ids forgotten before their window ended (the cap was hit)

@@ -6,9 +6,9 @@
 // ever runs on a freed object and nothing needs shared_ptr reference rules.
 //
 // Fan-out staging: during a fan-out batch, a connection with nothing queued does not copy
-// the event into a queue of its own; the worker records (frame index, next) links in a
+// the event into a queue of its own; the worker records (packet index, next) links in a
 // per-worker list and the connection remembers its first and last link. The connection's
-// flush() writes straight from those frames and queues only what the kernel did not take.
+// flush() writes straight from those packets and queues only what the kernel did not take.
 #pragma once
 
 #include <chrono>
@@ -39,7 +39,7 @@ public:
     [[nodiscard]] virtual bool reapable() const noexcept = 0;
 
     std::uint32_t registry_index = 0;  // position in the worker's registry, O(1) removal
-    // Staged frames of the current fan-out batch (see above); valid only inside a batch.
+    // Staged packets of the current fan-out batch (see above); valid only inside a batch.
     std::uint32_t first_link = kNoLink;
     std::uint32_t last_link = kNoLink;
     std::uint32_t staged_bytes = 0;

@@ -2,20 +2,21 @@
 
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <array>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <climits>
 #include <utility>
 
 namespace nudge::net {
 
-namespace {
+static_assert(EpollSocket::kMaxBuffers <= IOV_MAX, "one sendmsg takes at most IOV_MAX buffers");
 
-// A gathered write sends at most this many buffers (WsConnection gathers up to 64).
-constexpr std::size_t kMaxIov = 64;
+namespace {
 
 boost::system::error_code errno_code(int error) {
     return {error, boost::system::system_category()};
@@ -99,7 +100,8 @@ std::size_t EpollSocket::write_some(std::span<const boost::asio::const_buffer> b
         ec = boost::asio::error::bad_descriptor;
         return 0;
     }
-    std::array<iovec, kMaxIov> iov{};
+    // Not zeroed: only the first `count` entries are filled and handed to the kernel.
+    std::array<iovec, kMaxBuffers> iov;
     std::size_t count = 0;
     for (const boost::asio::const_buffer& b : buffers) {
         if (count == iov.size()) break;

@@ -45,8 +45,13 @@ public:
     EpollSocket& operator=(const EpollSocket&) = delete;
     ~EpollSocket();
 
+    // A gathered write sends at most this many buffers (one sendmsg; IOV_MAX is 1024 on Linux):
+    // WsConnection gathers up to 64 frames, each a header and a payload (net/ws_gather.hpp).
+    static constexpr std::size_t kMaxBuffers = 128;
+
     std::size_t read_some(boost::asio::mutable_buffer buffer, boost::system::error_code& ec);
     std::size_t write_some(boost::asio::const_buffer buffer, boost::system::error_code& ec);
+    // Past kMaxBuffers the rest is not written (a short write, as the kernel may make anyway).
     std::size_t write_some(std::span<const boost::asio::const_buffer> buffers,
                            boost::system::error_code& ec);
     void shutdown(shutdown_type what, boost::system::error_code& ec);

@@ -2,15 +2,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include <array>
-#include <boost/asio/buffer.hpp>
 #include <chrono>
 #include <utility>
 
 #include "eio/payload.hpp"
 #include "metrics/metrics.hpp"
 #include "net/worker.hpp"
-#include "ws/frame_writer.hpp"
 
 namespace nudge::net {
 
@@ -19,9 +16,6 @@ namespace {
 // Engine.IO's packets for ending a held GET.
 constexpr std::string_view kNoop = "6";
 constexpr std::string_view kClose = "1";
-
-// A GET answer reads at most this many frames per gather; the loop continues with the rest.
-constexpr std::size_t kGather = 64;
 
 }  // namespace
 
@@ -163,26 +157,17 @@ void PollingSession::flush() {
 }
 
 std::string PollingSession::take_payload() {
+    // An Engine.IO v4 payload: the queued packets as they are, separated by 0x1E. Only a
+    // WebSocket queues wire bytes (SendQueue::Kind::kWire), never a polling session.
+    const auto entries = queue_.unwritten();
+    std::size_t size = 0;
+    for (const auto& entry : entries) size += entry.bytes->size() + 1;
     std::string payload;
-    std::array<boost::asio::const_buffer, kGather> buffers;
-    for (;;) {
-        const std::size_t count = queue_.gather(buffers);
-        if (count == 0) break;
-        std::size_t bytes = 0;
-        for (std::size_t i = 0; i < count; ++i) {
-            const std::string_view frame(static_cast<const char*>(buffers[i].data()),
-                                         buffers[i].size());
-            bytes += frame.size();
-            const auto own = ws::read_own_frame(frame);
-            if (!own) continue;  // every queued frame is one the hub or the core wrote
-            if (own->opcode == ws::Opcode::kBinary) {
-                eio::append_binary_packet(payload, own->payload);
-            } else {
-                eio::append_text_packet(payload, own->payload);
-            }
-        }
-        queue_.consume(bytes);
+    payload.reserve(size);
+    for (const auto& entry : entries) {
+        if (entry.kind == SendQueue::Kind::kPacket) eio::append_text_packet(payload, *entry.bytes);
     }
+    queue_.clear();
     return payload;
 }
 

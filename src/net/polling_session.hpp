@@ -11,8 +11,8 @@
 //     `1`, the second a 400), as Engine.IO does. A held GET whose client goes away closes
 //     the session too.
 //   - POST: a payload of client packets, fed to the protocol; answered "ok".
-// Fan-out frames are the hub's shared WebSocket frames: the queue holds them as they are and
-// only a GET answer reads their payloads out (no encoding per recipient).
+// Fan-out packets are the hub's shared Engine.IO packets: the queue holds them as they are and
+// a GET answer joins them into one payload (no encoding per recipient, nothing to unwrap).
 //
 // Upgrade (Engine.IO v4 "Upgrade"): a WebSocket with this sid becomes the probe. On its
 // `2probe` the held GET is answered with a noop `6` (and later GETs at once); on its `5` the
@@ -95,7 +95,7 @@ class PollingSession final : public SessionCore {
   private:
     // SessionCore's transport interface: no staging (a GET answer reads the queue), pushing
     // out answers the held GET.
-    bool take_direct(const hub::Frame& /*frame*/) override { return false; }
+    bool take_direct(const hub::Packet& /*packet*/) override { return false; }
     bool push_out() override;
     void send_queued() override { push_out(); }
     void close_for_protocol(session::CloseReason reason) override;

@@ -1,50 +1,29 @@
 #include "net/send_queue.hpp"
 
-#include <algorithm>
-
 namespace nudge::net {
 
-void SendQueue::push(hub::Frame frame) {
+void SendQueue::push(hub::Packet bytes, Kind kind) {
     if (!state_) state_ = std::make_unique<State>();
-    state_->bytes += frame->size() + kEntryOverhead;
-    state_->frames.push_back(std::move(frame));
+    state_->bytes += bytes->size() + kEntryOverhead;
+    state_->entries.push_back(Entry{std::move(bytes), kind});
 }
 
-std::size_t SendQueue::gather(std::span<boost::asio::const_buffer> out) const noexcept {
-    if (!state_) return 0;
-    const State& s = *state_;
-    std::size_t count = 0;
-    for (std::size_t i = s.head; i < s.frames.size() && count < out.size(); ++i) {
-        const std::string& bytes = *s.frames[i];
-        const std::size_t offset = i == s.head ? s.head_offset : 0;
-        out[count++] = boost::asio::buffer(bytes.data() + offset, bytes.size() - offset);
-    }
-    return count;
-}
-
-void SendQueue::consume(std::size_t written) noexcept {
+void SendQueue::advance(std::size_t done, std::size_t head_offset) noexcept {
     if (!state_) return;
     State& s = *state_;
-    while (written > 0 && s.head < s.frames.size()) {
-        const std::size_t left = s.frames[s.head]->size() - s.head_offset;
-        if (written < left) {
-            s.head_offset += static_cast<std::uint32_t>(written);
-            s.bytes -= written;
-            break;
-        }
-        written -= left;
-        s.bytes -= left + kEntryOverhead;
-        s.frames[s.head].reset();
+    for (; done > 0 && s.head < s.entries.size(); --done) {
+        s.bytes -= s.entries[s.head].bytes->size() + kEntryOverhead;
+        s.entries[s.head].bytes.reset();
         ++s.head;
-        s.head_offset = 0;
     }
+    s.head_offset = s.head < s.entries.size() ? static_cast<std::uint32_t>(head_offset) : 0;
     compact();
 }
 
 void SendQueue::splice(SendQueue& other) {
     if (!other.state_) return;
     State& o = *other.state_;
-    for (std::size_t i = o.head; i < o.frames.size(); ++i) push(std::move(o.frames[i]));
+    for (std::size_t i = o.head; i < o.entries.size(); ++i) push(std::move(o.entries[i].bytes), o.entries[i].kind);
     other.state_.reset();
 }
 
@@ -52,21 +31,21 @@ void SendQueue::drop_unstarted() noexcept {
     if (!state_) return;
     State& s = *state_;
     const std::size_t keep = s.head + (s.head_offset != 0 ? 1 : 0);
-    for (std::size_t i = keep; i < s.frames.size(); ++i) s.bytes -= s.frames[i]->size() + kEntryOverhead;
-    s.frames.resize(keep);
+    for (std::size_t i = keep; i < s.entries.size(); ++i) s.bytes -= s.entries[i].bytes->size() + kEntryOverhead;
+    s.entries.resize(keep);
     compact();
 }
 
 void SendQueue::compact() noexcept {
     State& s = *state_;
-    if (s.head == s.frames.size()) {
+    if (s.head == s.entries.size()) {
         state_.reset();  // drained: an idle client holds no queue memory
         return;
     }
     // Written entries at the front are half the vector: move the rest down, so a client that
     // never quite catches up does not grow the vector without bound.
-    if (s.head >= 32 && std::size_t{s.head} * 2 >= s.frames.size()) {
-        s.frames.erase(s.frames.begin(), s.frames.begin() + s.head);
+    if (s.head >= 32 && std::size_t{s.head} * 2 >= s.entries.size()) {
+        s.entries.erase(s.entries.begin(), s.entries.begin() + s.head);
         s.head = 0;
     }
 }

@@ -20,7 +20,7 @@
 namespace nudge::net {
 
 struct Limits {
-    // Per client, in bytes of memory (payload plus a fixed cost per queued frame). Above the
+    // Per client, in bytes of memory (payload plus a fixed cost per queued packet). Above the
     // high watermark the hub stops reading from the client until it is back under the low
     // one; past the hard limit the client is closed as a slow consumer.
     std::size_t max_send_queue_bytes = std::size_t{1024} * 1024;

@@ -12,7 +12,6 @@
 #include "net/recovery_answer.hpp"
 #include "net/worker.hpp"
 #include "sio/packet.hpp"
-#include "ws/frame_writer.hpp"
 
 namespace nudge::net {
 
@@ -33,10 +32,10 @@ void SessionCore::refuse(session::CloseReason reason, bool from_fanout) {
     }
 }
 
-void SessionCore::enqueue(hub::Frame frame, bool from_fanout) {
+void SessionCore::enqueue(hub::Packet bytes, bool from_fanout, SendQueue::Kind kind) {
     if (!open_ || close_deferred_) return;
     const auto& limits = worker_.context().limits;
-    const std::size_t cost = frame->size() + SendQueue::kEntryOverhead;
+    const std::size_t cost = bytes->size() + SendQueue::kEntryOverhead;
     if (queued_bytes() + cost > limits.max_send_queue_bytes) {
         // Before calling the client slow, hand what is queued to the transport: a big batch
         // can pass the bound for a client that reads perfectly well.
@@ -48,9 +47,9 @@ void SessionCore::enqueue(hub::Frame frame, bool from_fanout) {
         }
     }
     // The broadcast hot path: nothing queued, the transport writes straight from the batch.
-    if (from_fanout && queue_.empty() && take_direct(frame)) return;
-    if (first_link != kNoLink) unstage();  // keep the order: staged frames came first
-    queue_.push(std::move(frame));
+    if (from_fanout && queue_.empty() && take_direct(bytes)) return;
+    if (first_link != kNoLink) unstage();  // keep the order: staged packets came first
+    queue_.push(std::move(bytes), kind);
     if (from_fanout) worker_.schedule_flush(*this);
     if (!above_high_ && queue_.bytes() > limits.send_queue_high_watermark) {
         // Stop taking input until the client drains: its own input (pings, acks) cannot pile
@@ -62,25 +61,25 @@ void SessionCore::enqueue(hub::Frame frame, bool from_fanout) {
     }
 }
 
-void SessionCore::hold(std::uint64_t seq, hub::Frame frame) {
+void SessionCore::hold(std::uint64_t seq, hub::Packet packet) {
     // Held events are bytes for the client too: charged like queued ones.
     if (!open_ || close_deferred_) return;
-    const std::size_t cost = frame->size() + SendQueue::kEntryOverhead;
+    const std::size_t cost = packet->size() + SendQueue::kEntryOverhead;
     if (queued_bytes() + cost > worker_.context().limits.max_send_queue_bytes) {
         refuse(session::CloseReason::kSlowConsumer, true);
         return;
     }
-    Subscriber::hold(seq, std::move(frame));
+    Subscriber::hold(seq, std::move(packet));
 }
 
 void SessionCore::send_text(std::string_view text) {
-    enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kText, text)), false);
+    enqueue(std::make_shared<const std::string>(text), false);
 }
 
 void SessionCore::unstage() {
     for (std::uint32_t link = first_link; link != kNoLink;) {
         const auto& staged = worker_.staged(link);
-        queue_.push(staged.frame);
+        queue_.push(staged.packet);
         link = staged.next;
     }
     first_link = last_link = kNoLink;
@@ -226,7 +225,7 @@ void SessionCore::recover(session::Recover recover) {
     // A replay must fit in the send budget, or the session would be dropped as a slow consumer
     // and come back asking for it again.
     request.max_bytes = worker_.context().limits.max_send_queue_bytes;
-    request.per_frame_overhead = SendQueue::kEntryOverhead;
+    request.per_packet_overhead = SendQueue::kEntryOverhead;
     // Live events meanwhile are held (charged to the budget), then sent after the answer
     // unless it covers them. The local broker answers inline; a remote one later, on
     // another thread: the answer is posted back here.
@@ -262,9 +261,9 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
         resync_metadata = hub::EncodedEmit::metadata({}, hub->derived_window_ms(recovery.lost_rooms));
     }
     for (const auto& text : recovery_answer(client_pid, recovery, resync_metadata)) send_text(text);
-    for (auto& frame : recovery.replay) enqueue(std::move(frame), false);
+    for (auto& packet : recovery.replay) enqueue(std::move(packet), false);
     for (auto& event : held) {
-        if (event.seq >= deliver_from) enqueue(std::move(event.frame), false);
+        if (event.seq >= deliver_from) enqueue(std::move(event.packet), false);
     }
 }
 
@@ -275,7 +274,7 @@ void SessionCore::take_over(SessionCore& from) {
     if (from.deliver_from == kHold) {
         // The broker answers the CONNECT later: the live events held until then come here.
         deliver_from = kHold;
-        for (auto& event : from.take_held()) hold(event.seq, std::move(event.frame));
+        for (auto& event : from.take_held()) hold(event.seq, std::move(event.packet));
     }
     connected_changed();
 }

@@ -7,15 +7,17 @@
 //     the live events held while the broker answers a CONNECT;
 //   - the send queue and its budget — the one door out: every byte for the client (events,
 //     pongs, acks, CONNECT answers, held events) passes enqueue(), which charges it against
-//     --max-send-queue (size plus SendQueue::kEntryOverhead per frame). Above the high
+//     --max-send-queue (size plus SendQueue::kEntryOverhead per entry). Above the high
 //     watermark the transport is told to stop taking input; a client that stays above it for
 //     --slow-consumer-timeout, or passes the hard limit, is closed as a slow consumer (inside
 //     a fan-out the close is deferred to the end of the batch);
 //   - the close bookkeeping: rooms left, gauges and the disconnect reason counted once;
 //   - pending asynchronous answers (hook, broker) as PendingWaits tokens.
 //
-// The transport's interface is small: take a fan-out frame directly (staging), push what is
-// queued out, stop/resume reading, close. Not thread-safe: used only on its worker's thread.
+// What the core queues are Engine.IO packets (`42[...]`, `3`, `40{...}`), the same for both
+// transports; each frames them as it writes (SendQueue). The transport's interface is small:
+// take a fan-out packet directly (staging), push what is queued out, stop/resume reading,
+// close. Not thread-safe: used only on its worker's thread.
 #pragma once
 
 #include <chrono>
@@ -46,14 +48,14 @@ public:
     SessionCore& operator=(const SessionCore&) = delete;
 
     // hub::Subscriber, inside a fan-out.
-    void deliver(const hub::Frame& frame) final { enqueue(frame, true); }
-    void hold(std::uint64_t seq, hub::Frame frame) final;
+    void deliver(const hub::Packet& packet) final { enqueue(packet, true); }
+    void hold(std::uint64_t seq, hub::Packet packet) final;
     // A Socket.IO DISCONNECT ("io server disconnect": socket.io-client does not reconnect),
     // then a close for kServerDisconnect.
     void disconnect() final;
 
     [[nodiscard]] const session::Protocol& protocol() const noexcept { return protocol_; }
-    // Everything charged to the send budget: queued, staged and held frames.
+    // Everything charged to the send budget: queued, staged and held packets.
     [[nodiscard]] std::size_t queued_bytes() const noexcept {
         return queue_.bytes() + staged_bytes + held_bytes() +
                held_count() * SendQueue::kEntryOverhead;
@@ -63,8 +65,8 @@ protected:
     explicit SessionCore(Worker& worker);
 
     // --- The transport -----------------------------------------------------------------
-    // A fan-out frame while nothing is queued: true when the transport took it (staged).
-    virtual bool take_direct(const hub::Frame& frame) = 0;
+    // A fan-out packet while nothing is queued: true when the transport took it (staged).
+    virtual bool take_direct(const hub::Packet& packet) = 0;
     // Hands queued bytes to the client now if it can; false when the transport failed.
     // Never closes (safe inside a fan-out).
     virtual bool push_out() = 0;
@@ -82,9 +84,12 @@ protected:
 
     // --- For the transports ------------------------------------------------------------
     // The one door out. `from_fanout`: inside a fan-out batch, where closing is deferred.
-    void enqueue(hub::Frame frame, bool from_fanout);
+    // `kind`: kWire only for bytes the WebSocket transport framed itself (SendQueue::Kind).
+    void enqueue(hub::Packet bytes, bool from_fanout,
+                 SendQueue::Kind kind = SendQueue::Kind::kPacket);
+    // Queues one Engine.IO packet.
     void send_text(std::string_view text);
-    // Moves staged frames (of the current batch) into the queue, after what is there.
+    // Moves staged packets (of the current batch) into the queue, after what is there.
     void unstage();
     // Back under the low watermark: true when input may be taken again.
     bool drained_below_low() noexcept;
@@ -93,7 +98,7 @@ protected:
     [[nodiscard]] spdlog::level::level_enum session_log_level() const;
     // The protocol's deadlines (and the slow-consumer deadline), then the effects.
     void tick_session(Clock::time_point now);
-    // The bookkeeping of leaving: no more frames, rooms left, gauges and the disconnect
+    // The bookkeeping of leaving: no more packets, rooms left, gauges and the disconnect
     // reason counted (once: later calls do nothing).
     void leave_session(session::CloseReason reason);
     // The broker's answer to this session's CONNECT, on this thread: [nudge:resync], CONNECT
@@ -104,7 +109,7 @@ protected:
 
     // The small fields first: they fill the tail padding of Connection (Itanium C++ ABI), so a
     // WebSocket connection is no larger than before the core (304 bytes).
-    bool open_ = true;               // frames are taken: not yet leaving (nor upgraded away)
+    bool open_ = true;               // packets are taken: not yet leaving (nor upgraded away)
     bool above_high_ = false;        // above the high watermark: input paused
     bool close_deferred_ = false;    // a close was requested from inside a fan-out
     std::uint8_t hooks_in_flight_ = 0;  // subscribe-hook questions (--max-pending-subscribes)

@@ -145,19 +145,19 @@ std::size_t Worker::reap() {
     return graveyard_.size();
 }
 
-void Worker::stage(Connection& connection, const hub::Frame& frame) {
-    if (staged_frames_.empty() || staged_frames_.back().get() != frame.get()) {
-        staged_frames_.push_back(frame);
+void Worker::stage(Connection& connection, const hub::Packet& packet) {
+    if (staged_packets_.empty() || staged_packets_.back().get() != packet.get()) {
+        staged_packets_.push_back(packet);
     }
     const auto link = static_cast<std::uint32_t>(links_.size());
-    links_.push_back(Link{static_cast<std::uint32_t>(staged_frames_.size() - 1), Connection::kNoLink});
+    links_.push_back(Link{static_cast<std::uint32_t>(staged_packets_.size() - 1), Connection::kNoLink});
     if (connection.first_link == Connection::kNoLink) {
         connection.first_link = link;
     } else {
         links_[connection.last_link].next = link;
     }
     connection.last_link = link;
-    connection.staged_bytes += static_cast<std::uint32_t>(frame->size() + SendQueue::kEntryOverhead);
+    connection.staged_bytes += static_cast<std::uint32_t>(packet->size() + SendQueue::kEntryOverhead);
     schedule_flush(connection);
 }
 
@@ -173,7 +173,7 @@ void Worker::flush_pending() {
     // By index, so the loop stays valid even if a flush ever schedules another.
     for (std::size_t i = 0; i < flush_list_.size(); ++i) flush_list_[i]->flush();  // NOLINT(modernize-loop-convert)
     flush_list_.clear();
-    staged_frames_.clear();
+    staged_packets_.clear();
     links_.clear();
     drain_deferred();
 }

@@ -1,9 +1,9 @@
 // Worker: one thread's event loop. It owns an io_context, an acceptor on the listening socket
 // (the process's one listening socket, shared by every worker), the WebSocket connections
-// accepted there, its shard of the room index (through the hub), the shared read buffer, the
-// per-batch list of staged frames and the connections to flush after a fan-out batch, and the
-// sweep that drives every connection's heartbeat and deadlines (every second, sooner for short
-// ping settings). Nothing here is locked: other threads only post().
+// accepted there, its shard of the room index (through the hub), the shared read buffer and
+// write gather, the per-batch list of staged packets and the connections to flush after a
+// fan-out batch, and the sweep that drives every connection's heartbeat and deadlines (every
+// second, sooner for short ping settings). Nothing here is locked: other threads only post().
 //
 // Deferred deletion: connections are owned here; a closed connection moves to the graveyard
 // and is freed by the sweep once it has no pending wait (Connection::reapable()).
@@ -28,6 +28,7 @@
 #include "net/poller.hpp"
 #include "net/server_context.hpp"
 #include "net/subscribe_hook.hpp"
+#include "net/ws_gather.hpp"
 #include "session/protocol.hpp"
 #include "ws/frame_parser.hpp"
 
@@ -63,6 +64,9 @@ public:
     [[nodiscard]] session::Effects& effects() noexcept { return effects_; }
     // The parser connections use between messages (they own one only mid-frame).
     [[nodiscard]] ws::FrameParser& scratch_parser() noexcept { return scratch_parser_; }
+    // The gathered write of whichever connection is writing (WsConnection::write_pending):
+    // shared, because a write is synchronous and starts no other connection's write.
+    [[nodiscard]] WsGather& write_gather() noexcept { return write_gather_; }
     [[nodiscard]] std::size_t connection_count() const noexcept { return connections_.size(); }
     // This worker's --subscribe-hook client, or null when there is no hook.
     [[nodiscard]] SubscribeHook* subscribe_hook() noexcept { return subscribe_hook_.get(); }
@@ -76,15 +80,15 @@ public:
     // The sweep's work without its timer: tick every connection, run deferred closes, reap.
     void tick_all(session::Protocol::Clock::time_point now);
 
-    // Fan-out staging (see Connection): a frame for `connection` in the current batch.
+    // Fan-out staging (see Connection): a packet for `connection` in the current batch.
     struct Staged {
-        const hub::Frame& frame;
+        const hub::Packet& packet;
         std::uint32_t next;
     };
-    void stage(Connection& connection, const hub::Frame& frame);
+    void stage(Connection& connection, const hub::Packet& packet);
     [[nodiscard]] Staged staged(std::uint32_t link) const noexcept {
         const Link& l = links_[link];
-        return Staged{staged_frames_[l.frame], l.next};
+        return Staged{staged_packets_[l.packet], l.next};
     }
     void schedule_flush(Connection& connection);
     // End of a fan-out batch: flush every touched connection, run deferred closes.
@@ -112,7 +116,7 @@ public:
 
 private:
     struct Link {
-        std::uint32_t frame;  // index into staged_frames_
+        std::uint32_t packet;  // index into staged_packets_
         std::uint32_t next;   // next link of the same connection, or Connection::kNoLink
     };
 
@@ -133,12 +137,13 @@ private:
     std::unique_ptr<SubscribeHook> subscribe_hook_;
     std::vector<std::unique_ptr<Connection>> connections_;
     std::vector<std::unique_ptr<Connection>> graveyard_;
-    std::vector<hub::Frame> staged_frames_;
+    std::vector<hub::Packet> staged_packets_;
     std::vector<Link> links_;
     std::vector<Connection*> flush_list_;
     std::vector<std::pair<Connection*, session::CloseReason>> deferred_closes_;
     session::Effects effects_;  // scratch, reused for every protocol input on this thread
     ws::FrameParser scratch_parser_{0};
+    WsGather write_gather_;
     LogLimiter accept_log_;
     LogLimiter refusal_log_;
     LogLimiter slow_consumer_log_;

@@ -20,6 +20,9 @@ ws::CloseCode close_code_for(session::CloseReason reason) noexcept {
 
 }  // namespace detail
 
+// One gathered write of WsConnection fits one sendmsg of the socket.
+static_assert(WsGather::kMaxBuffers <= EpollSocket::kMaxBuffers);
+
 template class WsConnection<EpollSocket>;
 
 }  // namespace nudge::net

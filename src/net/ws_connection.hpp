@@ -11,9 +11,10 @@
 // deadlines), and the session id inline.
 //
 // The session (protocol, effects, the send budget and its one door out) is SessionCore's;
-// this class is the WebSocket transport: frames in, gathered writes out, reading paused above
-// the high watermark (Envoy's readDisable) and resumed below the low one. A slow consumer's
-// backlog is dropped, the frame in progress is completed, then a close 1008 follows
+// this class is the WebSocket transport: frames in, gathered writes out (each packet framed
+// at write time: a header in front of the shared payload, net/ws_gather.hpp), reading paused
+// above the high watermark (Envoy's readDisable) and resumed below the low one. A slow
+// consumer's backlog is dropped, the frame in progress is completed, then a close 1008 follows
 // (uWebSockets' end()), and the TCP connection is cut when --close-timeout passes. The close
 // frame of a closing connection is the only frame not counted: one per connection.
 //
@@ -75,7 +76,7 @@ private:
     enum class State : std::uint8_t { kOpen, kClosing, kClosed };
 
     // SessionCore's transport interface.
-    bool take_direct(const hub::Frame& frame) override;
+    bool take_direct(const hub::Packet& packet) override;
     bool push_out() override { return write_pending(); }
     void send_queued() override;
     void close_for_protocol(session::CloseReason reason) override;

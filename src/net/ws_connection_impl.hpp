@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <array>
 #include <boost/asio/error.hpp>
 #include <boost/asio/post.hpp>
 #include <chrono>
@@ -21,9 +20,6 @@
 namespace nudge::net {
 
 namespace detail {
-
-// A gathered write takes at most this many frames; the loop continues with the rest.
-inline constexpr std::size_t kMaxGather = 64;
 
 // The WebSocket close code for a session's close reason (ws_connection.cpp).
 [[nodiscard]] ws::CloseCode close_code_for(session::CloseReason reason) noexcept;
@@ -77,7 +73,7 @@ void WsConnection<Stream>::begin(std::string_view accept_key, std::string_view e
         metrics::registry().connections_total.add(1);
         handshake += ws::encode_frame(ws::Opcode::kText, protocol_.open_packet());
     }
-    enqueue(std::make_shared<const std::string>(std::move(handshake)), false);
+    enqueue(std::make_shared<const std::string>(std::move(handshake)), false, SendQueue::Kind::kWire);
     if (!write_pending()) {
         fail(session::CloseReason::kTransportError);
         return;
@@ -243,9 +239,8 @@ bool WsConnection<Stream>::on_message(const ws::Message& message) {
             protocol_.on_binary(message.payload, effects);
             break;
         case ws::Opcode::kPing:  // through the one door too: a ping flood is bounded
-            enqueue(std::make_shared<const std::string>(
-                        ws::encode_frame(ws::Opcode::kPong, message.payload)),
-                    false);
+            enqueue(std::make_shared<const std::string>(ws::encode_frame(ws::Opcode::kPong, message.payload)),
+                    false, SendQueue::Kind::kWire);
             return state_ == State::kOpen;
         case ws::Opcode::kPong:
             return true;
@@ -300,9 +295,9 @@ void WsConnection<Stream>::close_for_protocol(session::CloseReason reason) {
 }
 
 template <class Stream>
-bool WsConnection<Stream>::take_direct(const hub::Frame& frame) {
-    if (write_waiting_) return false;  // the kernel is full: the frame waits in the queue
-    worker_.stage(*this, frame);
+bool WsConnection<Stream>::take_direct(const hub::Packet& packet) {
+    if (write_waiting_) return false;  // the kernel is full: the packet waits in the queue
+    worker_.stage(*this, packet);
     return true;
 }
 
@@ -318,27 +313,31 @@ bool WsConnection<Stream>::write_pending() {
         if (first_link != kNoLink) unstage();
         return true;
     }
-    std::array<boost::asio::const_buffer, detail::kMaxGather> buffers;
+    // Up to 64 entries per write: [header][packet] each, or [wire bytes] (net/ws_gather.hpp).
+    WsGather& gather = worker_.write_gather();
     for (;;) {
-        // Staged frames exist only while the queue is empty: write straight from them.
-        std::size_t count = 0;
-        if (first_link != kNoLink) {
-            for (std::uint32_t link = first_link; link != kNoLink && count < buffers.size();) {
-                const auto& staged = worker_.staged(link);
-                buffers[count++] = boost::asio::buffer(*staged.frame);
-                link = staged.next;
+        // Staged packets exist only while the queue is empty: write straight from them.
+        gather.clear();
+        const bool staged = first_link != kNoLink;
+        if (staged) {
+            for (std::uint32_t link = first_link; link != kNoLink && !gather.full();) {
+                const auto& item = worker_.staged(link);
+                gather.add(*item.packet, true);
+                link = item.next;
             }
         } else {
-            count = queue_.gather(buffers);
+            std::size_t skip = queue_.head_offset();
+            for (const auto& entry : queue_.unwritten()) {
+                if (!gather.add(*entry.bytes, entry.kind == SendQueue::Kind::kPacket, skip)) break;
+                skip = 0;
+            }
         }
-        if (count == 0) break;
+        const auto buffers = gather.buffers();
+        if (buffers.empty()) break;
         boost::system::error_code ec;
-        // One buffer (the common fan-out case) goes out with send(); a sequence needs
-        // sendmsg(), whose iovec import costs the kernel a little more per delivery.
-        std::size_t written =
-            count == 1 ? stream_.write_some(buffers[0], ec)
-                       : stream_.write_some(
-                             std::span<const boost::asio::const_buffer>(buffers.data(), count), ec);
+        // A lone buffer (wire bytes) goes out with send(); a frame is two, through sendmsg().
+        const std::size_t written = buffers.size() == 1 ? stream_.write_some(buffers[0], ec)
+                                                        : stream_.write_some(buffers, ec);
         if (detail::would_block(ec)) {
             if (first_link != kNoLink) unstage();
             wait_writable();
@@ -347,19 +346,17 @@ bool WsConnection<Stream>::write_pending() {
         }
         if (ec) return false;
         metrics::registry().bytes_sent.add(static_cast<std::int64_t>(written));
-        if (first_link == kNoLink) {
-            queue_.consume(written);
+        const auto [done, offset] = gather.progress(written);
+        if (!staged) {
+            queue_.advance(done, offset);
             continue;
         }
-        // Retire fully written staged frames; a partly written one and the rest move to the
-        // queue, which then remembers how much of its head is already out.
-        while (first_link != kNoLink) {
-            const auto& staged = worker_.staged(first_link);
-            const std::size_t size = staged.frame->size();
-            if (written < size) break;
-            written -= size;
-            staged_bytes -= static_cast<std::uint32_t>(size + SendQueue::kEntryOverhead);
-            first_link = staged.next;
+        // Retire the staged packets written whole; a partly written one and the rest move to
+        // the queue, which then remembers how much of its head's frame is already out.
+        for (std::size_t i = 0; i < done; ++i) {
+            const auto& retired = worker_.staged(first_link);
+            staged_bytes -= static_cast<std::uint32_t>(retired.packet->size() + SendQueue::kEntryOverhead);
+            first_link = retired.next;
         }
         if (first_link == kNoLink) {
             last_link = kNoLink;
@@ -367,7 +364,7 @@ bool WsConnection<Stream>::write_pending() {
             continue;
         }
         unstage();
-        queue_.consume(written);
+        queue_.advance(0, offset);
     }
     resume_reading_if_drained();
     if (state_ == State::kClosing) after_drain();
@@ -413,7 +410,7 @@ void WsConnection<Stream>::begin_close(session::CloseReason reason, ws::CloseCod
     if (state_ != State::kOpen) return;
     leave(reason);
     if (drop_backlog) queue_.drop_unstarted();
-    queue_.push(std::make_shared<const std::string>(ws::encode_close(code, text)));
+    queue_.push(std::make_shared<const std::string>(ws::encode_close(code, text)), SendQueue::Kind::kWire);
     if (!write_pending()) finish();
     // Not from inside the parser's callback (feed_parser() releases it then).
     if (!parsing_) release_parser();

@@ -151,7 +151,7 @@ struct EventForm {
 
 // What the caller must do after an input. Reused across calls: clear() between inputs.
 struct Effects {
-    std::vector<std::string> send;        // Engine.IO packets, each one WebSocket text frame
+    std::vector<std::string> send;        // Engine.IO packets (a transport frames each)
     std::vector<std::string> join;        // rooms to join (after an accepted CONNECT)
     bool leave_all = false;               // the client left "/": leave every room
     std::optional<CloseReason> close;     // close the connection after sending `send`

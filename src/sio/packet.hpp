@@ -2,7 +2,8 @@
 //
 // Wire form: <type>[<attachments>-][<namespace>,][<ack id>][<JSON payload>], the namespace
 // present only when it is not "/". The encoders return the whole Engine.IO message text
-// (leading '4') because that is what goes into a WebSocket frame.
+// (leading '4') because that is what a transport sends: a WebSocket frame's payload, or one
+// packet of a long-polling payload.
 #pragma once
 
 #include <cstdint>

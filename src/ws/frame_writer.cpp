@@ -35,26 +35,6 @@ std::size_t write_header(Opcode opcode, std::size_t payload_size,
     return 10;
 }
 
-std::optional<OwnFrame> read_own_frame(std::string_view frame) noexcept {
-    if (frame.size() < 2) return std::nullopt;
-    const auto b0 = static_cast<std::uint8_t>(frame[0]);
-    const auto b1 = static_cast<std::uint8_t>(frame[1]);
-    if ((b0 & 0xF0) != 0x80 || (b1 & 0x80) != 0) return std::nullopt;  // FIN, no RSV, no mask
-    std::size_t header = 2;
-    std::uint64_t size = b1 & 0x7F;
-    if (size == 126 || size == 127) {
-        const std::size_t bytes = size == 126 ? 2 : 8;
-        if (frame.size() < 2 + bytes) return std::nullopt;
-        size = 0;
-        for (std::size_t i = 0; i < bytes; ++i) {
-            size = (size << 8) | static_cast<std::uint8_t>(frame[2 + i]);
-        }
-        header += bytes;
-    }
-    if (frame.size() - header != size) return std::nullopt;
-    return OwnFrame{static_cast<Opcode>(b0 & 0x0F), frame.substr(header)};
-}
-
 std::string encode_frame(Opcode opcode, std::string_view payload) {
     std::array<char, kMaxHeaderSize> header{};
     const std::size_t header_size = write_header(opcode, payload.size(), header);

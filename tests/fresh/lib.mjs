@@ -113,7 +113,8 @@ const ANSWERS = () => {
  * Logs `username` in on the bank at `url` and opens the dashboard on `devices` browser contexts
  * (the same session, as the same user on several devices: each its own socket and its own HTTP
  * cache), and waits for their balances. Counts the hub's `transaction_happened` frames, keeps
- * each /api/balance answer's Server-Timing ({ ms, waited }) and X-Cache-Status. `pay()` runs one cycle: a
+ * each /api/balance answer's Server-Timing ({ ms, waited }), its time to first byte (`answered`, ms)
+ * and X-Cache-Status. `pay()` runs one cycle: a
  * payment through the API, its event, the refetch on every device; it resolves with
  * { expected, shown: [per device] } once each device's balance query has answered after the
  * event, is idle, and its card shows what the cache holds.
@@ -123,6 +124,7 @@ export async function bankPages(browser, url, username, password, { devices = 1 
   const contexts = [context];
   let events = 0;
   const timings = [];
+  const answered = [];
   const cache = [];
   const errors = [];
   const watch = (page) => {
@@ -133,6 +135,10 @@ export async function bankPages(browser, url, username, password, { devices = 1 
     );
     page.on('response', async (response) => {
       if (new URL(response.url()).pathname !== '/api/balance') return;
+      // Request sent → first byte of the answer (Chromium's own timing): the backend's time
+      // for the read, whatever middleware it runs.
+      const { requestStart, responseStart } = response.request().timing();
+      if (requestStart >= 0 && responseStart >= requestStart) answered.push(responseStart - requestStart);
       const headers = await response.allHeaders();
       const timing = /nudge;dur=([\d.]+);desc="([^"]*)"/.exec(headers['server-timing'] ?? '');
       if (timing) timings.push({ ms: Number(timing[1]), waited: timing[2].endsWith('waited') });
@@ -172,6 +178,7 @@ export async function bankPages(browser, url, username, password, { devices = 1 
   return {
     pages,
     timings,
+    answered,
     cache,
     errors,
     async pay() {

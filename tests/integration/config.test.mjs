@@ -275,7 +275,8 @@ test('the shipped deploy/nudged.toml loads, commented as shipped and with every 
   assert.match(stdout, /^nudged: configuration OK\n/);
   // Each `# key = value` line, uncommented on its own, is valid TOML of the right type (the
   // placeholders for files and secrets replaced with real values).
-  const values = { 'jwt-secret': `"${SECRET}"`, 'api-key': `"${API_KEY}"` };
+  // The state directory must exist: a scratch one stands in for /var/lib/nudged.
+  const values = { 'jwt-secret': `"${SECRET}"`, 'api-key': `"${API_KEY}"`, 'state-dir': JSON.stringify(dir) };
   const skip = new Set(['jwt-public-key', 'jwt-jwks', 'jwt-jwks-ca', 'subscribe-hook', 'broker']);
   let checked = 0;
   for (const line of readFileSync(shipped, 'utf8').split('\n')) {

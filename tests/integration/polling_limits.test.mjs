@@ -208,7 +208,12 @@ test('a polling and a WebSocket client get the same number of subscribe-hook slo
   // arrive while that answer is pending, which must not take a hook slot.
   const redis = await startRedis();
   const hook = await holdingHook();
-  const hub = await startHub({ broker: redis.url, args: ['--threads', '1', '--subscribe-hook', hook.url, '--subscribe-hook-timeout', '60000'] });
+  // A short ping interval: a GET that finds nothing queued is held until the next ping, which
+  // would otherwise be 25 s away.
+  const hub = await startHub({
+    broker: redis.url,
+    args: ['--threads', '1', '--subscribe-hook', hook.url, '--subscribe-hook-timeout', '60000', '--ping-interval', '500'],
+  });
   const agent = oneConnection();
   const rooms = [1, 2, 3, 4, 5, 6].map((i) => subscribePacket(i, `project_${i}`));
   try {

@@ -249,6 +249,8 @@ test('the example config shows every setting of nudged --help, and each one, unc
   await once(idp, 'listening');
   const substitutes = {
     'jwt-public-key': pem, 'jwt-jwks': jwksFile, 'jwt-jwks-ca': caCert,
+    // The state directory must exist (the package's unit has systemd make /var/lib/nudged).
+    'state-dir': scratch,
     // The placeholders "<secret>" and "<key>" are too short to start with outside --dev.
     'jwt-secret': 'x'.repeat(32), 'api-key': 'k'.repeat(16),
   };

@@ -102,7 +102,7 @@ TEST_F(HistoryTest, TooManyMissedEventsResyncTheRoomsThatMissedThem) {
     hub::Emit emit;
     emit.event = "x";
     const auto x = std::make_shared<const hub::EncodedEmit>(emit, 0);
-    const std::size_t size = x->frame(hub::Variant::kOffset)->size();
+    const std::size_t size = x->packet(hub::Variant::kOffset)->size();
     for (std::uint64_t s = 1; s <= 3; ++s) h.append(s, t0, x, Rooms{"a"}, Rooms{});
     h.append(4, t0, x, Rooms{"b"}, Rooms{});
     auto q = h.query(Rooms{"a", "b", "c"}, 0, t0);

@@ -12,9 +12,9 @@ namespace {
 using Rooms = std::vector<std::string>;
 
 struct Recorder final : hub::Subscriber {
-    void deliver(const hub::Frame& frame) override { frames.push_back(*frame); }
+    void deliver(const hub::Packet& packet) override { packets.push_back(*packet); }
     void disconnect() override { ADD_FAILURE() << "the broker never disconnects"; }
-    std::vector<std::string> frames;
+    std::vector<std::string> packets;
 };
 
 hub::Emit emit(std::string room, std::string event, std::string id = {}) {
@@ -25,7 +25,6 @@ hub::Emit emit(std::string room, std::string event, std::string id = {}) {
     return e;
 }
 
-std::string payload(const std::string& frame) { return frame.substr(2); }  // short text frame
 
 struct LocalBrokerTest : ::testing::Test {
     std::deque<hub::Hub::Task> queue;
@@ -69,10 +68,10 @@ TEST_F(LocalBrokerTest, NumbersEventsAndSendsTheOffsetAsTheLastArgument) {
     EXPECT_EQ(outcome.events[0].seq, 1U);
     EXPECT_EQ(outcome.events[1].seq, 2U);
     drain();
-    ASSERT_EQ(client.frames.size(), 2U);
+    ASSERT_EQ(client.packets.size(), 2U);
     const std::string& e = broker.epoch();
-    EXPECT_EQ(payload(client.frames[0]), R"(42["e1",null,")" + e + R"(:1"])");
-    EXPECT_EQ(payload(client.frames[1]), R"(42["e2",{"x":1},")" + e + R"(:2"])");
+    EXPECT_EQ(client.packets[0], R"(42["e1",null,")" + e + R"(:1"])");
+    EXPECT_EQ(client.packets[1], R"(42["e2",{"x":1},")" + e + R"(:2"])");
 }
 
 TEST_F(LocalBrokerTest, ADuplicateIdIsAcceptedButNotDeliveredAgain) {
@@ -86,7 +85,7 @@ TEST_F(LocalBrokerTest, ADuplicateIdIsAcceptedButNotDeliveredAgain) {
     EXPECT_TRUE(again.events[2].duplicate);  // twice in one batch
     EXPECT_EQ(again.events[2].seq, 2U);
     drain();
-    EXPECT_EQ(client.frames.size(), 2U);
+    EXPECT_EQ(client.packets.size(), 2U);
 }
 
 TEST_F(LocalBrokerTest, AnOverloadedPublishCommitsNothing) {
@@ -131,8 +130,8 @@ TEST_F(LocalBrokerTest, ARecoveredSubscriberSkipsLiveCopiesOfWhatWasReplayed) {
     (void)broker.publish({emit("a", "e2")});
     client.deliver_from = 2;  // as a session recovered at position 1 would set after replay
     drain();
-    ASSERT_EQ(client.frames.size(), 1U);
-    EXPECT_NE(client.frames[0].find("e2"), std::string::npos);
+    ASSERT_EQ(client.packets.size(), 1U);
+    EXPECT_NE(client.packets[0].find("e2"), std::string::npos);
 }
 
 TEST(LocalBrokerOff, WithoutRecoveryEventsCarryNoOffsetAndNothingIsKept) {
@@ -149,8 +148,8 @@ TEST(LocalBrokerOff, WithoutRecoveryEventsCarryNoOffsetAndNothingIsKept) {
         queue.front()();
         queue.pop_front();
     }
-    ASSERT_EQ(client.frames.size(), 1U);
-    EXPECT_EQ(payload(client.frames[0]), R"(42["e1"])");
+    ASSERT_EQ(client.packets.size(), 1U);
+    EXPECT_EQ(client.packets[0], R"(42["e1"])");
 }
 
 }  // namespace

@@ -176,14 +176,14 @@ private:
 };
 
 struct Recorder final : hub::Subscriber {
-    void deliver(const hub::Frame& frame) override { frames.push_back(frame); }
+    void deliver(const hub::Packet& packet) override { packets.push_back(packet); }
     void disconnect() override {}
     [[nodiscard]] std::size_t resyncs() const {
         std::size_t n = 0;
-        for (const auto& frame : frames) n += frame->find("nudge:resync") != std::string::npos ? 1 : 0;
+        for (const auto& packet : packets) n += packet->find("nudge:resync") != std::string::npos ? 1 : 0;
         return n;
     }
-    std::vector<hub::Frame> frames;
+    std::vector<hub::Packet> packets;
 };
 
 struct Outcome {
@@ -238,7 +238,7 @@ Outcome run_with_failure_at(std::size_t n, RedisState& redis, bool retry = false
     broker.start();
     // Up, room subscribed, and its first resync delivered (the room predates the links).
     EXPECT_TRUE(run_until([&] { return broker.health().connected && broker.resubscribing() == 0 && client.resyncs() > 0; }));
-    client.frames.clear();
+    client.packets.clear();
     hub::Emit emit;
     emit.rooms = {"r"};
     emit.event = "changed";

@@ -26,14 +26,14 @@ using namespace std::chrono_literals;
 using redis::test::RedisServer;
 
 struct Recorder final : hub::Subscriber {
-    void deliver(const hub::Frame& frame) override { frames.push_back(frame); }
+    void deliver(const hub::Packet& packet) override { packets.push_back(packet); }
     void disconnect() override {}
     [[nodiscard]] std::size_t count(std::string_view event) const {
         std::size_t n = 0;
-        for (const auto& frame : frames) n += frame->find(event) != std::string::npos ? 1 : 0;
+        for (const auto& packet : packets) n += packet->find(event) != std::string::npos ? 1 : 0;
         return n;
     }
-    std::vector<hub::Frame> frames;
+    std::vector<hub::Packet> packets;
 };
 
 // A synchronous hiredis connection for the test's own commands (PUBLISH, CLIENT KILL, INFO).
@@ -140,7 +140,7 @@ TEST(RedisBrokerLive, BacklogStaysUnderItsBoundWhileWorkersStallThenSessionsResy
     ASSERT_TRUE(world.subscribed({"r"}));
     // In a room before the first connect: resynced once the room is subscribed.
     ASSERT_TRUE(world.run_until([&] { return client.count("nudge:resync") == 1; }, true));
-    client.frames.clear();
+    client.packets.clear();
 
     Cli cli(server);
     const std::string data = "\"" + std::string(1000, 'x') + "\"";
@@ -192,8 +192,8 @@ TEST(RedisBrokerLive, ResubscribeSendsManyChannelsPerCommandAndOneResyncPerSessi
     ASSERT_TRUE(world.subscribed(rooms));
     // In their rooms before the first connect: resynced once, when every room is subscribed.
     ASSERT_TRUE(world.run_until([&] { return many.count("nudge:resync") == 1 && one.count("nudge:resync") == 1; }, true));
-    many.frames.clear();
-    one.frames.clear();
+    many.packets.clear();
+    one.packets.clear();
 
     Cli cli(server);
     EXPECT_NE(cli.run({"CLIENT", "KILL", "TYPE", "pubsub"}), "0");
@@ -203,7 +203,7 @@ TEST(RedisBrokerLive, ResubscribeSendsManyChannelsPerCommandAndOneResyncPerSessi
     ASSERT_TRUE(world.run_until([&] { return many.count("marker") > 0 && one.count("marker") > 0; }, true));
     EXPECT_EQ(many.count("nudge:resync"), 1U);
     EXPECT_EQ(one.count("nudge:resync"), 1U);
-    EXPECT_NE(one.frames.front()->find(R"({"rooms":["room_7"]})"), std::string::npos);
+    EXPECT_NE(one.packets.front()->find(R"({"rooms":["room_7"]})"), std::string::npos);
     // 1,000 channels in ~10 SUBSCRIBE commands per connect (twice: start and reconnect), not 1,000.
     const std::string after = cli.run({"INFO", "commandstats"});
     const auto calls = [](const std::string& stats) -> long {

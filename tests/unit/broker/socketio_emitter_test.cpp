@@ -264,13 +264,11 @@ TEST(SocketioEmitterBroadcast, BinaryAndOtherNamespaceAreNotDelivered) {
 // hub::Hub::encode writes data_json after the event name, so several arguments arrive as
 // several arguments: 42["multi",1,"two",...].
 TEST(SocketioEmitterBroadcast, HubEncodesSeveralArguments) {
-    const std::string frame = hub::Hub::encode(emit_of("multi_args"));
-    EXPECT_THAT(frame,
-                ::testing::EndsWith(R"(42["multi",1,"two",[3],{"four":4},null,true,false])"));
+    EXPECT_EQ(hub::Hub::encode(emit_of("multi_args")),
+              R"(42["multi",1,"two",[3],{"four":4},null,true,false])");
     hub::Emit with_offset = emit_of("multi_args");
     with_offset.offset = "7-1";
-    EXPECT_THAT(hub::Hub::encode(with_offset),
-                ::testing::EndsWith(R"(42["multi",1,"two",[3],{"four":4},null,true,false,"7-1"])"));
+    EXPECT_EQ(hub::Hub::encode(with_offset), R"(42["multi",1,"two",[3],{"four":4},null,true,false,"7-1"])");
 }
 
 TEST(SocketioEmitterBroadcast, EveryTruncationIsRefused) {

@@ -12,9 +12,9 @@ namespace nudge::hub {
 namespace {
 
 struct Recorder final : Subscriber {
-    void deliver(const Frame& frame) override { frames.push_back(frame); }
+    void deliver(const Packet& packet) override { packets.push_back(packet); }
     void disconnect() override { ++disconnects; }
-    std::vector<Frame> frames;
+    std::vector<Packet> packets;
     int disconnects = 0;
 };
 
@@ -37,13 +37,10 @@ struct Fixture {
     }
 };
 
-TEST(Hub, EncodesAWebSocketTextFrameOfTheSocketIoEvent) {
-    const std::string frame = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}, {}, 0});
-    const std::string payload = R"(42["balance_updated",{"x":1}])";
-    ASSERT_EQ(frame.size(), 2 + payload.size());
-    EXPECT_EQ(static_cast<unsigned char>(frame[0]), 0x81);  // FIN + text
-    EXPECT_EQ(static_cast<unsigned char>(frame[1]), payload.size());  // unmasked, short length
-    EXPECT_EQ(frame.substr(2), payload);
+// The hub hands transports Engine.IO packets, never WebSocket frames (issue 20).
+TEST(Hub, EncodesTheEngineIoPacketOfTheSocketIoEvent) {
+    const std::string packet = Hub::encode(Emit{{"user_1"}, {}, "balance_updated", R"({"x":1})", {}, 0, {}, {}, 0});
+    EXPECT_EQ(packet, R"(42["balance_updated",{"x":1}])");
 }
 
 TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
@@ -55,15 +52,15 @@ TEST(Hub, DeliversToEveryShardAndSharesOneBufferPerShard) {
     f.hub.rooms(1).join("user_9", &c);
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(
         EmitBatch{Emit{{"all"}, {}, "e1", "", {}, 0, {}, {}, 0}, Emit{{"user_9"}, {}, "e2", "1", {}, 0, {}, {}, 0}})));
-    EXPECT_TRUE(a.frames.empty());  // nothing runs until the shard's thread does
+    EXPECT_TRUE(a.packets.empty());  // nothing runs until the shard's thread does
     f.drain();
-    ASSERT_EQ(a.frames.size(), 1U);
-    ASSERT_EQ(b.frames.size(), 1U);
-    ASSERT_EQ(c.frames.size(), 2U);
-    EXPECT_EQ(a.frames[0].get(), b.frames[0].get());  // one buffer for the shard
-    EXPECT_NE(a.frames[0].get(), c.frames[0].get());  // each shard has its own copy
-    EXPECT_EQ(*a.frames[0], *c.frames[0]);
-    EXPECT_EQ(c.frames[1]->substr(2), R"(42["e2",1])");
+    ASSERT_EQ(a.packets.size(), 1U);
+    ASSERT_EQ(b.packets.size(), 1U);
+    ASSERT_EQ(c.packets.size(), 2U);
+    EXPECT_EQ(a.packets[0].get(), b.packets[0].get());  // one buffer for the shard
+    EXPECT_NE(a.packets[0].get(), c.packets[0].get());  // each shard has its own copy
+    EXPECT_EQ(*a.packets[0], *c.packets[0]);
+    EXPECT_EQ(*c.packets[1], R"(42["e2",1])");
     EXPECT_EQ(f.batches_ended[0], 1);
     EXPECT_EQ(f.batches_ended[1], 1);
 }
@@ -102,8 +99,8 @@ TEST(Hub, PostsOnlyToShardsThatMayHaveARecipient) {
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"nobody"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.hub.pending(), 1U);  // no shard has the room: nothing posted
     f.drain();
-    EXPECT_EQ(a.frames.size(), 1U);
-    EXPECT_TRUE(c.frames.empty());
+    EXPECT_EQ(a.packets.size(), 1U);
+    EXPECT_TRUE(c.packets.empty());
     EXPECT_EQ(f.batches_ended[1], 0);
     // After the last member leaves, the shard is skipped again; a join makes it a target.
     f.hub.rooms(1).leave("user_2", &c);
@@ -163,7 +160,7 @@ TEST(HubRoomOps, AnEventPublishedAfterAJoinReachesTheJoinedSockets) {
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_EQ(f.queues[1].size(), 2U);
     f.drain();
-    EXPECT_EQ(a.frames.size(), 1U);
+    EXPECT_EQ(a.packets.size(), 1U);
     // Once the join ran, the presence filter decides again.
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{Emit{{"team_7"}, {}, "e", "", {}, 0, {}, {}, 0}})));
     EXPECT_TRUE(f.queues[0].empty());
@@ -216,13 +213,13 @@ TEST(HubResync, EachSessionGetsOneEventNamingItsRooms) {
     f.hub.rooms(1).join("elsewhere", &outside);
     ASSERT_TRUE(f.hub.resync(rooms));
     f.drain();
-    ASSERT_EQ(many.frames.size(), 1U);
-    const std::string& frame = *many.frames[0];
-    EXPECT_NE(frame.find(R"(42["nudge:resync",{"rooms":["room_0","room_1",)"), std::string::npos);
-    EXPECT_NE(frame.find(R"("room_999"]}])"), std::string::npos);
-    ASSERT_EQ(one.frames.size(), 1U);
-    EXPECT_EQ(one.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["room_7"]}])");
-    EXPECT_TRUE(outside.frames.empty());
+    ASSERT_EQ(many.packets.size(), 1U);
+    const std::string& packet = *many.packets[0];
+    EXPECT_EQ(packet.rfind(R"(42["nudge:resync",{"rooms":["room_0","room_1",)", 0), 0U);
+    EXPECT_TRUE(packet.ends_with(R"("room_999"]}])"));
+    ASSERT_EQ(one.packets.size(), 1U);
+    EXPECT_EQ(*one.packets[0], R"(42["nudge:resync",{"rooms":["room_7"]}])");
+    EXPECT_TRUE(outside.packets.empty());
 }
 
 TEST(HubResync, ASessionHoldingForItsConnectAnswerKeepsIt) {
@@ -232,7 +229,7 @@ TEST(HubResync, ASessionHoldingForItsConnectAnswerKeepsIt) {
     f.hub.rooms(0).join("user_1", &holding);
     ASSERT_TRUE(f.hub.resync(std::make_shared<std::vector<std::string>>(std::vector<std::string>{"user_1"})));
     f.drain();
-    EXPECT_TRUE(holding.frames.empty());
+    EXPECT_TRUE(holding.packets.empty());
     EXPECT_EQ(holding.take_held().size(), 1U);
 }
 
@@ -252,11 +249,11 @@ TEST(Hub, EachSessionGetsItsFormAndOneFormIsSharedOnAShard) {
     Emit emit{{"team"}, {}, "e", "", {}, 5, "Ep:5", "7", 200};
     ASSERT_TRUE(f.hub.deliver(std::make_shared<const EmitBatch>(EmitBatch{emit})));
     f.drain();
-    ASSERT_EQ(plain.frames.size(), 1U);
-    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["e"])");
-    EXPECT_EQ(offset.frames[0]->substr(2), R"(42["e",null,"Ep:5"])");
-    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["e",null,{"$nudge":{"v":"7","s":200}},"Ep:5"])");
-    EXPECT_EQ(nudge.frames[0].get(), nudge2.frames[0].get());
+    ASSERT_EQ(plain.packets.size(), 1U);
+    EXPECT_EQ(*plain.packets[0], R"(42["e"])");
+    EXPECT_EQ(*offset.packets[0], R"(42["e",null,"Ep:5"])");
+    EXPECT_EQ(*nudge.packets[0], R"(42["e",null,{"$nudge":{"v":"7","s":200}},"Ep:5"])");
+    EXPECT_EQ(nudge.packets[0].get(), nudge2.packets[0].get());
 }
 
 // --refetch-rate: the window is ceil(members / rate) seconds over every shard's members, the
@@ -297,9 +294,9 @@ TEST(Hub, ANudgeSessionsResyncIsSpread) {
     f.hub.rooms(0).join("team", &nudge);
     ASSERT_TRUE(f.hub.resync(std::make_shared<const std::vector<std::string>>(std::vector<std::string>{"team"})));
     f.drain();
-    ASSERT_EQ(plain.frames.size(), 1U);
-    EXPECT_EQ(plain.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]}])");
-    EXPECT_EQ(nudge.frames[0]->substr(2), R"(42["nudge:resync",{"rooms":["team"]},{"$nudge":{"s":2000}}])");
+    ASSERT_EQ(plain.packets.size(), 1U);
+    EXPECT_EQ(*plain.packets[0], R"(42["nudge:resync",{"rooms":["team"]}])");
+    EXPECT_EQ(*nudge.packets[0], R"(42["nudge:resync",{"rooms":["team"]},{"$nudge":{"s":2000}}])");
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ namespace {
 
 struct Recorder final : Subscriber {
     explicit Recorder(int id_in) : id(id_in) {}
-    void deliver(const Frame& frame) override { got.push_back(*frame); }
+    void deliver(const Packet& packet) override { got.push_back(*packet); }
     void disconnect() override { ADD_FAILURE() << "the room index never disconnects"; }
     int id;
     std::vector<std::string> got;

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -154,6 +155,31 @@ TEST_F(EpollSocketTest, AWriteThatWouldBlockWaitsForRoom) {
     std::array<char, 4> got{};
     ASSERT_EQ(::read(pair.peer, got.data(), got.size()), 4);
     EXPECT_EQ(std::string(got.data(), 4), "abcd");
+}
+
+// WsConnection gathers up to 64 frames, a header and a payload each, into one sendmsg: all
+// kMaxBuffers go out in one write, and past them the write is short (never an error).
+TEST_F(EpollSocketTest, AGatheredWriteTakesUpToKMaxBuffers) {
+    EpollSocket socket(poller, pair.ours);
+    std::string bytes(EpollSocket::kMaxBuffers + 10, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>('a' + i % 26);
+    std::vector<boost::asio::const_buffer> parts;
+    for (std::size_t i = 0; i < bytes.size(); ++i) parts.emplace_back(bytes.data() + i, 1);
+    error_code ec;
+    const std::span<const boost::asio::const_buffer> all(parts);
+    EXPECT_EQ(socket.write_some(all.first(EpollSocket::kMaxBuffers), ec), EpollSocket::kMaxBuffers);
+    EXPECT_FALSE(ec);
+    EXPECT_EQ(socket.write_some(all, ec), EpollSocket::kMaxBuffers);
+    EXPECT_FALSE(ec);
+    std::string got(2 * EpollSocket::kMaxBuffers, '\0');
+    std::size_t read = 0;
+    while (read < got.size()) {
+        const ssize_t n = ::read(pair.peer, got.data() + read, got.size() - read);
+        ASSERT_GT(n, 0);
+        read += static_cast<std::size_t>(n);
+    }
+    const std::string first = bytes.substr(0, EpollSocket::kMaxBuffers);
+    EXPECT_EQ(got, first + first);
 }
 
 TEST_F(EpollSocketTest, CloseAbortsPendingWaits) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "../ws/client_frames.hpp"
 #include "auth/jwt_verifier.hpp"
 #include "common/base64.hpp"
 #include "hub/hub.hpp"
@@ -30,6 +31,15 @@ inline std::string hs256(std::string_view payload_json) {
     HMAC(EVP_sha256(), kSecret.data(), static_cast<int>(kSecret.size()),
          reinterpret_cast<const unsigned char*>(signing_input.data()), signing_input.size(), mac, &size);
     return signing_input + "." + base64url_encode(std::string_view(reinterpret_cast<char*>(mac), size));
+}
+
+// A client's text message, as a masked frame.
+inline std::string client_text(std::string_view payload) {
+    return ws::test::masked_frame(ws::test::kFin | ws::test::op(ws::Opcode::kText), payload);
+}
+// The CONNECT of a WebSocket client with these token claims (user 1 in "all" by default).
+inline std::string connect_frame(std::string_view claims = R"({"sub":"1","rooms":["all"]})") {
+    return client_text(std::string(R"(40{"token":")") + hs256(claims) + "\"}");
 }
 
 using TestConnection = WsConnection<TestStream>;

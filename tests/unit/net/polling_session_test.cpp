@@ -66,6 +66,48 @@ TEST(PollingSession, AHeldGetWhoseClientGoesAwayEndsTheSession) {
     EXPECT_EQ(h.context.polling_sessions.load(), 0U);
 }
 
+// Queues two events to user 1, the second `big_size` bytes of data; returns their packets.
+std::vector<std::string> queue_two_events(Harness& h, std::size_t big_size) {
+    std::string big(big_size, 'x');
+    big.front() = big.back() = '"';
+    h.emit("user_1", "a", "1");
+    h.emit("user_1", "b", big);
+    return {R"(42["a",1])", R"(42["b",)" + big + "]"};
+}
+
+// A GET answer is the queued packets as the hub encoded them, joined with 0x1E (Engine.IO v4
+// payload): nothing is unwrapped, whatever a packet's length.
+TEST(PollingSession, AGetAnswerJoinsTheQueuedPacketsWithTheRecordSeparator) {
+    Harness h;
+    PollingSession& session = connected_session(h);
+    const auto packets = queue_two_events(h, 70000);
+    h.emit("all", "c");
+    auto get = std::make_shared<RecordedGet>();
+    session.on_poll(get);
+    h.poll();
+    const std::string expected = packets[0] + "\x1e" + packets[1] + "\x1e" + R"(42["c"])";
+    EXPECT_EQ(get->answers, std::vector<std::string>{expected});
+}
+
+// What a polling session queued goes out on the WebSocket it upgrades to, framed there.
+TEST(PollingSession, ABacklogTakenOverByAnUpgradeIsFramedByTheWebSocket) {
+    Harness h;
+    PollingSession& session = connected_session(h);
+    const auto packets = queue_two_events(h, 300);
+    auto s = std::make_shared<StreamState>(h.worker->io());
+    TestConnection::start(TestStream(s), *h.worker, "ACCEPT", {}, 0, &session);
+    h.poll();
+    s->send(text("2probe"));
+    h.poll();
+    s->send(text("5"));
+    h.poll();
+    std::string rest;
+    std::vector<std::string> payloads;
+    for (const auto& frame : server_frames(s->written, &rest)) payloads.push_back(frame.payload);
+    EXPECT_TRUE(rest.empty());
+    EXPECT_EQ(payloads, (std::vector<std::string>{"3probe", packets[0], packets[1]}));
+}
+
 // Runs one upgrade whose probe stream fails at the n-th read or write; returns true when the
 // run never reached that operation. Checks the invariants whatever happened.
 bool upgrade_with_failure(std::size_t n, bool fail_reads) {

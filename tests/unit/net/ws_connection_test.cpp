@@ -17,11 +17,8 @@ using ws::test::kFin;
 using ws::test::masked_frame;
 using ws::test::op;
 
-std::string text(std::string_view payload) { return masked_frame(kFin | op(ws::Opcode::kText), payload); }
+std::string text(std::string_view payload) { return client_text(payload); }
 std::string ping(std::string_view payload = {}) { return masked_frame(kFin | op(ws::Opcode::kPing), payload); }
-std::string connect_packet(std::string_view claims = R"({"sub":"1","rooms":["all"]})") {
-    return text(std::string(R"(40{"token":")") + hs256(claims) + "\"}");
-}
 
 std::uint16_t close_code(const ServerFrame& frame) {
     return static_cast<std::uint16_t>((static_cast<unsigned char>(frame.payload[0]) << 8) |
@@ -47,7 +44,7 @@ TEST(WsConnection, HandshakeThenOpenPacketThenConnectAnswer) {
     Harness h;
     auto s = h.connect();
     EXPECT_EQ(s->written.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0), 0U);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     const auto frames = frames_of(*s);
     ASSERT_EQ(frames.size(), 2U);
@@ -60,7 +57,7 @@ TEST(WsConnection, FanOutIsWrittenStraightFromStagedFramesInOrder) {
     Harness h;
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     h.emit("user_1", "a", "1");
     h.emit("all", "b", "2");
@@ -75,7 +72,7 @@ TEST(WsConnection, StalledClientQueuesAndCatchesUpInOrder) {
     Harness h;
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     s->set_write_capacity(5);  // part of the first event, then the kernel is full
     for (int i = 0; i < 10; ++i) h.emit("user_1", "e", std::to_string(i));
@@ -106,7 +103,7 @@ void expect_flood_is_bounded(const std::string& one_message, bool authenticate) 
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
     if (authenticate) {
-        s->send(connect_packet());
+        s->send(connect_frame());
         h.poll();
     }
     s->set_write_capacity(0);  // never reads
@@ -174,7 +171,7 @@ TEST(WsConnection, SlowConsumerGetsTheFrameInProgressThenACompleteClose1008) {
     Harness h(limits);
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     const std::string big(20000, 'x');
     s->set_write_capacity(1000);  // the first event goes out in part, then the kernel is full
@@ -224,7 +221,7 @@ TEST(WsConnection, ServerShutdownSendsOnlyAWebSocketClose1001) {
     Harness h;
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     c->close(session::CloseReason::kServerShutdown);
     h.poll();
@@ -245,7 +242,7 @@ TEST(WsConnection, MessagesBeforeAuthenticationAreSmall) {
 
     Harness h2;
     auto s2 = h2.connect();
-    s2->send(connect_packet());
+    s2->send(connect_frame());
     s2->send(text("421[\"x\",\"" + std::string(20000, 'a') + "\"]"));
     h2.poll();
     frames = frames_of(*s2);
@@ -284,7 +281,7 @@ TEST(WsConnection, PartialMessageBudgetClosesTheNewestOffender) {
 // completes without reaching the failure. Every run must end closed and freed (ASan checks
 // the memory) with the budgets given back.
 void run_session(Harness& h, const std::shared_ptr<StreamState>& s) {
-    s->send(connect_packet());
+    s->send(connect_frame());
     s->send(ping("p"));
     s->send(text("2"));
     s->send(text(R"(421["x"])"));
@@ -360,7 +357,7 @@ TEST(WsConnection, HeldEventsAreChargedToTheSendBudget) {
     Harness h(small_limits());
     TestConnection* c = nullptr;
     auto s = h.connect(&c);
-    s->send(connect_packet());
+    s->send(connect_frame());
     h.poll();
     c->deliver_from = hub::Subscriber::kHold;  // as while a Redis broker answers the CONNECT
     const std::string data = "\"" + std::string(1000, 'x') + "\"";

@@ -18,7 +18,8 @@ position it read at (``Nudge-Version``: the replica's replay position, or the pr
 ``pg_current_wal_lsn()``, taken before the view runs, so the data is at least that new) and
 ``Vary: Nudge-Min-Version``, so a shared cache never gives an answer meant for one minimum to a
 request with another; ``Server-Timing: nudge;dur=<ms>;desc="<alias>[, waited]"`` says what
-choosing the database cost (reading the positions, and waiting for the replica if it did). An answer to a version-keyed URL may be cached (the URL names a state at
+choosing the database cost (reading the positions, and waiting for the replica if it did; not
+opening the replica's connection, which the view's reads would open anyway). An answer to a version-keyed URL may be cached (the URL names a state at
 least that new): one without a ``Cache-Control`` of its own gets ``max-age``
 ``NUDGE_FRESH_CACHE_SECONDS``.
 
@@ -188,8 +189,14 @@ class FreshDataMiddleware:
             except ValueError as error:
                 return _bad_version(source, error)
             wanted = value if wanted is None else max(wanted, value)
+        safe = request.method in SAFE_METHODS
+        replica = _replica()
+        if replica is not None and safe:
+            # The view reads from the replica whether or not this middleware is there: opening
+            # that connection (a new server thread's first request) is not what choosing costs.
+            connections[replica].ensure_connection()
         started = time.perf_counter()
-        alias, position, waited = self._choose(wanted, request.method in SAFE_METHODS)
+        alias, position, waited = self._choose(wanted, safe)
         spent_ms = (time.perf_counter() - started) * 1000
         token = _route.set(alias)
         try:
