@@ -152,8 +152,8 @@ browser-test: build client-build
 
 # Fresh data (docs/fresh-data.md, tests/fresh/): the bank's Django backend on a PostgreSQL primary
 # and a hot standby 1 s behind, in Chromium, with and without the fresh-data middleware, and
-# behind nginx proxy_cache. FRESH_CYCLES pay -> refetch cycles per phase (20 here, ~2 min; .ci/run: 300).
-FRESH_CYCLES ?= 20
+# behind nginx proxy_cache. FRESH_CYCLES pay -> refetch cycles per phase (10 here, ~1.5 min; .ci/run: 300).
+FRESH_CYCLES ?= 10
 fresh-test: build client-build
 	FRESH_CYCLES=$(FRESH_CYCLES) NUDGED_BIN=$(CURDIR)/$(NUDGED) \
 	  node --test --test-concurrency=1 --test-timeout=1800000 tests/fresh/

@@ -14,8 +14,8 @@ import { chromium } from 'playwright-core';
 const run = promisify(execFile);
 const SCRIPT = fileURLToPath(new URL('../../scripts/postgres', import.meta.url));
 
-/** `FRESH_CYCLES` (default 20 in make test; .ci/run runs 300) cycles per phase. */
-export const CYCLES = Number(process.env.FRESH_CYCLES ?? 20);
+/** `FRESH_CYCLES` (default 10 in make test; .ci/run runs 300) cycles per phase. */
+export const CYCLES = Number(process.env.FRESH_CYCLES ?? 10);
 
 async function script(...args) {
   try {

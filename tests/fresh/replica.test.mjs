@@ -1,6 +1,6 @@
 // Issue 22's replica test: the bank's Django backend reads from a streaming hot standby that
 // applies each commit 1 s late. FRESH_CYCLES pay → event → refetch cycles per phase in Chromium
-// (20 in make test; .ci/run runs 300):
+// (10 in make test; .ci/run runs 300):
 //   control   without nudge's fresh-data middleware: the refetch reads the standby before it has
 //             replayed the payment, and the page shows a balance older than the event.
 //   fresh     with it: the refetch asks for the event's version (Nudge-Min-Version), the
