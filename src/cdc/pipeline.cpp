@@ -53,6 +53,8 @@ void Pipeline::collect(std::vector<OutEvent>& produced) {
     ++stats_.changes;
     for (auto& event : produced) {
         event.id = fmt::format("{}{}:{}", id_prefix_, format_lsn(commit_lsn_), index_++);
+        // The commit record starts at commit_lsn_; a standby's replay position moves by whole
+        // records, so a position past that start (>= commit_lsn_ + 1) means the commit replayed.
         event.version = format_lsn(commit_lsn_ + 1);
         pending_.push_back(std::move(event));
         ++stats_.events;
