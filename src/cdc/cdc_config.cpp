@@ -26,7 +26,7 @@ CdcParseOutcome parse_cdc_config(int argc, const char* const* argv) {
     app.set_version_flag("--version", "nudge-cdc 0.1.0");
     app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 
-    unsigned batch_wait_ms = static_cast<unsigned>(config.batch_wait.count());
+    auto batch_wait_ms = static_cast<unsigned>(config.batch_wait.count());
     unsigned hub_timeout_ms = 5000;
     unsigned max_backoff_ms = 5000;
     unsigned status_interval_s = 10;
