@@ -11,22 +11,20 @@
 //              is older than the event, and flagged, never passed off as current.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startHub, SECRET, API_KEY, freePort, eventually } from '../integration/lib/hub.mjs';
+import { startHub, SECRET, API_KEY, freePort } from '../integration/lib/hub.mjs';
+import { startNginx } from '../integration/lib/nginx.mjs';
 import { startDjangoBank } from '../../examples/bank/server/django.mjs';
 import { bankFrontEnd, bankPages, CYCLES, launchChromium, startReplicated } from './lib.mjs';
 
-const NGINX = '/usr/sbin/nginx';
 let db;
 let hub;
 let bank;
 let browser;
 let nginx;
 let dir;
-let output = '';
 const urls = {};
 
 // The recipe of docs/fresh-data.md, and a cache that ignores the version (the control).
@@ -86,49 +84,19 @@ before(async () => {
   const ports = { bankPort: new URL(bank.url).port, versionedPort: await freePort(), naivePort: await freePort() };
   urls.versioned = `http://127.0.0.1:${ports.versionedPort}`;
   urls.naive = `http://127.0.0.1:${ports.naivePort}`;
-  // nginx's workers (not root, when the test is) write the caches and temporary files.
-  chmodSync(dir, 0o755);
-  for (const sub of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi', 'versioned', 'naive']) {
-    mkdirSync(join(dir, sub));
-    chmodSync(join(dir, sub), 0o777);
-  }
-  writeFileSync(join(dir, 'site.conf'), site(ports));
-  writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log info;
-events { worker_connections 256; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
-  include ${dir}/site.conf;
-}
-`);
-  const args = ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')];
-  execFileSync(NGINX, ['-t', ...args], { stdio: 'pipe' });
-  nginx = spawn(NGINX, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  nginx.stdout.on('data', (chunk) => { output += chunk; });
-  nginx.stderr.on('data', (chunk) => { output += chunk; });
-  await eventually(async () => {
-    assert.equal(nginx.exitCode, null, `nginx exited:\n${output}`);
-    const answers = await Promise.all(Object.values(urls).map((url) => fetch(`${url}/api/config`).catch(() => null)));
-    return answers.every((answer) => answer?.status === 200);
+  for (const cache of ['versioned', 'naive']) mkdirSync(join(dir, cache));
+  nginx = await startNginx(dir, site(ports), {
+    ready: async () => {
+      const answers = await Promise.all(Object.values(urls).map((url) => fetch(`${url}/api/config`).catch(() => null)));
+      return answers.every((answer) => answer?.status === 200);
+    },
   });
   browser = await launchChromium();
 });
 
 after(async () => {
   await browser?.close();
-  if (nginx && nginx.exitCode === null) {
-    const exited = new Promise((resolve) => nginx.once('exit', resolve));
-    nginx.kill('SIGTERM');
-    await exited;
-  }
+  await nginx?.stop();
   await bank?.close();
   await hub?.stop();
   await db?.stop();
