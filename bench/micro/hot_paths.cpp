@@ -12,6 +12,7 @@
 
 #include "api/publish_request.hpp"
 #include "auth/jwt_verifier.hpp"
+#include "broker/history.hpp"
 #include "common/base64.hpp"
 #include "hub/encoded_emit.hpp"
 #include "hub/room_index.hpp"
@@ -183,6 +184,32 @@ void BM_JwtVerifyRS256(benchmark::State& state) {
     run_verify(state, std::move(config), token);
 }
 BENCHMARK(BM_JwtVerifyRS256);
+
+// --- Recovery history, per emit ---------------------------------------------------------------
+
+// One targeted emit into the embedded broker's history (recovery on, the default), in steady
+// state: 10,000 users, one emit per simulated millisecond to one of them, a 2 s window, so each
+// append also ages one emit out and, once rooms empty, forgets their tombstones. Issue 20 found
+// this cost per event (the difference between --recovery auto and off in the targeted rows).
+void BM_HistoryAppendTargeted(benchmark::State& state) {
+    constexpr std::size_t kUsers = 10000;
+    broker::History history(broker::HistoryConfig{.max_per_room = 1000,
+                                                  .ttl = std::chrono::milliseconds(2000),
+                                                  .tombstone_ttl = std::chrono::milliseconds(20000)});
+    hub::Emit emit;
+    emit.event = "balance_updated";
+    emit.data_json = std::string(kEventData);
+    auto now = broker::History::Clock::time_point{};
+    std::uint64_t seq = 0;
+    for (auto _ : state) {
+        now += std::chrono::milliseconds(1);
+        ++seq;
+        std::vector<std::string> rooms{"user_" + std::to_string((seq * 7919) % kUsers)};
+        history.append(seq, now, std::make_shared<const hub::EncodedEmit>(emit, 0), std::move(rooms), {});
+    }
+    benchmark::DoNotOptimize(history.events());
+}
+BENCHMARK(BM_HistoryAppendTargeted);
 
 // --- Room lookup and recipient iteration, per emit --------------------------------------------
 

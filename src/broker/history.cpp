@@ -6,7 +6,7 @@ namespace nudge::broker {
 
 namespace {
 
-// What one room's pointer to an emit costs: its deque slot (a shared_ptr).
+// What one room's pointer to an emit costs: its slot in the room's ring (a shared_ptr).
 constexpr std::size_t kPerRoomEntry = sizeof(std::shared_ptr<const History::Event>);
 
 }  // namespace
@@ -14,7 +14,7 @@ constexpr std::size_t kPerRoomEntry = sizeof(std::shared_ptr<const History::Even
 std::size_t History::cost(const Event& event) noexcept {
     // The control block and Event of make_shared, the EncodedEmit with its inputs and about one
     // encoded form (a packet is the inputs plus a few bytes; a second form, made only when
-    // sessions of both kinds replay, is not counted), the room names, plus one deque slot in
+    // sessions of both kinds replay, is not counted), the room names, plus one slot in
     // the global list and in each room.
     std::size_t bytes = sizeof(Event) + 16 + sizeof(hub::EncodedEmit) + 16 +
                         2 * (event.encoded->input_bytes() + 16) +
@@ -33,7 +33,7 @@ void History::append(std::uint64_t seq, Clock::time_point now,
     bytes_ += cost(*event);
     for (const auto& room : event->rooms) {
         auto it = rooms_.find(room);
-        if (it == rooms_.end()) it = rooms_.emplace(room, RoomLog{}).first;
+        if (it == rooms_.end()) it = rooms_.try_emplace(room).first;
         RoomLog& log = it->second;
         log.events.push_back(event);
         if (log.events.size() > config_.max_per_room) {

@@ -88,8 +88,35 @@ public:
 
 private:
     using EventPtr = std::shared_ptr<const Event>;
+    // A room's emits, oldest first: a vector read from `head`. Most rooms are one user's and hold
+    // an emit or two, so this costs one small allocation where a std::deque costs two (its map
+    // and a 512-byte block, allocated even when empty). Popped slots are reclaimed once they are
+    // half the vector, so pop_front is amortized O(1).
+    class EventRing {
+    public:
+        [[nodiscard]] bool empty() const noexcept { return head_ == slots_.size(); }
+        [[nodiscard]] std::size_t size() const noexcept { return slots_.size() - head_; }
+        [[nodiscard]] const EventPtr& front() const noexcept { return slots_[head_]; }
+        [[nodiscard]] auto begin() const noexcept { return slots_.begin() + static_cast<std::ptrdiff_t>(head_); }
+        [[nodiscard]] auto end() const noexcept { return slots_.end(); }
+        void push_back(EventPtr event) { slots_.push_back(std::move(event)); }
+        void pop_front() noexcept {
+            slots_[head_++].reset();
+            if (head_ == slots_.size()) {
+                slots_.clear();
+                head_ = 0;
+            } else if (2 * head_ >= slots_.size()) {
+                slots_.erase(slots_.begin(), begin());
+                head_ = 0;
+            }
+        }
+
+    private:
+        std::vector<EventPtr> slots_;
+        std::size_t head_ = 0;
+    };
     struct RoomLog {
-        std::deque<EventPtr> events;
+        EventRing events;
         std::uint64_t trimmed_through = 0;
         Clock::time_point emptied_at{};
     };

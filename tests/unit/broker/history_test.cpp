@@ -74,6 +74,28 @@ TEST_F(HistoryTest, ARoomTrimmedByCountIsLostOnlyForPositionsBeforeTheTrim) {
     EXPECT_EQ(frames(q), (std::vector<std::string>{"f3", "f4", "f5"}));
 }
 
+// A room's log is a vector read from a moving head, compacted as it goes: after every one of
+// many count trims, the room still replays exactly its newest three emits, in order.
+TEST_F(HistoryTest, ARoomTrimmedManyTimesKeepsItsNewestEmitsInOrder) {
+    for (std::uint64_t s = 1; s <= 40; ++s) {
+        add(s, {"a"});
+        const std::uint64_t first = s > 3 ? s - 2 : 1;
+        std::vector<std::string> expected;
+        for (std::uint64_t e = first; e <= s; ++e) expected.push_back(std::to_string(e).insert(0, 1, 'f'));
+        const auto q = history.query(Rooms{"a"}, first - 1, t0);
+        ASSERT_TRUE(q.lost_rooms.empty()) << "after emit " << s;
+        ASSERT_EQ(frames(q), expected) << "after emit " << s;
+        if (first > 1) {
+            EXPECT_EQ(history.query(Rooms{"a"}, first - 2, t0).lost_rooms, Rooms{"a"}) << "after emit " << s;
+        }
+    }
+    // Aged out one by one, from the front, down to a tombstone.
+    history.expire(t0 + 11s);
+    EXPECT_EQ(history.events(), 0U);
+    EXPECT_EQ(history.query(Rooms{"a"}, 39, t0 + 11s).lost_rooms, Rooms{"a"});
+    EXPECT_TRUE(history.query(Rooms{"a"}, 40, t0 + 11s).lost_rooms.empty());
+}
+
 TEST_F(HistoryTest, EventsOlderThanTheWindowAreTrimmedAndTheirRoomsReportLost) {
     add(1, {"a"}, 0s);
     add(2, {"b"}, 5s);
