@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/parser.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
@@ -33,30 +35,52 @@ ApiError bad(std::string code, std::string message) {
 
 std::string_view view(const json::string& s) { return {s.data(), s.size()}; }
 
-Result<std::string, ApiError> name_field(const json::value& value, const std::string& where,
+// A request's DOM up to this size is built on the stack (a single event is ~1 KiB of nodes).
+constexpr std::size_t kArenaBytes = 4096;
+
+// Where a value sits in the body ("events[3].rooms[1]"), for error messages. Spelled out only
+// when a message needs it: a valid body builds no names.
+struct Path {
+    std::optional<std::size_t> event = std::nullopt;    // the index in "events", for a batch
+    std::string_view field = {};                        // "" for the body itself
+    std::optional<std::size_t> element = std::nullopt;  // the index in an array field
+
+    [[nodiscard]] Path at(std::size_t i) const { return Path{event, field, i}; }
+    [[nodiscard]] Path with(std::string_view name) const { return Path{event, name, std::nullopt}; }
+    [[nodiscard]] std::string text() const {
+        std::string out = event ? fmt::format("events[{}]", *event) : std::string();
+        if (!field.empty()) {
+            if (!out.empty()) out.push_back('.');
+            out += field;
+        }
+        if (element) out += fmt::format("[{}]", *element);
+        return out.empty() ? std::string("body") : out;
+    }
+};
+
+Result<std::string, ApiError> name_field(const json::value& value, const Path& where,
                                          const PublishLimits& limits) {
     if (!value.is_string() || value.get_string().empty()) {
-        return fail(bad("invalid_field", where + ": must be a non-empty string"));
+        return fail(bad("invalid_field", where.text() + ": must be a non-empty string"));
     }
     if (value.get_string().size() > limits.max_name_bytes) {
         return fail(bad("invalid_field",
-                        fmt::format("{}: longer than {} bytes", where, limits.max_name_bytes)));
+                        fmt::format("{}: longer than {} bytes", where.text(), limits.max_name_bytes)));
     }
     return std::string(view(value.get_string()));
 }
 
-Result<std::vector<std::string>, ApiError> room_list(const json::value& value,
-                                                     const std::string& where,
+Result<std::vector<std::string>, ApiError> room_list(const json::value& value, const Path& where,
                                                      const PublishLimits& limits) {
-    if (!value.is_array()) return fail(bad("invalid_field", where + ": must be an array of strings"));
+    if (!value.is_array()) return fail(bad("invalid_field", where.text() + ": must be an array of strings"));
     const json::array& array = value.get_array();
     if (array.size() > limits.max_rooms) {
-        return fail(bad("invalid_field", fmt::format("{}: more than {} rooms", where, limits.max_rooms)));
+        return fail(bad("invalid_field", fmt::format("{}: more than {} rooms", where.text(), limits.max_rooms)));
     }
     std::vector<std::string> rooms;
     rooms.reserve(array.size());
     for (std::size_t i = 0; i < array.size(); ++i) {
-        auto room = name_field(array[i], fmt::format("{}[{}]", where, i), limits);
+        auto room = name_field(array[i], where.at(i), limits);
         if (!room) return fail(std::move(room.error()));
         rooms.push_back(std::move(*room));
     }
@@ -66,11 +90,11 @@ Result<std::vector<std::string>, ApiError> room_list(const json::value& value,
 // JSON numbers a version may be: integers a JavaScript publisher can hold exactly (2^53 - 1).
 constexpr std::uint64_t kMaxIntegerVersion = (std::uint64_t{1} << 53U) - 1;
 
-Result<std::string, ApiError> version_field(const json::value& value, const std::string& where) {
+Result<std::string, ApiError> version_field(const json::value& value, const Path& where) {
     if (value.is_string()) {
         if (auto version = parse_event_version(view(value.get_string()))) return std::move(version->text);
         return fail(bad("invalid_field",
-                        where + ": must be a Postgres LSN (\"0/16B3748\") or decimal digits "
+                        where.text() + ": must be a Postgres LSN (\"0/16B3748\") or decimal digits "
                                 "(at most 20, value below 2^64)"));
     }
     if (value.is_uint64() || (value.is_int64() && value.get_int64() >= 0)) {
@@ -78,56 +102,55 @@ Result<std::string, ApiError> version_field(const json::value& value, const std:
             value.is_uint64() ? value.get_uint64() : static_cast<std::uint64_t>(value.get_int64());
         if (number <= kMaxIntegerVersion) return event_version_from_integer(number).text;
         return fail(bad("invalid_field",
-                        where + ": a number above 2^53 - 1; send larger versions as a string of digits"));
+                        where.text() + ": a number above 2^53 - 1; send larger versions as a string of digits"));
     }
-    return fail(bad("invalid_field", where + ": must be a non-negative integer or a string (a "
+    return fail(bad("invalid_field", where.text() + ": must be a non-negative integer or a string (a "
                                              "Postgres LSN such as \"0/16B3748\", or decimal digits)"));
 }
 
-Result<std::uint32_t, ApiError> spread_field(const json::value& value, const std::string& where) {
+Result<std::uint32_t, ApiError> spread_field(const json::value& value, const Path& where) {
     const bool in_range = (value.is_uint64() && value.get_uint64() <= hub::kMaxSpreadMs) ||
                           (value.is_int64() && value.get_int64() >= 0 &&
                            value.get_int64() <= std::int64_t{hub::kMaxSpreadMs});
     if (!in_range) {
         return fail(bad("invalid_field", fmt::format("{}: must be an integer number of milliseconds "
                                                      "from 0 to {}",
-                                                     where, hub::kMaxSpreadMs)));
+                                                     where.text(), hub::kMaxSpreadMs)));
     }
     return static_cast<std::uint32_t>(value.is_uint64() ? value.get_uint64()
                                                         : static_cast<std::uint64_t>(value.get_int64()));
 }
 
-Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::string& prefix,
+// One event: the body itself, or events[index] of a batch.
+Result<hub::Emit, ApiError> parse_one(const json::value& value, std::optional<std::size_t> index,
                                       const PublishLimits& limits) {
-    auto field = [&](std::string_view name) { return prefix + std::string(name); };
-    if (!value.is_object()) {
-        return fail(bad("invalid_body", (prefix.empty() ? std::string("body") : prefix.substr(0, prefix.size() - 1)) +
-                                            ": must be a JSON object"));
-    }
+    const Path body{index, {}, std::nullopt};
+    auto field = [&](std::string_view name) { return body.with(name); };
+    if (!value.is_object()) return fail(bad("invalid_body", body.text() + ": must be a JSON object"));
     const json::object& object = value.get_object();
     for (const auto& entry : object) {
         const std::string_view key(entry.key().data(), entry.key().size());
         if (key != "room" && key != "rooms" && key != "event" && key != "data" && key != "except" &&
             key != "id" && key != "version" && key != "spread") {
-            return fail(bad("unknown_field", fmt::format("{}: unknown field", field(key))));
+            return fail(bad("unknown_field", fmt::format("{}: unknown field", field(key).text())));
         }
     }
 
     hub::Emit emit;
     const json::value* event = object.if_contains("event");
-    if (event == nullptr) return fail(bad("missing_field", field("event") + ": required"));
+    if (event == nullptr) return fail(bad("missing_field", field("event").text() + ": required"));
     auto name = name_field(*event, field("event"), limits);
     if (!name) return fail(std::move(name.error()));
     if (sio::is_reserved_event(*name)) {
         return fail(bad("reserved_event",
-                        fmt::format("{}: \"{}\" is reserved by Socket.IO", field("event"), *name)));
+                        fmt::format("{}: \"{}\" is reserved by Socket.IO", field("event").text(), *name)));
     }
     emit.event = std::move(*name);
 
     const json::value* room = object.if_contains("room");
     const json::value* rooms = object.if_contains("rooms");
     if (room != nullptr && rooms != nullptr) {
-        return fail(bad("invalid_field", field("room") + ": give either room or rooms, not both"));
+        return fail(bad("invalid_field", field("room").text() + ": give either room or rooms, not both"));
     }
     if (room != nullptr) {
         auto r = name_field(*room, field("room"), limits);
@@ -136,10 +159,10 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     } else if (rooms != nullptr) {
         auto list = room_list(*rooms, field("rooms"), limits);
         if (!list) return fail(std::move(list.error()));
-        if (list->empty()) return fail(bad("invalid_field", field("rooms") + ": must not be empty"));
+        if (list->empty()) return fail(bad("invalid_field", field("rooms").text() + ": must not be empty"));
         emit.rooms = std::move(*list);
     } else {
-        return fail(bad("missing_field", field("room") + ": required (room or rooms)"));
+        return fail(bad("missing_field", field("room").text() + ": required (room or rooms)"));
     }
 
     if (const json::value* except = object.if_contains("except")) {
@@ -150,7 +173,7 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
     if (emit.rooms.size() + emit.except.size() > limits.max_rooms) {
         return fail(bad("invalid_field",
                         fmt::format("{}: more than {} rooms in rooms and except together",
-                                    field("rooms"), limits.max_rooms)));
+                                    field("rooms").text(), limits.max_rooms)));
     }
     if (const json::value* data = object.if_contains("data")) {
         emit.data_json = json::serialize(*data);
@@ -160,7 +183,7 @@ Result<hub::Emit, ApiError> parse_one(const json::value& value, const std::strin
         if (!id->is_string() || id->get_string().empty() ||
             id->get_string().size() > limits.max_name_bytes) {
             return fail(bad("invalid_field",
-                            fmt::format("{}: must be a string of 1 to {} bytes", field("id"),
+                            fmt::format("{}: must be a string of 1 to {} bytes", field("id").text(),
                                         limits.max_name_bytes)));
         }
         emit.id.assign(id->get_string().data(), id->get_string().size());
@@ -186,12 +209,12 @@ Result<std::vector<std::string>, ApiError> selector(const json::object& object,
         return fail(bad("invalid_field", "room: give either room or rooms, not both"));
     }
     if (room != nullptr) {
-        auto r = name_field(*room, "room", limits);
+        auto r = name_field(*room, Path{.field = "room"}, limits);
         if (!r) return fail(std::move(r.error()));
         return std::vector<std::string>{std::move(*r)};
     }
     if (rooms == nullptr) return fail(bad("missing_field", "room: required (room or rooms)"));
-    auto list = room_list(*rooms, "rooms", limits);
+    auto list = room_list(*rooms, Path{.field = "rooms"}, limits);
     if (!list) return fail(std::move(list.error()));
     if (list->empty()) return fail(bad("invalid_field", "rooms: must not be empty"));
     return list;
@@ -199,9 +222,12 @@ Result<std::vector<std::string>, ApiError> selector(const json::object& object,
 
 // The body as JSON; invalid_json says where the parser stopped as line and column (1-based,
 // columns in bytes), so a hand-written curl body can be fixed without guessing.
-Result<json::value, ApiError> parse_json_body(std::string_view body) {
+// The DOM lives in `storage`: a publish request parses into a per-request arena (below) and
+// frees it in one piece, instead of a malloc and a free per JSON node.
+Result<json::value, ApiError> parse_json_body(std::string_view body, json::storage_ptr storage) {
     boost::system::error_code ec;
     json::parser parser;
+    parser.reset(std::move(storage));  // the resulting value's storage (the parser's own stack is separate)
     const std::size_t at = std::min(parser.write(body.data(), body.size(), ec), body.size());
     if (!ec) return parser.release();
     const std::string_view before = body.substr(0, at);
@@ -216,7 +242,9 @@ Result<json::value, ApiError> parse_json_body(std::string_view body) {
 
 Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind, std::string_view body,
                                             const PublishLimits& limits) {
-    auto parsed = parse_json_body(body);
+    unsigned char arena[kArenaBytes];
+    json::monotonic_resource resource(arena, sizeof arena);
+    auto parsed = parse_json_body(body, &resource);
     if (!parsed) return fail(std::move(parsed.error()));
     json::value root = std::move(*parsed);
     if (!root.is_object()) return fail(bad("invalid_body", "body: must be a JSON object"));
@@ -238,7 +266,7 @@ Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind, std::string_vi
     if (!rooms) return fail(std::move(rooms.error()));
     op.rooms = std::move(*rooms);
     if (const json::value* except = object.if_contains("except")) {
-        auto list = room_list(*except, "except", limits);
+        auto list = room_list(*except, Path{.field = "except"}, limits);
         if (!list) return fail(std::move(list.error()));
         op.except = std::move(*list);
     }
@@ -248,11 +276,11 @@ Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind, std::string_vi
         if (targets == nullptr) return fail(bad("missing_field", field + ": required"));
         // A single room is accepted as a string too (socketsJoin("team_7")).
         if (targets->is_string()) {
-            auto r = name_field(*targets, field, limits);
+            auto r = name_field(*targets, Path{.field = list_field}, limits);
             if (!r) return fail(std::move(r.error()));
             op.targets.push_back(std::move(*r));
         } else {
-            auto list = room_list(*targets, field, limits);
+            auto list = room_list(*targets, Path{.field = list_field}, limits);
             if (!list) return fail(std::move(list.error()));
             if (list->empty()) return fail(bad("invalid_field", field + ": must not be empty"));
             op.targets = std::move(*list);
@@ -266,7 +294,9 @@ Result<hub::RoomOp, ApiError> parse_room_op(hub::RoomOpKind kind, std::string_vi
 }
 
 Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body, const PublishLimits& limits) {
-    auto parsed = parse_json_body(body);
+    unsigned char arena[kArenaBytes];
+    json::monotonic_resource resource(arena, sizeof arena);
+    auto parsed = parse_json_body(body, &resource);
     if (!parsed) return fail(std::move(parsed.error()));
     json::value root = std::move(*parsed);
     if (!root.is_object()) return fail(bad("invalid_body", "body: must be a JSON object"));
@@ -286,13 +316,13 @@ Result<hub::EmitBatch, ApiError> parse_publish(std::string_view body, const Publ
         }
         batch.reserve(array.size());
         for (std::size_t i = 0; i < array.size(); ++i) {
-            auto emit = parse_one(array[i], fmt::format("events[{}].", i), limits);
+            auto emit = parse_one(array[i], i, limits);
             if (!emit) return fail(std::move(emit.error()));
             batch.push_back(std::move(*emit));
         }
         return batch;
     }
-    auto emit = parse_one(root, "", limits);
+    auto emit = parse_one(root, std::nullopt, limits);
     if (!emit) return fail(std::move(emit.error()));
     batch.push_back(std::move(*emit));
     return batch;
