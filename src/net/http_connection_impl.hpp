@@ -217,8 +217,14 @@ void BasicHttpConnection<Stream>::on_request() {
     const api::Request api_request{request.method_string(), target,
                                    request[http::field::authorization], request.body(), remote_,
                                    routes_};
-    // The answer may come later from the broker's thread (Redis): it is sent from this
-    // connection's executor; the connection reads no further request meanwhile.
+    // The answer is always posted to this connection's worker, never written inline: a
+    // publish (or a join) posts its work to each target shard, and the one of this worker
+    // waits in asio's thread-private queue until this handler returns, while a shard task
+    // posted from another thread goes straight into the shared queue. Answered inline, a
+    // client could see the 202 and publish again through another worker, and that second
+    // event would reach this worker's sockets first. Posted, the answer runs after this
+    // worker's part of the work. A Redis broker answers from its own thread: posted too.
+    // The connection reads no further request meanwhile.
     worker_.context().router->handle(
         api_request, [self = this->shared_from_this(), method = std::string(request.method_string()),
                       path = std::string(path_of(target)), head = request.method() == http::verb::head,
@@ -234,11 +240,7 @@ void BasicHttpConnection<Stream>::on_request() {
                 response.keep_alive(keep_alive);
                 self->send(std::move(response), !keep_alive);
             };
-            if (self->worker_.io().get_executor().running_in_this_thread()) {
-                answer();
-            } else {
-                asio::post(self->worker_.io(), std::move(answer));
-            }
+            asio::post(self->worker_.io(), std::move(answer));
         });
 }
 

@@ -189,3 +189,51 @@ TEST(HttpConnection, EveryWriteFailureOfTheUpgradeProbeLeavesOneSession) { fail_
 
 }  // namespace
 }  // namespace nudge::net::test
+
+namespace nudge::net::test {
+namespace {
+
+// A member of a room that notes, when an event reaches it, how many HTTP answers its
+// publisher's stream had already written.
+class AnswerWatcher final : public hub::Subscriber {
+public:
+    explicit AnswerWatcher(const StreamState& publisher) : publisher_(publisher) {}
+    void deliver(const hub::Packet& /*packet*/) override {
+        answers_before.push_back(answers(publisher_.written).size());
+    }
+    void disconnect() override {}
+    std::vector<std::size_t> answers_before;
+
+private:
+    const StreamState& publisher_;
+};
+
+// Regression (CI run of 2026-12-07: two events published one after the other, each after the
+// other's 202, reached a socket in the opposite order). The delivery a publish posts to its own
+// worker waits in asio's thread-private queue until the handler returns; a 202 written inline
+// let the client publish again through another worker, whose delivery went first. The answer
+// is now posted behind that work: when the event reaches the socket, no 202 is out yet.
+TEST(HttpConnection, APublishIsDeliveredOnItsOwnWorkerBeforeItsAnswerIsWritten) {
+    Workers w(1);
+    auto publisher = std::make_shared<StreamState>(w.at(0).io());
+    AnswerWatcher member(*publisher);
+    w.at(0).rooms().join("user_1", &member);
+    std::make_shared<TestHttp>(HttpTestStream(publisher), w.at(0))->start();
+    const std::string body = R"({"room":"user_1","event":"balance_updated"})";
+    publisher->send("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
+                    "Content-Type: application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+    w.poll();
+    const auto written = answers(publisher->written);
+    ASSERT_EQ(written.size(), 1U);
+    EXPECT_EQ(written[0].status, 202U) << written[0].body;
+    ASSERT_EQ(member.answers_before.size(), 1U);
+    EXPECT_EQ(member.answers_before[0], 0U) << "the 202 was written before the event reached its room";
+    w.at(0).rooms().leave_all(&member);
+    publisher->peer_closed = true;
+    publisher->notify();
+    w.poll();
+}
+
+}  // namespace
+}  // namespace nudge::net::test

@@ -54,11 +54,23 @@ public:
             token, buffers);
     }
 
+    // As asio's socket does, the bytes go out when the write starts if the stream can take
+    // them (a speculative write), and only the completion is posted: a peer may see them
+    // before the handler that started the write has returned.
     template <class Buffers, class Token>
     auto async_write_some(const Buffers& buffers, Token&& token) {
         return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
             [state = state_](auto handler, const Buffers& b) {
-                arm_write(state, b, std::make_shared<decltype(handler)>(std::move(handler)));
+                auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+                if (!state->closed && state->write_capacity > 0) {
+                    boost::system::error_code ec;
+                    const std::size_t n = TestStream(state).write_some(b, ec);
+                    if (ec != boost::asio::error::would_block) {
+                        boost::asio::post(*state->io, [shared, ec, n] { std::move (*shared)(ec, n); });
+                        return;
+                    }
+                }
+                arm_write(state, b, std::move(shared));
             },
             token, buffers);
     }
