@@ -35,7 +35,9 @@ void LocalBroker::restore(const SavedState& state) {
             emit.spread_ms = saved.spread_ms;
             emit.seq = saved.seq;
             emit.offset = format_offset(epoch_, saved.seq);
-            auto encoded = std::make_shared<const hub::EncodedEmit>(emit, saved.spread_ms);
+            // Taken when it was published, not when the state file was read back.
+            auto encoded = std::make_shared<const hub::EncodedEmit>(
+                emit, saved.spread_ms, hub::EncodedEmit::unix_now_ms() - saved.age.count());
             history_.append(saved.seq, now - saved.age, std::move(encoded), std::move(emit.rooms),
                             std::move(emit.except));
         }

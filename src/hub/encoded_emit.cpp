@@ -1,23 +1,33 @@
 #include "hub/encoded_emit.hpp"
 
+#include <chrono>
+
 #include "sio/packet.hpp"
 
 namespace nudge::hub {
 
-EncodedEmit::EncodedEmit(const Emit& emit, std::uint32_t window_ms)
+EncodedEmit::EncodedEmit(const Emit& emit, std::uint32_t window_ms, std::int64_t taken_unix_ms)
     : event_(emit.event),
       data_json_(emit.data_json),
       offset_(emit.offset),
       version_(emit.version),
-      window_ms_(window_ms) {}
+      window_ms_(window_ms),
+      taken_unix_ms_(taken_unix_ms) {}
 
-std::string EncodedEmit::metadata(std::string_view version, std::uint32_t window_ms) {
+std::int64_t EncodedEmit::unix_now_ms() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string EncodedEmit::metadata(std::string_view version, std::uint32_t window_ms,
+                                  std::int64_t taken_unix_ms) {
     if (version.empty() && window_ms == 0) return {};
     std::string inner;
     if (!version.empty()) inner = R"("v":)" + sio::json_quote(version);
     if (window_ms > 0) {
         if (!inner.empty()) inner.push_back(',');
-        inner += R"("s":)" + std::to_string(window_ms);
+        inner += R"("s":)" + std::to_string(window_ms) + R"(,"t":)" + std::to_string(taken_unix_ms);
     }
     return R"({"$nudge":{)" + inner + "}}";
 }
@@ -29,7 +39,7 @@ std::string EncodedEmit::encode(Variant variant) const {
         // must not be mistaken for the metadata or the offset.
         args = data_json_.empty() ? std::string("null") : data_json_;
         args.push_back(',');
-        args += metadata(version_, window_ms_);
+        args += metadata(version_, window_ms_, taken_unix_ms_);
     } else if (variant == Variant::kOffset) {
         args = data_json_.empty() ? std::string("null") : data_json_;
     } else {

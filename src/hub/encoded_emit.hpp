@@ -8,9 +8,11 @@
 //     options expect (no offset: python-socketio would pass it to the handler);
 //   - kOffset `42["event",data|null,"<epoch>:<seq>"]`: connection-state recovery (auth.recovery,
 //     or --recovery on); the same as kPlain when the emit has no offset;
-//   - kNudge  `42["event",data|null,{"$nudge":{"v":…,"s":…}},"<offset>"]`: a session that sent
-//     auth.nudge === 1 (@nudge/query-core); the metadata argument only when the emit has a
-//     version or a spread window, otherwise the same as kOffset.
+//   - kNudge  `42["event",data|null,{"$nudge":{"v":…,"s":…,"t":…}},"<offset>"]`: a session that
+//     sent auth.nudge === 1 (@nudge/query-core); the metadata argument only when the emit has a
+//     version or a spread window, otherwise the same as kOffset. With a window, "t" is when this
+//     hub took the event (Unix ms): a client the event reaches late counts its offset from
+//     then, not from when the event reached it (docs/protecting-your-api.md).
 // A form is the Engine.IO packet text (hub::Packet), the same for every transport: the
 // WebSocket transport writes a frame header in front of it, long-polling a separator between
 // packets (issue 20: the hub hands transports packets, not WebSocket frames).
@@ -30,8 +32,9 @@ namespace nudge::hub {
 class EncodedEmit {
 public:
     // `window_ms`: the spread window sent to nudge sessions (the emit's own spread or one the
-    // hub derived, at most kMaxSpreadMs); 0 for none.
-    EncodedEmit(const Emit& emit, std::uint32_t window_ms);
+    // hub derived, at most kMaxSpreadMs); 0 for none. `taken_unix_ms`: when the hub took the
+    // event (sent with a window as "t"); now when not given.
+    EncodedEmit(const Emit& emit, std::uint32_t window_ms, std::int64_t taken_unix_ms = unix_now_ms());
     EncodedEmit(const EncodedEmit&) = delete;
     EncodedEmit& operator=(const EncodedEmit&) = delete;
     ~EncodedEmit() = default;
@@ -48,8 +51,11 @@ public:
         return event_.size() + data_json_.size() + offset_.size() + version_.size();
     }
 
-    // The `{"$nudge":{...}}` argument for a version and a window; empty when both are absent.
-    [[nodiscard]] static std::string metadata(std::string_view version, std::uint32_t window_ms);
+    // The `{"$nudge":{...}}` argument for a version and a window (with the window, the time
+    // `taken_unix_ms` as "t"); empty when both are absent.
+    [[nodiscard]] static std::string metadata(std::string_view version, std::uint32_t window_ms,
+                                              std::int64_t taken_unix_ms);
+    [[nodiscard]] static std::int64_t unix_now_ms() noexcept;
 
 private:
     [[nodiscard]] std::string encode(Variant variant) const;
@@ -59,6 +65,7 @@ private:
     std::string offset_;
     std::string version_;
     std::uint32_t window_ms_;
+    std::int64_t taken_unix_ms_;
     static constexpr std::size_t kForms = static_cast<std::size_t>(Variant::kCount);
     // Per form: kEmpty, kEncoding (one thread encodes, others wait), kReady. Not std::call_once:
     // glibc's pthread_once makes a futex-wake system call after every first run, whether or

@@ -258,7 +258,8 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
     std::string resync_metadata;
     if (const hub::Hub* hub = worker_.context().hub;
         hub != nullptr && variant == hub::Variant::kNudge && !recovery.lost_rooms.empty()) {
-        resync_metadata = hub::EncodedEmit::metadata({}, hub->derived_window_ms(recovery.lost_rooms));
+        resync_metadata = hub::EncodedEmit::metadata({}, hub->derived_window_ms(recovery.lost_rooms),
+                                                      hub::EncodedEmit::unix_now_ms());
     }
     for (const auto& text : recovery_answer(client_pid, recovery, resync_metadata)) send_text(text);
     for (auto& packet : recovery.replay) enqueue(std::move(packet), false);

@@ -21,7 +21,13 @@
 //    fetches at once, and refetches them at this client's offset in [0, W) (spread.ts): 10,000
 //    clients of one room reach the origin at W/10,000 intervals instead of all at once. At the
 //    offset a query that fetched since the event is left alone, and a hidden tab only keeps the
-//    mark (rule 3): it refetches when it becomes visible.
+//    mark (rule 3): it refetches when it becomes visible. The window starts when the hub took the
+//    event ("t", `meta.sentAt`), not when it reached this client: a client reached late (a busy
+//    device, a slow network) keeps its place instead of landing on the clients after it, and
+//    one already past its place (reached late, or its timer ran late on a busy device) takes
+//    one in what is left of the window, in proportion, instead of landing with every client
+//    late for the same reason. A lag outside [0, W) is not trusted (a clock that disagrees with
+//    the hub's, a replay after a reconnect): the window then starts at arrival.
 import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
 import type { EventMeta } from './meta.js'
@@ -98,6 +104,9 @@ export const reporter =
       // An onError that throws must not break the socket's emitter either.
     }
   }
+
+/** How late a spread refetch may run and still count as at its place (timers are never exact). */
+const LATE_MS = 100
 
 const documentHidden = (): boolean =>
   typeof document !== 'undefined' && document.visibilityState === 'hidden'
@@ -218,8 +227,35 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
     })
   }
 
+  /**
+   * Runs `fire` at this client's place in a window of `windowMs` that started at `sentAt` (rule
+   * 4). A client already past its place (reached late, or its timer ran late on a busy device)
+   * takes, once, a new place in what is left of the window, in proportion to its offset, rather
+   * than firing at once with every other client that is late for the same reason.
+   */
+  const atPlace = (windowMs: number, sentAt: number | undefined, fire: () => void): void => {
+    const offset = spreadOffset((seed ??= o.spreadSeed ?? tabSeed()), windowMs)
+    const now = Date.now()
+    const start = sentAt !== undefined && sentAt <= now && now - sentAt < windowMs ? sentAt : now
+    let placed = offset
+    const arm = (): void => {
+      const timer = setTimeout(() => {
+        spreadTimers.delete(timer)
+        const late = Date.now() - start
+        // (Past the window's end, the new place is now.)
+        if (placed === offset && late > offset + LATE_MS) {
+          placed = late + Math.floor((offset / late) * (windowMs - late))
+          return arm()
+        }
+        fire()
+      }, placed - (Date.now() - start))
+      spreadTimers.add(timer)
+    }
+    arm()
+  }
+
   /** Adds the keys now, or marks them stale now and adds them at this client's spread offset. */
-  const addAll = (specs: KeyList, exact: boolean, mask: number, spreadMs = 0): void => {
+  const addAll = (specs: KeyList, exact: boolean, mask: number, spreadMs = 0, sentAt?: number): void => {
     if (spreadMs <= 0) {
       for (const spec of specs) add(spec, exact, mask)
       return schedule()
@@ -230,24 +266,19 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
       o.queryClient
         .invalidateQueries({ queryKey: toKey(spec), exact, refetchType: 'none' })
         .catch(report)
-    const timer = setTimeout(
-      () => {
-        spreadTimers.delete(timer)
-        for (const spec of specs) add(spec, exact, mask, since)
-        schedule()
-      },
-      spreadOffset((seed ??= o.spreadSeed ?? tabSeed()), spreadMs),
-    )
-    spreadTimers.add(timer)
+    atPlace(spreadMs, sentAt, () => {
+      for (const spec of specs) add(spec, exact, mask, since)
+      schedule()
+    })
   }
 
-  const resync = (names?: ReadonlySet<string>, spreadMs?: number): void => {
+  const resync = (names?: ReadonlySet<string>, spreadMs?: number, sentAt?: number): void => {
     for (const [name, raw] of Object.entries(entries())) {
       if (!raw || (names && !names.has(name))) continue
       const e = normalize(raw)
       const keys: KeyList =
         e.resync ?? (typeof e.keys === 'function' ? [...(produced.get(name)?.values() ?? [])] : e.keys)
-      if (keys.length) addAll(keys, false, e.mask, spreadMs)
+      if (keys.length) addAll(keys, false, e.mask, spreadMs, sentAt)
     }
   }
 
@@ -266,7 +297,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
 
   const event = (name: string, data: unknown, meta?: EventMeta): void => {
     try {
-      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data), meta?.spread)
+      if (name === (o.resyncEvent ?? 'nudge:resync')) return resync(scope(data), meta?.spread, meta?.sentAt)
       const events = entries()
       const raw = Object.hasOwn(events, name) ? events[name] : undefined
       if (!raw) return
@@ -282,7 +313,7 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
       }
       // Marked now, not at the flush: a request that starts after this line answers the event.
       for (const spec of keys) markQueries(o.queryClient, toKey(spec), e.exact, meta?.version)
-      addAll(keys, e.exact, e.mask, meta?.spread)
+      addAll(keys, e.exact, e.mask, meta?.spread, meta?.sentAt)
     } catch (error) {
       report(error)
     }

@@ -3,8 +3,9 @@
 //
 // Contract: pure functions, no state, no I/O. An event that carries a version or a spread window
 // arrives as
-//   42["name", <data or null>, {"$nudge":{"v":"0/16B3748","s":3000}}, "<epoch>:<seq>"]
-// the offset last only when the session has recovery (a pid). A plain socket.io-client sees none
+//   42["name", <data or null>, {"$nudge":{"v":"0/16B3748","s":3000,"t":1765112345678}}, "<epoch>:<seq>"]
+// the offset last only when the session has recovery (a pid); "t", with a window, is when the hub
+// took the event (Unix ms). A plain socket.io-client sees none
 // of this, so an event without metadata reads exactly as before. A version is a Postgres LSN
 // ("H/L", two hex parts of at most 8 digits) or decimal digits (at most 20, value below 2^64);
 // both map to one unsigned 64-bit number (LSN H/L → H·2^32 + L), so they compare with each other.
@@ -12,6 +13,8 @@
 export interface EventMeta {
   readonly version?: string
   readonly spread?: number
+  /** With `spread`: when the hub took the event (Unix ms), where the spread window starts. */
+  readonly sentAt?: number
 }
 
 /**
@@ -29,8 +32,12 @@ export function readEventArgs(
     (a) => typeof a === 'object' && a !== null && '$nudge' in a && Object.keys(a).length === 1,
   )
   const m =
-    at < 0 ? undefined : (rest.splice(at, 1)[0] as { $nudge: { v?: unknown; s?: unknown } | null }).$nudge
+    at < 0
+      ? undefined
+      : (rest.splice(at, 1)[0] as { $nudge: { v?: unknown; s?: unknown; t?: unknown } | null }).$nudge
   const s = m?.s
+  const spread = typeof s === 'number' && Number.isInteger(s) && s > 0 && s <= 60_000
+  const t = m?.t
   return {
     // An ack callback is not data (nudged never asks for one, but a relay might).
     data: typeof rest[0] === 'function' ? undefined : rest[0],
@@ -38,7 +45,8 @@ export function readEventArgs(
       ...(typeof m?.v === 'string' && { version: m.v }),
       // A window the hub never sends (negative, fractional, huge) is read as no spread at all
       // rather than as a reason to hold a refetch back for minutes.
-      ...(typeof s === 'number' && Number.isInteger(s) && s > 0 && s <= 60_000 && { spread: s }),
+      ...(spread && { spread: s as number }),
+      ...(spread && Number.isSafeInteger(t) && (t as number) > 0 && { sentAt: t as number }),
     },
   }
 }

@@ -35,6 +35,10 @@ describe('fresh', () => {
   test('meta as the contract says', () => {
     expectTypeOf(readEventArgs).returns.toEqualTypeOf<{ data: unknown; meta: EventMeta }>()
     expectTypeOf(compareVersions).returns.toEqualTypeOf<number>()
-    expectTypeOf<EventMeta>().toEqualTypeOf<{ readonly version?: string; readonly spread?: number }>()
+    expectTypeOf<EventMeta>().toEqualTypeOf<{
+      readonly version?: string
+      readonly spread?: number
+      readonly sentAt?: number
+    }>()
   })
 })

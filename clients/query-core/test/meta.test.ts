@@ -11,6 +11,11 @@ describe('readEventArgs', () => {
     const args = [{ id: 1 }, { $nudge: { v: '0/16B3748', s: 3000 } }, 'e1:42']
     expect(readEventArgs(args, true)).toEqual({ data: { id: 1 }, meta: { version: '0/16B3748', spread: 3000 } })
     expect(readEventArgs([null, { $nudge: { v: '7' } }, 'e1:43'], true)).toEqual({ data: null, meta: { version: '7' } })
+    // With a window, "t": when the hub took the event; without a window, or not a time, ignored.
+    expect(readEventArgs([null, { $nudge: { s: 3000, t: 1765112345678 } }], false).meta).toEqual({ spread: 3000, sentAt: 1765112345678 })
+    expect(readEventArgs([null, { $nudge: { v: '7', t: 1765112345678 } }], false).meta).toEqual({ version: '7' })
+    for (const t of [-5, 1.5, '1765112345678', null, 2 ** 53])
+      expect(readEventArgs([null, { $nudge: { s: 3000, t } }], false).meta).toEqual({ spread: 3000 })
   })
 
   it('keeps a trailing string when the session has no offsets, and data that merely has a $nudge key', () => {

@@ -166,6 +166,52 @@ describe('spread event', () => {
     expect(q.fetches()).toBe(2)
   })
 
+  it('counts the offset from when the hub took the event, so a client reached late keeps its place', async () => {
+    const offset = spreadOffset('tab-a', 4000)
+    expect(offset).toBeGreaterThan(600)
+    expect(offset).toBeLessThan(2000)
+    const q = watch(client, ['rates'])
+    attach()
+    await tick(20)
+    const untilRefetch = async (before: number): Promise<number> => {
+      for (let waited = 1; waited <= 5000; waited++) {
+        await tick(1)
+        if (q.fetches() > before) return waited
+      }
+      throw new Error('no refetch within 5 s')
+    }
+    const refetchedAfter = async (meta: object): Promise<number> => {
+      const before = q.fetches()
+      socket.event('rates_changed', null, meta)
+      return untilRefetch(before)
+    }
+    // The coalescing window (50 ms); a fetch is counted when it starts.
+    const settle = 50
+    // The event reached this client 500 ms after the hub took it: 500 ms of its offset are gone.
+    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - 500 } })).toBe(offset - 500 + settle)
+    await tick(100)
+    // Past its place already: a new one in what is left of the window, in proportion (here,
+    // late by 2 × its offset: halfway through the rest).
+    const late = 2 * offset
+    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - late } })).toBe(
+      Math.floor((4000 - late) / 2) + settle,
+    )
+    await tick(100)
+    // Reached in time, but the timer runs late (a busy device: the clock moves, timers do not
+    // run): a new place in what is left of the window, the same way.
+    // Here the clock jumps by the offset, so the timer runs at 2 × offset: halfway again.
+    const before = q.fetches()
+    socket.event('rates_changed', null, { $nudge: { s: 4000, t: Date.now() } })
+    vi.setSystemTime(Date.now() + offset)
+    expect(await untilRefetch(before)).toBe(offset + Math.floor((4000 - late) / 2) + settle)
+    await tick(100)
+    // A lag the window cannot hold (a replay, a clock far off) or a time ahead of this clock:
+    // the offset counts from arrival.
+    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - 4000 } })).toBe(offset + settle)
+    await tick(100)
+    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() + 300 } })).toBe(offset + settle)
+  })
+
   it('nudge:resync with a window spreads the resync the same way', async () => {
     const offset = spreadOffset('tab-b', 4000)
     const q = watch(client, ['rates'])

@@ -1,4 +1,5 @@
 // Test harness: starts the real nudged binary on a free port and talks to it like users do.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
@@ -144,6 +145,19 @@ export function nextEvent(socket, event, timeoutMs = 2000 * SLOW) {
       clearTimeout(timer);
       resolve(args);
     });
+  });
+}
+
+// Event arguments with the spread window's "t" (when the hub took the event, Unix ms) checked
+// to be a time within `toleranceMs` of now and then taken out, so they compare with deepEqual.
+export function untimed(args, toleranceMs = 60000) {
+  return args.map((arg) => {
+    const m = arg !== null && typeof arg === 'object' ? arg.$nudge : undefined;
+    if (!m || m.s === undefined) return arg;
+    assert.ok(Number.isInteger(m.t) && Math.abs(m.t - Date.now()) < toleranceMs, `"t" is now: ${JSON.stringify(m)}`);
+    const rest = { ...m };
+    delete rest.t;
+    return { $nudge: rest };
   });
 }
 
