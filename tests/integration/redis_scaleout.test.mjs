@@ -443,6 +443,15 @@ for (const mode of ['single', 'cluster']) {
       await eventually(() => total() >= backAt + 30, { timeoutMs: 30000 * SLOW });
       stopping = true;
       await Promise.all(loops);
+      // Then one more event from each emitter, published with every hub back. An emitter may
+      // have spent the whole outage retrying one event, whose first try reached Redis as it
+      // stopped: published to nobody (the hubs were resubscribing, and their clients get a
+      // resync for it), the retry answered 202 by its id. Waiting for that event would wait
+      // forever; these are published after it all.
+      for (const e of hubs.keys()) {
+        await publish(e, emitted[e] + 1);
+        emitted[e]++;
+      }
       // Delivery resumed: each emitter's last event reaches every client. (The hubs catch up on
       // a backlog and resubscribe in windows after the outage; on a loaded two-core machine
       // that took over 10 s once, so the bound is generous: only a failure waits this long.)
