@@ -80,6 +80,7 @@ const peerShortfallsFail = (opts['peer-shortfalls'] ?? (smoke ? 'fail' : 'report
 const buildDir = `${root}/build-bench`;
 const LOADGEN = `${buildDir}/nudge-loadgen`;
 const FLOOR = `${buildDir}/send_floor`;
+const TARGETED_FLOOR = `${buildDir}/targeted_floor`;
 const SIO_CLIENTS = `${root}/bench/polling/clients.mjs`;
 const NUDGED = opts.nudged ? resolvePath(opts.nudged) : `${buildDir}/nudged`;
 const PEER = opts.peer ? resolvePath(opts.peer) : `${root}/bench/peers/socketio/server.mjs`;
@@ -189,7 +190,7 @@ function sh(cmd, args) {
 
 function build() {
   if (!existsSync(`${buildDir}/build.ninja`)) sh('cmake', ['--preset', 'bench']);
-  sh('cmake', ['--build', buildDir, '--target', 'nudge-loadgen', 'nudged', 'send_floor', 'nudge-micro', '-j',
+  sh('cmake', ['--build', buildDir, '--target', 'nudge-loadgen', 'nudged', 'send_floor', 'targeted_floor', 'nudge-micro', '-j',
     String(cpus().length)]);
   // The herd scenario's clients run the built @nudge/query-core.
   if (only.includes('herd')) sh('npm', ['run', 'build', '--workspace', 'clients/query-core']);
@@ -441,6 +442,21 @@ async function floor() {
   });
 }
 
+// The targeted floor for each targeted case (bench/floor/targeted_floor.c: one read() per request,
+// one frame write() per event, one answer write(), nothing else): [{ cpu_us_per_event, ... }].
+async function targetedFloor() {
+  return phase('nudged', 'targeted floor', async (p) => {
+    const out = [];
+    for (const [batch, events, connections] of TARGETED_CASES) {
+      const { out: text, code } = await run(p, TARGETED_FLOOR,
+        [String(N.targeted), String(connections), String(batch), String(events)], D.tool, 'targeted_floor');
+      if (code !== 0) throw new Error(`targeted_floor exited (${code})`);
+      out.push(JSON.parse(text.trim()));
+    }
+    return out;
+  });
+}
+
 // The Google Benchmark suite over the hot paths (bench/micro): name → ns per operation.
 async function micro() {
   return phase('nudged', 'micro benchmarks', async (p) => {
@@ -456,12 +472,13 @@ async function micro() {
 
 // Random user_<i> rooms through the publish API: serial requests from one keep-alive connection
 // (round-trip bound), from 4 in parallel (server bound), and batches of 100.
+// [events per request, events, connections]
+const TARGETED_CASES = smoke
+  ? [[1, 200, 1], [1, 200, 4], [100, 1000, 1]]
+  : [[1, 20000, 1], [1, 40000, 4], [100, 200000, 1]];
 async function targeted(kind) {
   const rows = [];
-  const cases = smoke
-    ? [[1, 200, 1], [1, 200, 4], [100, 1000, 1]]
-    : [[1, 20000, 1], [1, 40000, 4], [100, 200000, 1]];
-  for (const [batch, events, connections] of cases) {
+  for (const [batch, events, connections] of TARGETED_CASES) {
     rows.push(await phase(kind, `targeted, ${batch} per request × ${connections}`, async (p) => {
       const server = await startServer(p, kind);
       const lg = clients(p, { url: server.url, count: N.targeted, expectTotal: events, timeout: smoke ? D.clientTimeoutS : 180 });
@@ -943,12 +960,15 @@ function reportLines(totalS) {
   if (ran('targeted')) {
     lines.push(`## Targeted emits (random user_<i> of ${n(N.targeted)} connected, keep-alive publishers, every event confirmed delivered)`, '',
       'One connection sends its requests in series, so that row is bound by the round trip; four connections in',
-      'parallel load the server. CPU per event is the server process\'s user+system time over the run.', '',
-      `| events per request × connections | nudged delivered/s | ${P} delivered/s | nudged / ${P} | nudged CPU/event | ${P} CPU/event |`,
-      '| ---: | ---: | ---: | ---: | ---: | ---: |',
+      'parallel load the server. CPU per event is the server process\'s user+system time over the run.',
+      'The floor (bench/floor/targeted_floor.c) does only the system calls no hub can avoid, on one thread: one read() per',
+      'request, one write() of one WebSocket frame to a random client per event, one write() of the answer.', '',
+      `| events per request × connections | nudged delivered/s | ${P} delivered/s | nudged / ${P} | nudged CPU/event | ${P} CPU/event | floor CPU/event | nudged / floor | ${P} / floor |`,
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...nudged.targeted.map((t, i) => {
         const b = at(peer.targeted, i);
-        return `| ${t.batch} × ${t.connections} | ${cell(t.deliveredPerS)} | ${cell(b?.deliveredPerS)} | ${ratio(t.deliveredPerS, b?.deliveredPerS)} | ${fmt1(t.serverCpuUsPerEvent)} µs | ${cell(b?.serverCpuUsPerEvent, (v) => `${fmt1(v)} µs`)} |`;
+        const f = results.targetedFloor?.[i]?.cpu_us_per_event;
+        return `| ${t.batch} × ${t.connections} | ${cell(t.deliveredPerS)} | ${cell(b?.deliveredPerS)} | ${ratio(t.deliveredPerS, b?.deliveredPerS)} | ${fmt1(t.serverCpuUsPerEvent)} µs | ${cell(b?.serverCpuUsPerEvent, (v) => `${fmt1(v)} µs`)} | ${cell(f, (v) => `${fmt1(v)} µs`)} | ${ratio(t.serverCpuUsPerEvent, f)} | ${ratio(b?.serverCpuUsPerEvent, f)} |`;
       }), '',
       `Publisher CPU: ${nudged.targeted.map((t) => t.publisherCpuS).join(' / ')} s (nudged), ${peer.targeted.map((t) => cell(t?.publisherCpuS)).join(' / ')} s (${P}).`, '');
   }
@@ -1137,6 +1157,7 @@ try {
     });
   }
   if (only.includes('floor') || only.includes('fanout')) results.floor = await floor();
+  if (only.includes('floor') || only.includes('targeted')) results.targetedFloor = await targetedFloor();
   if (only.includes('micro')) results.micro = await micro();
 } catch (e) {
   if (!(e instanceof Fatal)) throw e;
