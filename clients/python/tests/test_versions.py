@@ -7,6 +7,7 @@ version a row recorded. The events go to a stand-in hub that records each reques
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -130,6 +131,9 @@ def test_the_version_reaches_a_nudge_client_through_the_hub(listen, new_user):
     first, second = listener.next(), listener.next()
     assert (first["event"], first["args"][:2]) == (
         "balance_updated", [{"cents": 5}, {"$nudge": {"v": str(counted)}}])
+    # With a window, the hub adds when it took the event ("t", Unix ms): where the window starts.
+    taken = second["args"][1]["$nudge"].pop("t")
+    assert isinstance(taken, int) and abs(taken - time.time() * 1000) < 60_000, taken
     assert (second["event"], second["args"][:2]) == (
         "given", [{}, {"$nudge": {"v": "0/16B3748", "s": 3000}}])
 
