@@ -99,7 +99,14 @@ static void publish_and_drain(const int *pubs, int connections, const int *clien
             int i = (int)ready[k].data.u64;
             int fd = i < connections ? pubs[i] : clients[i - connections];
             ssize_t r = read(fd, sink, sizeof sink);
-            if (r <= 0) die("read (child)");
+            if (r < 0) die("read (child)");
+            if (r == 0) {
+                /* The parent closes every connection after its last answer: a client's end,
+                 * or a publisher whose answers are all read, may see that before another
+                 * publisher's last answer is read here. */
+                epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+                continue;
+            }
             if (i >= connections) continue;
             got[i] += (size_t)r;
             while (got[i] >= sizeof kAnswer - 1) {
