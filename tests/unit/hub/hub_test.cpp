@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -241,8 +240,12 @@ namespace nudge::hub {
 namespace {
 
 // A packet with its spread window's "t" (when the hub took the event: now) taken out.
-std::string untimed(const std::string& packet) {
-    return std::regex_replace(packet, std::regex(R"(,"t":[0-9]+)"), "");
+std::string untimed(std::string packet) {
+    const std::size_t at = packet.find(R"(,"t":)");
+    if (at == std::string::npos) return packet;
+    std::size_t end = at + 5;
+    while (end < packet.size() && packet[end] >= '0' && packet[end] <= '9') ++end;
+    return packet.erase(at, end - at);
 }
 
 // Each session takes its own form of one event; sessions of one form on a shard share a frame.
