@@ -24,22 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static double cpu_us(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
+#include "floor.h"
 
-static double wall_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static void die(const char *what) {
-    perror(what);
-    exit(1);
-}
+static void die(const char *what) { die_as("send_floor", what); }
 
 int main(int argc, char **argv) {
     if (argc != 4) {

@@ -27,24 +27,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "floor.h"
+
 enum { kMaxRequest = 65536 };
 
-static double cpu_us(void) {
-    struct rusage u;
-    getrusage(RUSAGE_SELF, &u);
-    return (double)(u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e6 + (double)(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
-}
-
-static double wall_us(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
-}
-
-static void die(const char *what) {
-    fprintf(stderr, "targeted_floor: %s: %s\n", what, strerror(errno));
-    exit(1);
-}
+static void die(const char *what) { die_as("targeted_floor", what); }
 
 static void write_all(int fd, const char *data, size_t size) {
     while (size > 0) {
