@@ -56,7 +56,11 @@ void Pipeline::collect(std::vector<OutEvent>& produced) {
         // The commit record starts at commit_lsn_; a standby's replay position moves by whole
         // records, so a position past that start (>= commit_lsn_ + 1) means the commit replayed.
         event.version = format_lsn(commit_lsn_ + 1);
-        pending_.push_back(std::move(event));
+        if (pending_.size() < max_batch_ && overflow_.empty()) {
+            pending_.push_back(std::move(event));
+        } else {
+            overflow_.push_back(std::move(event));
+        }
         ++stats_.events;
     }
     produced.clear();
@@ -64,13 +68,19 @@ void Pipeline::collect(std::vector<OutEvent>& produced) {
 
 std::optional<Lsn> Pipeline::published() {
     pending_.clear();
+    while (!overflow_.empty() && pending_.size() < max_batch_) {
+        pending_.push_back(std::move(overflow_.front()));
+        overflow_.pop_front();
+    }
+    // Not past events still to publish: they may belong to the transaction at ready_.
+    if (!pending_.empty()) return std::nullopt;
     if (ready_ <= confirmed_) return std::nullopt;
     confirmed_ = ready_;
     return confirmed_;
 }
 
 std::optional<Lsn> Pipeline::idle(Lsn wal_end) {
-    if (in_transaction_ || !pending_.empty()) return std::nullopt;
+    if (in_transaction_ || !pending_.empty() || !overflow_.empty()) return std::nullopt;
     const Lsn target = std::max(ready_, wal_end);
     if (target <= confirmed_) return std::nullopt;
     confirmed_ = ready_ = target;
@@ -79,6 +89,7 @@ std::optional<Lsn> Pipeline::idle(Lsn wal_end) {
 
 void Pipeline::reset() {
     pending_.clear();
+    overflow_.clear();
     in_transaction_ = false;
     ready_ = confirmed_;
 }

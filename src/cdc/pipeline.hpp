@@ -20,11 +20,14 @@
 // LSN, as Postgres names the transaction.
 //
 // Bounded: pending() never holds more than `max_batch` events; the caller publishes when
-// batch_full() and before feeding more.
+// batch_full() and before feeding more. One change can make several events (several rules, a
+// truncate of several tables): those past `max_batch` wait in order and refill pending() at
+// published(), and the position moves only once they are published too.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <span>
 #include <string>
@@ -81,6 +84,7 @@ private:
     std::string id_prefix_;
     std::size_t max_batch_;
     std::vector<OutEvent> pending_;
+    std::deque<OutEvent> overflow_;  // made past max_batch, in order: the next batches
     std::vector<OutEvent> scratch_;
     bool in_transaction_ = false;
     Lsn commit_lsn_ = 0;    // of the open transaction (from its Begin)

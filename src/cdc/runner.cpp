@@ -148,10 +148,14 @@ bool Runner::stream_until_error() {
         // Publish once the stream has nothing more for now or the batch is full; a stream that
         // never pauses holds an event for at most max_batch further messages.
         if (held_for > 0 && (!draining || pipeline_.batch_full() || held_for > config_.max_batch)) {
-            if (!publish()) return false;
+            // Until nothing is pending: a change that made more events than a batch holds
+            // refills pending() at published().
+            do {
+                if (!publish()) return false;
+                (void)pipeline_.published();
+            } while (!pipeline_.pending().empty());
             held_for = 0;
             flowing = config_.batch_wait.count() > 0;
-            (void)pipeline_.published();
         } else {
             (void)pipeline_.idle(keepalive_end_);  // a no-op mid-transaction or with events pending
         }

@@ -153,6 +153,48 @@ TEST(Pipeline, BatchIsBoundedAndTheKeepalivePositionWaitsForOpenWork) {
     EXPECT_FALSE(pipeline.idle(0x1000000).has_value());  // never backwards
 }
 
+// One change can make more events than a batch holds (the insert after the ALTER matches two
+// rules): pending() still never holds more than max_batch, the rest fill the next batches in
+// order, and the position waits for them. Found by the cdc_pgoutput fuzzer.
+TEST(Pipeline, AChangeThatMakesMoreEventsThanABatchHoldsFillsTheNextBatches) {
+    Pipeline pipeline(rules_from(kAccountRules), "p:", 1);
+    for (std::size_t i = 0; i < 15; ++i) {
+        feed_all(pipeline, i, i + 1);
+        while (!pipeline.pending().empty()) (void)pipeline.published();
+    }
+    (void)pipeline.published();
+    EXPECT_EQ(pipeline.confirmed(), 0x153D360U);
+    feed_all(pipeline, 15, 18);  // Begin, Relation, the insert: "opened" and "extra"
+    ASSERT_EQ(pipeline.pending().size(), 1U);
+    EXPECT_EQ(pipeline.pending()[0].name, "opened");
+    EXPECT_FALSE(pipeline.published().has_value());
+    ASSERT_EQ(pipeline.pending().size(), 1U);
+    EXPECT_EQ(pipeline.pending()[0].name, "extra");
+    EXPECT_EQ(pipeline.pending()[0].id, "p:0/153D7F8:1");
+    EXPECT_FALSE(pipeline.published().has_value());  // its transaction has not committed
+    EXPECT_TRUE(pipeline.pending().empty());
+    const auto commit = from_hex(golden::kLastCommit);
+    ASSERT_TRUE(pipeline.feed(commit).has_value());
+    EXPECT_EQ(pipeline.published(), 0x153D828U);
+}
+
+// The same with the commit already read when the first batch is published: the position moves
+// only with the last of the transaction's events.
+TEST(Pipeline, ThePositionWaitsForEventsBeyondTheBatch) {
+    Pipeline pipeline(rules_from(kAccountRules), "p:", 1);
+    for (std::size_t i = 0; i < 15; ++i) {
+        feed_all(pipeline, i, i + 1);
+        while (!pipeline.pending().empty()) (void)pipeline.published();
+    }
+    feed_all(pipeline, 15, 18);
+    const auto commit = from_hex(golden::kLastCommit);
+    ASSERT_TRUE(pipeline.feed(commit).has_value());
+    EXPECT_FALSE(pipeline.idle(0x2000000).has_value());  // events still to publish
+    EXPECT_FALSE(pipeline.published().has_value());      // "extra" is next
+    EXPECT_EQ(pipeline.pending().size(), 1U);
+    EXPECT_EQ(pipeline.published(), 0x153D828U);
+}
+
 TEST(Pipeline, ChangeForAnUnknownRelationIsCountedNotGuessed) {
     Pipeline pipeline(rules_from(kAccountRules), "p:", 10);
     feed_all(pipeline, 0, 1);
