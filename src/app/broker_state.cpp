@@ -2,22 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
 #include "broker/state_file.hpp"
 #include "broker/state_store.hpp"
+#include "common/unix_time.hpp"
 
 namespace nudge::app {
-
-namespace {
-
-std::int64_t unix_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
 
 std::optional<broker::SavedState> take_broker_state(const broker::LocalBrokerConfig& config) {
     broker::StateStore store(config.state_dir);
@@ -35,7 +24,7 @@ std::optional<broker::SavedState> take_broker_state(const broker::LocalBrokerCon
             store.path());
         return std::nullopt;
     }
-    auto state = broker::load_state(**taken, unix_ms(), config.history.ttl);
+    auto state = broker::load_state(**taken, unix_now_ms(), config.history.ttl);
     if (!state) {
         spdlog::warn(
             "state file={} not used: {}; starting a new history (reconnecting clients resync)",
@@ -50,7 +39,7 @@ std::optional<broker::SavedState> take_broker_state(const broker::LocalBrokerCon
 bool save_broker_state(broker::LocalBroker& broker, const broker::LocalBrokerConfig& config) {
     broker::StateStore store(config.state_dir);
     const broker::SavedState state = broker.save();
-    if (auto saved = store.save(broker::encode_state(state, unix_ms())); !saved) {
+    if (auto saved = store.save(broker::encode_state(state, unix_now_ms())); !saved) {
         spdlog::error(
             "state file not saved: {}; the next start begins a new history "
             "(reconnecting clients resync)",

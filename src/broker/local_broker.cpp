@@ -3,6 +3,7 @@
 #include <memory>
 #include <utility>
 
+#include "common/unix_time.hpp"
 #include "metrics/metrics.hpp"
 
 namespace nudge::broker {
@@ -37,7 +38,7 @@ void LocalBroker::restore(const SavedState& state) {
             emit.offset = format_offset(epoch_, saved.seq);
             // Taken when it was published, not when the state file was read back.
             auto encoded = std::make_shared<const hub::EncodedEmit>(
-                emit, saved.spread_ms, hub::EncodedEmit::unix_now_ms() - saved.age.count());
+                emit, saved.spread_ms, unix_now_ms() - saved.age.count());
             history_.append(saved.seq, now - saved.age, std::move(encoded), std::move(emit.rooms),
                             std::move(emit.except));
         }

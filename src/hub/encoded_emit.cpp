@@ -1,7 +1,5 @@
 #include "hub/encoded_emit.hpp"
 
-#include <chrono>
-
 #include "sio/packet.hpp"
 
 namespace nudge::hub {
@@ -13,12 +11,6 @@ EncodedEmit::EncodedEmit(const Emit& emit, std::uint32_t window_ms, std::int64_t
       version_(emit.version),
       window_ms_(window_ms),
       taken_unix_ms_(taken_unix_ms) {}
-
-std::int64_t EncodedEmit::unix_now_ms() noexcept {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 std::string EncodedEmit::metadata(std::string_view version, std::uint32_t window_ms,
                                   std::int64_t taken_unix_ms) {

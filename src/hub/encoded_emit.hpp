@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/unix_time.hpp"
 #include "hub/emit.hpp"
 #include "hub/subscriber.hpp"
 
@@ -33,8 +34,10 @@ class EncodedEmit {
 public:
     // `window_ms`: the spread window sent to nudge sessions (the emit's own spread or one the
     // hub derived, at most kMaxSpreadMs); 0 for none. `taken_unix_ms`: when the hub took the
-    // event (sent with a window as "t"); now when not given.
-    EncodedEmit(const Emit& emit, std::uint32_t window_ms, std::int64_t taken_unix_ms = unix_now_ms());
+    // event (sent with a window as "t"); now when not given (the clock is read only for a window).
+    EncodedEmit(const Emit& emit, std::uint32_t window_ms, std::int64_t taken_unix_ms);
+    EncodedEmit(const Emit& emit, std::uint32_t window_ms)
+        : EncodedEmit(emit, window_ms, window_ms > 0 ? unix_now_ms() : 0) {}
     EncodedEmit(const EncodedEmit&) = delete;
     EncodedEmit& operator=(const EncodedEmit&) = delete;
     ~EncodedEmit() = default;
@@ -55,7 +58,6 @@ public:
     // `taken_unix_ms` as "t"); empty when both are absent.
     [[nodiscard]] static std::string metadata(std::string_view version, std::uint32_t window_ms,
                                               std::int64_t taken_unix_ms);
-    [[nodiscard]] static std::int64_t unix_now_ms() noexcept;
 
 private:
     [[nodiscard]] std::string encode(Variant variant) const;

@@ -7,6 +7,7 @@
 
 #include "auth/jwt_verifier.hpp"
 #include "common/random_id.hpp"
+#include "common/unix_time.hpp"
 #include "hub/hub.hpp"
 #include "metrics/metrics.hpp"
 #include "net/recovery_answer.hpp"
@@ -259,7 +260,7 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
     if (const hub::Hub* hub = worker_.context().hub;
         hub != nullptr && variant == hub::Variant::kNudge && !recovery.lost_rooms.empty()) {
         resync_metadata = hub::EncodedEmit::metadata({}, hub->derived_window_ms(recovery.lost_rooms),
-                                                      hub::EncodedEmit::unix_now_ms());
+                                                      unix_now_ms());
     }
     for (const auto& text : recovery_answer(client_pid, recovery, resync_metadata)) send_text(text);
     for (auto& packet : recovery.replay) enqueue(std::move(packet), false);

@@ -77,9 +77,9 @@ TEST(EncodedEmit, ThreadsAskingAtOnceShareOnePacket) {
 
 TEST(EncodedEmit, AWindowCarriesWhenTheHubTookTheEvent) {
     // Without a time, now: a client reached late counts its spread offset from then.
-    const auto before = EncodedEmit::unix_now_ms();
+    const auto before = unix_now_ms();
     const EncodedEmit e(emit_of("", "Ep:1", "", 0), 250);
-    const auto after = EncodedEmit::unix_now_ms();
+    const auto after = unix_now_ms();
     const std::string packet = *e.packet(Variant::kNudge);
     const auto at = packet.find(R"("t":)");
     ASSERT_NE(at, std::string::npos) << packet;
