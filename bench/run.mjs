@@ -46,7 +46,7 @@ import { cpus } from 'node:os';
 import { basename, dirname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { SECRET, API_KEY, sleep } from '../tests/integration/lib/hub.mjs';
+import { SECRET, API_KEY, sleep, seedClient, token, connected } from '../tests/integration/lib/hub.mjs';
 import { herd, herdReport } from './herd/scenario.mjs';
 
 const started = Date.now();
@@ -659,6 +659,9 @@ async function historyMemory(rooms) {
     const m0 = await hubMetrics(server.url);
     const rss0 = procStat(server.child.pid).rssKiB;
     const targets = Array.from({ length: rooms }, (_, i) => `history_${i}`);
+    // The history keeps the events of rooms a session that recovers is in: one such member.
+    const member = seedClient(server.url, token('history_member', { rooms: targets }));
+    await within(D.publish, `${p.name}: a member that recovers`, connected(member));
     let accepted = 0;
     for (let i = 0; i < events; i += 100) {
       const batch = Array.from({ length: Math.min(100, events - i) }, (_, j) => ({
@@ -676,6 +679,7 @@ async function historyMemory(rooms) {
     await sleep(1000);
     const m1 = await hubMetrics(server.url);
     const rss1 = procStat(server.child.pid).rssKiB;
+    member.close();
     const kept = m1.nudge_history_events - m0.nudge_history_events;
     check(accepted === events, `${p.name}: ${accepted}/${events} events accepted`);
     check(kept === events, `${p.name}: nudge_history_events grew by ${kept}, not ${events}`);

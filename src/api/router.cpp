@@ -214,7 +214,9 @@ void Router::position(const Request& request, Respond respond) const {
     }
     // A recovery query for no rooms from no position answers just the position now, from
     // whichever broker this is (the Redis broker asks Redis, so every hub of a cluster agrees).
-    broker_.recover({}, [respond = std::move(respond)](const broker::Recovery& recovery) {
+    broker::RecoveryRequest request_position;
+    request_position.for_rendered_page = true;
+    broker_.recover(std::move(request_position), [respond = std::move(respond)](const broker::Recovery& recovery) {
         if (recovery.now.epoch.empty()) {
             respond(refused(broker::PublishResult::kUnavailable));
             return;

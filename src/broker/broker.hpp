@@ -60,6 +60,9 @@ struct RecoveryRequest {
     // and the form its replayed events take (hub::EncodedEmit).
     bool recovery = true;
     hub::Variant variant = hub::Variant::kOffset;
+    // GET /api/v1/position: a page is rendered at this position, and its client resumes from it
+    // (within the history window) in rooms no session that recovers may be in yet.
+    bool for_rendered_page = false;
 };
 
 struct Recovery {

@@ -25,15 +25,35 @@ std::size_t History::cost(const Event& event) noexcept {
 }
 
 void History::append(std::uint64_t seq, Clock::time_point now,
-                     std::shared_ptr<const hub::EncodedEmit> encoded,
-                     std::vector<std::string> rooms, std::vector<std::string> except) {
+                     const std::shared_ptr<const hub::EncodedEmit>& encoded,
+                     const std::vector<std::string>& rooms, const std::vector<std::string>& except) {
     expire(now);
-    auto event = std::make_shared<const Event>(
-        Event{seq, now, std::move(encoded), std::move(rooms), std::move(except)});
+    const bool all = now <= record_all_until_;
+    bool stored = false;
+    bool skipped_unknown = false;
+    for (const auto& room : rooms) {
+        auto it = rooms_.find(room);
+        if (it == rooms_.end()) {
+            if (!all) {
+                skipped_unknown = true;  // no log: its first watcher starts past this
+                continue;
+            }
+            it = rooms_.try_emplace(room).first;
+            it->second.trimmed_through = skipped_through_;
+        }
+        if (all || recording(it->second, now)) {
+            stored = true;
+        } else {
+            it->second.trimmed_through = std::max(it->second.trimmed_through, seq);
+        }
+    }
+    if (skipped_unknown) skipped_through_ = std::max(skipped_through_, seq);
+    if (!stored) return;
+    auto event = std::make_shared<const Event>(Event{seq, now, encoded, rooms, except});
     bytes_ += cost(*event);
     for (const auto& room : event->rooms) {
         auto it = rooms_.find(room);
-        if (it == rooms_.end()) it = rooms_.try_emplace(room).first;
+        if (it == rooms_.end() || !(all || recording(it->second, now))) continue;
         RoomLog& log = it->second;
         log.events.push_back(event);
         if (log.events.size() > config_.max_per_room) {
@@ -42,6 +62,42 @@ void History::append(std::uint64_t seq, Clock::time_point now,
         }
     }
     all_.push_back(std::move(event));
+}
+
+void History::watch(std::string_view room) {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) {
+        it = rooms_.try_emplace(std::string(room)).first;
+        // Recorded from now on: a position before the last event not kept for a room without
+        // a log may have missed events of this one.
+        it->second.trimmed_through = skipped_through_;
+    }
+    ++it->second.watchers;
+}
+
+void History::unwatch(std::string_view room, Clock::time_point now) {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end() || it->second.watchers == 0) return;
+    RoomLog& log = it->second;
+    if (--log.watchers > 0) return;
+    log.released_at = now;
+    if (log.events.empty()) {
+        log.emptied_at = now;
+        emptied_.emplace_back(std::string(room), now);
+    }
+}
+
+void History::record_all(Clock::time_point now) { record_all_until_ = now + config_.ttl; }
+
+void History::keep(std::string_view room, Clock::time_point now) {
+    auto it = rooms_.find(room);
+    if (it == rooms_.end()) it = rooms_.try_emplace(std::string(room)).first;
+    it->second.released_at = std::max(it->second.released_at, now);
+}
+
+bool History::recorded(std::string_view room, Clock::time_point now) const {
+    auto it = rooms_.find(room);
+    return it != rooms_.end() && recording(it->second, now);
 }
 
 void History::trim_front(RoomLog& log, Clock::time_point now, std::string_view room) {
@@ -71,8 +127,9 @@ void History::expire(Clock::time_point now) {
     while (!emptied_.empty() && now - emptied_.front().second > config_.tombstone_ttl) {
         auto it = rooms_.find(emptied_.front().first);
         // Only if it is still the same empty log (it may have had emits since, and emptied again).
+        // Never a room still recorded: its log (and trim mark) must stay.
         if (it != rooms_.end() && it->second.events.empty() &&
-            it->second.emptied_at == emptied_.front().second) {
+            it->second.emptied_at == emptied_.front().second && !recording(it->second, now)) {
             forgotten_through_ = std::max(forgotten_through_, it->second.trimmed_through);
             rooms_.erase(it);
         }
@@ -89,7 +146,9 @@ History::Query History::query(std::span<const std::string> rooms, std::uint64_t 
     for (const auto& room : rooms) {
         auto it = rooms_.find(room);
         if (it == rooms_.end()) {
-            if (from < forgotten_through_) result.lost_rooms.push_back(room);
+            // Forgotten, or never recorded (no session that recovers was in it): what was
+            // not kept for such rooms since the position may be missing.
+            if (from < std::max(forgotten_through_, skipped_through_)) result.lost_rooms.push_back(room);
             continue;
         }
         const RoomLog& log = it->second;
@@ -134,7 +193,8 @@ void History::save(Clock::time_point now, SavedState& state) const {
     const auto age = [now](Clock::time_point at) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(now - at);
     };
-    state.forgotten_through = forgotten_through_;
+    // Rooms without a log are one watermark whether forgotten or never recorded.
+    state.forgotten_through = std::max(forgotten_through_, skipped_through_);
     state.events.reserve(all_.size());
     for (const EventPtr& e : all_) {
         state.events.push_back(SavedEvent{e->seq, age(e->at), e->encoded->event(),
@@ -155,6 +215,7 @@ void History::restore_trims(const SavedState& state, Clock::time_point now) {
     for (const auto& room : state.rooms) {
         RoomLog& log = rooms_[room.name];
         log.trimmed_through = std::max(log.trimmed_through, room.trimmed_through);
+        log.released_at = now;  // recorded for `ttl`, so its sessions can come back and recover
         if (room.empty) tombstones.push_back(&room);
     }
     // emptied_ is in the order the logs emptied: oldest (largest age) first.

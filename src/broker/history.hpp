@@ -11,6 +11,16 @@
 // aged out keeps that number for `tombstone_ttl` more (a small record), then is forgotten;
 // forgotten rooms raise one history-wide watermark, so for a room the history no longer knows,
 // a position under that watermark counts as a gap (a false gap costs one resync, never a loss).
+//
+// Only rooms a session that can recover is in are recorded (watch/unwatch, counted per session,
+// from the room index), and for `ttl` after the last such session left, so that it can still
+// come back: under --recovery auto most sessions (socket.io-client, python-socketio with their
+// defaults) never recover, and an event to their rooms then costs one lookup here, not a copy
+// kept for two minutes. An event to a room that is not recorded raises that room's trim mark
+// when the room has a log; a room that starts being recorded starts with the mark at the
+// newest sequence. So a session that finds a room recorded only since after its position
+// gets a resync for it (never a silent gap); the register happens when it joins, before any
+// event of the room can reach it (docs/ARCHITECTURE.md, "Connection-state recovery").
 #pragma once
 
 #include <chrono>
@@ -60,9 +70,21 @@ public:
 
     explicit History(HistoryConfig config) : config_(config) {}
 
-    // Sequences must increase from one call to the next.
-    void append(std::uint64_t seq, Clock::time_point now, std::shared_ptr<const hub::EncodedEmit> encoded,
-                std::vector<std::string> rooms, std::vector<std::string> except);
+    // Sequences must increase from one call to the next. Stored only when one of `rooms` is
+    // recorded (then the rooms and except list are copied).
+    void append(std::uint64_t seq, Clock::time_point now, const std::shared_ptr<const hub::EncodedEmit>& encoded,
+                const std::vector<std::string>& rooms, const std::vector<std::string>& except);
+    // A session that can recover joined (watch) or left (unwatch) `room`: recorded while any
+    // is in it and for `ttl` after the last one left.
+    void watch(std::string_view room);
+    void unwatch(std::string_view room, Clock::time_point now);
+    [[nodiscard]] bool recorded(std::string_view room, Clock::time_point now) const;
+    // Every room is recorded for `ttl` from `now` (a page rendered at the newest position may
+    // resume from it in rooms no recovering session is in: GET /api/v1/position).
+    void record_all(Clock::time_point now);
+    // Restoring a saved history: `room` (of a saved event) is recorded for `ttl` from `now`,
+    // like a room whose last watcher just left.
+    void keep(std::string_view room, Clock::time_point now);
     // Trims what is older than the window (and forgets old tombstones).
     void expire(Clock::time_point now);
     // What a client in `rooms` that has seen everything up to `from` missed. Emits with an
@@ -119,7 +141,12 @@ private:
         EventRing events;
         std::uint64_t trimmed_through = 0;
         Clock::time_point emptied_at{};
+        std::uint32_t watchers = 0;        // sessions that can recover in the room
+        Clock::time_point released_at{};  // when the last of them left
     };
+    [[nodiscard]] bool recording(const RoomLog& log, Clock::time_point now) const noexcept {
+        return log.watchers > 0 || (log.released_at != Clock::time_point{} && now - log.released_at <= config_.ttl);
+    }
     using Hash = TransparentHash;
     static std::size_t cost(const Event& event) noexcept;
     void trim_front(RoomLog& log, Clock::time_point now, std::string_view room);
@@ -129,6 +156,10 @@ private:
     std::deque<EventPtr> all_;  // every stored emit, in sequence order (age trimming)
     std::deque<std::pair<std::string, Clock::time_point>> emptied_;  // rooms whose log emptied
     std::uint64_t forgotten_through_ = 0;  // highest trimmed sequence of any forgotten room
+    // The newest sequence not stored for a room the history had no log for: such a room may
+    // have missed anything up to it.
+    std::uint64_t skipped_through_ = 0;
+    Clock::time_point record_all_until_{};  // record_all()
     std::size_t bytes_ = 0;
 };
 

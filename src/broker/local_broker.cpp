@@ -15,6 +15,22 @@ LocalBroker::LocalBroker(hub::Hub& hub, LocalBrokerConfig config, std::optional<
       history_(config_.history),
       ids_(config_.idempotency_window, config_.idempotency_max_entries) {
     if (restored) restore(*restored);
+    if (config_.recovery) {
+        // A session that can recover joins or leaves a room: the history records that room
+        // while it has such a session, and for `ttl` after (broker/history.hpp).
+        hub_.set_recovering_listener([this](std::string_view room, bool joined) {
+            const std::lock_guard lock(mutex_);
+            if (joined) {
+                history_.watch(room);
+            } else {
+                history_.unwatch(room, Clock::now());
+            }
+        });
+    }
+}
+
+LocalBroker::~LocalBroker() {
+    if (config_.recovery) hub_.set_recovering_listener({});
 }
 
 void LocalBroker::restore(const SavedState& state) {
@@ -39,8 +55,8 @@ void LocalBroker::restore(const SavedState& state) {
             // Taken when it was published, not when the state file was read back.
             auto encoded = std::make_shared<const hub::EncodedEmit>(
                 emit, saved.spread_ms, unix_now_ms() - saved.age.count());
-            history_.append(saved.seq, now - saved.age, std::move(encoded), std::move(emit.rooms),
-                            std::move(emit.except));
+            for (const auto& room : emit.rooms) history_.keep(room, now);
+            history_.append(saved.seq, now - saved.age, encoded, emit.rooms, emit.except);
         }
         history_.expire(now);
     }
@@ -133,6 +149,8 @@ void LocalBroker::recover(RecoveryRequest request, std::function<void(Recovery)>
         const std::lock_guard lock(mutex_);
         // A session that does not recover gets no position (a CONNECT answer without a pid).
         if (request.recovery) recovery.now = Position{epoch_, seq_};
+        // Its client may resume from here in any room: record every room for the window.
+        if (request.for_rendered_page && config_.recovery) history_.record_all(Clock::now());
         if (request.from) {
             if (request.from->epoch != epoch_ || request.from->seq > seq_ || !config_.recovery ||
                 !request.recovery) {

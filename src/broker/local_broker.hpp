@@ -46,6 +46,12 @@ public:
     }
     [[nodiscard]] Health health() const override { return {"local", true}; }
     void recover(RecoveryRequest request, std::function<void(Recovery)> done) override;
+    LocalBroker(const LocalBroker&) = delete;
+    LocalBroker& operator=(const LocalBroker&) = delete;
+    LocalBroker(LocalBroker&&) = delete;
+    LocalBroker& operator=(LocalBroker&&) = delete;
+    // Stops hearing the hub's room joins (call with the workers stopped, as at exit).
+    ~LocalBroker() override;
     // Trims history and ids past their windows; call about once a second so an idle hub
     // gives the memory back.
     void expire();

@@ -63,6 +63,11 @@ public:
     void set_presence_listener(const RoomIndex::PresenceListener& listener) {
         for (auto& shard : shards_) shard->rooms.set_presence_listener(listener);
     }
+    // The same, before the workers start (or once they stopped): every join and leave of a
+    // session that recovers (RoomIndex::set_recovering_listener).
+    void set_recovering_listener(const RoomIndex::RecoveringListener& listener) {
+        for (auto& shard : shards_) shard->rooms.set_recovering_listener(listener);
+    }
 
     // The wire forms of each emit of a batch, in the batch's order, each encoded once on first
     // use (by whichever shard or replay needs it first).

@@ -41,6 +41,9 @@ void RoomIndex::join(std::string_view name, Subscriber* subscriber) {
     Room& room = it->second;
     Memberships& memberships = subscriber->memberships_;
     if (memberships.find(&room) != memberships.size()) return;
+    // Before the membership: a broker that starts recording the room does so before any of
+    // its events can reach this subscriber.
+    if (subscriber->recovers && on_recovering_) on_recovering_(name, true);
     memberships.push_back(Membership{&room, static_cast<std::uint32_t>(room.members.size())});
     room.members.push_back(subscriber);
     if (members_) members_[bucket(name)].fetch_add(1, std::memory_order_relaxed);
@@ -79,6 +82,7 @@ void RoomIndex::remove_membership(Subscriber* subscriber, std::size_t i) {
         theirs[theirs.find(&room)].slot = m.slot;
     }
     if (members_) members_[bucket(*room.name)].fetch_sub(1, std::memory_order_relaxed);
+    if (subscriber->recovers && on_recovering_) on_recovering_(*room.name, false);
     if (room.members.empty()) {
         const std::string_view name = *room.name;
         presence_[bucket(name)].fetch_sub(1, std::memory_order_release);

@@ -86,6 +86,10 @@ public:
     // last member leaves (false): a Redis broker subscribes to the rooms of its node's clients.
     using PresenceListener = std::function<void(std::string_view room, bool present)>;
     void set_presence_listener(PresenceListener listener) { on_presence_ = std::move(listener); }
+    // Called on the owning thread for every join (true) and leave (false) of a subscriber that
+    // recovers (Subscriber::recovers): the embedded broker records only those rooms' events.
+    using RecoveringListener = std::function<void(std::string_view room, bool joined)>;
+    void set_recovering_listener(RecoveringListener listener) { on_recovering_ = std::move(listener); }
 
 private:
     using Hash = TransparentHash;
@@ -107,6 +111,7 @@ private:
     std::unique_ptr<std::atomic<std::uint32_t>[]> members_;
     std::uint64_t epoch_ = 0;  // bumped per delivery; compared with Subscriber::delivery_mark
     PresenceListener on_presence_;
+    RecoveringListener on_recovering_;
 };
 
 template <class Fn>

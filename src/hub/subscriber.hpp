@@ -75,6 +75,9 @@ public:
     std::uint64_t deliver_from = 0;
     // The wire form of events for this session (its CONNECT auth and the hub's --recovery).
     Variant variant = Variant::kPlain;
+    // The session can recover (it has a pid): the embedded broker records its rooms' events
+    // (broker/history.hpp). Set before its first join, never changed while in a room.
+    bool recovers = false;
     // deliver_from == kHold: the session waits for the broker's answer to its CONNECT (a
     // Redis broker answers later); live events are held with their positions meanwhile, and
     // the session sends those the answer does not cover after it.

@@ -143,6 +143,7 @@ void SessionCore::apply_effects() {
         variant = effects.event_form->metadata ? hub::Variant::kNudge
                   : effects.event_form->offsets ? hub::Variant::kOffset
                                                 : hub::Variant::kPlain;
+        recovers = effects.event_form->offsets;
     }
     for (const auto& room : effects.join) worker_.rooms().join(room, this);
     if (effects.user_id) {
@@ -272,6 +273,7 @@ void SessionCore::on_recovered(const std::string& client_pid, broker::Recovery r
 void SessionCore::take_over(SessionCore& from) {
     protocol_ = std::move(from.protocol_);
     variant = from.variant;
+    recovers = from.recovers;  // before the caller moves its rooms here
     queue_.splice(from.queue_);
     if (from.deliver_from == kHold) {
         // The broker answers the CONNECT later: the live events held until then come here.

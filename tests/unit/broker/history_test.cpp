@@ -16,6 +16,11 @@ struct HistoryTest : ::testing::Test {
     History history{config};
     History::Clock::time_point t0 = History::Clock::now();
 
+    // Every room of these tests has a session that can recover from the start.
+    HistoryTest() {
+        for (const char* room : {"a", "b", "c", "team"}) history.watch(room);
+    }
+
     void add(std::uint64_t seq, Rooms rooms, std::chrono::seconds at = 0s, Rooms except = {}) {
         std::string frame = std::to_string(seq);
         frame.insert(0, 1, 'f');  // not "f" + ...: GCC 12 -Wrestrict false positive
@@ -109,6 +114,7 @@ TEST_F(HistoryTest, EventsOlderThanTheWindowAreTrimmedAndTheirRoomsReportLost) {
 }
 
 TEST_F(HistoryTest, ForgottenRoomsCountAsLostForPositionsBeforeThem) {
+    for (const char* room : {"a", "b", "c", "team"}) history.unwatch(room, t0);  // recorded 10 s more
     add(1, {"a"}, 0s);
     history.expire(t0 + 11s);    // emptied: a tombstone remembers it trimmed 1
     history.expire(t0 + 200s);   // the tombstone is forgotten too
@@ -125,6 +131,9 @@ TEST_F(HistoryTest, TooManyMissedEventsResyncTheRoomsThatMissedThem) {
     emit.event = "x";
     const auto x = std::make_shared<const hub::EncodedEmit>(emit, 0);
     const std::size_t size = x->packet(hub::Variant::kOffset)->size();
+    h.watch("a");
+    h.watch("b");
+    h.watch("c");  // a quiet room: it missed nothing
     for (std::uint64_t s = 1; s <= 3; ++s) h.append(s, t0, x, Rooms{"a"}, Rooms{});
     h.append(4, t0, x, Rooms{"b"}, Rooms{});
     auto q = h.query(Rooms{"a", "b", "c"}, 0, t0);
@@ -147,6 +156,58 @@ TEST_F(HistoryTest, MemoryIsCountedAndGivenBack) {
     history.expire(t0 + 11s);
     EXPECT_EQ(history.events(), 0U);
     EXPECT_EQ(history.bytes(), 0U);
+}
+
+// Only rooms with a session that can recover are recorded: an event to others is not kept,
+// and a room recorded from some point on reports a gap for positions before that point.
+TEST_F(HistoryTest, OnlyRoomsWithASessionThatRecoversAreRecorded) {
+    add(1, {"plain"});
+    EXPECT_EQ(history.events(), 0U);
+    EXPECT_EQ(history.bytes(), 0U);
+    add(2, {"plain", "a"});  // stored once, for "a"
+    EXPECT_EQ(history.events(), 1U);
+
+    history.watch("plain");  // a recovering session joins after event 2
+    EXPECT_TRUE(history.recorded("plain", t0));
+    EXPECT_EQ(history.query(Rooms{"plain"}, 1, t0).lost_rooms, Rooms{"plain"});
+    EXPECT_TRUE(history.query(Rooms{"plain"}, 2, t0).lost_rooms.empty());
+    add(3, {"plain"});
+    const auto q = history.query(Rooms{"plain"}, 2, t0);
+    EXPECT_TRUE(q.lost_rooms.empty());
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f3"}));
+
+    // Its last such session leaves: still recorded for the window (it may come back) ...
+    history.unwatch("plain", t0 + 1s);
+    add(4, {"plain"}, 5s);
+    EXPECT_TRUE(history.recorded("plain", t0 + 5s));
+    EXPECT_EQ(frames(history.query(Rooms{"plain"}, 3, t0 + 5s)), (std::vector<std::string>{"f4"}));
+    // ... then not: an event then is not kept, and a position before it is a gap.
+    add(5, {"plain"}, 12s);
+    EXPECT_FALSE(history.recorded("plain", t0 + 12s));
+    EXPECT_EQ(history.query(Rooms{"plain"}, 4, t0 + 12s).lost_rooms, Rooms{"plain"});
+    // Two sessions: recorded until both have left.
+    history.watch("plain");
+    history.watch("plain");
+    history.unwatch("plain", t0 + 13s);
+    add(6, {"plain"}, 30s);
+    EXPECT_TRUE(history.recorded("plain", t0 + 30s));
+    EXPECT_TRUE(history.query(Rooms{"plain"}, 5, t0 + 30s).lost_rooms.empty());
+}
+
+// GET /api/v1/position: a page rendered at the newest position resumes in rooms no recovering
+// session is in yet, so every room is recorded for the window from then.
+TEST_F(HistoryTest, APositionForARenderedPageRecordsEveryRoomForTheWindow) {
+    add(1, {"page"});  // before the render: not kept
+    history.record_all(t0);
+    add(2, {"page"}, 1s);
+    add(3, {"other"}, 2s);
+    const auto q = history.query(Rooms{"page", "never"}, 1, t0 + 3s);
+    EXPECT_TRUE(q.lost_rooms.empty());
+    EXPECT_EQ(frames(q), (std::vector<std::string>{"f2"}));
+    EXPECT_EQ(history.query(Rooms{"page"}, 0, t0 + 3s).lost_rooms, Rooms{"page"});
+    // After the window, rooms without a recovering session are not kept again.
+    add(4, {"page"}, 11s);
+    EXPECT_EQ(history.query(Rooms{"page"}, 3, t0 + 11s).lost_rooms, Rooms{"page"});
 }
 
 }  // namespace

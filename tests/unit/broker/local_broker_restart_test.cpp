@@ -25,15 +25,31 @@ hub::Emit emit(Rooms rooms, std::string event, std::string data = {}, std::strin
     return e;
 }
 
+// A session that can recover, in rooms "a" and "b": the history records them.
+struct Member final : hub::Subscriber {
+    void deliver(const hub::Packet& /*packet*/) override {}
+    void disconnect() override {}
+};
+
 // One hub process: a hub with a queue its test drains, and the broker on it.
 struct Process {
     std::deque<hub::Hub::Task> queue;
     hub::Hub hub{
         {hub::Hub::ShardHooks{[this](hub::Hub::Task t) { queue.push_back(std::move(t)); }, {}}}};
     LocalBroker broker;
+    Member member;
 
     explicit Process(std::optional<SavedState> restored = std::nullopt, std::size_t per_room = 1000)
-        : broker(hub, config(per_room), std::move(restored)) {}
+        : broker(hub, config(per_room), std::move(restored)) {
+        member.recovers = true;
+        hub.rooms(0).join("a", &member);
+        hub.rooms(0).join("b", &member);
+    }
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    Process(Process&&) = delete;
+    Process& operator=(Process&&) = delete;
+    ~Process() { hub.rooms(0).leave_all(&member); }
     static LocalBrokerConfig config(std::size_t per_room) {
         LocalBrokerConfig c;
         c.recovery = true;

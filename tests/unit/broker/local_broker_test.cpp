@@ -41,6 +41,7 @@ struct LocalBrokerTest : ::testing::Test {
 
     void SetUp() override {
         client.variant = hub::Variant::kOffset;  // a session that recovers
+        client.recovers = true;
         hub.rooms(0).join("a", &client);
     }
     void drain() {
@@ -102,6 +103,7 @@ TEST_F(LocalBrokerTest, AnOverloadedPublishCommitsNothing) {
 }
 
 TEST_F(LocalBrokerTest, RecoveryReplaysFromThePositionOrReportsEveryRoomLost) {
+    hub.rooms(0).join("b", &client);
     const auto fresh = recover(Rooms{"a", "b"}, std::nullopt);
     EXPECT_FALSE(fresh.recovered);
     EXPECT_TRUE(fresh.lost_rooms.empty());
@@ -150,6 +152,24 @@ TEST(LocalBrokerOff, WithoutRecoveryEventsCarryNoOffsetAndNothingIsKept) {
     }
     ASSERT_EQ(client.packets.size(), 1U);
     EXPECT_EQ(client.packets[0], R"(42["e1"])");
+}
+
+// The rooms of a session that cannot recover (a plain socket.io-client under --recovery auto)
+// keep nothing; a recovering session's rooms keep their events, from its join on.
+TEST_F(LocalBrokerTest, OnlyTheRoomsOfSessionsThatRecoverKeepHistory) {
+    Recorder plain;
+    hub.rooms(0).join("p", &plain);
+    (void)broker.publish({emit("p", "e1")});
+    drain();
+    EXPECT_EQ(plain.packets.size(), 1U);
+    const auto q = recover(Rooms{"p"}, Position{broker.epoch(), 0});
+    EXPECT_EQ(q.lost_rooms, Rooms{"p"});  // never recorded before the position: a gap
+    (void)broker.publish({emit("a", "e2")});
+    const auto back = recover(Rooms{"a"}, Position{broker.epoch(), 1});
+    EXPECT_TRUE(back.recovered);
+    ASSERT_EQ(back.replay.size(), 1U);
+    EXPECT_NE(back.replay[0]->find("e2"), std::string::npos);
+    hub.rooms(0).leave_all(&plain);
 }
 
 }  // namespace
