@@ -15,7 +15,10 @@
 //   {"state":{"connected":n,"fresh":n}}      every 250 ms while it changes;
 //   {"report":true,"fresh":n,"lat":[ms,...],"got":[ms,...],"connected":n}  for the stdin line
 //     {"report":true}: how long after `t0` each fresh client got data with gen >= `gen` (`lat`)
-//     and each client received the event (`got`).
+//     and each client received the event (`got`);
+//   {"warmed":true}  for the stdin line {"warmup":k}, once every client has received k
+//     `herd_warmup` events (mapped to a key nobody observes: the event path runs, nothing is
+//     fetched).
 // Stdin lines {"expect":{"gen":g,"t0":ms}} set what counts as fresh (t0 on the Date.now() clock
 // of this machine). When stdin ends every client stops and the process exits.
 import { Agent, get } from 'node:http';
@@ -66,14 +69,14 @@ let loaded = 0;
 let fresh = 0;
 
 function open(i) {
-  const client = { gen: 0, freshAt: null, v: null, connected: false, eventAt: null };
+  const client = { gen: 0, freshAt: null, v: null, connected: false, eventAt: null, warm: 0 };
   const queryClient = new QueryClient({ defaultOptions: { queries: { retry: 3, staleTime: Infinity } } });
   const nudge = createNudge({
     url: values.hub,
     io,
     getToken: () => mintToken({ secret: values.secret, sub: `herd_${first + i}`, rooms: ['rates'] }),
     queryClient,
-    events: { rates_changed: ['rates'] },
+    events: { rates_changed: ['rates'], herd_warmup: ['herd_warmup'] },
     shareAcrossTabs: false,
     locks: null,
     channel: null,
@@ -87,6 +90,7 @@ function open(i) {
     client.v = data?.v ?? null;
     client.eventAt ??= Date.now();
   });
+  nudge.on('herd_warmup', () => { client.warm += 1; });
   nudge.subscribe(() => {
     const now = nudge.getStatus().state === 'connected';
     if (now !== client.connected) connected += now ? 1 : -1;
@@ -143,6 +147,13 @@ input.on('line', (line) => {
       c.freshAt = c.gen >= expect.gen ? Date.now() : null;
       if (c.freshAt !== null) fresh += 1;
     }
+  } else if (msg.warmup) {
+    const waiting = setInterval(() => {
+      if (clients.every((c) => c.warm >= msg.warmup)) {
+        clearInterval(waiting);
+        out({ warmed: true });
+      }
+    }, 50);
   } else if (msg.report) {
     const lat = clients.filter((c) => c.freshAt !== null).map((c) => c.freshAt - expect.t0);
     // When the event reached each client (none for a restart, which sends no event).
