@@ -154,13 +154,7 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
     downMs = Date.now() - t0;
     hub = await listening(ctx, phase, 'nudged (restarted)', ctx.nudged, hubArgv);
   } else {
-    const event = { event: 'rates_changed', room: 'rates', data: { v: gen }, ...(spread ? { spread } : null) };
-    const res = await fetch(`${hub.url}/api/v1/emit`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.apiKey}` },
-      body: JSON.stringify(event),
-    });
-    if (res.status !== 202) throw new Error(`publish: ${res.status} ${await res.text()}`);
+    await publish(ctx, hub, { event: 'rates_changed', room: 'rates', data: { v: gen }, ...(spread ? { spread } : null) });
   }
   // Until every client is fresh (each process reports its count every 250 ms), or a deadline.
   const deadline = Date.now() + (ctx.smoke ? 30000 : 90000) + 2 * WINDOW_MS;
@@ -197,17 +191,20 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
   };
 }
 
+// One event through the hub's publish API; anything but 202 fails the row.
+async function publish(ctx, hub, event) {
+  const res = await fetch(`${hub.url}/api/v1/emit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.apiKey}` },
+    body: JSON.stringify(event),
+  });
+  if (res.status !== 202) throw new Error(`publish ${event.event}: ${res.status} ${await res.text()}`);
+}
+
 // WARMUPS events that no observer's key depends on, then the window they may carry (the hub's
 // --refetch-rate gives them one), so their spread timers are over before the measured event.
 async function warmUp(ctx, hub, procs) {
-  for (let k = 0; k < WARMUPS; k++) {
-    const res = await fetch(`${hub.url}/api/v1/emit`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${ctx.apiKey}` },
-      body: JSON.stringify({ event: 'herd_warmup', room: 'rates', data: {} }),
-    });
-    if (res.status !== 202) throw new Error(`warm-up publish: ${res.status} ${await res.text()}`);
-  }
+  for (let k = 0; k < WARMUPS; k++) await publish(ctx, hub, { event: 'herd_warmup', room: 'rates', data: {} });
   for (const p of procs) p.send({ warmup: WARMUPS });
   await ctx.within(60000, 'herd clients warmed up', Promise.all(procs.map((p) => p.next((m) => m.warmed))));
   await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 500));
