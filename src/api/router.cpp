@@ -3,23 +3,16 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include <array>
 #include <optional>
 
+#include "common/digest.hpp"
 #include "metrics/metrics.hpp"
 
 namespace nudge::api {
 
 namespace {
-
-std::array<unsigned char, 32> sha256(std::string_view data) {
-    std::array<unsigned char, 32> digest{};
-    unsigned int size = 0;
-    EVP_Digest(data.data(), data.size(), digest.data(), &size, EVP_sha256(), nullptr);
-    return digest;
-}
 
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 

@@ -1,12 +1,9 @@
 #include "ws/handshake.hpp"
 
-#include <openssl/evp.h>
-
-#include <array>
 #include <cstdlib>
-#include <memory>
 
 #include "common/base64.hpp"
+#include "common/digest.hpp"
 
 namespace nudge::ws {
 namespace {
@@ -78,22 +75,8 @@ std::string accept_key(std::string_view key) {
     input.reserve(key.size() + kAcceptGuid.size());
     input.append(key);
     input.append(kAcceptGuid);
-    // One digest context per thread, reused: EVP_Digest would create and fetch per call, a
-    // dozen short-lived allocations per handshake that fragment the heap in a connect storm.
-    struct MdCtxFree {
-        void operator()(EVP_MD_CTX* ctx) const noexcept { EVP_MD_CTX_free(ctx); }
-    };
-    static EVP_MD* const sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-    thread_local const std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int digest_size = 0;
-    if (sha1 == nullptr || !ctx || EVP_DigestInit_ex2(ctx.get(), sha1, nullptr) != 1 ||
-        EVP_DigestUpdate(ctx.get(), input.data(), input.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx.get(), digest.data(), &digest_size) != 1 || digest_size != 20) {
-        std::abort();  // cannot happen: SHA-1 is built into every OpenSSL 3 default provider
-    }
-    return base64_encode(
-        std::string_view(reinterpret_cast<const char*>(digest.data()), digest_size));
+    const auto digest = sha1(input);
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
 Result<std::string, HandshakeError> check_upgrade(const UpgradeRequest& request) {
