@@ -332,10 +332,11 @@ bool WsConnection<Stream>::write_pending() {
                 skip = 0;
             }
         }
-        const auto buffers = gather.buffers();
+        const auto buffers = gather.for_write();
         if (buffers.empty()) break;
         boost::system::error_code ec;
-        // A lone buffer (wire bytes) goes out with send(); a frame is two, through sendmsg().
+        // One buffer (wire bytes, or a small gather flattened) goes out with send(); more
+        // through sendmsg().
         const std::size_t written = buffers.size() == 1 ? stream_.write_some(buffers[0], ec)
                                                         : stream_.write_some(buffers, ec);
         if (detail::would_block(ec)) {

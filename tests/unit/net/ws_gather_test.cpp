@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
 #include <vector>
 
@@ -85,6 +86,55 @@ TEST(WsGather, TakesAtMostKMaxEntriesInKMaxBuffers) {
     gather.clear();
     EXPECT_TRUE(gather.buffers().empty());
     EXPECT_TRUE(gather.add(packet, true));
+}
+
+std::string joined(std::span<const boost::asio::const_buffer> buffers) {
+    std::string out;
+    for (const auto& b : buffers) out.append(static_cast<const char*>(b.data()), b.size());
+    return out;
+}
+
+// A small gather is written as one flat buffer (send(), not sendmsg()): the same bytes, and a
+// write ending anywhere in it is read back by progress() as before.
+TEST(WsGather, ASmallGatherIsWrittenAsOneFlatBuffer) {
+    const std::string a(10, 'a');
+    const std::string b = ws::encode_frame(ws::Opcode::kPong, "b");
+    WsGather gather;
+    gather.add(a, true, 3);
+    gather.add(b, false);
+    gather.add(a, true);
+    const std::string expected = joined(gather);
+    const auto flat = gather.for_write();
+    ASSERT_EQ(flat.size(), 1U);
+    EXPECT_EQ(joined(flat), expected);
+    EXPECT_EQ(gather.progress(9).done, 1U);
+    EXPECT_EQ(gather.progress(expected.size()).done, 3U);
+}
+
+TEST(WsGather, ALargeGatherKeepsItsBuffersUncopied) {
+    const std::string big(WsGather::kFlatBytes, 'x');
+    WsGather gather;
+    gather.add(big, true);
+    const auto buffers = gather.for_write();
+    ASSERT_EQ(buffers.size(), 2U);
+    EXPECT_EQ(buffers[1].data(), big.data());
+    // At the limit exactly, still flat; one byte more, not.
+    WsGather edge;
+    const std::string fits(WsGather::kFlatBytes - ws::header_size(WsGather::kFlatBytes - 4), 'y');
+    edge.add(fits, true);
+    EXPECT_EQ(edge.for_write().size(), 1U);
+    edge.clear();
+    edge.add(fits + "z", true);
+    EXPECT_EQ(edge.for_write().size(), 2U);
+}
+
+TEST(WsGather, ALoneBufferIsNotCopied) {
+    const std::string pong = ws::encode_frame(ws::Opcode::kPong, "p");
+    WsGather gather;
+    gather.add(pong, false);
+    const auto buffers = gather.for_write();
+    ASSERT_EQ(buffers.size(), 1U);
+    EXPECT_EQ(buffers[0].data(), pong.data());
 }
 
 }  // namespace
