@@ -530,7 +530,7 @@ function targetedLife(kind, [batch, events, connections], life) {
     return {
       delivered: report.events, loadgenCpuS: report.cpu_s,
       cpuUsPerEvent: median(passes.map((x) => x.cpuUsPerEvent)),
-      deliveredPerS: median(passes.map((x) => x.deliveredPerS ?? 0)) || null,
+      deliveredPerS: Math.round(median(passes.map((x) => x.deliveredPerS ?? 0))) || null,
       publisherCpuS: median(passes.map((x) => x.publisherCpuS)),
     };
   });
@@ -549,7 +549,7 @@ async function targeted(kind) {
     rows.push(lives.length === 0 ? undefined : {
       batch, connections, events, processes: lives.length,
       delivered: lives.reduce((sum, x) => sum + x.delivered, 0),
-      deliveredPerS: median(lives.map((x) => x.deliveredPerS ?? 0)) || null,
+      deliveredPerS: Math.round(median(lives.map((x) => x.deliveredPerS ?? 0))) || null,
       serverCpuUsPerEvent: median(cpu), serverCpuUsRuns: cpu,
       publisherCpuS: median(lives.map((x) => x.publisherCpuS)),
       loadgenCpuS: lives.reduce((sum, x) => sum + x.loadgenCpuS, 0),
