@@ -449,7 +449,7 @@ async function targetedFloor() {
     const out = [];
     for (const [batch, events, connections] of TARGETED_CASES) {
       const runs = [];
-      for (let r = 0; r < TARGETED_LIVES; r++) {
+      for (let r = 0; r < SERVER_LIVES; r++) {
         const { out: text, code } = await run(p, TARGETED_FLOOR,
           [String(N.targeted), String(connections), String(batch), String(events)], D.tool, 'targeted_floor');
         if (code !== 0) throw new Error(`targeted_floor exited (${code})`);
@@ -481,14 +481,23 @@ async function micro() {
 const TARGETED_CASES = smoke
   ? [[1, 200, 1], [1, 200, 4], [100, 1000, 1]]
   : [[1, 20000, 1], [1, 40000, 4], [100, 200000, 1]];
-// Each case runs on TARGETED_LIVES fresh server processes (with fresh clients), each taking
+// Each case runs on SERVER_LIVES fresh server processes (with fresh clients), each taking
 // TARGETED_PASSES passes of the case's events; the row gives the median over the processes of
 // each one's median pass, and every process's figure in brackets. On this shared 2-core machine
 // the passes within one process agree within a few %, while one process's CPU per event differs
 // from the next one's by up to ±20 % (where the scheduler happens to put its threads against
 // the load generator's): one process per row was a draw.
-const TARGETED_LIVES = smoke ? 1 : 3;
+const SERVER_LIVES = smoke ? 1 : 3;
 const TARGETED_PASSES = smoke ? 1 : 2;
+// `fn(life)` for each of SERVER_LIVES server processes in turn: the results of those that completed.
+async function overLives(fn) {
+  const lives = [];
+  for (let life = 0; life < SERVER_LIVES; life++) {
+    const one = await fn(life);
+    if (one) lives.push(one);
+  }
+  return lives;
+}
 const median = (xs) => {
   const sorted = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
@@ -497,7 +506,7 @@ const median = (xs) => {
 
 // One server process for one targeted case: its median pass.
 function targetedLife(kind, [batch, events, connections], life) {
-  return phase(kind, `targeted, ${batch} per request × ${connections}, process ${life + 1} of ${TARGETED_LIVES}`, async (p) => {
+  return phase(kind, `targeted, ${batch} per request × ${connections}, process ${life + 1} of ${SERVER_LIVES}`, async (p) => {
     const server = await startServer(p, kind);
     // No expected total: the load generator would exit before its last progress line.
     const lg = clients(p, { url: server.url, count: N.targeted, timeout: smoke ? D.clientTimeoutS : 180, progressMs: 50 });
@@ -539,11 +548,7 @@ function targetedLife(kind, [batch, events, connections], life) {
 async function targeted(kind) {
   const rows = [];
   for (const c of TARGETED_CASES) {
-    const lives = [];
-    for (let life = 0; life < TARGETED_LIVES; life++) {
-      const one = await targetedLife(kind, c, life);
-      if (one) lives.push(one);
-    }
+    const lives = await overLives((life) => targetedLife(kind, c, life));
     const [batch, events, connections] = c;
     const cpu = lives.map((x) => x.cpuUsPerEvent);
     rows.push(lives.length === 0 ? undefined : {
@@ -558,26 +563,22 @@ async function targeted(kind) {
   return rows;
 }
 
-// Over TARGETED_LIVES server processes too (p99 moved from 0.9 to 1.6 ms between two single
+// Over SERVER_LIVES server processes too (p99 moved from 0.9 to 1.6 ms between two single
 // runs): each statistic is the median over the processes, the p99 of each in brackets.
 async function latency(kind) {
   const rate = smoke ? 100 : 5000;
   const seconds = smoke ? 1 : 10;
   const events = rate * seconds;
-  const lives = [];
-  for (let life = 0; life < TARGETED_LIVES; life++) {
-    const one = await phase(kind, `latency, ${n(N.latency)} clients, process ${life + 1} of ${TARGETED_LIVES}`, async (p) => {
-      const server = await startServer(p, kind);
-      const lg = clients(p, { url: server.url, count: N.latency, expectTotal: events });
-      const ready = await lg.ready;
-      check(ready.held === N.latency, `${heldText(kind, N.latency, ready)} (${p.label})`, kind);
-      await publish(p, { url: server.url, events, rate, users: N.latency });
-      const report = await lg.settled();
-      check(report.events === events, `${p.name}: ${n(report.events)}/${n(events)} delivered`, kind);
-      return report.latency_us;
-    });
-    if (one) lives.push(one);
-  }
+  const lives = await overLives((life) => phase(kind, `latency, ${n(N.latency)} clients, process ${life + 1} of ${SERVER_LIVES}`, async (p) => {
+    const server = await startServer(p, kind);
+    const lg = clients(p, { url: server.url, count: N.latency, expectTotal: events });
+    const ready = await lg.ready;
+    check(ready.held === N.latency, `${heldText(kind, N.latency, ready)} (${p.label})`, kind);
+    await publish(p, { url: server.url, events, rate, users: N.latency });
+    const report = await lg.settled();
+    check(report.events === events, `${p.name}: ${n(report.events)}/${n(events)} delivered`, kind);
+    return report.latency_us;
+  }));
   if (lives.length === 0) return undefined;
   const stat = (k) => median(lives.map((x) => x[k]));
   return {
@@ -1038,7 +1039,7 @@ function reportLines(totalS) {
       'parallel load the server. CPU per event is the server process\'s user+system time over the run.',
       'The floor (bench/floor/targeted_floor.c) does only the system calls no hub can avoid, on one thread: one read() per',
       'request, one write() of one WebSocket frame to a random client per event, one write() of the answer.',
-      `Each CPU figure is the median over ${TARGETED_LIVES} server processes (each: the median of ${TARGETED_PASSES} passes over its clients; the floor: ${TARGETED_LIVES} runs), every process's figure in brackets.`, '',
+      `Each CPU figure is the median over ${SERVER_LIVES} server processes (each: the median of ${TARGETED_PASSES} passes over its clients; the floor: ${SERVER_LIVES} runs), every process's figure in brackets.`, '',
       `| events per request × connections | nudged delivered/s | ${P} delivered/s | nudged / ${P} | nudged CPU/event | ${P} CPU/event | floor CPU/event | nudged / floor | ${P} / floor |`,
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...nudged.targeted.map((t, i) => {
@@ -1052,7 +1053,7 @@ function reportLines(totalS) {
     lines.push(`## Latency, emit → receive (${n(N.latency)} clients, ${nudged.latency.rate} events/s for ${nudged.latency.seconds} s)`, '',
       '| server | p50 | p99 | p99.9 | max |', '| --- | ---: | ---: | ---: | ---: |',
       ...[['nudged', nudged.latency], [P, peer.latency]].map(([name, r]) => `| ${name} | ${cell(r?.p50)} µs | ${cell(r?.p99)} µs${r?.p99Runs?.length > 1 ? ` (${r.p99Runs.join(', ')})` : ''} | ${cell(r?.p999)} µs | ${cell(r?.max)} µs |`),
-      '', `Each figure is the median over ${TARGETED_LIVES} server processes; the p99 of each process in brackets.`, '');
+      '', `Each figure is the median over ${SERVER_LIVES} server processes; the p99 of each process in brackets.`, '');
   }
   if (ran('storm')) {
     lines.push(`## Connect storm (${n(N.storm)} clients connect and authenticate, server freshly started)`, '',
