@@ -392,10 +392,33 @@ async function idleMemory(kind) {
   return rows;
 }
 
+// The fan-out, targeted and latency rows each run on SERVER_LIVES fresh server processes (with
+// fresh clients) and give the median over them. On this shared 2-core machine the passes within
+// one process agree within a few %, while one process's CPU per event differs from the next
+// one's by up to ±20 % (where the scheduler happens to put its threads against the load
+// generator's): one process per row was a draw.
+const SERVER_LIVES = smoke ? 1 : 3;
+// `fn(life)` for each of SERVER_LIVES server processes in turn: the results of those that completed.
+// `ofLives(life)` names the process in a phase's label when there are several.
+const ofLives = (life) => (SERVER_LIVES > 1 ? `, process ${life + 1} of ${SERVER_LIVES}` : '');
+async function overLives(fn) {
+  const lives = [];
+  for (let life = 0; life < SERVER_LIVES; life++) {
+    const one = await fn(life);
+    if (one) lives.push(one);
+  }
+  return lives;
+}
+const median = (xs) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
 // Broadcasts to room "all": `rounds` separate publishes of `burst` events, spaced so rounds do
 // not merge; CPU per delivery from the server's utime+stime, time-to-last-client per round.
 const FANOUT_ROUNDS = smoke ? 2 : FANOUT_ROUNDS_FULL;
-function fanoutPhase(kind, count, burst, { extra = [], label = `fan-out, ${n(count)} clients, ${burst} per publish` } = {}) {
+function fanoutPhase(kind, count, burst, { extra = [], label }) {
   const rounds = FANOUT_ROUNDS;
   return phase(kind, label, async (p) => {
     const server = await startServer(p, kind, extra);
@@ -423,20 +446,41 @@ function fanoutPhase(kind, count, burst, { extra = [], label = `fan-out, ${n(cou
   });
 }
 
+// Each row over SERVER_LIVES server processes, as the targeted rows (see there): the median
+// CPU per delivery and time to the last client, every process's CPU in brackets.
 async function fanout(kind) {
   const rows = [];
-  for (const [count, burst] of N.fanout.flatMap((c) => [[c, 1], [c, 10]])) rows.push(await fanoutPhase(kind, count, burst));
+  for (const [count, burst] of N.fanout.flatMap((c) => [[c, 1], [c, 10]])) {
+    const lives = await overLives((life) => fanoutPhase(kind, count, burst, {
+      label: `fan-out, ${n(count)} clients, ${burst} per publish${ofLives(life)}`,
+    }));
+    const cpu = lives.map((x) => x.cpuUsPerDelivery);
+    rows.push(lives.length === 0 ? undefined : {
+      clients: count, burst, rounds: lives[0].rounds, processes: lives.length,
+      deliveries: lives.reduce((sum, x) => sum + x.deliveries, 0),
+      held: Math.min(...lives.map((x) => x.held)),
+      cpuUsPerDelivery: median(cpu), cpuUsRuns: cpu,
+      lastClientMs: lives.every((x) => x.lastClientMs !== null) ? median(lives.map((x) => x.lastClientMs)) : null,
+      loadgenCpuS: Math.round(lives.reduce((sum, x) => sum + x.loadgenCpuS, 0) * 1000) / 1000,
+    });
+  }
   return rows;
 }
 
-// The send() floor for each fan-out size: clients → { cpu_us_per_send, round_ms }.
+// The send() floor for each fan-out size, the median of SERVER_LIVES runs:
+// clients → { cpu_us_per_send, round_ms, cpu_us_runs }.
 async function floor() {
   return phase('nudged', 'send() floor', async (p) => {
     const out = {};
     for (const count of N.fanout) {
-      const { out: text, code } = await run(p, FLOOR, [String(count), smoke ? '2' : '20', '40'], D.tool, 'send_floor');
-      if (code !== 0) throw new Error(`send_floor exited (${code})`);
-      out[count] = JSON.parse(text.trim());
+      const runs = [];
+      for (let r = 0; r < SERVER_LIVES; r++) {
+        const { out: text, code } = await run(p, FLOOR, [String(count), smoke ? '2' : '20', '40'], D.tool, 'send_floor');
+        if (code !== 0) throw new Error(`send_floor exited (${code})`);
+        runs.push(JSON.parse(text.trim()));
+      }
+      const cpu = runs.map((x) => x.cpu_us_per_send);
+      out[count] = { cpu_us_per_send: median(cpu), round_ms: median(runs.map((x) => x.round_ms)), cpu_us_runs: cpu };
     }
     return out;
   });
@@ -483,28 +527,8 @@ const TARGETED_CASES = smoke
   : [[1, 20000, 1], [1, 40000, 4], [100, 200000, 1]];
 // Each case runs on SERVER_LIVES fresh server processes (with fresh clients), each taking
 // TARGETED_PASSES passes of the case's events; the row gives the median over the processes of
-// each one's median pass, and every process's figure in brackets. On this shared 2-core machine
-// the passes within one process agree within a few %, while one process's CPU per event differs
-// from the next one's by up to ±20 % (where the scheduler happens to put its threads against
-// the load generator's): one process per row was a draw.
-const SERVER_LIVES = smoke ? 1 : 3;
+// each one's median pass, and every process's figure in brackets.
 const TARGETED_PASSES = smoke ? 1 : 2;
-// `fn(life)` for each of SERVER_LIVES server processes in turn: the results of those that completed.
-// `ofLives(life)` names the process in a phase's label when there are several.
-const ofLives = (life) => (SERVER_LIVES > 1 ? `, process ${life + 1} of ${SERVER_LIVES}` : '');
-async function overLives(fn) {
-  const lives = [];
-  for (let life = 0; life < SERVER_LIVES; life++) {
-    const one = await fn(life);
-    if (one) lives.push(one);
-  }
-  return lives;
-}
-const median = (xs) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 // One server process for one targeted case: its median pass.
 function targetedLife(kind, [batch, events, connections], life) {
@@ -985,9 +1009,12 @@ async function scaleout(kind) {
 // A table cell: '—' where a phase left no number.
 const cell = (v, f = String) => (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '—' : f(v));
 const fmt1 = (x) => x.toFixed(1);
-// A targeted row's CPU per event: the median, then every pass.
-const cpuCell = (t) => cell(t?.serverCpuUsPerEvent, (v) => `${fmt1(v)} µs${t.serverCpuUsRuns?.length > 1 ? ` (${t.serverCpuUsRuns.map(fmt1).join(', ')})` : ''}`);
 const fmt2 = (x) => x.toFixed(2);
+// A median, then the figure of every process it was taken over when there were several.
+const withRuns = (v, runs, f) => `${f(v)} µs${runs?.length > 1 ? ` (${runs.map(f).join(', ')})` : ''}`;
+// A targeted row's CPU per event; a fan-out row's CPU per delivery.
+const cpuCell = (t) => cell(t?.serverCpuUsPerEvent, (v) => withRuns(v, t.serverCpuUsRuns, fmt1));
+const fanCpuCell = (f) => cell(f?.cpuUsPerDelivery, (v) => withRuns(v, f.cpuUsRuns, fmt2));
 const ratio = (a, b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}×` : '—');
 const at = (rows, i) => rows?.[i];
 
@@ -1023,13 +1050,14 @@ function reportLines(totalS) {
   if (ran('fanout')) {
     const floorAt = (c) => results.floor?.[c]?.cpu_us_per_send;
     lines.push(`## Broadcast fan-out (room "all", ${smoke ? 2 : 20} publishes 250 ms apart; CPU per delivery from the server's user+system time)`, '',
-      ...(results.floor ? N.fanout.map((c) => `Floor at ${n(c)}: ${results.floor[c].cpu_us_per_send.toFixed(2)} µs CPU per send(), ${results.floor[c].round_ms.toFixed(1)} ms to write all ${n(c)} connections once.`) : []),
+      ...(results.floor ? N.fanout.map((c) => `Floor at ${n(c)}: ${withRuns(results.floor[c].cpu_us_per_send, results.floor[c].cpu_us_runs, fmt2)} CPU per send(), ${results.floor[c].round_ms.toFixed(1)} ms to write all ${n(c)} connections once.`) : []),
+      ...(SERVER_LIVES > 1 ? ['', `Each figure is the median over ${SERVER_LIVES} server processes (the floor: ${SERVER_LIVES} runs), every process's CPU in brackets.`] : []),
       '', `| clients | events per publish | nudged CPU/delivery | ${P} CPU/delivery | nudged / floor | last client (nudged) | last client (${P}) |`,
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...N.fanout.flatMap((c) => [[c, 1], [c, 10]]).map(([c, burst], i) => {
         const a = at(nudged.fanout, i);
         const b = at(peer.fanout, i);
-        return `| ${n(c)} | ${burst} | ${cell(a?.cpuUsPerDelivery, (v) => `${fmt2(v)} µs`)} | ${cell(b?.cpuUsPerDelivery, (v) => `${fmt2(v)} µs`)} | ${ratio(a?.cpuUsPerDelivery, floorAt(c))} | ${cell(a?.lastClientMs, (v) => `${fmt1(v)} ms`)} | ${cell(b?.lastClientMs, (v) => `${fmt1(v)} ms`)} |`;
+        return `| ${n(c)} | ${burst} | ${fanCpuCell(a)} | ${fanCpuCell(b)} | ${ratio(a?.cpuUsPerDelivery, floorAt(c))} | ${cell(a?.lastClientMs, (v) => `${fmt1(v)} ms`)} | ${cell(b?.lastClientMs, (v) => `${fmt1(v)} ms`)} |`;
       }), '',
       'A burst of 10 events is 10 frames in one write per client, so its CPU per delivery falls below the one-send() floor.', '',
       `Load generator CPU per row: ${nudged.fanout.map((f) => cell(f?.loadgenCpuS)).join(' / ')} s (nudged), ${peer.fanout.map((f) => cell(f?.loadgenCpuS)).join(' / ')} s (${P}).`, '');
