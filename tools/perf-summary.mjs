@@ -63,8 +63,10 @@ function row(sec, rows, column, value) {
   return found;
 }
 
+// A cell's figure. A median is followed by the figure of each server process it was taken over,
+// in brackets ("62.3 µs (58.1, 62.3, 70.5)"): the headline quotes the median only.
 function cell(sec, r, column) {
-  const value = r[column];
+  const value = r[column]?.replace(/ \(\d[\d.,]*(?:, \d[\d.,]*)+\)$/, '');
   if (value === undefined || value === '') {
     throw new SummaryError(`${sec.path}, "## ${sec.heading}": no value in column "${column}"`);
   }
@@ -120,7 +122,10 @@ export function figures(reports) {
       lastNudged: cell(fan, fanRow, 'last client (nudged)'), lastPeer: cell(fan, fanRow, 'last client (Socket.IO)') },
     targeted: tgtRows.map((r) => ({ shape: cell(tgt, r, 'events per request × connections'),
       nudged: cell(tgt, r, 'nudged delivered/s'), peer: cell(tgt, r, 'Socket.IO delivered/s'), ratio: cell(tgt, r, 'nudged / Socket.IO') })),
-    latency: { nudged: row(lat, latRows, 'server', 'nudged'), peer: row(lat, latRows, 'server', 'Socket.IO') },
+    latency: Object.fromEntries([['nudged', 'nudged'], ['peer', 'Socket.IO']].map(([key, server]) => {
+      const r = row(lat, latRows, 'server', server);
+      return [key, { p50: cell(lat, r, 'p50'), p99: cell(lat, r, 'p99') }];
+    })),
     storm: { clients: stormClients, nudged: seconds(cell(storm, stormRow, 'nudged')), peer: seconds(cell(storm, stormRow, 'Socket.IO')),
       ratio: cell(storm, stormRow, 'Socket.IO / nudged') },
     polling: ['idle long-polling client (RSS)', 'long-polling latency p99'].map((name) => {

@@ -87,6 +87,19 @@ test('a new report makes the committed blocks stale, and writing them makes them
   assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /an idle client costs nudged 700 B/);
 });
 
+test('a median with each server process\'s figure in brackets: the headline quotes the median', (t) => {
+  const dir = scratchCopy(t);
+  edit(dir, 'bench/RESULTS.md', '| 10,000 | 1 | 7.10 µs | 21.64 µs |', '| 10,000 | 1 | 7.10 µs (6.90, 7.10, 8.35) | 21.64 µs (20.10, 21.64, 25.00) |');
+  edit(dir, 'bench/RESULTS.md', 'Floor at 10,000: 6.98 µs CPU per send(),', 'Floor at 10,000: 6.98 µs CPU per send() (runs: 6.90, 6.98, 7.20),');
+  edit(dir, 'bench/RESULTS.md', '| nudged | 64 µs | 2207 µs |', '| nudged | 64 µs | 2207 µs (1,950, 2207, 3,001) |');
+  const f = figures(loadReports(dir));
+  assert.equal(f.broadcast.nudged, '7.10 µs');
+  assert.equal(f.broadcast.peer, '21.64 µs');
+  assert.equal(f.broadcast.floor, '6.98 µs');
+  assert.equal(f.latency.nudged.p99, '2207 µs');
+  assert.doesNotMatch(generate(dir)[TARGETS.readme].expected, /\(6\.90|\(1,950|\(20\.10/);
+});
+
 test('a report without a section the summary quotes is an error that names it', () => {
   const text = readFileSync(join(root, 'bench/RESULTS.md'), 'utf8').replace('## Connect storm', '## Something else');
   const reports = [parseReport('bench/RESULTS.md', text), ...loadReports().slice(1)];
