@@ -56,7 +56,11 @@ test('a peer that drops half its clients: the run finishes, reports the shortfal
   const [, held, closed] = /- standin-peer\.mjs held (\d+) of 50 clients.*; (\d+) closed by the server after connecting \(idle memory, 50 clients\)/.exec(report) ?? [];
   assert.equal(Number(held) + Number(closed), 50, report);
   assert.equal(Number(held) >= 25 && Number(held) < 50, true);
-  assert.match(report, /- standin-peer\.mjs latency, 50 clients: \d+\/100 delivered/);
+  assert.match(report, /- standin-peer\.mjs latency, 50 clients, 100 events\/s: \d+\/100 delivered/);
+  assert.match(report, /- standin-peer\.mjs latency, 50 clients, 400 events\/s: \d+\/400 delivered/);
+  // Both rates' rows, nudged's filled (the stand-in's p99 is whatever it held).
+  assert.match(report, /\| nudged \| 100 \| 1 \| [\d,]+ \| \d+ µs \| \d+ µs \|/);
+  assert.match(report, /\| nudged \| 400 \| 4 \| [\d,]+ \| \d+ µs \| \d+ µs \|/);
   // The idle-memory row names how many clients each server held next to its memory figure.
   const [, mostHeld] = /\| 50 \| \d+ B \| 50 \| \d+ B \| (\d+) \| /.exec(report) ?? [];
   assert.equal(Number(mostHeld) >= Number(held) && Number(mostHeld) <= 50, true, report);

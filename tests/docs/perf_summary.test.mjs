@@ -100,6 +100,24 @@ test('a median with each server process\'s figure in brackets: the headline quot
   assert.doesNotMatch(generate(dir)[TARGETS.readme].expected, /\(6\.90|\(1,950|\(20\.10/);
 });
 
+test('the latency the headline quotes is the 5,000 events/s row of a report with several rates', (t) => {
+  const dir = scratchCopy(t);
+  const text = readFileSync(join(dir, 'bench/RESULTS.md'), 'utf8');
+  const at = text.indexOf('## Latency, emit');
+  const next = text.indexOf('\n## ', at + 1);
+  writeFileSync(join(dir, 'bench/RESULTS.md'), `${text.slice(0, at)}## Latency, emit → receive (10,000 clients, 10 s per rate)
+
+| server | events/s | publishers | reached/s | p50 | p99 | p99.9 | max |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| nudged | 20,000 | 4 | 19,990 | 90 µs | 900 µs | 1500 µs | 3000 µs |
+| Socket.IO | 20,000 | 4 | 7,000 | 9000 µs | 90000 µs | 95000 µs | 99000 µs |
+| nudged | 5,000 | 1 | 5,000 | 61 µs | 250 µs (240, 250, 2,879) | 1000 µs | 2000 µs |
+| Socket.IO | 5,000 | 1 | 5,000 | 85 µs | 950 µs (900, 950, 999) | 2000 µs | 4000 µs |
+${text.slice(next)}`);
+  const f = figures(loadReports(dir));
+  assert.deepEqual(f.latency, { nudged: { p50: '61 µs', p99: '250 µs' }, peer: { p50: '85 µs', p99: '950 µs' } });
+});
+
 test('a report without a section the summary quotes is an error that names it', () => {
   const text = readFileSync(join(root, 'bench/RESULTS.md'), 'utf8').replace('## Connect storm', '## Something else');
   const reports = [parseReport('bench/RESULTS.md', text), ...loadReports().slice(1)];
