@@ -182,7 +182,7 @@ export function docsBlock(f) {
     `| broadcast, CPU per delivery (${f.clients} clients; one \`send()\`: ${f.broadcast.floor}) | ${f.broadcast.nudged} | ${f.broadcast.peer} | |`,
     `| broadcast, last client reached | ${f.broadcast.lastNudged} | ${f.broadcast.lastPeer} | |`,
     ...f.targeted.map((t) => `| targeted emits delivered/s, ${t.shape} | ${t.nudged} | ${t.peer} | ${t.ratio} |`),
-    `| latency emit → receive, p50 / p99 | ${f.latency.nudged.p50} / ${f.latency.nudged.p99} | ${f.latency.peer.p50} / ${f.latency.peer.p99} | |`,
+    `| latency emit → receive at 5,000 targeted events/s, p50 / p99 | ${f.latency.nudged.p50} / ${f.latency.nudged.p99} | ${f.latency.peer.p50} / ${f.latency.peer.p99} | |`,
     `| connect storm, ${f.storm.clients} clients | ${f.storm.nudged} | ${f.storm.peer} | ${f.storm.ratio} |`,
     ...f.polling.map((p) => `| ${p.name} | ${p.nudged} | ${p.peer} | ${p.ratio} |`),
     `| scale-out, ${s.hubs} hubs, ${s.clients} clients: idle client, RSS of the hubs | ${s.memory.nudged} | ${s.memory.peer} | ${s.memory.ratio} |`,
