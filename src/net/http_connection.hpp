@@ -115,6 +115,7 @@ private:
     std::unique_ptr<Parser> parser_;
     std::uint32_t ip_key_;
     PollingSession* poll_owner_ = nullptr;  // the session holding this GET, while held
+    bool routing_ = false;                  // inside Router::handle (on_request)
     std::string cors_origin_;  // the request's Origin when it is an allowed one
     bool keep_alive_ = true;   // of the current Engine.IO request
     // The connection's admission (slot, connect-rate token) went to a session or WebSocket

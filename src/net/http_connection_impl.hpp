@@ -217,17 +217,22 @@ void BasicHttpConnection<Stream>::on_request() {
     const api::Request api_request{request.method_string(), target,
                                    request[http::field::authorization], request.body(), remote_,
                                    routes_};
-    // The answer is always posted to this connection's worker, never written inline: a
-    // publish (or a join) posts its work to each target shard, and the one of this worker
-    // waits in asio's thread-private queue until this handler returns, while a shard task
-    // posted from another thread goes straight into the shared queue. Answered inline, a
-    // client could see the 202 and publish again through another worker, and that second
-    // event would reach this worker's sockets first. Posted, the answer runs after this
-    // worker's part of the work. A Redis broker answers from its own thread: posted too.
+    // An answer written inline must not overtake work its request left for this worker: a
+    // publish (or a join) posts its part to each target shard, and the one of this worker waits
+    // in asio's thread-private queue until this handler returns, while a shard task posted from
+    // another thread goes straight into the shared queue. Answered inline then, a client could
+    // see the 202 and publish again through another worker, and that second event would reach
+    // this worker's sockets first. So the answer is posted behind that work when the request
+    // left some here (Worker::own_shard_posts), or when it comes later (a Redis broker answers
+    // from its own thread); it is written inline only when it comes during this handler with
+    // nothing left behind (the event's recipients on other workers: one turn of the loop less).
     // The connection reads no further request meanwhile.
+    const std::uint64_t posts_before = worker_.own_shard_posts();
+    routing_ = true;
     worker_.context().router->handle(
-        api_request, [self = this->shared_from_this(), method = std::string(request.method_string()),
-                      path = std::string(path_of(target)), head = request.method() == http::verb::head,
+        api_request, [self = this->shared_from_this(), posts_before,
+                      method = std::string(request.method_string()), path = std::string(path_of(target)),
+                      head = request.method() == http::verb::head,
                       keep_alive = request.keep_alive()](api::Response result) mutable {
             auto answer = [self, method = std::move(method), path = std::move(path), head, keep_alive,
                            result = std::move(result)]() mutable {
@@ -240,8 +245,15 @@ void BasicHttpConnection<Stream>::on_request() {
                 response.keep_alive(keep_alive);
                 self->send(std::move(response), !keep_alive);
             };
-            asio::post(self->worker_.io(), std::move(answer));
+            // (routing_ and the count are this worker's: read on its thread only.)
+            if (self->worker_.io().get_executor().running_in_this_thread() && self->routing_ &&
+                self->worker_.own_shard_posts() == posts_before) {
+                answer();
+            } else {
+                asio::post(self->worker_.io(), std::move(answer));
+            }
         });
+    routing_ = false;
 }
 
 template <class Stream>

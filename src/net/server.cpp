@@ -19,7 +19,7 @@ Server::Server(ServerContext& context, std::size_t threads) : context_(context) 
         Worker* worker = workers_.back().get();
         context_.workers.push_back(worker);
         hooks.push_back(hub::Hub::ShardHooks{
-            [worker](hub::Hub::Task task) { asio::post(worker->io(), std::move(task)); },
+            [worker](hub::Hub::Task task) { worker->post_shard_task(std::move(task)); },
             [worker] { worker->flush_pending(); }});
     }
     hub_ = std::make_unique<hub::Hub>(std::move(hooks), context_.limits.max_pending_batches,

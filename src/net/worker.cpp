@@ -167,6 +167,11 @@ void Worker::schedule_flush(Connection& connection) {
     flush_list_.push_back(&connection);
 }
 
+void Worker::post_shard_task(std::function<void()> task) {
+    if (io_.get_executor().running_in_this_thread()) ++own_shard_posts_;
+    asio::post(io_, std::move(task));
+}
+
 void Worker::flush_pending() {
     // Connections are never freed synchronously (retire() only moves them to the graveyard),
     // so the raw pointers stay valid for the whole loop.

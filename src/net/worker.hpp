@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -55,6 +56,12 @@ public:
     void begin_shutdown();
 
     [[nodiscard]] boost::asio::io_context& io() noexcept { return io_; }
+    // The hub's shard hook: runs `task` on this worker. Posted from this worker's own thread
+    // (a publish or a join its HTTP connection handled), the task waits in asio's
+    // thread-private queue until the running handler returns; own_shard_posts() counts those,
+    // so an API answer can tell whether its request left such work behind (http_connection).
+    void post_shard_task(std::function<void()> task);
+    [[nodiscard]] std::uint64_t own_shard_posts() const noexcept { return own_shard_posts_; }
     // The epoll set of this worker's WebSocket clients (see poller.hpp).
     [[nodiscard]] Poller& poller() noexcept { return poller_; }
     [[nodiscard]] std::size_t index() const noexcept { return index_; }
@@ -128,6 +135,7 @@ private:
 
     std::size_t index_;
     ServerContext& context_;
+    std::uint64_t own_shard_posts_ = 0;  // only touched on this worker's thread
     std::chrono::milliseconds sweep_period_;
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_{io_};

@@ -55,7 +55,7 @@ struct Harness {
         worker = std::make_unique<Worker>(0, context);
         std::vector<hub::Hub::ShardHooks> hooks;
         hooks.push_back(hub::Hub::ShardHooks{
-            [this](hub::Hub::Task task) { boost::asio::post(worker->io(), std::move(task)); },
+            [this](hub::Hub::Task task) { worker->post_shard_task(std::move(task)); },
             [this] { worker->flush_pending(); }});
         hub = std::make_unique<hub::Hub>(std::move(hooks));
         context.hub = hub.get();

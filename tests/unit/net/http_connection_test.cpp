@@ -237,3 +237,46 @@ TEST(HttpConnection, APublishIsDeliveredOnItsOwnWorkerBeforeItsAnswerIsWritten) 
 
 }  // namespace
 }  // namespace nudge::net::test
+
+namespace nudge::net::test {
+namespace {
+
+// How many handlers worker 0 runs, from the request's bytes to its answer, when the event's one
+// recipient is on worker `member_worker`.
+std::size_t handlers_to_answer(std::size_t member_worker) {
+    Workers w(2);
+    auto publisher = std::make_shared<StreamState>(w.at(0).io());
+    AnswerWatcher member(*publisher);
+    w.at(member_worker).rooms().join("user_1", &member);
+    std::make_shared<TestHttp>(HttpTestStream(publisher), w.at(0))->start();
+    w.poll();
+    const std::string body = R"({"room":"user_1","event":"balance_updated"})";
+    publisher->send("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
+                    "Content-Type: application/json\r\nContent-Length: " +
+                    std::to_string(body.size()) + "\r\n\r\n" + body);
+    std::size_t handlers = 0;
+    w.at(0).io().restart();
+    while (answers(publisher->written).empty() && w.at(0).io().poll_one() == 1) ++handlers;
+    EXPECT_EQ(answers(publisher->written).size(), 1U);
+    w.poll();
+    EXPECT_EQ(member.answers_before.size(), 1U);
+    w.at(member_worker).rooms().leave_all(&member);
+    publisher->peer_closed = true;
+    publisher->notify();
+    w.poll();
+    return handlers;
+}
+
+// A publish whose recipients are all on other workers left nothing behind on its own worker:
+// its answer is written in the handler that read it, not posted (one turn of the loop less,
+// and no second handler), while one with a recipient here still waits for that delivery (the
+// test above).
+TEST(HttpConnection, APublishWithNoRecipientOnItsWorkerIsAnsweredInline) {
+    const std::size_t here = handlers_to_answer(0);
+    const std::size_t elsewhere = handlers_to_answer(1);
+    // Here: the delivery's handler and the answer's. Elsewhere: neither.
+    EXPECT_EQ(elsewhere + 2, here);
+}
+
+}  // namespace
+}  // namespace nudge::net::test

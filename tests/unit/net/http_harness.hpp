@@ -41,7 +41,7 @@ struct Workers {
             context.workers.push_back(workers.back().get());
             Worker* w = workers.back().get();
             hooks.push_back(hub::Hub::ShardHooks{
-                [w](hub::Hub::Task task) { boost::asio::post(w->io(), std::move(task)); },
+                [w](hub::Hub::Task task) { w->post_shard_task(std::move(task)); },
                 [w] { w->flush_pending(); }});
         }
         hub = std::make_unique<hub::Hub>(std::move(hooks));
