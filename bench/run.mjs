@@ -1020,6 +1020,7 @@ async function scaleout(kind) {
 const cell = (v, f = String) => (v === null || v === undefined || (typeof v === 'number' && !Number.isFinite(v)) ? '—' : f(v));
 const fmt1 = (x) => x.toFixed(1);
 const fmt2 = (x) => x.toFixed(2);
+const fmt3 = (x) => x.toFixed(3);
 // A median, then the figure of every process it was taken over when there were several.
 const withRuns = (v, runs, f) => `${f(v)} µs${runs?.length > 1 ? ` (${runs.map((x) => cell(x, f)).join(', ')})` : ''}`;
 // A targeted row's CPU per event; a fan-out row's CPU per delivery.
@@ -1086,7 +1087,7 @@ function reportLines(totalS) {
         const f = results.targetedFloor?.[i]?.cpu_us_per_event;
         return `| ${t.batch} × ${t.connections} | ${cell(t.deliveredPerS)} | ${cell(b?.deliveredPerS)} | ${ratio(t.deliveredPerS, b?.deliveredPerS)} | ${cpuCell(t)} | ${cpuCell(b)} | ${cell(f, (v) => `${fmt1(v)} µs`)} | ${ratio(t.serverCpuUsPerEvent, f)} | ${ratio(b?.serverCpuUsPerEvent, f)} |`;
       }), '',
-      `Publisher CPU: ${nudged.targeted.map((t) => t.publisherCpuS).join(' / ')} s (nudged), ${peer.targeted.map((t) => cell(t?.publisherCpuS)).join(' / ')} s (${P}).`, '');
+      `Publisher CPU: ${nudged.targeted.map((t) => cell(t?.publisherCpuS, fmt3)).join(' / ')} s (nudged), ${peer.targeted.map((t) => cell(t?.publisherCpuS, fmt3)).join(' / ')} s (${P}).`, '');
   }
   if (ran('latency')) {
     lines.push(`## Latency, emit → receive (${n(N.latency)} clients, targeted events to random users, ${smoke ? 1 : 10} s per rate)`, '',
