@@ -1061,7 +1061,7 @@ function reportLines(totalS) {
   if (ran('fanout')) {
     const floorAt = (c) => results.floor?.[c]?.cpu_us_per_send;
     lines.push(`## Broadcast fan-out (room "all", ${smoke ? 2 : 20} publishes 250 ms apart; CPU per delivery from the server's user+system time)`, '',
-      ...(results.floor ? N.fanout.map((c) => `Floor at ${n(c)}: ${withRuns(results.floor[c].cpu_us_per_send, [], fmt2)} CPU per send()${results.floor[c].cpu_us_runs.length > 1 ? ` (runs: ${results.floor[c].cpu_us_runs.map(fmt2).join(', ')})` : ''}, ${results.floor[c].round_ms.toFixed(1)} ms to write all ${n(c)} connections once.`) : []),
+      ...(results.floor ? N.fanout.map((c) => `Floor at ${n(c)}: ${fmt2(results.floor[c].cpu_us_per_send)} µs CPU per send()${results.floor[c].cpu_us_runs.length > 1 ? ` (runs: ${results.floor[c].cpu_us_runs.map(fmt2).join(', ')})` : ''}, ${results.floor[c].round_ms.toFixed(1)} ms to write all ${n(c)} connections once.`) : []),
       ...(SERVER_LIVES > 1 ? ['', `Each figure is the median over ${SERVER_LIVES} server processes (the floor: ${SERVER_LIVES} runs), every process's CPU in brackets.`] : []),
       '', `| clients | events per publish | nudged CPU/delivery | ${P} CPU/delivery | nudged / floor | last client (nudged) | last client (${P}) |`,
       '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
