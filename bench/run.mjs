@@ -448,7 +448,7 @@ function fanoutPhase(kind, count, burst, { extra = [], label }) {
   });
 }
 
-// Each row over SERVER_LIVES server processes, as the targeted rows (see there): the median
+// Each row over SERVER_LIVES server processes (see there for why): the median
 // CPU per delivery and time to the last client, every process's CPU in brackets.
 async function fanout(kind) {
   const rows = [];
