@@ -24,14 +24,14 @@
 //    mark (rule 3): it refetches when it becomes visible. The window starts when the hub took the
 //    event ("t", `meta.sentAt`), not when it reached this client: a client reached late (a busy
 //    device, a slow network) keeps its place instead of landing on the clients after it, and
-//    one already past its place (reached late, or its timer ran late on a busy device) takes
-//    one in what is left of the window, in proportion, instead of landing with every client
-//    late for the same reason. A lag outside [0, W) is not trusted (a clock that disagrees with
+//    one already past its place (reached late, or its timer ran late on a busy device) takes a
+//    new one (spread.ts `latePlace`: in a grace of W/16 after the window, or in what is left of
+//    it) instead of landing with every client late for the same reason. A lag outside [0, W) is not trusted (a clock that disagrees with
 //    the hub's, a replay after a reconnect): the window then starts at arrival.
 import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
 import type { EventMeta } from './meta.js'
-import { spreadOffset, tabSeed } from './spread.js'
+import { latePlace, spreadOffset, tabSeed } from './spread.js'
 import { markQueries } from './versions.js'
 import type {
   ErrorHandler,
@@ -230,8 +230,8 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
   /**
    * Runs `fire` at this client's place in a window of `windowMs` that started at `sentAt` (rule
    * 4). A client already past its place (reached late, or its timer ran late on a busy device)
-   * takes, once, a new place in what is left of the window, in proportion to its offset, rather
-   * than firing at once with every other client that is late for the same reason.
+   * takes, once, a new place (`latePlace`), rather than firing at once with every other client
+   * that is late for the same reason.
    */
   const atPlace = (windowMs: number, sentAt: number | undefined, fire: () => void): void => {
     const offset = spreadOffset((seed ??= o.spreadSeed ?? tabSeed()), windowMs)
@@ -242,9 +242,8 @@ export const createInvalidation = (o: InvalidationOptions<object>): Invalidation
       const timer = setTimeout(() => {
         spreadTimers.delete(timer)
         const late = Date.now() - start
-        // (Past the window's end, the new place is now.)
         if (placed === offset && late > offset + LATE_MS) {
-          placed = late + Math.floor((offset / late) * (windowMs - late))
+          placed = latePlace(offset, late, windowMs)
           return arm()
         }
         fire()

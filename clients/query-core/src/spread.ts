@@ -34,3 +34,26 @@ export const spreadOffset = (seed: string, windowMs: number): number => {
   for (let i = 0; i < seed.length; i++) hash = Math.imul(hash ^ seed.charCodeAt(i), 0x01000193)
   return Math.floor(((hash >>> 0) / 2 ** 32) * Math.max(0, windowMs))
 }
+
+/**
+ * @internal Where a client that is already past its place refetches: `lag` ms into a window of
+ * `windowMs` (lag > offset), its `offset` from `spreadOffset`. Clients reached late miss their
+ * places together (a busy network, a hub still fanning out), so if each took the next free moment
+ * they would all land at once, and if they took a place in what is left of the window that part
+ * would carry more than the window's rate. Instead, assuming the others are about as late as this
+ * one (`lag / windowMs` of them), the late clients first fill a grace of `windowMs / 16` after the
+ * window at the window's own rate (a share `grace / lag` of them), and the rest spread over what
+ * is left of the window. So the origin's rate stays near `clients / windowMs`, and the last
+ * client refetches by `windowMs × 17/16`. Deterministic: the place follows from `offset / lag`.
+ */
+export const latePlace = (offset: number, lag: number, windowMs: number): number => {
+  const grace = windowMs / 16
+  const intoGrace = Math.min(1, grace / lag)
+  const u = offset / lag
+  // (Past the window's end, the second branch is in the past: the place is now.)
+  return Math.floor(
+    u < intoGrace
+      ? windowMs + (u / intoGrace) * grace
+      : lag + ((u - intoGrace) / (1 - intoGrace)) * (windowMs - lag),
+  )
+}

@@ -5,7 +5,7 @@ import { focusManager, type QueryClient } from '@tanstack/query-core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { createInvalidator, createNudge } from '../src/index.js'
 import { compareVersions, readEventArgs } from '../src/meta.js'
-import { spreadOffset, tabSeed } from '../src/spread.js'
+import { latePlace, spreadOffset, tabSeed } from '../src/spread.js'
 import type { EventMap } from '../src/types.js'
 import { FakeSocket, fakeIo } from './fake-socket.js'
 import { newClient, watch } from './helpers.js'
@@ -94,6 +94,50 @@ describe('offset', () => {
   it('without storage, each client draws its own seed', () => {
     vi.stubGlobal('sessionStorage', undefined)
     expect(tabSeed()).not.toBe(tabSeed())
+  })
+  // 10,000 clients of a 5 s window, all reached `lag` ms late: where do they refetch? Each bin is
+  // a 20th of the window (250 ms); at the window's rate a bin holds 500. The seeds look like
+  // tabSeed's (random base-36 ids), from a fixed pseudo-random sequence.
+  const seeds = ((): string[] => {
+    let x = 12345
+    return Array.from({ length: 10000 }, () => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0
+      return (x * 2 ** 21 + (x >>> 11)).toString(36)
+    })
+  })()
+  const herd = (lag: number): { places: number[]; busiest: number } => {
+    const places = seeds.map((seed) => {
+      const offset = spreadOffset(seed, 5000)
+      return offset >= lag ? offset : latePlace(offset, lag, 5000)
+    })
+    const bins = new Map<number, number>()
+    for (const p of places) bins.set(Math.floor(p / 250), (bins.get(Math.floor(p / 250)) ?? 0) + 1)
+    return { places, busiest: Math.max(...bins.values()) }
+  }
+
+  it('places a client reached late in the grace after the window, at the window rate', () => {
+    // 200 ms late: the 400 clients whose places are gone fit in the grace (5000 / 16 ms).
+    const { places, busiest } = herd(200)
+    const late = places.filter((p) => p >= 5000)
+    expect(late.length).toBe(seeds.filter((seed) => spreadOffset(seed, 5000) < 200).length)
+    for (const p of late) expect(p).toBeLessThan(5000 + 5000 / 16)
+    expect(busiest).toBeLessThan(500 * 1.15)
+    expect(latePlace(100, 200, 5000)).toBe(latePlace(100, 200, 5000))
+  })
+
+  it('spreads the late clients the grace cannot hold over what is left of the window', () => {
+    // 1 s late: 2,000 places are gone; the grace holds 625 of them at the window's rate, the rest
+    // go after the lag. Taking what is left of the window alone would put all 10,000 in its 16
+    // bins (625 each); with the grace, about 586 each.
+    const { places } = herd(1000)
+    for (const p of places) expect(p).toBeGreaterThanOrEqual(1000)
+    for (const p of places) expect(p).toBeLessThan(5000 + 5000 / 16)
+    const inGrace = places.filter((p) => p >= 5000).length
+    expect(inGrace).toBeGreaterThan(550)
+    expect(inGrace).toBeLessThan(700)
+    expect((places.length - inGrace) / 16).toBeLessThan(600)
+    // Past the window's end the place is the moment it was asked for, or earlier: now.
+    expect(latePlace(3000, 6000, 5000)).toBeLessThanOrEqual(6000)
   })
 })
 
@@ -190,20 +234,21 @@ describe('spread event', () => {
     // The event reached this client 500 ms after the hub took it: 500 ms of its offset are gone.
     expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - 500 } })).toBe(offset - 500 + settle)
     await tick(100)
-    // Past its place already: a new one in what is left of the window, in proportion (here,
-    // late by 2 × its offset: halfway through the rest).
+    // Past its place already: a new one (latePlace, tested above), here in what is left of the
+    // window (late by 2 × its offset: a bit less than halfway through the rest).
     const late = 2 * offset
-    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - late } })).toBe(
-      Math.floor((4000 - late) / 2) + settle,
-    )
+    const replaced = latePlace(offset, late, 4000)
+    expect(replaced).toBeGreaterThan(late)
+    expect(replaced).toBeLessThan(late + (4000 - late) / 2)
+    expect(await refetchedAfter({ $nudge: { s: 4000, t: Date.now() - late } })).toBe(replaced - late + settle)
     await tick(100)
     // Reached in time, but the timer runs late (a busy device: the clock moves, timers do not
-    // run): a new place in what is left of the window, the same way.
-    // Here the clock jumps by the offset, so the timer runs at 2 × offset: halfway again.
+    // run): a new place the same way (here the clock jumps by the offset, so the timer runs at
+    // 2 × offset, as late as above).
     const before = q.fetches()
     socket.event('rates_changed', null, { $nudge: { s: 4000, t: Date.now() } })
     vi.setSystemTime(Date.now() + offset)
-    expect(await untilRefetch(before)).toBe(offset + Math.floor((4000 - late) / 2) + settle)
+    expect(await untilRefetch(before)).toBe(offset + replaced - late + settle)
     await tick(100)
     // A lag the window cannot hold (a replay, a clock far off) or a time ahead of this clock:
     // the offset counts from arrival.
