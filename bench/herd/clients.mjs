@@ -21,7 +21,7 @@
 //     fetched).
 // Stdin lines {"expect":{"gen":g,"t0":ms}} set what counts as fresh (t0 on the Date.now() clock
 // of this machine). When stdin ends every client stops and the process exits.
-import { Agent, get } from 'node:http';
+import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import { QueryClient, QueryObserver } from '@tanstack/query-core';
@@ -45,20 +45,50 @@ if (!values.hub || !values.api || !values.secret || !(count > 0) || !(resyncSpre
   process.exit(2);
 }
 
-// node:http with kept-alive connections: a tenth of fetch()'s CPU per request, so the clients'
-// processes are less of a bottleneck than the origin they measure.
-const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: Infinity });
-const getJson = (url, signal) => new Promise((resolve, reject) => {
-  const req = get(url, { agent, signal }, (res) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (chunk) => { body += chunk; });
-    res.on('end', () => {
-      if (res.statusCode !== 200) reject(new Error(`GET ${url}: ${res.statusCode}`));
-      else resolve(JSON.parse(body));
-    });
+// A minimal HTTP/1.1 client over kept-alive sockets: the clients stand in for 10,000 devices that
+// each have their own CPU, but here they share the machine's cores with the origin they measure,
+// so every microsecond they spend delays their timers and bunches their requests. node:http costs
+// about 130 µs of CPU per request here, this about 33 µs (fetch() costs ten times node:http).
+// It reads what the origin and nginx answer: a status line, headers with Content-Length, a body.
+const api = new URL(values.api);
+const idle = [];
+const openSocket = () => {
+  const socket = connect(Number(api.port), api.hostname);
+  socket.setNoDelay(true);
+  socket.setEncoding('latin1');
+  const fail = (error) => {
+    socket.destroy();
+    const i = idle.indexOf(socket);
+    if (i >= 0) idle.splice(i, 1);
+    const waiting = socket.herdWaiting;
+    socket.herdWaiting = null;
+    waiting?.reject(error);
+  };
+  socket.on('data', (chunk) => {
+    const waiting = socket.herdWaiting;
+    if (!waiting) return fail(new Error(`clients.mjs: ${api.host} sent bytes nobody asked for`));
+    waiting.buf += chunk;
+    const end = waiting.buf.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    const head = waiting.buf.slice(0, end);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!length) return fail(new Error(`clients.mjs: ${api.host} answered without Content-Length: ${head}`));
+    const body = waiting.buf.slice(end + 4, end + 4 + Number(length[1]));
+    if (body.length < Number(length[1])) return;
+    socket.herdWaiting = null;
+    idle.push(socket);
+    const status = Number(head.slice(9, 12));
+    if (status !== 200) waiting.reject(new Error(`GET ${waiting.path}: ${status}`));
+    else waiting.resolve(JSON.parse(body));
   });
-  req.on('error', reject);
+  socket.on('error', fail);
+  socket.on('close', () => fail(new Error(`clients.mjs: ${api.host} closed the connection`)));
+  return socket;
+};
+const getJson = (path) => new Promise((resolve, reject) => {
+  const socket = idle.pop() ?? openSocket();
+  socket.herdWaiting = { resolve, reject, buf: '', path };
+  socket.write(`GET ${path} HTTP/1.1\r\nHost: ${api.host}\r\n\r\n`);
 });
 
 const out = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
@@ -98,10 +128,7 @@ function open(i) {
   });
   const observer = new QueryObserver(queryClient, {
     queryKey: ['rates'],
-    queryFn: async ({ signal }) => {
-      const url = `${values.api}/api/rates${values.versioned && client.v !== null ? `?nudge_v=${client.v}` : ''}`;
-      return getJson(url, signal);
-    },
+    queryFn: () => getJson(`/api/rates${values.versioned && client.v !== null ? `?nudge_v=${client.v}` : ''}`),
   });
   observer.subscribe((result) => {
     const gen = result.data?.gen ?? 0;

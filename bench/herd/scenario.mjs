@@ -142,7 +142,7 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
   const notReady = ready.filter((r) => !r.ready);
   if (notReady.length) throw new Error(`herd clients not ready: ${JSON.stringify(notReady)}`);
 
-  await warmUp(ctx, hub, procs);
+  await warmUp(ctx, hub, procs, spread);
   await post(`${origin.url}/control/reset`);
   const { gen } = await post(`${origin.url}/control/bump`);
   const t0 = Date.now();
@@ -188,6 +188,8 @@ async function measure(ctx, phase, { clients, processes, hubArgs, spread, nginx,
     p50: pct(0.5), p95: pct(0.95), max: lat.at(-1) ?? null, downMs,
     // The hub's part: when the last client had the event (nothing for a restart).
     gotMax: got.at(-1) ?? null,
+    // The origin's requests per 50 ms bin, [ms after the publish (restart: the SIGTERM), count].
+    bins: stats.bins.map(([t, c]) => [t - t0, c]),
   };
 }
 
@@ -201,10 +203,14 @@ async function publish(ctx, hub, event) {
   if (res.status !== 202) throw new Error(`publish ${event.event}: ${res.status} ${await res.text()}`);
 }
 
-// WARMUPS events that no observer's key depends on, then the window they may carry (the hub's
-// --refetch-rate gives them one), so their spread timers are over before the measured event.
-async function warmUp(ctx, hub, procs) {
-  for (let k = 0; k < WARMUPS; k++) await publish(ctx, hub, { event: 'herd_warmup', room: 'rates', data: {} });
+// WARMUPS events that no observer's key depends on, then the window they may carry, so their
+// spread timers are over before the measured event. They carry the row's spread (with
+// --refetch-rate the hub gives them one anyway), so the measured event takes no path V8 has not
+// compiled yet: without it, the "spread by window" row's clients took the event ~0.4 s later.
+async function warmUp(ctx, hub, procs, spread) {
+  for (let k = 0; k < WARMUPS; k++) {
+    await publish(ctx, hub, { event: 'herd_warmup', room: 'rates', data: {}, ...(spread ? { spread } : null) });
+  }
   for (const p of procs) p.send({ warmup: WARMUPS });
   await ctx.within(60000, 'herd clients warmed up', Promise.all(procs.map((p) => p.next((m) => m.warmed))));
   await new Promise((resolve) => setTimeout(resolve, WINDOW_MS + 500));
