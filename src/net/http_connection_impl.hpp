@@ -133,6 +133,24 @@ void BasicHttpConnection<Stream>::on_header(bool migrated) {
 
 template <class Stream>
 void BasicHttpConnection<Stream>::read_body() {
+    // The body usually came in the same read as the header (and a GET has none): parse what
+    // is buffered now, so such a request is handled in this turn of the loop. http::async_read
+    // would find it complete too, but must post its completion: one more turn per request.
+    while (!parser_->is_done() && buffer_.size() > 0) {
+        beast::error_code ec;
+        const std::size_t used = parser_->put(buffer_.data(), ec);
+        buffer_.consume(used);
+        if (ec == http::error::need_more) break;
+        if (ec) {
+            on_read_error(ec);
+            return;
+        }
+        if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+        on_request();
+        return;
+    }
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
                          if (ec) {
