@@ -26,8 +26,9 @@
 //    device, a slow network) keeps its place instead of landing on the clients after it, and
 //    one already past its place (reached late, or its timer ran late on a busy device) takes a
 //    new one (spread.ts `latePlace`: in a grace of W/16 after the window, or in what is left of
-//    it) instead of landing with every client late for the same reason. A lag outside [0, W) is not trusted (a clock that disagrees with
-//    the hub's, a replay after a reconnect): the window then starts at arrival.
+//    it) instead of landing with every client late for the same reason. A lag outside [0, W)
+//    is not trusted (a clock that disagrees with the hub's, a replay after a reconnect): the
+//    window then starts at arrival.
 import type { Query, QueryCacheNotifyEvent, QueryClient } from '@tanstack/query-core'
 import { type Entry, hashKey, normalize, REFETCH_NAMES, toKey } from './keys.js'
 import type { EventMeta } from './meta.js'

@@ -50,7 +50,7 @@ export const latePlace = (offset: number, lag: number, windowMs: number): number
   const grace = windowMs / 16
   const intoGrace = Math.min(1, grace / lag)
   const u = offset / lag
-  // (Past the window's end, the second branch is in the past: the place is now.)
+  // (Past the window and its grace, either place is in the past: the client refetches now.)
   return Math.floor(
     u < intoGrace
       ? windowMs + (u / intoGrace) * grace
