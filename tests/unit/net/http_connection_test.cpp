@@ -195,6 +195,13 @@ namespace {
 
 // A member of a room that notes, when an event reaches it, how many HTTP answers its
 // publisher's stream had already written.
+// A publish through the API with `body`, in one string.
+std::string emit_request(const std::string& body) {
+    return "POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
+           "Content-Type: application/json\r\nContent-Length: " +
+           std::to_string(body.size()) + "\r\n\r\n" + body;
+}
+
 class AnswerWatcher final : public hub::Subscriber {
 public:
     explicit AnswerWatcher(const StreamState& publisher) : publisher_(publisher) {}
@@ -220,9 +227,7 @@ TEST(HttpConnection, APublishIsDeliveredOnItsOwnWorkerBeforeItsAnswerIsWritten) 
     w.at(0).rooms().join("user_1", &member);
     std::make_shared<TestHttp>(HttpTestStream(publisher), w.at(0))->start();
     const std::string body = R"({"room":"user_1","event":"balance_updated"})";
-    publisher->send("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
-                    "Content-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body);
+    publisher->send(emit_request(body));
     w.poll();
     const auto written = answers(publisher->written);
     ASSERT_EQ(written.size(), 1U);
@@ -251,9 +256,7 @@ std::size_t handlers_to_answer(std::size_t member_worker) {
     std::make_shared<TestHttp>(HttpTestStream(publisher), w.at(0))->start();
     w.poll();
     const std::string body = R"({"room":"user_1","event":"balance_updated"})";
-    publisher->send("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
-                    "Content-Type: application/json\r\nContent-Length: " +
-                    std::to_string(body.size()) + "\r\n\r\n" + body);
+    publisher->send(emit_request(body));
     std::size_t handlers = 0;
     w.at(0).io().restart();
     while (answers(publisher->written).empty() && w.at(0).io().poll_one() == 1) ++handlers;
@@ -278,12 +281,6 @@ TEST(HttpConnection, APublishWithNoRecipientOnItsWorkerIsAnsweredInline) {
     EXPECT_EQ(elsewhere + 2, here);
 }
 
-}  // namespace
-}  // namespace nudge::net::test
-
-namespace nudge::net::test {
-namespace {
-
 // How many handlers a worker runs from a request's bytes to its answer, all sent at once.
 std::size_t handlers_for(const std::string& request) {
     Workers w(1);
@@ -306,10 +303,7 @@ std::size_t handlers_for(const std::string& request) {
 // framing, answered before any body is read). http::async_read would post its completion.
 TEST(HttpConnection, ABodyThatCameWithItsHeaderIsParsedWithoutAnotherTurn) {
     const std::string body = R"({"room":"nobody_here","event":"balance_updated"})";
-    const std::size_t publish =
-        handlers_for("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
-                     "Content-Type: application/json\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\n\r\n" + body);
+    const std::size_t publish = handlers_for(emit_request(body));
     const std::size_t refused = handlers_for(
         "POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n");
     EXPECT_EQ(publish, refused);
@@ -317,12 +311,12 @@ TEST(HttpConnection, ABodyThatCameWithItsHeaderIsParsedWithoutAnotherTurn) {
     Workers w(1);
     auto client = std::make_shared<StreamState>(w.at(0).io());
     std::make_shared<TestHttp>(HttpTestStream(client), w.at(0))->start();
-    client->send("POST /api/v1/emit HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer api-key-for-tests\r\n"
-                 "Content-Type: application/json\r\nContent-Length: " +
-                 std::to_string(body.size()) + "\r\n\r\n" + body.substr(0, 10));
+    const std::string request = emit_request(body);
+    const std::size_t split = request.size() - body.size() + 10;
+    client->send(request.substr(0, split));
     w.poll();
     EXPECT_TRUE(answers(client->written).empty());
-    client->send(body.substr(10));
+    client->send(request.substr(split));
     w.poll();
     const auto written = answers(client->written);
     ASSERT_EQ(written.size(), 1U);
